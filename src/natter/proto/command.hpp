@@ -1,0 +1,71 @@
+// What the client->server parser yields (spec/natter.md sections 3 and 5).
+#ifndef NATTER_PROTO_COMMAND_HPP
+#define NATTER_PROTO_COMMAND_HPP
+
+#include "natter/proto/parse_error.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace natter::proto
+{
+
+/// The commands of protocol version 1. Values are stable.
+enum class command_type : std::uint8_t
+{
+  nick = 1,
+  msg,
+  echo,
+  ping,
+  who,
+  help,
+  quit,
+};
+
+/// The verb as it is written on the wire, upper case ("NICK", "MSG", ...).
+std::string_view verb_name(command_type type) noexcept;
+
+/// Telnet commands that need an answer or have an effect (RFC 854, 855).
+enum class telnet_verb : std::uint8_t
+{
+  will_ = 251,
+  wont_ = 252,
+  do_ = 253,
+  dont_ = 254,
+};
+
+/// One parsed command. `arg` is the argument with the separator removed:
+/// for NICK the nick without trailing spaces, for MSG/ECHO/PING/QUIT the rest
+/// of the line exactly as sent. It is empty when no argument was given.
+/// The view stays valid until the next call into the parser.
+struct command
+{
+  command_type type{};
+  std::string_view arg;
+};
+
+/// One thing the parser found in the stream.
+struct parse_event
+{
+  enum class kind : std::uint8_t
+  {
+    none,    ///< the input ran out before anything was complete
+    command, ///< a valid command line: see `cmd`
+    error,   ///< a line that earns an error reply: see `error`
+    telnet,  ///< a telnet option request: see `telnet` and `option`
+  };
+
+  kind what = kind::none;
+  command cmd;
+  parse_error error{};
+  telnet_verb telnet{};
+  std::uint8_t option = 0;
+  /// For errors: the offending token the reply may quote (the verb of an
+  /// unknown command, the verb of a command missing its argument).
+  std::string_view token;
+};
+
+} // namespace natter::proto
+
+#endif // NATTER_PROTO_COMMAND_HPP
