@@ -1,46 +1,160 @@
 #include "natter/proto/command_parser.hpp"
 
+#include "proto/vectors.hpp"
+#include "support/parse_log.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace natter::proto
+namespace natter::test
 {
 namespace
 {
 
-std::vector<std::string> events(std::string_view input, std::size_t max_line = 1024)
+using events = std::vector<std::string>;
+
+class ParserVectors : public ::testing::TestWithParam<vector_case>
 {
-  command_parser parser(max_line);
-  std::vector<std::string> out;
-  parser.feed(input, [&](const parse_event& ev) {
-    switch (ev.what)
-    {
-    case parse_event::kind::command:
-      out.push_back(std::string(verb_name(ev.cmd.type)) + "|" + std::string(ev.cmd.arg));
-      break;
-    case parse_event::kind::error:
-      out.push_back("E" + std::to_string(reply_code_for(ev.error)) + "|" + std::string(ev.token));
-      break;
-    case parse_event::kind::telnet:
-      out.push_back("T" + std::to_string(static_cast<int>(ev.telnet)) + "|" +
-                    std::to_string(ev.option));
-      break;
-    case parse_event::kind::none:
-      break;
-    }
-  });
-  return out;
+};
+
+TEST_P(ParserVectors, OnePiece)
+{
+  EXPECT_EQ(parse_all(GetParam().input), GetParam().events);
 }
 
-using v = std::vector<std::string>;
+INSTANTIATE_TEST_SUITE_P(CommandParser, ParserVectors, ::testing::ValuesIn(parser_vectors()),
+                         [](const ::testing::TestParamInfo<vector_case>& tp) { return std::string(tp.param.name); });
 
-TEST(CommandParser, ParsesBasicCommands)
+// Section 4: "Maximum line length 1024 octets including the terminator."
+TEST(CommandParser, LineExactlyAtLimitIsAccepted)
 {
-  EXPECT_EQ(events("NICK alice\r\nMSG hello world\nPING x\r\n"),
-            (v{"NICK|alice", "MSG|hello world", "PING|x"}));
+  const std::string crlf_text(1024 - 2 - 4, 'x');  // "MSG " + text + CRLF
+  const std::string lf_text(1024 - 1 - 4, 'y');
+  EXPECT_EQ(parse_all("MSG " + crlf_text + "\r\n"), (events{"MSG " + crlf_text}));
+  EXPECT_EQ(parse_all("MSG " + lf_text + "\n"), (events{"MSG " + lf_text}));
+  EXPECT_EQ(parse_all("MSG " + crlf_text + "\r" + std::string(1, '\0')),
+            (events{"MSG " + crlf_text}));
+}
+
+TEST(CommandParser, OneOctetOverLimitGets413)
+{
+  const std::string text(1024 - 2 - 4 + 1, 'x');
+  EXPECT_EQ(parse_all("MSG " + text + "\r\nPING\r\n"), (events{"E413", "PING"}));
+  EXPECT_EQ(parse_all("MSG " + text + "x\nPING\r\n"), (events{"E413", "PING"}));
+}
+
+TEST(CommandParser, ConfiguredLimitApplies)
+{
+  EXPECT_EQ(parse_all("MSG 0123456789012345678901234\r\n", 32),
+            (events{"MSG 0123456789012345678901234"}));
+  EXPECT_EQ(parse_all("MSG 012345678901234567890123456\r\nPING\r\n", 32),
+            (events{"E413", "PING"}));
+}
+
+TEST(CommandParser, LimitBelowMinimumIsRaised)
+{
+  EXPECT_EQ(proto::command_parser(1).max_line(), proto::min_max_line);
+}
+
+// "A longer line gets one 413 reply; the rest of it up to the next LF is
+// discarded without being buffered; the connection stays open."
+TEST(CommandParser, HugeLineGetsOne413AndStaysBounded)
+{
+  proto::command_parser parser;
+  std::vector<std::string> seen;
+  const std::string chunk(65536, 'z');
+  std::size_t max_held = 0;
+  auto record = [&](const proto::parse_event& ev) { seen.push_back(render(ev)); };
+  parser.feed("MSG ", record);
+  for (int i = 0; i < 256; ++i)  // 16 MiB without a LF
+  {
+    parser.feed(chunk, record);
+    max_held = std::max(max_held, parser.buffered());
+  }
+  parser.feed("\r\nPING after\r\n", record);
+  EXPECT_EQ(seen, (events{"E413", "PING after"}));
+  EXPECT_LT(max_held, parser.max_line());
+}
+
+TEST(CommandParser, OverlongLineSplitAcrossReadsReportsOnce)
+{
+  const std::string text(3000, 'q');
+  const std::string input = "MSG " + text + "\r\nECHO ok\r\n";
+  for (std::size_t size : {1u, 7u, 100u, 1023u, 1024u, 1025u})
+    EXPECT_EQ(parse_sized(input, size), (events{"E413", "ECHO ok"})) << "chunk " << size;
+}
+
+TEST(CommandParser, OverlongLineWithCrAtTheEdge)
+{
+  // 1022 content octets fit with CRLF; a CR that is not a terminator makes
+  // the 1023rd content octet, and the line can then no longer fit.
+  const std::string text(1018, 'c');
+  EXPECT_EQ(parse_all("MSG " + text + "\rX\r\nPING\r\n"), (events{"E413", "PING"}));
+  EXPECT_EQ(parse_sized("MSG " + text + "\rX\r\nPING\r\n", 1), (events{"E413", "PING"}));
+}
+
+TEST(CommandParser, IpEndsDiscardOfOverlongLine)
+{
+  const std::string text(2000, 'o');
+  EXPECT_EQ(parse_all("MSG " + text + "\xFF\xF4PING\r\n"), (events{"E413", "PING"}));
+}
+
+TEST(CommandParser, NothingDanglesAfterSplitLine)
+{
+  proto::command_parser parser;
+  std::vector<std::string> seen;
+  auto record = [&](const proto::parse_event& ev) { seen.push_back(render(ev)); };
+  parser.feed("MSG hel", record);
+  EXPECT_EQ(parser.buffered(), 7u);
+  parser.feed("lo\r", record);
+  parser.feed("\n", record);
+  EXPECT_EQ(parser.buffered(), 0u);
+  EXPECT_EQ(seen, (events{"MSG hello"}));
+}
+
+TEST(CommandParser, PullApiStopsAfterEachEvent)
+{
+  proto::command_parser parser;
+  const std::string input = "PING 1\r\nPING 2\r\nPING 3";
+  std::size_t used = 0;
+  proto::parse_event ev = parser.next(input, used);
+  EXPECT_EQ(render(ev), "PING 1");
+  EXPECT_EQ(used, 8u);
+  // The view of a line that sits whole in the input points into the input.
+  EXPECT_EQ(ev.cmd.arg.data(), input.data() + 5);
+  ev = parser.next(std::string_view(input).substr(8), used);
+  EXPECT_EQ(render(ev), "PING 2");
+  ev = parser.next(std::string_view(input).substr(16), used);
+  EXPECT_EQ(ev.what, proto::parse_event::kind::none);
+  EXPECT_EQ(used, 6u);
+}
+
+TEST(CommandParser, GarbageThenCommandNeverResyncsSilently)
+{
+  // Desync check: garbage on the same line as a command must not let the
+  // command run; the next line is parsed normally.
+  EXPECT_EQ(parse_all("\x01\x02 NICK evil\r\nPING\r\n"), (events{"E415", "PING"}));
+  EXPECT_EQ(parse_all("xx NICK evil\r\nPING\r\n"), (events{"E421 xx", "PING"}));
+}
+
+TEST(CommandParser, ResetForgetsPartialLine)
+{
+  proto::command_parser parser;
+  std::vector<std::string> seen;
+  auto record = [&](const proto::parse_event& ev) { seen.push_back(render(ev)); };
+  parser.feed("MSG partial", record);
+  parser.reset();
+  parser.feed("PING\r\n", record);
+  EXPECT_EQ(seen, (events{"PING"}));
+}
+
+TEST(ParseLine, EmptyAndSpacesAreIgnored)
+{
+  EXPECT_EQ(proto::parse_line("").what, proto::parse_event::kind::none);
+  EXPECT_EQ(proto::parse_line("    ").what, proto::parse_event::kind::none);
 }
 
 } // namespace
-} // namespace natter::proto
+} // namespace natter::test

@@ -65,7 +65,7 @@ public:
       }
       std::string_view piece = input.substr(0, lf);
       input.remove_prefix(lf + 1);
-      if (!held_.empty() || too_long_)
+      if (!held_.empty() || too_long_ || piece.size() > max_line_)
       {
         hold(piece);
         piece = held_;
