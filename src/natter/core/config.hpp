@@ -1,0 +1,36 @@
+// Per-server settings the session and room logic obey (spec/natter.md,
+// "Limits", "Flood control", "Slow consumers"). natterd fills one from its
+// command line; tests and fuzzers build their own.
+#ifndef NATTER_CORE_CONFIG_HPP
+#define NATTER_CORE_CONFIG_HPP
+
+#include "natter/proto/limits.hpp"
+
+#include <chrono>
+#include <cstddef>
+
+namespace natter::core
+{
+
+/// The clock sessions are driven by. Time is always passed in, never read,
+/// so tests and fuzzers control it.
+using clock = std::chrono::steady_clock;
+using time_point = clock::time_point;
+
+/// Limits of the chat service.
+struct config
+{
+  std::size_t max_line = proto::default_max_line;
+  std::size_t max_sendq = std::size_t{1} << 20;          ///< registered client
+  std::size_t unregistered_sendq = std::size_t{64} << 10; ///< before NICK
+  std::size_t soft_sendq = std::size_t{64} << 10;  ///< above it, stop reading
+  std::size_t max_total_sendq = std::size_t{256} << 20; ///< over all clients
+  double rate = 20;   ///< lines per second; 0 turns flood control off
+  double burst = 100; ///< lines a client may send at once
+  std::chrono::milliseconds registration_timeout{std::chrono::seconds(60)};
+  std::chrono::milliseconds idle_timeout{0}; ///< 0: none
+};
+
+} // namespace natter::core
+
+#endif // NATTER_CORE_CONFIG_HPP

@@ -1,0 +1,182 @@
+#include "natter/core/room.hpp"
+
+#include "natter/core/session.hpp"
+#include "natter/proto/reply.hpp"
+
+#include <algorithm>
+
+namespace natter::core
+{
+
+namespace
+{
+
+std::string lowercase(std::string_view nick)
+{
+  std::string key(nick);
+  for (char& c : key)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  return key;
+}
+
+shared_text event_line(std::string_view verb, std::string_view a,
+                       std::string_view b = {}, std::string_view c = {})
+{
+  std::string line;
+  line.reserve(verb.size() + a.size() + b.size() + c.size() + 6);
+  proto::append_event(line, verb, a, b, c);
+  return make_text(std::move(line));
+}
+
+shared_text sendq_exceeded_line()
+{
+  static const shared_text line = [] {
+    std::string s;
+    proto::append_reply(s, proto::reply_code::sendq_exceeded,
+                        proto::reply_text(proto::reply_code::sendq_exceeded));
+    return make_text(std::move(s));
+  }();
+  return line;
+}
+
+} // namespace
+
+room::nick_result room::set_nick(session& s, std::string_view nick)
+{
+  std::vector<session*> over;
+  nick_result result = nick_result::accepted;
+  {
+    std::lock_guard lock(mutex_);
+    if (s.out_.closing())
+      return nick_result::gone;
+    if (s.in_room_ && s.nick_ == nick)
+      return nick_result::unchanged;
+    std::string key = lowercase(nick);
+    const auto it = members_.find(key);
+    if (it != members_.end() && it->second != &s)
+      return nick_result::in_use;
+    shared_text line;
+    if (s.in_room_)
+    {
+      // A rename, possibly only of case: the old key goes, the new one comes.
+      line = event_line("NICK", s.nick_, nick);
+      members_.erase(lowercase(s.nick_));
+    }
+    else
+      line = event_line("JOIN", nick);
+    s.nick_.assign(nick);
+    s.in_room_ = true;
+    members_.emplace(std::move(key), &s);
+    deliver_all(line, &s, over);
+    drop_overflowed(over);
+  }
+  return result;
+}
+
+void room::message(session& from, std::string_view text)
+{
+  std::vector<session*> over;
+  std::lock_guard lock(mutex_);
+  if (!from.in_room_)
+    return;
+  deliver_all(event_line("MSG", from.nick_, text), &from, over);
+  drop_overflowed(over);
+}
+
+void room::leave(session& s, std::string_view reason)
+{
+  std::vector<session*> over;
+  std::lock_guard lock(mutex_);
+  remove_locked(s, reason, over);
+  drop_overflowed(over);
+}
+
+void room::drop(session& s, const char* reason, shared_text last, bool discard)
+{
+  std::vector<session*> over;
+  std::lock_guard lock(mutex_);
+  s.out_.close(std::move(last), reason, discard);
+  remove_locked(s, reason, over);
+  drop_overflowed(over);
+}
+
+std::string room::who() const
+{
+  std::string out;
+  std::lock_guard lock(mutex_);
+  out.reserve(members_.size() * 24 + 32);
+  for (const auto& [key, member] : members_)
+    proto::append_reply(out, proto::reply_code::who, member->nick_, true);
+  std::string last = std::to_string(members_.size());
+  last += ' ';
+  last += proto::reply_text(proto::reply_code::who);
+  proto::append_reply(out, proto::reply_code::who, last);
+  return out;
+}
+
+std::size_t room::size() const
+{
+  std::lock_guard lock(mutex_);
+  return members_.size();
+}
+
+// Queues `line` to every member but `except`, collecting those pushed past
+// their send queue limit. Called with the lock held.
+void room::deliver_all(const shared_text& line, const session* except,
+                       std::vector<session*>& over)
+{
+  for (const auto& [key, member] : members_)
+  {
+    if (member == except)
+      continue;
+    if (member->out_.push(line) > config_.max_sendq)
+      over.push_back(member);
+  }
+  if (total_sendq_.load(std::memory_order_relaxed) > config_.max_total_sendq)
+  {
+    // Over the server-wide cap: the largest queues go first, so one slow
+    // reader cannot make the server drop everybody else.
+    std::vector<std::pair<std::size_t, session*>> sizes;
+    sizes.reserve(members_.size());
+    for (const auto& [key, member] : members_)
+      sizes.emplace_back(member->out_.bytes(), member);
+    std::sort(sizes.begin(), sizes.end(), std::greater<>());
+    std::size_t total = total_sendq_.load(std::memory_order_relaxed);
+    for (const auto& [bytes, member] : sizes)
+    {
+      if (total <= config_.max_total_sendq || bytes == 0)
+        break;
+      over.push_back(member);
+      total -= std::min(total, bytes);
+    }
+  }
+}
+
+// Drops every session in `over` with 524; their QUIT events may push others
+// over, so this runs until no new one appears. Called with the lock held.
+void room::drop_overflowed(std::vector<session*>& over)
+{
+  while (!over.empty())
+  {
+    session* s = over.back();
+    over.pop_back();
+    if (s->in_room_)
+    {
+      s->out_.close(sendq_exceeded_line(), "send queue exceeded", true);
+      remove_locked(*s, "send queue exceeded", over);
+    }
+  }
+}
+
+void room::remove_locked(session& s, std::string_view reason,
+                         std::vector<session*>& over)
+{
+  if (!s.in_room_)
+    return;
+  s.in_room_ = false;
+  members_.erase(lowercase(s.nick_));
+  deliver_all(event_line("QUIT", s.nick_, reason), &s, over);
+}
+
+} // namespace natter::core

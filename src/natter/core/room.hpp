@@ -1,0 +1,85 @@
+// The room: every registered client, keyed by nick, and the delivery of
+// events to them (spec/natter.md, "Commands" and "Events"). Thread-safe: one
+// mutex guards membership and nicks, so a command's events are queued to
+// every recipient before its sender's next command runs (the barrier
+// property), and two clients can never take one nick.
+#ifndef NATTER_CORE_ROOM_HPP
+#define NATTER_CORE_ROOM_HPP
+
+#include "natter/core/config.hpp"
+#include "natter/core/outbox.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace natter::core
+{
+
+class session;
+
+/// Shared state of the chat service.
+class room
+{
+public:
+  explicit room(const config& cfg) : config_(cfg) {}
+  room(const room&) = delete;
+  room& operator=(const room&) = delete;
+
+  /// The limits every session of this room obeys.
+  const config& settings() const noexcept { return config_; }
+
+  /// Sum of the queued output of every connection.
+  std::atomic<std::size_t>& total_sendq() noexcept { return total_sendq_; }
+
+  /// Outcome of set_nick().
+  enum class nick_result
+  {
+    accepted,  ///< registered or renamed: 200
+    unchanged, ///< exactly the current nick: 200, no event
+    in_use,    ///< another client has it (ignoring case): 433
+    gone,      ///< the session was dropped meanwhile: nothing to send
+  };
+
+  /// Registers `s` as `nick` (JOIN to the others) or renames it (NICK old new).
+  nick_result set_nick(session& s, std::string_view nick);
+
+  /// Sends "MSG <nick> <text>" to every registered client but `from`.
+  void message(session& from, std::string_view text);
+
+  /// Removes `s` (if registered) and sends "QUIT <nick>[ <reason>]" to the
+  /// others.
+  void leave(session& s, std::string_view reason);
+
+  /// Closes `s`'s outbox with `last` (a 5xx line) as its final output
+  /// (dropping what is queued first when `discard`), then leaves with
+  /// `reason` (a string with static storage).
+  void drop(session& s, const char* reason, shared_text last, bool discard);
+
+  /// The WHO reply: "211-<nick>" per registered client sorted by lowercased
+  /// nick, then "211 <count> users in the room".
+  std::string who() const;
+
+  /// Number of registered clients.
+  std::size_t size() const;
+
+private:
+  void deliver_all(const shared_text& line, const session* except,
+                   std::vector<session*>& over);
+  void drop_overflowed(std::vector<session*>& over);
+  void remove_locked(session& s, std::string_view reason,
+                     std::vector<session*>& over);
+
+  const config config_;
+  mutable std::mutex mutex_;
+  std::map<std::string, session*> members_; // by lowercased nick
+  std::atomic<std::size_t> total_sendq_{0};
+};
+
+} // namespace natter::core
+
+#endif // NATTER_CORE_ROOM_HPP

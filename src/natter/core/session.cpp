@@ -1,0 +1,405 @@
+#include "natter/core/session.hpp"
+
+#include "natter/core/room.hpp"
+#include "natter/proto/parse_error.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+namespace natter::core
+{
+
+namespace
+{
+
+using proto::reply_code;
+
+shared_text reply_line(reply_code code)
+{
+  std::string s;
+  proto::append_reply(s, code, proto::reply_text(code));
+  return make_text(std::move(s));
+}
+
+// Lines every session sends unchanged are built once and shared.
+const shared_text& fixed_line(reply_code code)
+{
+  static const std::array<shared_text, 8> lines{
+      reply_line(reply_code::greeting),     reply_line(reply_code::closing),
+      reply_line(reply_code::wrong_protocol), reply_line(reply_code::shutting_down),
+      reply_line(reply_code::registration_timeout),
+      reply_line(reply_code::idle_timeout), reply_line(reply_code::sendq_exceeded),
+      reply_line(reply_code::not_registered)};
+  switch (code)
+  {
+  case reply_code::greeting: return lines[0];
+  case reply_code::closing: return lines[1];
+  case reply_code::wrong_protocol: return lines[2];
+  case reply_code::shutting_down: return lines[3];
+  case reply_code::registration_timeout: return lines[4];
+  case reply_code::idle_timeout: return lines[5];
+  case reply_code::sendq_exceeded: return lines[6];
+  default: return lines[7];
+  }
+}
+
+const shared_text& help_text()
+{
+  static const shared_text text = [] {
+    std::string s;
+    for (std::string_view line :
+         {"NICK <nick>", "MSG <text>", "ECHO [<text>]", "PING [<token>]", "WHO",
+          "HELP", "QUIT [<reason>]"})
+      proto::append_reply(s, reply_code::help, line, true);
+    proto::append_reply(s, reply_code::help, proto::reply_text(reply_code::help));
+    return make_text(std::move(s));
+  }();
+  return text;
+}
+
+constexpr unsigned char tls_handshake = 0x16;
+
+} // namespace
+
+session::session(room& r, transport& t, time_point now)
+  : room_(r),
+    out_(t, &r.total_sendq()),
+    parser_(r.settings().max_line),
+    started_(now),
+    last_input_(now),
+    refilled_(now),
+    tokens_(r.settings().burst)
+{
+}
+
+session::~session() = default;
+
+void session::start() { send(fixed_line(reply_code::greeting)); }
+
+void session::receive(std::string_view data, time_point now)
+{
+  if (done_ || data.empty())
+    return;
+  last_input_ = now;
+  if (!protocol_known_ && detect_wrong_protocol(data))
+  {
+    close_with(reply_code::wrong_protocol, "wrong protocol");
+    return;
+  }
+  if (!pending_.empty())
+  {
+    pending_.append(data);
+    resume(now);
+    return;
+  }
+  const std::size_t used = run(data, now);
+  if (used < data.size() && !done_)
+    pending_.assign(data.substr(used));
+  else if (eof_)
+    finish_input();
+}
+
+void session::resume(time_point now)
+{
+  if (!pending_.empty())
+  {
+    const std::size_t used = run(pending_, now);
+    if (done_)
+      pending_.clear();
+    else
+      pending_.erase(0, used);
+    // Return the storage once caught up: an idle session holds no buffer.
+    if (pending_.empty())
+      std::string().swap(pending_);
+  }
+  if (eof_ && pending_.empty())
+    finish_input();
+}
+
+void session::end_of_input(time_point now)
+{
+  eof_ = true;
+  resume(now);
+}
+
+void session::finish_input()
+{
+  if (done_)
+    return;
+  done_ = true;
+  out_.close(nullptr, "connection closed");
+  room_.leave(*this, "connection closed");
+}
+
+// Spec 9.2: a first line that starts with an HTTP method and SP, or a first
+// octet 0x16 (TLS), is another protocol. Decided on the raw octets as they
+// arrive, before any of them is parsed; no line can complete before the
+// decision, since LF, CR and IAC can't be part of a method name.
+bool session::detect_wrong_protocol(std::string_view data)
+{
+  static constexpr std::array<std::string_view, 10> methods{
+      "CONNECT ", "DELETE ", "GET ", "HEAD ", "OPTIONS ",
+      "PATCH ", "POST ", "PRI ", "PUT ", "TRACE "};
+  if (prefix_len_ == 0 && static_cast<unsigned char>(data.front()) == tls_handshake)
+    return true;
+  while (!data.empty() && prefix_len_ < prefix_.size())
+  {
+    prefix_[prefix_len_++] = data.front();
+    data.remove_prefix(1);
+    const std::string_view seen(prefix_.data(), prefix_len_);
+    bool possible = false;
+    for (std::string_view m : methods)
+    {
+      if (m == seen)
+        return true;
+      possible = possible || m.starts_with(seen);
+    }
+    if (!possible)
+      break;
+  }
+  protocol_known_ = !data.empty() || prefix_len_ == prefix_.size() ||
+                    std::none_of(methods.begin(), methods.end(), [&](std::string_view m) {
+                      return m.starts_with(std::string_view(prefix_.data(), prefix_len_));
+                    });
+  return false;
+}
+
+session::wait session::next_wait() const
+{
+  if (done_ || out_.closing())
+    return wait::closed;
+  if (pending_.empty())
+    return wait::input;
+  return blocked_;
+}
+
+time_point session::deadline() const
+{
+  const config& cfg = room_.settings();
+  time_point t = time_point::max();
+  if (done_)
+    return t;
+  if (!registered_ && cfg.registration_timeout.count() > 0)
+    t = started_ + cfg.registration_timeout;
+  if (cfg.idle_timeout.count() > 0)
+    t = std::min(t, last_input_ + cfg.idle_timeout);
+  return t;
+}
+
+void session::on_timer(time_point now)
+{
+  const config& cfg = room_.settings();
+  if (done_)
+    return;
+  if (!registered_ && cfg.registration_timeout.count() > 0 &&
+      now >= started_ + cfg.registration_timeout)
+    close_with(reply_code::registration_timeout, "registration timeout");
+  else if (cfg.idle_timeout.count() > 0 && now >= last_input_ + cfg.idle_timeout)
+    close_with(reply_code::idle_timeout, "idle timeout");
+}
+
+void session::on_closed()
+{
+  done_ = true;
+  out_.close(nullptr, "connection closed", true);
+  room_.leave(*this, "connection closed");
+  std::string().swap(pending_);
+}
+
+void session::shutdown() { out_.close(fixed_line(reply_code::shutting_down), "shutting down"); }
+
+// Processes `in` one event at a time and stops early when the client must
+// wait (send queue above the soft mark, no flood tokens) or the session
+// ended. Returns the number of octets used; the caller keeps the rest.
+std::size_t session::run(std::string_view in, time_point now)
+{
+  const config& cfg = room_.settings();
+  std::size_t used_total = 0;
+  refill(now);
+  while (!in.empty() && !done_)
+  {
+    if (out_.closing())
+    {
+      done_ = true;
+      break;
+    }
+    if (out_.bytes() > cfg.soft_sendq)
+    {
+      blocked_ = wait::output;
+      break;
+    }
+    if (cfg.rate > 0 && tokens_ < 1)
+    {
+      blocked_ = wait::rate;
+      resume_at_ = now + std::chrono::duration_cast<clock::duration>(
+                             std::chrono::duration<double>((1 - tokens_) / cfg.rate));
+      break;
+    }
+    // At most one line's worth at a time, so a long run without LF is paid
+    // for in small steps and pausing stays fine-grained.
+    std::size_t used = 0;
+    const proto::parse_event ev = parser_.next(in.substr(0, cfg.max_line), used);
+    in.remove_prefix(used);
+    used_total += used;
+    const bool line = ev.what == proto::parse_event::kind::command ||
+                      ev.what == proto::parse_event::kind::error;
+    charge(used, line);
+    if (ev.what != proto::parse_event::kind::none)
+      handle(ev);
+  }
+  return used_total;
+}
+
+void session::handle(const proto::parse_event& ev)
+{
+  using kind = proto::parse_event::kind;
+  if (ev.what == kind::telnet)
+  {
+    std::array<char, 3> buf{};
+    const std::string_view answer = telnet_.answer(ev.telnet, ev.option, buf);
+    if (!answer.empty())
+      send(make_text(std::string(answer)));
+    return;
+  }
+  if (ev.what == kind::error)
+    handle_error(ev);
+  else
+    handle_command(ev.cmd);
+}
+
+void session::handle_error(const proto::parse_event& ev)
+{
+  const auto code = static_cast<reply_code>(proto::reply_code_for(ev.error));
+  // "421 <verb> ..." even for an empty verb; "400 <VERB> ..."; the rest
+  // carry no subject.
+  if (ev.error == proto::parse_error::unknown_command ||
+      ev.error == proto::parse_error::missing_argument)
+    reply(code, ev.token);
+  else
+    reply(code);
+}
+
+void session::handle_command(const proto::command& cmd)
+{
+  using proto::command_type;
+  switch (cmd.type)
+  {
+  case command_type::nick:
+    switch (room_.set_nick(*this, cmd.arg))
+    {
+    case room::nick_result::accepted:
+    case room::nick_result::unchanged:
+      registered_ = true;
+      reply(reply_code::nick_accepted, nick_);
+      break;
+    case room::nick_result::in_use:
+      reply(reply_code::nick_in_use, cmd.arg);
+      break;
+    case room::nick_result::gone:
+      break;
+    }
+    break;
+  case command_type::msg:
+    // Registration is checked before the argument [decision: 401 before 400].
+    if (!registered_)
+      send(fixed_line(reply_code::not_registered));
+    else if (cmd.arg.find_first_not_of(' ') == std::string_view::npos)
+      reply(reply_code::bad_argument, proto::verb_name(cmd.type));
+    else
+      room_.message(*this, cmd.arg);
+    break;
+  case command_type::echo:
+  case command_type::ping:
+  {
+    std::string line;
+    proto::append_event(line, cmd.type == command_type::echo ? "ECHO" : "PONG", cmd.arg);
+    send(make_text(std::move(line)));
+    break;
+  }
+  case command_type::who:
+    if (!registered_)
+      send(fixed_line(reply_code::not_registered));
+    else
+      send(make_text(room_.who()));
+    break;
+  case command_type::help:
+    send(help_text());
+    break;
+  case command_type::quit:
+    send(fixed_line(reply_code::closing));
+    done_ = true;
+    out_.close(nullptr, "quit");
+    room_.leave(*this, cmd.arg); // QUIT <nick> [<reason>]
+    break;
+  }
+}
+
+// Sends "CODE default-text".
+void session::reply(reply_code code)
+{
+  std::string line;
+  proto::append_reply(line, code, proto::reply_text(code));
+  send(make_text(std::move(line)));
+}
+
+// Sends "CODE subject default-text".
+void session::reply(reply_code code, std::string_view subject)
+{
+  std::string text(subject);
+  text += ' ';
+  text += proto::reply_text(code);
+  std::string line;
+  proto::append_reply(line, code, text);
+  send(make_text(std::move(line)));
+}
+
+void session::send(shared_text text)
+{
+  if (out_.push(std::move(text)) > sendq_limit())
+    close_with(reply_code::sendq_exceeded, "send queue exceeded", true);
+}
+
+void session::close_with(reply_code code, const char* reason, bool discard)
+{
+  done_ = true;
+  room_.drop(*this, reason, fixed_line(code), discard);
+}
+
+std::size_t session::sendq_limit() const noexcept
+{
+  const config& cfg = room_.settings();
+  return registered_ ? cfg.max_sendq : std::min(cfg.max_sendq, cfg.unregistered_sendq);
+}
+
+void session::refill(time_point now)
+{
+  const config& cfg = room_.settings();
+  if (cfg.rate <= 0)
+    return;
+  const std::chrono::duration<double> dt = now - refilled_;
+  if (dt.count() > 0)
+  {
+    tokens_ = std::min(cfg.burst, tokens_ + dt.count() * cfg.rate);
+    refilled_ = now;
+  }
+}
+
+// Flood control (spec 11): a line costs one token, and so does every
+// max_line octets of the raw stream, so a stream with no LF is paced too.
+void session::charge(std::size_t bytes, bool line)
+{
+  const config& cfg = room_.settings();
+  if (cfg.rate <= 0)
+    return;
+  if (line)
+    tokens_ -= 1;
+  byte_debt_ += bytes;
+  while (byte_debt_ >= cfg.max_line)
+  {
+    tokens_ -= 1;
+    byte_debt_ -= cfg.max_line;
+  }
+}
+
+} // namespace natter::core

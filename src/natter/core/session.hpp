@@ -1,0 +1,129 @@
+// One chat connection's protocol logic, without sockets (spec/natter.md).
+// A transport (natterd's Asio connection, a test, a fuzzer) feeds it bytes
+// and time, and writes what appears in its outbox. All calls but shutdown()
+// and output() come from one thread at a time (natterd: the connection's
+// strand); the room may touch the session's nick and outbox from others.
+#ifndef NATTER_CORE_SESSION_HPP
+#define NATTER_CORE_SESSION_HPP
+
+#include "natter/core/config.hpp"
+#include "natter/core/outbox.hpp"
+#include "natter/proto/command_parser.hpp"
+#include "natter/proto/reply.hpp"
+#include "natter/proto/telnet.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace natter::core
+{
+
+class room;
+
+/// The protocol side of one chat connection.
+class session
+{
+public:
+  /// What the transport waits for before calling resume().
+  enum class wait
+  {
+    input,  ///< nothing pending: read more bytes, then receive()
+    output, ///< too much output queued: resume() once the outbox drained
+    rate,   ///< flood control: resume() at resume_at()
+    closed, ///< no more input is processed: write what is queued, close
+  };
+
+  session(room& r, transport& t, time_point now);
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+  ~session();
+
+  /// Queues the greeting (220).
+  void start();
+
+  /// Processes received bytes as far as flood control and the send queue
+  /// allow; keeps the rest (see pending()) for resume().
+  void receive(std::string_view data, time_point now);
+
+  /// Continues with the kept bytes.
+  void resume(time_point now);
+
+  /// What to wait for next (see `wait`).
+  wait next_wait() const;
+
+  /// When flood control lets reading go on (meaningful for wait::rate).
+  time_point resume_at() const noexcept { return resume_at_; }
+
+  /// The next timeout (registration or idle) to call on_timer() at, or
+  /// time_point::max() when none applies.
+  time_point deadline() const;
+
+  /// Checks the timeouts; closes the session with 522 or 523 when one passed.
+  void on_timer(time_point now);
+
+  /// The client shut down its sending side: the complete lines already
+  /// received are still processed (as flood control and the send queue
+  /// allow), then the session leaves with "connection closed" and the
+  /// outbox closes once flushed.
+  void end_of_input(time_point now);
+
+  /// The connection failed (reset, error, write timeout): leaves the room
+  /// with "connection closed" and discards queued output.
+  void on_closed();
+
+  /// Server shutdown: queue 521 and close. Safe from any thread.
+  void shutdown();
+
+  /// This connection's pending output.
+  outbox& output() noexcept { return out_; }
+
+  /// Octets received and not yet processed (kept while reading is paused).
+  std::size_t pending() const noexcept { return pending_.size(); }
+
+  /// The nick, empty before registration (this session's thread only).
+  const std::string& nick() const noexcept { return nick_; }
+
+private:
+  friend class room;
+
+  std::size_t run(std::string_view in, time_point now);
+  void handle(const proto::parse_event& ev);
+  void handle_command(const proto::command& cmd);
+  void handle_error(const proto::parse_event& ev);
+  void reply(proto::reply_code code);
+  void reply(proto::reply_code code, std::string_view subject);
+  void send(shared_text text);
+  void close_with(proto::reply_code code, const char* reason, bool discard = false);
+  bool detect_wrong_protocol(std::string_view data);
+  void finish_input();
+  std::size_t sendq_limit() const noexcept;
+  void refill(time_point now);
+  void charge(std::size_t bytes, bool line);
+
+  room& room_;
+  outbox out_;
+  proto::command_parser parser_;
+  proto::telnet_answerer telnet_;
+  std::string pending_;       // unprocessed input while paused
+  std::string nick_;          // written under the room lock
+  time_point started_;
+  time_point last_input_;
+  time_point refilled_;
+  time_point resume_at_{};
+  double tokens_;
+  std::size_t byte_debt_ = 0; // octets received since the last byte token
+  std::uint8_t prefix_len_ = 0; // octets of the first line checked for HTTP
+  std::array<char, 8> prefix_{};
+  bool registered_ = false;   // this session's thread only
+  bool in_room_ = false;      // guarded by the room lock
+  bool protocol_known_ = false; // the first octets were checked
+  bool eof_ = false;          // the client shut down its sending side
+  bool done_ = false;         // QUIT, error close or end of connection
+  wait blocked_ = wait::input; // why run() last stopped early
+};
+
+} // namespace natter::core
+
+#endif // NATTER_CORE_SESSION_HPP

@@ -1,0 +1,401 @@
+// Session and room logic driven in memory, with no sockets: a fake transport
+// per client drains the outbox into lines, and time is passed in.
+#include "natter/core/session.hpp"
+
+#include "natter/core/room.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace
+{
+
+using namespace natter::core;
+using lines = std::vector<std::string>;
+using namespace std::chrono_literals;
+
+const time_point t0{};
+
+/// One simulated client: its session and what it has received so far.
+struct client : transport
+{
+  explicit client(room& r, time_point now = t0) : s(r, *this, now) { s.start(); }
+
+  void wake() noexcept override { ++wakes; }
+
+  /// Everything written to the client since the last call, split into lines.
+  lines read()
+  {
+    std::vector<shared_text> batch;
+    std::size_t n = s.output().take(batch, std::size_t(-1));
+    s.output().written(n);
+    lines out;
+    for (const auto& t : batch)
+    {
+      raw += *t;
+    }
+    std::size_t pos;
+    while ((pos = raw.find("\r\n")) != std::string::npos)
+    {
+      out.push_back(raw.substr(0, pos));
+      raw.erase(0, pos + 2);
+    }
+    return out;
+  }
+
+  void send(std::string_view bytes, time_point now = t0) { s.receive(bytes, now); }
+
+  int wakes = 0;
+  std::string raw;
+  session s;
+};
+
+config fast()
+{
+  config c;
+  c.rate = 0;
+  return c;
+}
+
+TEST(Session, GreetsAndRegisters)
+{
+  room r(fast());
+  client a(r);
+  EXPECT_EQ(a.read(), lines{"220 natter/1 ready"});
+  a.send("NICK alice\r\n");
+  EXPECT_EQ(a.read(), lines{"200 alice nick accepted"});
+  EXPECT_EQ(r.size(), 1u);
+}
+
+TEST(Session, JoinMsgRenameQuitReachTheOthers)
+{
+  room r(fast());
+  client a(r), b(r);
+  a.send("NICK alice\n");
+  b.send("NICK bob\n");
+  a.read();
+  b.read();
+  a.send("MSG hello there\n");
+  EXPECT_EQ(a.read(), lines{});
+  EXPECT_EQ(b.read(), lines{"MSG alice hello there"});
+  a.send("NICK Alice\n");
+  EXPECT_EQ(a.read(), lines{"200 Alice nick accepted"});
+  EXPECT_EQ(b.read(), lines{"NICK alice Alice"});
+  a.send("NICK Alice\n");
+  EXPECT_EQ(a.read(), lines{"200 Alice nick accepted"});
+  EXPECT_EQ(b.read(), lines{});
+  a.send("QUIT bye all\nMSG not processed\n");
+  EXPECT_EQ(a.read(), lines{"221 goodbye"});
+  EXPECT_TRUE(a.s.output().finished());
+  EXPECT_EQ(b.read(), lines{"QUIT Alice bye all"});
+  EXPECT_EQ(r.size(), 1u);
+}
+
+TEST(Session, JoinSeenByEarlierMembersOnly)
+{
+  room r(fast());
+  client a(r), b(r);
+  a.send("NICK alice\n");
+  a.read();
+  b.read();
+  b.send("NICK bob\n");
+  EXPECT_EQ(a.read(), lines{"JOIN bob"});
+  EXPECT_EQ(b.read(), lines{"200 bob nick accepted"});
+}
+
+TEST(Session, NickErrors)
+{
+  room r(fast());
+  client a(r), b(r);
+  a.send("NICK alice\n");
+  b.read();
+  b.send("NICK ALICE\nNICK\nNICK 1abc\n");
+  EXPECT_EQ(b.read(), (lines{"433 ALICE nick already in use",
+                             "400 NICK missing or bad argument", "432 invalid nick"}));
+}
+
+TEST(Session, CommandsBeforeRegistration)
+{
+  room r(fast());
+  client a(r);
+  a.read();
+  a.send("MSG hi\nMSG\nWHO\nECHO x y\nECHO\nPING t\nPING\nFOO bar\n");
+  EXPECT_EQ(a.read(), (lines{"401 register first with NICK", "401 register first with NICK",
+                             "401 register first with NICK", "ECHO x y", "ECHO", "PONG t",
+                             "PONG", "421 FOO unknown command"}));
+}
+
+TEST(Session, MsgWithoutTextIs400)
+{
+  room r(fast());
+  client a(r);
+  a.send("NICK a\nMSG\nMSG    \n");
+  EXPECT_EQ(a.read(), (lines{"220 natter/1 ready", "200 a nick accepted",
+                             "400 MSG missing or bad argument", "400 MSG missing or bad argument"}));
+}
+
+TEST(Session, WhoIsSortedWithoutCase)
+{
+  room r(fast());
+  client a(r), b(r), c(r);
+  a.send("NICK bob\n");
+  b.send("NICK Alice\n");
+  c.send("NICK carol\n");
+  c.read();
+  c.send("WHO\n");
+  EXPECT_EQ(c.read(), (lines{"211-Alice", "211-bob", "211-carol", "211 3 users in the room"}));
+}
+
+TEST(Session, HelpEndsWith214)
+{
+  room r(fast());
+  client a(r);
+  a.read();
+  a.send("help\n");
+  const lines got = a.read();
+  ASSERT_EQ(got.size(), 8u);
+  EXPECT_EQ(got.front(), "214-NICK <nick>");
+  EXPECT_EQ(got.back(), "214 end of help");
+}
+
+TEST(Session, HttpRequestLineIsRefused)
+{
+  room r(fast());
+  client a(r);
+  a.read();
+  a.send("POST /x HTTP/1.1\r\nHost: y\r\n\r\nNICK evil\n");
+  EXPECT_EQ(a.read(), lines{"500 this port speaks natter, a line-based chat protocol"});
+  EXPECT_TRUE(a.s.output().finished());
+  EXPECT_EQ(r.size(), 0u);
+}
+
+TEST(Session, HttpDetectedAcrossReadsEvenWhenOverlong)
+{
+  room r(fast());
+  client a(r);
+  a.read();
+  a.send("GE");
+  a.send("T /" + std::string(5000, 'x') + " HTTP/1.1\r\n");
+  EXPECT_EQ(a.read(), lines{"500 this port speaks natter, a line-based chat protocol"});
+}
+
+TEST(Session, GetAloneIsAnUnknownCommand)
+{
+  room r(fast());
+  client a(r);
+  a.read();
+  a.send("GET\n  x\n");
+  EXPECT_EQ(a.read(), (lines{"421 GET unknown command", "421  unknown command"}));
+}
+
+TEST(Session, HalfCloseStillAnswersCompleteLines)
+{
+  room r(fast());
+  client a(r), b(r);
+  b.send("NICK b\n");
+  b.read();
+  a.send("NICK a\nPING 1\nPING 2");
+  a.s.end_of_input(t0);
+  EXPECT_EQ(a.read(), (lines{"220 natter/1 ready", "200 a nick accepted", "PONG 1"}));
+  EXPECT_TRUE(a.s.output().finished());
+  EXPECT_EQ(b.read(), (lines{"JOIN a", "QUIT a connection closed"}));
+}
+
+TEST(Session, TlsHelloIsRefused)
+{
+  room r(fast());
+  client a(r);
+  a.read();
+  a.send(std::string_view("\x16\x03\x01\x02\x00\x01", 6));
+  EXPECT_EQ(a.read(), lines{"500 this port speaks natter, a line-based chat protocol"});
+}
+
+TEST(Session, TelnetTimingMarkIsAnswered)
+{
+  room r(fast());
+  client a(r);
+  a.read();
+  a.send("\xff\xf4\xff\xfd\x06PING\xff\xfd\x06 x\n");
+  EXPECT_EQ(a.raw, "");
+  a.read();
+  EXPECT_EQ(a.raw, "");
+  std::vector<shared_text> batch;
+  a.send("\xff\xfd\x06");
+  a.s.output().take(batch, 100);
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(*batch[0], "\xff\xfb\x06");
+}
+
+TEST(Session, RegistrationTimeoutIsAbsolute)
+{
+  config c = fast();
+  c.registration_timeout = 10s;
+  room r(c);
+  client a(r);
+  a.read();
+  a.send("PING x\n", t0 + 9s);
+  a.s.on_timer(t0 + 9s);
+  EXPECT_EQ(a.read(), lines{"PONG x"});
+  EXPECT_EQ(a.s.deadline(), t0 + 10s);
+  a.s.on_timer(t0 + 10s);
+  EXPECT_EQ(a.read(), lines{"522 registration timeout"});
+  EXPECT_EQ(a.s.next_wait(), session::wait::closed);
+}
+
+TEST(Session, IdleTimeoutTellsTheOthers)
+{
+  config c = fast();
+  c.idle_timeout = 5s;
+  room r(c);
+  client a(r), b(r);
+  a.send("NICK a\n");
+  b.send("NICK b\n", t0 + 4s);
+  a.read();
+  b.read();
+  a.s.on_timer(t0 + 5s);
+  b.s.on_timer(t0 + 5s);
+  EXPECT_EQ(a.read(), lines{"523 idle timeout"});
+  EXPECT_EQ(b.read(), lines{"QUIT a idle timeout"});
+}
+
+TEST(Session, ConnectionClosedTellsTheOthers)
+{
+  room r(fast());
+  client a(r), b(r);
+  a.send("NICK a\n");
+  b.send("NICK b\n");
+  b.read();
+  a.s.on_closed();
+  EXPECT_EQ(b.read(), lines{"QUIT a connection closed"});
+  EXPECT_EQ(r.size(), 1u);
+}
+
+TEST(Session, FloodControlPausesWithoutDropping)
+{
+  config c;
+  c.rate = 10;
+  c.burst = 5;
+  room r(c);
+  client a(r);
+  a.read();
+  std::string many;
+  for (int i = 0; i < 8; ++i)
+    many += "PING " + std::to_string(i) + "\n";
+  a.send(many);
+  EXPECT_EQ(a.read().size(), 5u);
+  EXPECT_EQ(a.s.next_wait(), session::wait::rate);
+  EXPECT_EQ(a.s.resume_at(), t0 + 100ms);
+  a.s.resume(t0 + 100ms);
+  EXPECT_EQ(a.read(), lines{"PONG 5"});
+  a.s.resume(t0 + 300ms);
+  EXPECT_EQ(a.read(), (lines{"PONG 6", "PONG 7"}));
+  EXPECT_EQ(a.s.next_wait(), session::wait::input);
+}
+
+TEST(Session, BytesWithoutNewlineCostTokens)
+{
+  config c;
+  c.rate = 10;
+  c.burst = 5;
+  c.max_line = 100;
+  room r(c);
+  client a(r);
+  a.send(std::string(1000, 'x'));
+  EXPECT_EQ(a.s.next_wait(), session::wait::rate);
+  EXPECT_GT(a.s.pending(), 400u);
+}
+
+TEST(Session, NonReaderStopsBeingRead)
+{
+  config c = fast();
+  c.soft_sendq = 1000;
+  room r(c);
+  client a(r);
+  std::string many;
+  for (int i = 0; i < 1000; ++i)
+    many += "ECHO 0123456789\n";
+  a.send(many);
+  EXPECT_EQ(a.s.next_wait(), session::wait::output);
+  EXPECT_LT(a.s.output().bytes(), 1100u);
+  a.read();
+  a.s.resume(t0);
+  EXPECT_EQ(a.s.next_wait(), session::wait::output);
+  for (int i = 0; i < 100 && a.s.next_wait() == session::wait::output; ++i)
+  {
+    a.read();
+    a.s.resume(t0);
+  }
+  EXPECT_EQ(a.s.next_wait(), session::wait::input);
+}
+
+TEST(Session, SlowConsumerIsDroppedOthersKeepEverything)
+{
+  config c = fast();
+  c.max_sendq = 10000;
+  room r(c);
+  client slow(r), fast_one(r), talker(r);
+  slow.send("NICK slow\n");
+  fast_one.send("NICK fast\n");
+  talker.send("NICK talker\n");
+  fast_one.read();
+  std::size_t got = 0;
+  for (int i = 0; i < 500; ++i)
+  {
+    talker.send("MSG message number " + std::to_string(i) + "\n");
+    for (const auto& l : fast_one.read())
+      if (l.starts_with("MSG"))
+        ++got;
+  }
+  EXPECT_EQ(got, 500u);
+  EXPECT_TRUE(slow.s.output().closing());
+  EXPECT_EQ(r.size(), 2u);
+  const lines tail = slow.read();
+  EXPECT_EQ(tail.back(), "524 send queue exceeded");
+  talker.send("WHO\n");
+  EXPECT_EQ(talker.read().back(), "211 2 users in the room");
+}
+
+TEST(Session, TotalSendqDropsTheLargestQueue)
+{
+  config c = fast();
+  c.max_total_sendq = 5000;
+  room r(c);
+  client a(r), b(r), talker(r);
+  a.send("NICK a\n");
+  b.send("NICK b\n");
+  talker.send("NICK t\n");
+  b.read();
+  talker.read();
+  lines seen;
+  for (int i = 0; i < 200 && !a.s.output().closing(); ++i)
+  {
+    talker.send("MSG 0123456789012345678901234567890123456789\n");
+    for (auto& l : b.read())
+      seen.push_back(l);
+  }
+  EXPECT_TRUE(a.s.output().closing());
+  EXPECT_FALSE(b.s.output().closing());
+  EXPECT_EQ(seen.back(), "QUIT a send queue exceeded");
+}
+
+TEST(Session, NickRaceHasOneWinner)
+{
+  room r(fast());
+  std::vector<std::unique_ptr<client>> cs;
+  for (int i = 0; i < 10; ++i)
+    cs.push_back(std::make_unique<client>(r));
+  int won = 0;
+  for (auto& c : cs)
+  {
+    c->read();
+    c->send("NICK same\n");
+    if (c->read().front().starts_with("200"))
+      ++won;
+  }
+  EXPECT_EQ(won, 1);
+}
+
+} // namespace
