@@ -2,8 +2,8 @@
 # C++ in the build tree. Generated code is never committed.
 #
 # Code style: -G2 (goto-driven). Measured with bench/parser_bench on the
-# realistic mix, -G2 was the fastest of -T0, -T1, -F1, -G0, -G1 and -G2; see
-# bench/RESULTS.md.
+# realistic mix, the table-driven -T0 and -F1 ran at 0.16x and 0.18x of -G2's
+# speed (bench/RESULTS.md); NATTER_RAGEL_STYLE lets you measure again.
 find_program(RAGEL_EXECUTABLE ragel REQUIRED)
 set(NATTER_RAGEL_STYLE "-G2" CACHE STRING "Ragel code style (-T0 -T1 -F0 -F1 -G0 -G1 -G2)")
 

@@ -1,8 +1,10 @@
-// natter command line: validation and verb/argument parsing of one complete
-// line (spec/natter.md sections 5 and 7). One pass validates the text (UTF-8,
-// no forbidden controls) and splits verb and argument; the machine accepts
-// every valid text, so a line it rejects is invalid text (415).
+// natter command line: verb and argument of one complete line whose text the
+// stream stage has already validated (spec/natter.md section 7). Only the
+// verb, the separator and a NICK argument are scanned: the argument of the
+// other commands is the rest of the line, so its octets are read once, by the
+// stream stage.
 #include "natter/proto/command_parser.hpp"
+#include "natter/proto/server_line.hpp"
 
 namespace natter::proto
 {
@@ -14,6 +16,7 @@ namespace natter::proto
 
   action verb_end   { verb_end = p; }
   action arg_begin  { arg_begin = p; }
+  action arg_found  { arg_begin = p; fbreak; }
   action nick_end   { arg_end = p; }
   action set_nick   { type = command_type::nick; }
   action set_msg    { type = command_type::msg; }
@@ -26,29 +29,31 @@ namespace natter::proto
   action nick_ok    { nick_state = 1; }
   action nick_bad   { nick_state = 2; }
 
+  # The text is valid, so any octet but SP is part of a verb or an argument.
+  nonsp        = any - sp;
+
   # Section 7.1: verb [1*SP argument]; the argument is everything after the
   # run of spaces, kept exactly as sent.
-  arg          = (nonsp_char text_char*) >arg_begin;
   verb_generic = ( 'MSG'i %set_msg | 'ECHO'i %set_echo | 'PING'i %set_ping
                  | 'WHO'i %set_who | 'HELP'i %set_help | 'QUIT'i %set_quit
-                 | (nonsp_char+ - known_verb) %set_unknown ) %verb_end;
-  generic_line = verb_generic (sp+ arg?)?;
+                 | (nonsp+ - known_verb) %set_unknown ) %verb_end;
+  generic_line = verb_generic (sp+ (nonsp >arg_found)?)?;
 
   # Section 7.2: NICK's argument is one nick; trailing spaces are ignored.
   nick_arg     = ( (nick %nick_end sp*) %nick_ok
-                 | ((nonsp_char text_char*) - (nick sp*)) %nick_bad ) >arg_begin;
+                 | ((nonsp any*) - (nick sp*)) %nick_bad ) >arg_begin;
   nick_line    = 'NICK'i %set_nick %verb_end (sp+ nick_arg?)?;
 
   # A line that starts with a space has an empty verb (421); a line that is
   # empty or only spaces is ignored (section 4).
-  leading_sp   = (sp+ nonsp_char text_char*) %set_unknown;
+  leading_sp   = sp+ nonsp @set_unknown;
 
   main := sp* | leading_sp | generic_line | nick_line;
 }%%
 
-%% write data noerror noentry;
+%% write data noerror nofinal noentry;
 
-parse_event parse_line(std::string_view line) noexcept
+parse_event parse_valid_line(std::string_view line) noexcept
 {
   const auto* const begin = reinterpret_cast<const unsigned char*>(line.data());
   const unsigned char* p = begin;
@@ -71,12 +76,6 @@ parse_event parse_line(std::string_view line) noexcept
   };
 
   parse_event ev;
-  if (cs < natter_command_first_final)
-  {
-    ev.what = parse_event::kind::error;
-    ev.error = parse_error::invalid_text;
-    return ev;
-  }
   if (unknown)
   {
     ev.what = parse_event::kind::error;
@@ -102,6 +101,16 @@ parse_event parse_line(std::string_view line) noexcept
   else if (arg_begin != nullptr)
     ev.cmd.arg = view(arg_begin, pe);
   ev.what = parse_event::kind::command;
+  return ev;
+}
+
+parse_event parse_line(std::string_view line) noexcept
+{
+  if (is_valid_text(line))
+    return parse_valid_line(line);
+  parse_event ev;
+  ev.what = parse_event::kind::error;
+  ev.error = parse_error::invalid_text;
   return ev;
 }
 

@@ -150,6 +150,22 @@ TEST(CommandParser, ResetForgetsPartialLine)
   EXPECT_EQ(seen, (events{"PING"}));
 }
 
+// The stream stage steps over printable ASCII eight octets at a time; an
+// octet that stops the run must be found at every position of a word.
+TEST(CommandParser, StopOctetFoundAtEveryOffsetOfALongRun)
+{
+  for (std::string stop : {"\x01", "\x7F", "\x1F", "\xC3\xA9", "\xFF\xF1", "\t", "\x80", "\xC2\x80"})
+    for (std::size_t at = 0; at < 40; ++at)
+    {
+      std::string text(60, 'a');
+      text.insert(at, stop);
+      const bool valid = stop == "\xC3\xA9" || stop == "\t";
+      const std::string shown = stop == "\xFF\xF1" ? std::string(60, 'a') : text;
+      const events expected = valid || stop == "\xFF\xF1" ? events{"MSG " + shown} : events{"E415"};
+      EXPECT_EQ(parse_all("MSG " + text + "\r\n"), expected) << "at " << at;
+    }
+}
+
 TEST(ParseLine, EmptyAndSpacesAreIgnored)
 {
   EXPECT_EQ(proto::parse_line("").what, proto::parse_event::kind::none);

@@ -5,6 +5,7 @@
 #ifndef NATTER_TESTS_PROTO_VECTORS_HPP
 #define NATTER_TESTS_PROTO_VECTORS_HPP
 
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,12 @@ struct vector_case
   std::string input;
   std::vector<std::string> events;
 };
+
+/// Names the case in gtest's failure output.
+inline void PrintTo(const vector_case& v, std::ostream* os)
+{
+  *os << v.name;
+}
 
 using namespace std::string_literals;
 

@@ -1,4 +1,4 @@
-// What the client->server parser yields (spec/natter.md sections 3 and 5).
+// What the client->server parser yields (spec/natter.md section 7).
 #ifndef NATTER_PROTO_COMMAND_HPP
 #define NATTER_PROTO_COMMAND_HPP
 

@@ -1,12 +1,13 @@
-// Streaming parser for client->server bytes (spec/natter.md sections 3-5).
+// Streaming parser for client->server bytes (spec/natter.md sections 4-7).
 //
 // Two Ragel machines do the work (grammar/stream.rl, grammar/command.rl):
 //  - a streaming stage strips telnet IAC sequences, finds line terminators
-//    (LF, CR LF, CR NUL) and enforces the line limit; it never re-scans a
-//    byte and copies a line only when the line is split across reads or
-//    interrupted by an IAC sequence, so memory is bounded by the limit;
-//  - a line stage validates the complete line (UTF-8, control characters)
-//    and parses verb and argument in the same pass.
+//    (LF, CR LF, CR NUL), validates the text (UTF-8, control characters) and
+//    enforces the line limit; it never re-scans an octet and copies a line
+//    only when the line is split across reads or interrupted by an IAC
+//    sequence, so memory is bounded by the limit;
+//  - a line stage reads the verb and the separator of a complete valid line
+//    (and a NICK argument); other arguments are not scanned again.
 #ifndef NATTER_PROTO_COMMAND_PARSER_HPP
 #define NATTER_PROTO_COMMAND_PARSER_HPP
 
@@ -24,6 +25,10 @@ namespace natter::proto
 /// Returns a command, an error, or kind::none for a line that is empty or
 /// only spaces (which the protocol ignores) [N-CMD-1].
 parse_event parse_line(std::string_view line) noexcept;
+
+/// As parse_line() for a line already known to be valid text: scans only the
+/// verb, the separator and a NICK argument.
+parse_event parse_valid_line(std::string_view line) noexcept;
 
 /// Streaming parser for the client->server direction. One per connection.
 class command_parser
@@ -72,6 +77,7 @@ private:
   bool end_line(const char* content_end, std::size_t terminator,
                 parse_event& ev);
   void discard_line() noexcept;
+  void set_invalid() noexcept;
 
   std::size_t max_line_;
   std::string line_;          // the held part of a line split across reads
@@ -81,6 +87,7 @@ private:
   bool cr_pending_ = false;   // a CR awaits LF/NUL (it may be outside the span)
   bool in_iac_ = false;       // inside a telnet sequence
   bool overflow_ = false;     // 413 sent; discarding to the terminator
+  bool invalid_ = false;      // the line broke the text rules (415)
   std::uint8_t tel_verb_ = 0; // WILL/WONT/DO/DONT awaiting its option
   int cs_ = 0;                // Ragel state
 };

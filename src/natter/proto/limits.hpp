@@ -1,4 +1,4 @@
-// Protocol limits and their defaults (spec/natter.md section 9, "Limits").
+// Protocol limits and their defaults (spec/natter.md section 10, "Limits").
 // Every number a peer can observe lives here, so the spec, natterd's --help
 // and the tests quote one source.
 #ifndef NATTER_PROTO_LIMITS_HPP

@@ -1,5 +1,5 @@
 // Errors the client->server parser reports, each answered with one reply
-// code (spec/natter.md section 6). Values are stable; never renumber.
+// code (spec/natter.md section 8.2). Values are stable; never renumber.
 #ifndef NATTER_PROTO_PARSE_ERROR_HPP
 #define NATTER_PROTO_PARSE_ERROR_HPP
 

@@ -1,5 +1,5 @@
 // Reply codes and the formatting of server->client lines (spec/natter.md
-// sections 6 and 7). The codes and default texts are the rows of
+// section 8). The codes and default texts are the rows of
 // spec/replies.tsv; a unit test keeps the two in step.
 #ifndef NATTER_PROTO_REPLY_HPP
 #define NATTER_PROTO_REPLY_HPP
