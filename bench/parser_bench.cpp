@@ -17,7 +17,7 @@
 namespace
 {
 
-constexpr std::size_t read_size = 65536;  // one socket read
+constexpr std::size_t read_size = 65536; // one socket read
 
 // Mostly MSG lines of 20-200 octets (one in five with non-ASCII words), some
 // PING/WHO/NICK, and a few errors (unknown verbs, invalid UTF-8, overlong
@@ -25,10 +25,14 @@ constexpr std::size_t read_size = 65536;  // one socket read
 std::string make_mix(std::size_t target, std::size_t& lines)
 {
   std::mt19937 rng(42);
-  const char* ascii[] = {"hello", "world,", "natter", "chat", "the", "line", "protocol", "ok",
-                         "is", "a", "server", "test", "and", "when", "you", "are", "there?"};
-  const char* utf8[] = {"gr\xC3\xBC\xC3\x9F", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
-                        "caf\xC3\xA9", "\xD0\xBF\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82",
+  const char* ascii[] = {"hello",    "world,", "natter", "chat", "the",    "line",
+                         "protocol", "ok",     "is",     "a",    "server", "test",
+                         "and",      "when",   "you",    "are",  "there?"};
+  const char* utf8[] = {"gr\xC3\xBC\xC3\x9F",
+                        "\xE2\x82\xAC",
+                        "\xF0\x9F\x98\x80",
+                        "caf\xC3\xA9",
+                        "\xD0\xBF\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82",
                         "\xE6\x97\xA5\xE6\x9C\xAC"};
   std::string out;
   lines = 0;
@@ -87,9 +91,8 @@ void BM_NatterParser(benchmark::State& state)
     for (std::size_t at = 0; at < data.size(); at += read_size)
     {
       std::string_view chunk(data.data() + at, std::min(read_size, data.size() - at));
-      parser.feed(chunk, [&](const natter::proto::parse_event& ev) {
-        commands += ev.what == natter::proto::parse_event::kind::command;
-      });
+      parser.feed(chunk, [&](const natter::proto::parse_event& ev)
+                  { commands += ev.what == natter::proto::parse_event::kind::command; });
     }
   }
   benchmark::DoNotOptimize(commands);

@@ -61,9 +61,10 @@ namespace natter::proto
   # A CR that turns out not to be part of a terminator is line content; one
   # that was held back at the end of a read is added to the line here.
   action cr_seen {
-    const bool over = hold_pending_cr();
+    bool over = hold_pending_cr();
     cr_pending_ = true;
     cr_ = reinterpret_cast<const char*>(p);
+    over = cr_overflows() || over;
     if (over)
     {
       ev.what = parse_event::kind::error;
@@ -288,6 +289,20 @@ bool command_parser::hold_pending_cr()
   }
   ++held_;
   return false;
+}
+
+// A CR has just arrived at cr_. Content so far plus that CR is already as
+// long as the limit: any terminator makes the line longer, so it is overlong
+// now (spec section 4.2: 413 as soon as L octets arrived without a
+// terminator). Returns true when that is newly so.
+bool command_parser::cr_overflows() noexcept
+{
+  if (overflow_ || held_ + static_cast<std::size_t>(cr_ - span_) + 1 < max_line_)
+    return false;
+  overflow_ = true;
+  held_ = 0;
+  span_ = cr_;
+  return true;
 }
 
 // A terminator of `terminator` octets ends the line whose content ends at

@@ -25,12 +25,13 @@ TEST_P(ParserVectors, OnePiece)
 }
 
 INSTANTIATE_TEST_SUITE_P(CommandParser, ParserVectors, ::testing::ValuesIn(parser_vectors()),
-                         [](const ::testing::TestParamInfo<vector_case>& tp) { return std::string(tp.param.name); });
+                         [](const ::testing::TestParamInfo<vector_case>& tp)
+                         { return std::string(tp.param.name); });
 
 // Section 4: "Maximum line length 1024 octets including the terminator."
 TEST(CommandParser, LineExactlyAtLimitIsAccepted)
 {
-  const std::string crlf_text(1024 - 2 - 4, 'x');  // "MSG " + text + CRLF
+  const std::string crlf_text(1024 - 2 - 4, 'x'); // "MSG " + text + CRLF
   const std::string lf_text(1024 - 1 - 4, 'y');
   EXPECT_EQ(parse_all("MSG " + crlf_text + "\r\n"), (events{"MSG " + crlf_text}));
   EXPECT_EQ(parse_all("MSG " + lf_text + "\n"), (events{"MSG " + lf_text}));
@@ -45,12 +46,38 @@ TEST(CommandParser, OneOctetOverLimitGets413)
   EXPECT_EQ(parse_all("MSG " + text + "x\nPING\r\n"), (events{"E413", "PING"}));
 }
 
+// Section 4.2: the 413 goes out as soon as L octets arrived without a
+// terminator; a CR that is the L-th octet already decides it.
+TEST(CommandParser, Overlong413SentWhenTheLimitIsReached)
+{
+  proto::command_parser parser(32);
+  std::vector<std::string> seen;
+  auto record = [&](const proto::parse_event& ev) { seen.push_back(render(ev)); };
+  parser.feed("MSG abcdefghijklmnopqrstuvwxyz!\r", record); // 32 octets
+  EXPECT_EQ(seen, (events{"E413"}));
+  parser.feed("\nPING\r\n", record);
+  EXPECT_EQ(seen, (events{"E413", "PING"}));
+
+  seen.clear();
+  parser.feed("MSG abcdefghijklmnopqrstuvwxyz!!", record); // 32 octets, no CR
+  EXPECT_EQ(seen, (events{"E413"}));
+}
+
+// The examples of spec section 4.2, with --max-line 32.
+TEST(CommandParser, SpecLineLengthExamples)
+{
+  EXPECT_EQ(parse_all("MSG abcdefghijklmnopqrstuvwxyz\r\n", 32),
+            (events{"MSG abcdefghijklmnopqrstuvwxyz"}));
+  EXPECT_EQ(parse_all("MSG abcdefghijklmnopqrstuvwxyz!\n", 32),
+            (events{"MSG abcdefghijklmnopqrstuvwxyz!"}));
+  EXPECT_EQ(parse_all("MSG abcdefghijklmnopqrstuvwxyz!\r\n", 32), (events{"E413"}));
+}
+
 TEST(CommandParser, ConfiguredLimitApplies)
 {
   EXPECT_EQ(parse_all("MSG 0123456789012345678901234\r\n", 32),
             (events{"MSG 0123456789012345678901234"}));
-  EXPECT_EQ(parse_all("MSG 012345678901234567890123456\r\nPING\r\n", 32),
-            (events{"E413", "PING"}));
+  EXPECT_EQ(parse_all("MSG 012345678901234567890123456\r\nPING\r\n", 32), (events{"E413", "PING"}));
 }
 
 TEST(CommandParser, LimitBelowMinimumIsRaised)
@@ -68,7 +95,7 @@ TEST(CommandParser, HugeLineGetsOne413AndStaysBounded)
   std::size_t max_held = 0;
   auto record = [&](const proto::parse_event& ev) { seen.push_back(render(ev)); };
   parser.feed("MSG ", record);
-  for (int i = 0; i < 256; ++i)  // 16 MiB without a LF
+  for (int i = 0; i < 256; ++i) // 16 MiB without a LF
   {
     parser.feed(chunk, record);
     max_held = std::max(max_held, parser.buffered());
@@ -154,7 +181,8 @@ TEST(CommandParser, ResetForgetsPartialLine)
 // octet that stops the run must be found at every position of a word.
 TEST(CommandParser, StopOctetFoundAtEveryOffsetOfALongRun)
 {
-  for (std::string stop : {"\x01", "\x7F", "\x1F", "\xC3\xA9", "\xFF\xF1", "\t", "\x80", "\xC2\x80"})
+  for (std::string stop :
+       {"\x01", "\x7F", "\x1F", "\xC3\xA9", "\xFF\xF1", "\t", "\x80", "\xC2\x80"})
     for (std::size_t at = 0; at < 40; ++at)
     {
       std::string text(60, 'a');

@@ -33,8 +33,8 @@ TEST(ServerLine, Replies)
 
 TEST(ServerLine, RejectsMalformedReplies)
 {
-  for (std::string_view bad : {"20 x", "2000 x", "200", "200x", "100 x", "300 x", "600 x",
-                               "200 \x01", "2a0 x", ""})
+  for (std::string_view bad :
+       {"20 x", "2000 x", "200", "200x", "100 x", "300 x", "600 x", "200 \x01", "2a0 x", ""})
     EXPECT_EQ(parse_server_line(bad).what, kind::invalid) << bad;
 }
 
@@ -102,9 +102,8 @@ TEST(ServerLineReader, SplitsCrlfAndLfAcrossReads)
 {
   server_line_reader reader(64);
   std::vector<std::string> lines;
-  auto take = [&](std::string_view l, bool too_long) {
-    lines.push_back(std::string(l) + (too_long ? "!" : ""));
-  };
+  auto take = [&](std::string_view l, bool too_long)
+  { lines.push_back(std::string(l) + (too_long ? "!" : "")); };
   reader.feed("220 natter/1 ready\r\nJOIN a", take);
   reader.feed("lice\r", take);
   reader.feed("\nPONG\n", take);
@@ -116,17 +115,18 @@ TEST(ServerLineReader, CutsOverlongLines)
 {
   server_line_reader reader(8);
   std::vector<std::string> lines;
-  reader.feed(std::string(100, 'x') + "\r\nok\r\n", [&](std::string_view l, bool too_long) {
-    lines.push_back(std::string(l) + (too_long ? "!" : ""));
-  });
+  reader.feed(std::string(100, 'x') + "\r\nok\r\n", [&](std::string_view l, bool too_long)
+              { lines.push_back(std::string(l) + (too_long ? "!" : "")); });
   EXPECT_EQ(lines, (std::vector<std::string>{"xxxxxxxx!", "ok"}));
 }
 
 TEST(Printable, ReplacesControlsAndInvalidUtf8)
 {
   std::string out;
-  append_printable(out, "a\x1B[2Jb\xC2\x9B" "c\xC3\xA9\xFF\t");
-  EXPECT_EQ(out, "a\xEF\xBF\xBD[2Jb\xEF\xBF\xBD\xEF\xBF\xBD" "c\xC3\xA9\xEF\xBF\xBD\t");
+  append_printable(out, "a\x1B[2Jb\xC2\x9B"
+                        "c\xC3\xA9\xFF\t");
+  EXPECT_EQ(out, "a\xEF\xBF\xBD[2Jb\xEF\xBF\xBD\xEF\xBF\xBD"
+                 "c\xC3\xA9\xEF\xBF\xBD\t");
   EXPECT_TRUE(is_valid_text(out));
   EXPECT_FALSE(is_valid_text("a\x1B"));
 }

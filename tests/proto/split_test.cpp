@@ -39,7 +39,8 @@ TEST_P(SplitVectors, ChunkSizes)
 }
 
 INSTANTIATE_TEST_SUITE_P(CommandParser, SplitVectors, ::testing::ValuesIn(parser_vectors()),
-                         [](const ::testing::TestParamInfo<vector_case>& tp) { return std::string(tp.param.name); });
+                         [](const ::testing::TestParamInfo<vector_case>& tp)
+                         { return std::string(tp.param.name); });
 
 // A large stream made of every vector, many overlong lines and random text,
 // fed in random chunkings, must give the events of one feed.

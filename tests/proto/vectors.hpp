@@ -35,8 +35,7 @@ inline const std::vector<vector_case>& parser_vectors()
       {"Crlf", "NICK alice\r\n", {"NICK alice"}},
       {"BareLf", "NICK alice\n", {"NICK alice"}},
       {"CrNul", "NICK alice\r\0"s, {"NICK alice"}},
-      {"Pipelined", "NICK a\r\nMSG hi\nPING 1\r\0WHO\r\n"s,
-       {"NICK a", "MSG hi", "PING 1", "WHO"}},
+      {"Pipelined", "NICK a\r\nMSG hi\nPING 1\r\0WHO\r\n"s, {"NICK a", "MSG hi", "PING 1", "WHO"}},
       {"CrThenOtherIsContent", "MSG a\rb\r\n", {"E415"}},
       {"CrCrLf", "MSG a\r\r\n", {"E415"}},
       {"LoneCrAtStart", "\rMSG a\n", {"E415"}},
@@ -45,7 +44,8 @@ inline const std::vector<vector_case>& parser_vectors()
       {"UnterminatedCrNotExecuted", "PING 1\r\nMSG never\r", {"PING 1"}},
 
       // Section 7.1: verb [1*SP argument], verbs without case.
-      {"VerbCaseInsensitive", "nick a\r\nMsG x\r\necho\r\nPinG\r\nwho\r\nHeLp\r\nquit\r\n",
+      {"VerbCaseInsensitive",
+       "nick a\r\nMsG x\r\necho\r\nPinG\r\nwho\r\nHeLp\r\nquit\r\n",
        {"NICK a", "MSG x", "ECHO", "PING", "WHO", "HELP", "QUIT"}},
       {"RunOfSpacesIsOneSeparator", "MSG    hello\r\n", {"MSG hello"}},
       {"ArgumentKeptExactly", "MSG  two  spaces  \r\n", {"MSG two  spaces  "}},
@@ -76,9 +76,11 @@ inline const std::vector<vector_case>& parser_vectors()
       {"WhoArgumentIgnoredButKept", "WHO x\r\n", {"WHO x"}},
 
       // Section 5: UTF-8 kept intact; everything else is 415.
-      {"Utf8Intact", "MSG gr\xC3\xBC\xC3\x9F \xE2\x82\xAC \xF0\x9F\x98\x80\r\n",
+      {"Utf8Intact",
+       "MSG gr\xC3\xBC\xC3\x9F \xE2\x82\xAC \xF0\x9F\x98\x80\r\n",
        {"MSG gr\xC3\xBC\xC3\x9F \xE2\x82\xAC \xF0\x9F\x98\x80"}},
-      {"Utf8Boundaries", "MSG \xC2\xA0\xDF\xBF\xE0\xA0\x80\xEF\xBF\xBF\xF0\x90\x80\x80\xF4\x8F\xBF\xBF\r\n",
+      {"Utf8Boundaries",
+       "MSG \xC2\xA0\xDF\xBF\xE0\xA0\x80\xEF\xBF\xBF\xF0\x90\x80\x80\xF4\x8F\xBF\xBF\r\n",
        {"MSG \xC2\xA0\xDF\xBF\xE0\xA0\x80\xEF\xBF\xBF\xF0\x90\x80\x80\xF4\x8F\xBF\xBF"}},
       {"OverlongTwo", "MSG \xC0\x80\r\n", {"E415"}},
       {"OverlongTwoC1", "MSG \xC1\xBF\r\n", {"E415"}},
@@ -91,13 +93,19 @@ inline const std::vector<vector_case>& parser_vectors()
       {"LoneContinuation", "MSG \x80\r\n", {"E415"}},
       {"TruncatedSequence", "MSG \xE2\x82\r\n", {"E415"}},
       {"TruncatedBeforeAscii", "MSG \xC3x\r\n", {"E415"}},
-      {"C1Controls", "MSG \xC2\x80\r\nMSG \xC2\x9F\r\nMSG \xC2\x9B[2J\r\n", {"E415", "E415", "E415"}},
+      {"C1Controls",
+       "MSG \xC2\x80\r\nMSG \xC2\x9F\r\nMSG \xC2\x9B[2J\r\n",
+       {"E415", "E415", "E415"}},
       {"C0Controls", "MSG a\x01\r\nMSG \x1B[31m\r\nMSG a\x7F\r\n", {"E415", "E415", "E415"}},
       {"NulInLine", "MSG a\0b\r\n"s, {"E415"}},
       {"InvalidBeatsUnknown", "FOO \x01\r\n", {"E415"}},
       {"InvalidInVerb", "MS\x01G hi\r\n", {"E415"}},
       {"InvalidThenValid", "MSG \xFE\r\nPING\r\n", {"E415", "PING"}},
-      {"BidiAllowedInText", "MSG \xE2\x80\xAE" "abc\xE2\x81\xA9\r\n", {"MSG \xE2\x80\xAE" "abc\xE2\x81\xA9"}},
+      {"BidiAllowedInText",
+       "MSG \xE2\x80\xAE"
+       "abc\xE2\x81\xA9\r\n",
+       {"MSG \xE2\x80\xAE"
+        "abc\xE2\x81\xA9"}},
 
       // Section 6: telnet sequences are removed anywhere.
       {"IacIacRemoved", "MS\xFF\xFFG hi\r\n", {"MSG hi"}},

@@ -33,9 +33,7 @@ inline std::string render(const proto::parse_event& ev)
     s.append("T").append(std::to_string(static_cast<int>(ev.telnet)));
     s.append(" ").append(std::to_string(ev.option));
     break;
-  case kind::none:
-    s.append("none");
-    break;
+  case kind::none: s.append("none"); break;
   }
   return s;
 }

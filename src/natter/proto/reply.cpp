@@ -23,9 +23,11 @@ constexpr std::array<reply_info, 19> rows{{
     {reply_code::unknown_command, "unknown_command", "unknown command"},
     {reply_code::invalid_nick, "invalid_nick", "invalid nick"},
     {reply_code::nick_in_use, "nick_in_use", "nick already in use"},
-    {reply_code::wrong_protocol, "wrong_protocol", "this port speaks natter, a line-based chat protocol"},
+    {reply_code::wrong_protocol, "wrong_protocol",
+     "this port speaks natter, a line-based chat protocol"},
     {reply_code::server_full, "server_full", "server full"},
-    {reply_code::too_many_from_address, "too_many_from_address", "too many connections from your address"},
+    {reply_code::too_many_from_address, "too_many_from_address",
+     "too many connections from your address"},
     {reply_code::shutting_down, "shutting_down", "server shutting down"},
     {reply_code::registration_timeout, "registration_timeout", "registration timeout"},
     {reply_code::idle_timeout, "idle_timeout", "idle timeout"},
@@ -42,7 +44,10 @@ void append_code(std::string& out, reply_code code)
 
 } // namespace
 
-std::span<const reply_info> reply_table() noexcept { return rows; }
+std::span<const reply_info> reply_table() noexcept
+{
+  return rows;
+}
 
 std::string_view reply_text(reply_code code) noexcept
 {
@@ -59,8 +64,8 @@ void append_reply(std::string& out, reply_code code, std::string_view text, bool
   out.append("\r\n");
 }
 
-void append_event(std::string& out, std::string_view verb, std::string_view a,
-                  std::string_view b, std::string_view c)
+void append_event(std::string& out, std::string_view verb, std::string_view a, std::string_view b,
+                  std::string_view c)
 {
   out.append(verb);
   for (std::string_view part : {a, b, c})

@@ -57,14 +57,12 @@ constexpr bool closes_connection(reply_code code) noexcept
 
 /// Appends "CODE SP text CRLF" (or "CODE-text CRLF" when `more`) to `out`.
 /// `text` must already be valid protocol text (no CR, LF or controls).
-void append_reply(std::string& out, reply_code code, std::string_view text,
-                  bool more = false);
+void append_reply(std::string& out, reply_code code, std::string_view text, bool more = false);
 
 /// Appends an event line "VERB[ SP a[ SP b]] CRLF"; empty parts are omitted
 /// from the end. Parts must be valid protocol text.
-void append_event(std::string& out, std::string_view verb,
-                  std::string_view a = {}, std::string_view b = {},
-                  std::string_view c = {});
+void append_event(std::string& out, std::string_view verb, std::string_view a = {},
+                  std::string_view b = {}, std::string_view c = {});
 
 } // namespace natter::proto
 

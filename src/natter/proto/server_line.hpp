@@ -28,8 +28,8 @@ struct server_line
   };
 
   kind what = kind::invalid;
-  int code = 0;        ///< reply code, 200..599
-  bool more = false;   ///< reply with "-": more lines of this reply follow
+  int code = 0;      ///< reply code, 200..599
+  bool more = false; ///< reply with "-": more lines of this reply follow
   std::string_view nick;
   std::string_view new_nick;
   std::string_view text;
@@ -45,10 +45,7 @@ server_line parse_server_line(std::string_view line) noexcept;
 class server_line_reader
 {
 public:
-  explicit server_line_reader(std::size_t max_line = 65536) noexcept
-    : max_line_(max_line)
-  {
-  }
+  explicit server_line_reader(std::size_t max_line = 65536) noexcept : max_line_(max_line) {}
 
   /// Calls on_line(std::string_view line, bool too_long) for every complete
   /// line in `input`, in order, without its terminator.

@@ -4,8 +4,7 @@ namespace natter::proto
 {
 
 // Marks `option` in `set`; returns true when it was marked already.
-bool telnet_answerer::refused(std::array<std::uint64_t, 4>& set,
-                              std::uint8_t option) noexcept
+bool telnet_answerer::refused(std::array<std::uint64_t, 4>& set, std::uint8_t option) noexcept
 {
   std::uint64_t& word = set[option / 64];
   const std::uint64_t bit = std::uint64_t{1} << (option % 64);
@@ -31,13 +30,11 @@ std::string_view telnet_answerer::answer(telnet_verb verb, std::uint8_t option,
       reply = telnet_verb::dont_;
     break;
   case telnet_verb::wont_:
-  case telnet_verb::dont_:
-    break; // refusals are never answered
+  case telnet_verb::dont_: break; // refusals are never answered
   }
   if (reply == telnet_verb{})
     return {};
-  buf = {static_cast<char>(telnet_iac), static_cast<char>(reply),
-         static_cast<char>(option)};
+  buf = {static_cast<char>(telnet_iac), static_cast<char>(reply), static_cast<char>(option)};
   return {buf.data(), buf.size()};
 }
 

@@ -22,8 +22,7 @@ class telnet_answerer
 public:
   /// Returns the three octets to send for a request, or an empty view when
   /// nothing is to be sent. The view points into `buf`.
-  std::string_view answer(telnet_verb verb, std::uint8_t option,
-                          std::array<char, 3>& buf) noexcept;
+  std::string_view answer(telnet_verb verb, std::uint8_t option, std::array<char, 3>& buf) noexcept;
 
 private:
   bool refused(std::array<std::uint64_t, 4>& set, std::uint8_t option) noexcept;
