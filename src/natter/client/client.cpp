@@ -1,0 +1,311 @@
+#include "natter/client/client.hpp"
+
+#include "natter/client/connection.hpp"
+#include "natter/client/conversation.hpp"
+#include "natter/client/format.hpp"
+#include "natter/client/pipe_input.hpp"
+#include "natter/client/terminal.hpp"
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <cstdio>
+#include <ctime>
+#include <memory>
+
+#include <unistd.h>
+
+namespace natter::client
+{
+namespace
+{
+
+/// How long to wait for the server to close after QUIT.
+constexpr std::chrono::seconds quit_grace{3};
+
+std::string clock_now()
+{
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  return format_clock(local);
+}
+
+class app
+{
+public:
+  app(asio::io_context& io, const settings& s)
+    : io_(io),
+      s_(s),
+      conv_(conversation::options{s.nick, s.colour, s.interactive}),
+      conn_(
+        io, [this](std::string_view line) { on_line(line); },
+        [this](std::error_code ec) { on_close(ec); }),
+      signals_(io, SIGINT, SIGTERM),
+      reconnect_timer_(io),
+      quit_timer_(io)
+  {
+    if (s_.interactive)
+      signals_.add(SIGWINCH);
+  }
+
+  int run()
+  {
+    do_await_signal();
+    connect();
+    io_.run();
+    return exit_code_;
+  }
+
+private:
+  void do_await_signal()
+  {
+    signals_.async_wait([this](std::error_code ec, int signo) {
+      if (ec || done_)
+        return;
+      if (signo == SIGWINCH)
+      {
+        if (term_)
+          term_->resized();
+      }
+      else if (conv_.quitting())
+        finish(0); // a second Ctrl-C does not wait for the server
+      else
+      {
+        conv_.quit({});
+        apply();
+      }
+      if (!done_)
+        do_await_signal();
+    });
+  }
+
+  void connect()
+  {
+    conn_.connect(s_.server.host, s_.server.port, [this](std::error_code ec) { on_connect(ec); });
+  }
+
+  void on_connect(std::error_code ec)
+  {
+    if (done_)
+      return;
+    if (ec)
+    {
+      if (!ever_connected_)
+      {
+        std::fprintf(stderr, "natter: cannot connect to %s: %s\n", to_string(s_.server).c_str(),
+                     ec.message().c_str());
+        finish(1);
+        return;
+      }
+      say_error("cannot reconnect to " + to_string(s_.server) + ": " + ec.message());
+      schedule_reconnect();
+      return;
+    }
+    ever_connected_ = true;
+    say_status("connected to " + to_string(s_.server));
+    conv_.connected();
+    apply();
+    start_input();
+  }
+
+  void on_line(std::string_view line)
+  {
+    if (done_)
+      return;
+    conv_.server_line(line);
+    if (conv_.registered())
+      failures_ = 0;
+    apply();
+  }
+
+  void on_close(std::error_code ec)
+  {
+    if (done_)
+      return;
+    const bool wanted = conv_.quitting();
+    conv_.disconnected();
+    apply();
+    if (done_ || wanted)
+      return;
+    const std::string why = ec == asio::error::eof ? "closed by the server" : ec.message();
+    if (!s_.reconnect)
+    {
+      say_error("connection lost: " + why);
+      finish(1);
+      return;
+    }
+    say_error("connection lost: " + why);
+    schedule_reconnect();
+  }
+
+  // Capped exponential backoff: first, 2x, 4x ... up to the cap. The count
+  // is reset once a connection registers again.
+  void schedule_reconnect()
+  {
+    auto delay = s_.backoff_first;
+    for (unsigned i = 0; i < failures_ && delay < s_.backoff_max; ++i)
+      delay *= 2;
+    if (delay > s_.backoff_max)
+      delay = s_.backoff_max;
+    ++failures_;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "reconnecting in %.1f s", static_cast<double>(delay.count()) / 1000.0);
+    say_status(buf);
+    reconnect_timer_.expires_after(delay);
+    reconnect_timer_.async_wait([this](std::error_code ec) {
+      if (!ec && !done_)
+        connect();
+    });
+  }
+
+  void start_input()
+  {
+    if (input_started_)
+      return;
+    input_started_ = true;
+    if (s_.interactive)
+    {
+      term_ = std::make_unique<terminal>(
+        io_, [this](std::optional<std::string> line) { on_user_line(std::move(line)); },
+        s_.history_path, ::isatty(STDOUT_FILENO) != 0);
+      term_->start(prompt());
+    }
+    else
+    {
+      pipe_ = std::make_unique<pipe_input>(
+        io_, STDIN_FILENO,
+        [this](std::string_view line) {
+          conv_.message(line);
+          apply();
+        },
+        [this] {
+          conv_.input_ended();
+          apply();
+        });
+      pipe_->start();
+    }
+  }
+
+  void on_user_line(std::optional<std::string> line)
+  {
+    if (done_)
+      return;
+    if (!line)
+      conv_.quit({}); // Ctrl-D
+    else
+      conv_.user_line(*line);
+    apply();
+  }
+
+  // Carries out what the conversation decided.
+  void apply()
+  {
+    effects e = conv_.take();
+    for (const std::string& line : e.send)
+      conn_.send(line);
+    for (const display_line& d : e.show)
+      display(d);
+    if (e.nick_changed && term_)
+      term_->set_prompt(prompt());
+    if (e.quit_sent)
+    {
+      quit_timer_.expires_after(quit_grace);
+      quit_timer_.async_wait([this](std::error_code ec) {
+        if (!ec)
+          finish(0);
+      });
+    }
+    if (e.exit_code)
+      finish(*e.exit_code);
+  }
+
+  void display(const display_line& d)
+  {
+    if (term_)
+    {
+      term_->print(d.text);
+      return;
+    }
+    if (s_.interactive)
+    {
+      // Before the terminal starts (or after it stopped).
+      std::fprintf(d.what == display_line::kind::error ? stderr : stdout, "%s\n", d.text.c_str());
+      std::fflush(stdout);
+      return;
+    }
+    // A pipe: what was said in the room goes to stdout for the script;
+    // errors go to stderr; the client's own status is left out.
+    switch (d.what)
+    {
+    case display_line::kind::chat:
+    case display_line::kind::event:
+      std::fprintf(stdout, "%s\n", d.text.c_str());
+      std::fflush(stdout);
+      return;
+    case display_line::kind::error:
+      std::fprintf(stderr, "%s\n", d.text.c_str());
+      return;
+    case display_line::kind::status:
+      return;
+    }
+  }
+
+  void say_status(const std::string& text)
+  {
+    display(display_line{display_line::kind::status, format_notice(clock_now(), text, s_.colour)});
+  }
+
+  void say_error(const std::string& text)
+  {
+    display(display_line{display_line::kind::error, format_error(clock_now(), text, s_.colour)});
+  }
+
+  std::string prompt() const { return "[" + conv_.nick() + "] "; }
+
+  void finish(int code)
+  {
+    if (done_)
+      return;
+    done_ = true;
+    exit_code_ = code;
+    if (term_)
+      term_->stop();
+    if (pipe_)
+      pipe_->stop();
+    conn_.close();
+    std::error_code ignored;
+    signals_.cancel(ignored);
+    reconnect_timer_.cancel();
+    quit_timer_.cancel();
+    std::fflush(stdout);
+    io_.stop();
+  }
+
+  asio::io_context& io_;
+  const settings& s_;
+  conversation conv_;
+  connection conn_;
+  std::unique_ptr<terminal> term_;
+  std::unique_ptr<pipe_input> pipe_;
+  asio::signal_set signals_;
+  asio::steady_timer reconnect_timer_;
+  asio::steady_timer quit_timer_;
+  unsigned failures_ = 0;
+  int exit_code_ = 0;
+  bool ever_connected_ = false;
+  bool input_started_ = false;
+  bool done_ = false;
+};
+
+} // namespace
+
+int run_client(const settings& s)
+{
+  asio::io_context io(1);
+  app a(io, s);
+  return a.run();
+}
+
+} // namespace natter::client

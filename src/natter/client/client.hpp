@@ -1,0 +1,34 @@
+// The natter program: a conversation wired to a connection and to either the
+// readline terminal or a pipe, all on one io_context.
+#ifndef NATTER_CLIENT_CLIENT_HPP
+#define NATTER_CLIENT_CLIENT_HPP
+
+#include "natter/client/address.hpp"
+
+#include <chrono>
+#include <string>
+
+namespace natter::client
+{
+
+/// Everything the command line decided.
+struct settings
+{
+  host_port server;
+  std::string nick;           ///< valid nick to register with
+  bool colour = false;        ///< colour escapes in output
+  bool reconnect = true;      ///< reconnect after losing the connection
+  bool interactive = false;   ///< stdin is a terminal: readline mode
+  std::string history_path;   ///< empty: no persistent history
+  std::chrono::milliseconds backoff_first{500};  ///< first reconnect delay
+  std::chrono::milliseconds backoff_max{15000};  ///< reconnect delay cap
+};
+
+/// Runs the client until it quits. Returns the exit status: 0 after a clean
+/// quit, 1 when the server cannot be reached or the connection is lost for
+/// good.
+int run_client(const settings& s);
+
+} // namespace natter::client
+
+#endif // NATTER_CLIENT_CLIENT_HPP

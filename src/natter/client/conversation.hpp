@@ -1,0 +1,140 @@
+// The client's protocol logic with no I/O: server lines and user input go in,
+// lines to send and lines to show come out. The Asio/readline wiring in
+// client.cpp only moves bytes; everything decided here is unit-tested.
+#ifndef NATTER_CLIENT_CONVERSATION_HPP
+#define NATTER_CLIENT_CONVERSATION_HPP
+
+#include "natter/client/input.hpp"
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace natter::client
+{
+
+/// One line for the user, already formatted.
+struct display_line
+{
+  enum class kind
+  {
+    chat,   ///< a message (someone else's or your own)
+    event,  ///< something the server told: join, rename, quit, WHO, HELP, PONG
+    status, ///< the client's own news: registered, retrying a nick, reconnecting
+    error,  ///< a server error reply or a local error
+  };
+  kind what;
+  std::string text;
+};
+
+/// What the wiring must do after a call into the conversation.
+struct effects
+{
+  std::vector<std::string> send;   ///< protocol lines, without terminator
+  std::vector<display_line> show;  ///< lines for the user, in order
+  bool quit_sent = false;          ///< QUIT was sent: exit 0 once the server closes
+  std::optional<int> exit_code;    ///< end the program now with this status
+  bool nick_changed = false;       ///< the nick changed (update the prompt)
+};
+
+/// The state of one chat session across connections.
+class conversation
+{
+public:
+  /// Settings fixed for the life of the program.
+  struct options
+  {
+    std::string nick;     ///< the wanted nick; must be valid
+    bool colour = false;  ///< emit colour escapes in formatted lines
+    bool show_own = true; ///< show your own messages once sent
+  };
+
+  /// Returns the current time as "HH:MM".
+  using clock_fn = std::function<std::string()>;
+  /// Returns a monotonic time point, for /ping round trips.
+  using steady_fn = std::function<std::chrono::steady_clock::time_point()>;
+
+  /// Gives up registering after this many taken nicks in a row.
+  static constexpr unsigned max_nick_attempts = 50;
+  /// Most user lines held while not registered; more are refused.
+  static constexpr std::size_t max_held = 1000;
+
+  explicit conversation(options opts, clock_fn clock = {}, steady_fn steady = {});
+
+  /// A new connection is up: registers (NICK) with the wanted nick.
+  void connected();
+  /// The connection is gone: forgets per-connection state; held and
+  /// unfinished work (the EOF barrier) is kept for the next connection.
+  void disconnected();
+  /// One line from the server, without its terminator.
+  void server_line(std::string_view line);
+  /// One line typed by the user (slash commands are interpreted).
+  void user_line(std::string_view line);
+  /// One line of non-interactive input: always a message.
+  void message(std::string_view text);
+  /// End of non-interactive input: once the server has processed everything
+  /// sent so far (a PING barrier), QUIT.
+  void input_ended();
+  /// Leave now: QUIT with an optional reason, or exit at once when offline.
+  void quit(std::string_view reason);
+
+  /// Takes the effects accumulated since the last call.
+  effects take();
+
+  /// The nick we are registered with, or the one we are trying.
+  const std::string& nick() const noexcept { return nick_; }
+  /// True once the server accepted our nick on this connection.
+  bool registered() const noexcept { return registered_; }
+  /// True once QUIT was sent (or asked for while offline).
+  bool quitting() const noexcept { return quitting_; }
+
+private:
+  struct held
+  {
+    user_input::kind what;
+    std::string text;
+    bool barrier = false;
+  };
+
+  void submit(held item);
+  void perform(const held& item);
+  void on_reply(int code, bool more, std::string_view text);
+  void on_registration_refused(int code, std::string_view text);
+  void send(std::string line);
+  void show(display_line::kind what, std::string text);
+  void notice(display_line::kind what, std::string_view text);
+  void error(std::string_view text);
+  bool fits(std::string_view verb, std::string_view text);
+
+  options opts_;
+  clock_fn clock_;
+  steady_fn steady_;
+  effects out_;
+
+  std::string wanted_;      // the nick to register with on the next connection
+  std::string nick_;        // the nick we have (or are trying)
+  unsigned attempt_ = 0;    // taken nicks at this registration
+  bool connected_ = false;
+  bool registered_ = false;
+  bool quitting_ = false;
+  bool told_held_ = false;  // "held until connected" said once per outage
+
+  std::deque<held> held_;
+  std::vector<std::string> who_;
+  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> pings_;
+  unsigned next_ping_ = 0;
+  bool input_ended_ = false;
+  bool barrier_sent_ = false;
+};
+
+/// The barrier token sent at end of input.
+inline constexpr std::string_view eof_barrier_token = "natter-eof";
+
+} // namespace natter::client
+
+#endif // NATTER_CLIENT_CONVERSATION_HPP

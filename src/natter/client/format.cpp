@@ -1,0 +1,156 @@
+#include "natter/client/format.hpp"
+
+#include "natter/proto/server_line.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+
+namespace natter::client
+{
+namespace
+{
+
+constexpr std::string_view sgr_reset = "\x1b[0m";
+constexpr std::string_view sgr_dim = "\x1b[2m";
+constexpr std::string_view sgr_error = "\x1b[1;31m";
+
+// Foreground colours readable on both dark and light backgrounds; black,
+// white and their bright forms are left out.
+constexpr std::array<int, 12> palette = {31, 32, 33, 34, 35, 36,
+                                         91, 92, 93, 94, 95, 96};
+
+// Appends `text` made printable, then closes every bidirectional embedding,
+// override and isolate it leaves open, so it cannot reorder what the
+// terminal shows after it (spec 5.1, [N-ENC-8]).
+void append_contained(std::string& out, std::string_view text)
+{
+  const std::size_t from = out.size();
+  proto::append_printable(out, text);
+  std::string open; // 'e' embedding/override, 'i' isolate, innermost last
+  const std::string_view added = std::string_view(out).substr(from);
+  for (std::size_t i = 0; i + 2 < added.size(); ++i)
+  {
+    if (added[i] != '\xE2')
+      continue;
+    const auto b1 = static_cast<unsigned char>(added[i + 1]);
+    const auto b2 = static_cast<unsigned char>(added[i + 2]);
+    if (b1 == 0x80 && (b2 == 0xAA || b2 == 0xAB || b2 == 0xAD || b2 == 0xAE))
+      open += 'e'; // LRE RLE LRO RLO
+    else if (b1 == 0x80 && b2 == 0xAC)
+    {
+      if (!open.empty() && open.back() == 'e')
+        open.pop_back(); // PDF closes the innermost embedding only
+    }
+    else if (b1 == 0x81 && (b2 == 0xA6 || b2 == 0xA7 || b2 == 0xA8))
+      open += 'i'; // LRI RLI FSI
+    else if (b1 == 0x81 && b2 == 0xA9)
+    {
+      // PDI closes the innermost isolate and everything opened inside it.
+      const std::size_t isolate = open.rfind('i');
+      if (isolate != std::string::npos)
+        open.resize(isolate);
+    }
+  }
+  for (auto it = open.rbegin(); it != open.rend(); ++it)
+    out += *it == 'e' ? "\xE2\x80\xAC" : "\xE2\x81\xA9";
+}
+
+std::string prefix(std::string_view clock)
+{
+  std::string out;
+  out += '[';
+  out += clock;
+  out += "] ";
+  return out;
+}
+
+} // namespace
+
+std::string format_clock(const std::tm& local)
+{
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", local.tm_hour % 100,
+                local.tm_min % 100);
+  return buf;
+}
+
+std::string printable(std::string_view text)
+{
+  std::string out;
+  out.reserve(text.size());
+  proto::append_printable(out, text);
+  return out;
+}
+
+int nick_colour(std::string_view nick)
+{
+  // FNV-1a over the ASCII-lowercased nick: fixed by its definition, unlike
+  // std::hash, so a nick keeps its colour across runs and builds.
+  std::uint32_t h = 2166136261u;
+  for (char c : nick)
+  {
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+    h ^= static_cast<unsigned char>(c);
+    h *= 16777619u;
+  }
+  return palette[h % palette.size()];
+}
+
+std::string format_message(std::string_view clock, std::string_view nick,
+                           std::string_view text, bool colour)
+{
+  std::string out = prefix(clock);
+  out += '<';
+  if (colour)
+  {
+    out += "\x1b[";
+    out += std::to_string(nick_colour(nick));
+    out += 'm';
+  }
+  proto::append_printable(out, nick);
+  if (colour)
+    out += sgr_reset;
+  out += "> ";
+  append_contained(out, text);
+  return out;
+}
+
+std::string format_notice(std::string_view clock, std::string_view text,
+                          bool colour)
+{
+  std::string out;
+  if (colour)
+    out += sgr_dim;
+  out += prefix(clock);
+  out += "* ";
+  append_contained(out, text);
+  if (colour)
+    out += sgr_reset;
+  return out;
+}
+
+std::string format_error(std::string_view clock, std::string_view text,
+                         bool colour)
+{
+  std::string out = prefix(clock);
+  if (colour)
+    out += sgr_error;
+  out += "! ";
+  append_contained(out, text);
+  if (colour)
+    out += sgr_reset;
+  return out;
+}
+
+std::size_t display_width(std::string_view text) noexcept
+{
+  std::size_t width = 0;
+  for (const char c : text)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80)
+      ++width;
+  return width;
+}
+
+} // namespace natter::client

@@ -1,0 +1,42 @@
+// What a line typed by the user means: a chat message or a slash command.
+#ifndef NATTER_CLIENT_INPUT_HPP
+#define NATTER_CLIENT_INPUT_HPP
+
+#include <string>
+#include <string_view>
+
+namespace natter::client
+{
+
+/// The meaning of one typed line.
+struct user_input
+{
+  enum class kind
+  {
+    nothing, ///< empty or only spaces: ignored
+    message, ///< plain text (or "//text", which sends "/text")
+    nick,    ///< /nick NAME
+    who,     ///< /who
+    echo,    ///< /echo [TEXT]
+    ping,    ///< /ping
+    raw,     ///< /raw LINE
+    help,    ///< /help
+    quit,    ///< /quit [REASON]
+    error,   ///< unknown command or bad arguments: `text` says why
+  };
+
+  kind what = kind::nothing;
+  std::string text; ///< message, argument, or the error message
+};
+
+/// Interprets one line typed by the user. Commands are case-insensitive;
+/// a line starting with "//" is a message that starts with "/". Never
+/// sends anything: an unknown command is an `error` for local display.
+user_input parse_user_input(std::string_view line);
+
+/// The text /help prints, one line per command, without trailing newline.
+std::string_view user_help();
+
+} // namespace natter::client
+
+#endif // NATTER_CLIENT_INPUT_HPP

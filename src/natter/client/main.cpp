@@ -1,0 +1,106 @@
+// natter: the terminal chat client (issue 4). Parses the command line and
+// runs the client; exceptions are caught only here.
+#include "natter/client/address.hpp"
+#include "natter/client/client.hpp"
+#include "natter/client/nick.hpp"
+#include "natter/proto/limits.hpp"
+#include "natter/proto/server_line.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+
+#include <unistd.h>
+
+namespace
+{
+
+/// Exit status for a bad command line.
+constexpr int exit_usage = 2;
+
+std::string env(const char* name)
+{
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  namespace nc = natter::client;
+
+  CLI::App cli{"natter: chat in a natter room from a terminal, or post from a script.\n"
+               "Reads stdin: interactive with line editing on a terminal, otherwise\n"
+               "every line is sent as a message and natter exits at end of input.",
+               "natter"};
+  std::string nick;
+  bool no_colour = false;
+  bool no_reconnect = false;
+  std::string address = "localhost";
+  cli.add_option("--nick", nick, "nick to use (default: from $USER)");
+  cli.add_flag("--no-color", no_colour, "never colour the output (also: NO_COLOR set)");
+  cli.add_flag("--no-reconnect", no_reconnect, "exit when the connection is lost");
+  cli.add_option("address", address, "HOST[:PORT], [IPV6]:PORT (default: localhost:7777)");
+  cli.set_version_flag("--version", "natter " NATTER_VERSION);
+
+  try
+  {
+    cli.parse(argc, argv);
+  }
+  catch (const CLI::ParseError& e)
+  {
+    if (e.get_exit_code() == 0)
+      return cli.exit(e); // --help, --version
+    std::fprintf(stderr, "natter: %s (try --help)\n", e.what());
+    return exit_usage;
+  }
+
+  nc::settings s;
+  s.server = nc::parse_host_port(address, natter::proto::default_chat_port);
+  if (!s.server)
+  {
+    std::fprintf(stderr, "natter: %s\n", s.server.error.c_str());
+    return exit_usage;
+  }
+  if (!nick.empty() || cli.count("--nick") > 0)
+  {
+    if (!natter::proto::is_valid_nick(nick))
+    {
+      std::fprintf(stderr,
+                   "natter: invalid nick \"%s\": 1-16 of A-Z a-z 0-9 _ -, starting with a letter\n",
+                   nick.c_str());
+      return exit_usage;
+    }
+    s.nick = nick;
+  }
+  else
+  {
+    std::string user = env("USER");
+    if (user.empty())
+      user = env("LOGNAME");
+    s.nick = nc::sanitize_nick(user);
+  }
+  s.interactive = ::isatty(STDIN_FILENO) != 0;
+  s.colour = !no_colour && env("NO_COLOR").empty() && ::isatty(STDOUT_FILENO) != 0;
+  s.reconnect = !no_reconnect;
+  if (const std::string home = env("HOME"); !home.empty() && s.interactive)
+    s.history_path = home + "/.natter_history";
+
+  // A reader of our stdout that goes away must not kill us mid-QUIT.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  try
+  {
+    return nc::run_client(s);
+  }
+  catch (const std::exception& e)
+  {
+    std::fprintf(stderr, "natter: %s\n", e.what());
+    return 1;
+  }
+}

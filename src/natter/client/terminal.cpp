@@ -1,0 +1,232 @@
+#include "natter/client/terminal.hpp"
+
+#include "natter/client/format.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+namespace natter::client
+{
+
+terminal* terminal::active_ = nullptr;
+
+namespace
+{
+
+constexpr int history_size = 1000;
+
+} // namespace
+
+terminal::terminal(asio::io_context& io, line_handler on_line, std::string history_path,
+                   bool erase_echo)
+  : input_(io),
+    on_line_(std::move(on_line)),
+    history_path_(std::move(history_path)),
+    erase_echo_(erase_echo)
+{
+  // Asio makes the descriptor non-blocking, and a dup shares that flag with
+  // stdin and so with the shell that started us: remember it to put back.
+  saved_flags_ = ::fcntl(STDIN_FILENO, F_GETFL);
+  input_.assign(::dup(STDIN_FILENO));
+}
+
+terminal::~terminal()
+{
+  stop();
+}
+
+void terminal::start(const std::string& prompt)
+{
+  active_ = this;
+  prompt_ = prompt;
+  // asio::signal_set owns SIGINT, SIGTERM and SIGWINCH; readline's own
+  // handlers would fight it.
+  rl_catch_signals = 0;
+  rl_catch_sigwinch = 0;
+  rl_readline_name = "natter";
+  // Readline reads keys from the bytes Asio already read, never from the
+  // descriptor itself, so the two never race for input.
+  rl_getc_function = &terminal::getc_hook;
+  rl_input_available_hook = &terminal::input_available_hook;
+  using_history();
+  stifle_history(history_size);
+  if (!history_path_.empty())
+    read_history(history_path_.c_str());
+  rl_callback_handler_install(prompt_.c_str(), &terminal::on_readline_line);
+  installed_ = true;
+  do_read();
+}
+
+void terminal::set_prompt(const std::string& prompt)
+{
+  prompt_ = prompt;
+  if (!installed_)
+    return;
+  rl_set_prompt(prompt_.c_str());
+  // Inside the line handler readline shows the new prompt itself afterwards.
+  if (!in_handler_)
+    rl_forced_update_display();
+}
+
+void terminal::print(std::string_view text)
+{
+  if (!installed_ || in_handler_)
+  {
+    // No prompt on screen: nothing to protect.
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    return;
+  }
+  // Clear the prompt and the typed text from the screen (readline's buffer
+  // and cursor position are untouched), print above, then have readline
+  // redraw prompt, input and cursor from its buffer. No save/restore of the
+  // line is needed because the buffer itself is never modified.
+  rl_clear_visible_line();
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fputc('\n', stdout);
+  rl_forced_update_display();
+  std::fflush(stdout);
+}
+
+void terminal::resized()
+{
+  if (installed_)
+    rl_resize_terminal();
+}
+
+void terminal::stop()
+{
+  if (installed_)
+  {
+    installed_ = false;
+    if (!in_handler_)
+      rl_clear_visible_line(); // leave no dangling prompt behind
+    rl_callback_handler_remove();
+    std::fflush(stdout);
+    if (!history_path_.empty())
+    {
+      write_history(history_path_.c_str());
+      history_truncate_file(history_path_.c_str(), history_size);
+    }
+  }
+  if (active_ == this)
+    active_ = nullptr;
+  std::error_code ignored;
+  input_.close(ignored);
+  if (saved_flags_ != -1)
+  {
+    ::fcntl(STDIN_FILENO, F_SETFL, saved_flags_);
+    saved_flags_ = -1;
+  }
+}
+
+void terminal::do_read()
+{
+  input_.async_read_some(asio::buffer(buffer_), [this](std::error_code ec, std::size_t n) {
+    if (!installed_)
+      return;
+    if (ec)
+    {
+      // The terminal went away (hangup): as good as Ctrl-D.
+      on_line_(std::nullopt);
+      return;
+    }
+    pos_ = 0;
+    len_ = n;
+    // Each call consumes at least one byte; a completed line runs the
+    // handler, which may stop the terminal.
+    while (installed_ && pos_ < len_)
+      rl_callback_read_char();
+    if (installed_)
+      do_read();
+  });
+}
+
+void terminal::on_readline_line(char* line)
+{
+  terminal* self = active_;
+  if (self == nullptr)
+  {
+    std::free(line);
+    return;
+  }
+  self->in_handler_ = true;
+  if (line == nullptr)
+  {
+    // Ctrl-D on an empty line: readline leaves the cursor after the prompt.
+    std::fputs("\r\x1b[K", stdout);
+    std::fflush(stdout);
+    self->on_line_(std::nullopt);
+  }
+  else
+  {
+    std::string entered(line);
+    std::free(line);
+    if (!entered.empty())
+      add_history(entered.c_str());
+    self->erase_entered(entered);
+    self->on_line_(std::move(entered));
+  }
+  self->in_handler_ = false;
+}
+
+// Readline has moved to the line below the entered text; go up over the rows
+// the prompt and the text took and clear them, so only the formatted line
+// the caller prints remains.
+void terminal::erase_entered(std::string_view line)
+{
+  if (!erase_echo_)
+    return;
+  int rows = 0;
+  int cols = 0;
+  rl_get_screen_size(&rows, &cols);
+  if (cols <= 0)
+    return;
+  const std::size_t width = display_width(prompt_) + display_width(line);
+  const std::size_t up = width == 0 ? 1 : (width - 1) / static_cast<std::size_t>(cols) + 1;
+  std::fprintf(stdout, "\x1b[%zuA\r\x1b[J", up);
+  std::fflush(stdout);
+}
+
+int terminal::getc_hook(FILE* stream)
+{
+  terminal* self = active_;
+  if (self != nullptr && self->pos_ < self->len_)
+    return static_cast<unsigned char>(self->buffer_[self->pos_++]);
+  // Readline wants more of a key sequence than has arrived: wait for it.
+  // The descriptor is non-blocking (Asio), so poll before reading.
+  const int fd = ::fileno(stream);
+  for (;;)
+  {
+    unsigned char c = 0;
+    const ssize_t n = ::read(fd, &c, 1);
+    if (n == 1)
+      return c;
+    if (n == 0)
+      return EOF;
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      return EOF;
+    pollfd p{fd, POLLIN, 0};
+    ::poll(&p, 1, -1);
+  }
+}
+
+int terminal::input_available_hook()
+{
+  terminal* self = active_;
+  if (self != nullptr && self->pos_ < self->len_)
+    return 1;
+  pollfd p{STDIN_FILENO, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0 ? 1 : 0;
+}
+
+} // namespace natter::client

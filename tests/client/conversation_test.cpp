@@ -1,0 +1,347 @@
+#include "natter/client/conversation.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace natter::client
+{
+namespace
+{
+
+using lines = std::vector<std::string>;
+using clock = std::chrono::steady_clock;
+
+/// A conversation with a fixed clock, and helpers to read its effects.
+class Conversation : public ::testing::Test
+{
+protected:
+  explicit Conversation(bool show_own = true)
+    : conv_(conversation::options{"alice", false, show_own}, [] { return std::string("12:34"); },
+            [this] { return now_; })
+  {
+  }
+
+  /// Effects since the last call.
+  effects take() { return conv_.take(); }
+
+  /// Lines sent since the last call (display is dropped).
+  lines sent() { return take().send; }
+
+  /// Display texts since the last call (sends are dropped).
+  lines shown()
+  {
+    lines out;
+    for (display_line& d : take().show)
+      out.push_back(std::move(d.text));
+    return out;
+  }
+
+  /// Connects and registers as `nick`.
+  void register_as(const std::string& nick = "alice")
+  {
+    conv_.connected();
+    conv_.server_line("220 natter/1 ready");
+    conv_.server_line("200 " + nick + " nick accepted");
+    take();
+  }
+
+  clock::time_point now_{};
+  conversation conv_;
+};
+
+TEST_F(Conversation, RegistersOnConnect)
+{
+  conv_.connected();
+  EXPECT_EQ(sent(), lines{"NICK alice"});
+  conv_.server_line("220 natter/1 ready");
+  conv_.server_line("200 alice nick accepted");
+  const effects e = take();
+  EXPECT_TRUE(conv_.registered());
+  EXPECT_TRUE(e.nick_changed);
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].what, display_line::kind::status);
+}
+
+// Issue 4: "On 433 at registration the client tries NAME_, NAME2, ... and
+// says so."
+TEST_F(Conversation, TriesOtherNicksWhenTaken)
+{
+  conv_.connected();
+  take();
+  conv_.server_line("433 alice nick already in use");
+  effects e = take();
+  EXPECT_EQ(e.send, lines{"NICK alice_"});
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].text, "[12:34] * nick alice is taken; trying alice_");
+  conv_.server_line("433 alice_ nick already in use");
+  EXPECT_EQ(sent(), lines{"NICK alice2"});
+  conv_.server_line("433 alice2 nick already in use");
+  EXPECT_EQ(sent(), lines{"NICK alice3"});
+  conv_.server_line("200 alice3 nick accepted");
+  take();
+  EXPECT_EQ(conv_.nick(), "alice3");
+  EXPECT_TRUE(conv_.registered());
+}
+
+TEST_F(Conversation, GivesUpAfterTooManyTakenNicks)
+{
+  conv_.connected();
+  take();
+  std::optional<int> code;
+  for (unsigned i = 0; i < conversation::max_nick_attempts && !code; ++i)
+  {
+    conv_.server_line("433 " + conv_.nick() + " nick already in use");
+    code = take().exit_code;
+  }
+  EXPECT_EQ(code, 1);
+}
+
+TEST_F(Conversation, HoldsMessagesUntilRegistered)
+{
+  conv_.connected();
+  conv_.message("early bird");
+  EXPECT_EQ(sent(), lines{"NICK alice"});
+  conv_.server_line("433 alice nick already in use");
+  EXPECT_EQ(sent(), lines{"NICK alice_"});
+  conv_.server_line("200 alice_ nick accepted");
+  EXPECT_EQ(sent(), lines{"MSG early bird"});
+}
+
+TEST_F(Conversation, IncomingMessage)
+{
+  register_as();
+  conv_.server_line("MSG bob hi alice");
+  const effects e = take();
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].what, display_line::kind::chat);
+  EXPECT_EQ(e.show[0].text, "[12:34] <bob> hi alice");
+}
+
+// Issue 4: "your own messages shown the same way once sent".
+TEST_F(Conversation, OwnMessageIsShownOnceSent)
+{
+  register_as();
+  conv_.user_line("hello");
+  const effects e = take();
+  EXPECT_EQ(e.send, lines{"MSG hello"});
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].text, "[12:34] <alice> hello");
+}
+
+TEST_F(Conversation, Events)
+{
+  register_as();
+  conv_.server_line("JOIN bob");
+  conv_.server_line("NICK bob robert");
+  conv_.server_line("QUIT robert gone fishing");
+  conv_.server_line("QUIT carol");
+  conv_.server_line("ECHO ping pong");
+  EXPECT_EQ(shown(), (lines{"[12:34] * bob joined", "[12:34] * bob is now known as robert",
+                            "[12:34] * robert left (gone fishing)", "[12:34] * carol left",
+                            "[12:34] * echo: ping pong"}));
+}
+
+TEST_F(Conversation, ServerErrorsShowCodeAndText)
+{
+  register_as();
+  conv_.server_line("421 unknown command");
+  const effects e = take();
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].what, display_line::kind::error);
+  EXPECT_EQ(e.show[0].text, "[12:34] ! 421 unknown command");
+}
+
+TEST_F(Conversation, EscapesFromTheServerAreStripped)
+{
+  register_as();
+  conv_.server_line("MSG bob \x1b[2Jgotcha");
+  const lines out = shown();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].find('\x1b'), std::string::npos);
+}
+
+TEST_F(Conversation, WhoIsCollectedIntoOneLine)
+{
+  register_as();
+  conv_.user_line("/who");
+  EXPECT_EQ(sent(), lines{"WHO"});
+  conv_.server_line("211-alice");
+  conv_.server_line("211-bob");
+  EXPECT_TRUE(shown().empty());
+  conv_.server_line("211 2 users in the room");
+  EXPECT_EQ(shown(), lines{"[12:34] * 2 users in the room: alice bob"});
+}
+
+TEST_F(Conversation, RenameAfterRegistration)
+{
+  register_as();
+  conv_.user_line("/nick bob");
+  EXPECT_EQ(sent(), lines{"NICK bob"});
+  conv_.server_line("433 bob nick already in use");
+  effects e = take();
+  EXPECT_TRUE(e.send.empty()) << "no retry after registration";
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].text, "[12:34] ! 433 bob nick already in use");
+  conv_.user_line("/nick carol");
+  take();
+  conv_.server_line("200 carol nick accepted");
+  e = take();
+  EXPECT_TRUE(e.nick_changed);
+  EXPECT_EQ(conv_.nick(), "carol");
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].text, "[12:34] * you are now known as carol");
+}
+
+TEST_F(Conversation, PingShowsRoundTrip)
+{
+  register_as();
+  conv_.user_line("/ping");
+  const lines out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_TRUE(out[0].starts_with("PING "));
+  now_ += std::chrono::microseconds(12500);
+  conv_.server_line("PONG " + out[0].substr(5));
+  EXPECT_EQ(shown(), lines{"[12:34] * pong from server: 12.5 ms"});
+}
+
+TEST_F(Conversation, UnknownCommandSendsNothing)
+{
+  register_as();
+  conv_.user_line("/frobnicate now");
+  const effects e = take();
+  EXPECT_TRUE(e.send.empty());
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].what, display_line::kind::error);
+}
+
+TEST_F(Conversation, RawAndEcho)
+{
+  register_as();
+  conv_.user_line("/raw HELP");
+  conv_.user_line("/echo hi there");
+  conv_.user_line("/echo");
+  EXPECT_EQ(sent(), (lines{"HELP", "ECHO hi there", "ECHO"}));
+}
+
+TEST_F(Conversation, LocalChecksBeforeSending)
+{
+  register_as();
+  conv_.user_line(std::string(1024, 'x'));
+  conv_.message("bell\x07");
+  const effects e = take();
+  EXPECT_TRUE(e.send.empty());
+  EXPECT_EQ(e.show.size(), 2u);
+  conv_.message(std::string(1024 - 6, 'x')); // "MSG " + text + CRLF == 1024
+  EXPECT_EQ(sent().size(), 1u);
+}
+
+// Issue 4: "At end of input the client waits until the server has processed
+// everything it sent (a PING barrier), sends QUIT, and exits 0."
+TEST_F(Conversation, EndOfInputIsABarrierThenQuit)
+{
+  register_as();
+  conv_.message("one");
+  conv_.message("two");
+  conv_.input_ended();
+  EXPECT_EQ(sent(), (lines{"MSG one", "MSG two", "PING " + std::string(eof_barrier_token)}));
+  conv_.server_line("PONG " + std::string(eof_barrier_token));
+  const effects e = take();
+  EXPECT_EQ(e.send, lines{"QUIT"});
+  EXPECT_TRUE(e.quit_sent);
+  conv_.server_line("221 goodbye");
+  conv_.disconnected();
+  EXPECT_EQ(take().exit_code, 0);
+}
+
+TEST_F(Conversation, EndOfInputBeforeRegistration)
+{
+  conv_.connected();
+  conv_.message("hi");
+  conv_.input_ended();
+  EXPECT_EQ(sent(), lines{"NICK alice"});
+  conv_.server_line("200 alice nick accepted");
+  EXPECT_EQ(sent(), (lines{"MSG hi", "PING " + std::string(eof_barrier_token)}));
+}
+
+TEST_F(Conversation, BarrierIsRepeatedAfterReconnect)
+{
+  register_as();
+  conv_.input_ended();
+  take();
+  conv_.disconnected();
+  EXPECT_FALSE(take().exit_code);
+  conv_.connected();
+  EXPECT_EQ(sent(), lines{"NICK alice"});
+  conv_.server_line("200 alice nick accepted");
+  EXPECT_EQ(sent(), lines{"PING " + std::string(eof_barrier_token)});
+}
+
+TEST_F(Conversation, QuitWithReason)
+{
+  register_as();
+  conv_.user_line("/quit bye all");
+  const effects e = take();
+  EXPECT_EQ(e.send, lines{"QUIT bye all"});
+  EXPECT_TRUE(e.quit_sent);
+  EXPECT_TRUE(conv_.quitting());
+}
+
+TEST_F(Conversation, QuitWhileOfflineExitsAtOnce)
+{
+  register_as();
+  conv_.disconnected();
+  take();
+  conv_.quit({});
+  const effects e = take();
+  EXPECT_TRUE(e.send.empty());
+  EXPECT_EQ(e.exit_code, 0);
+}
+
+// Issue 4: "reconnects [...] re-registering its nick".
+TEST_F(Conversation, ReRegistersTheCurrentNickAfterReconnect)
+{
+  register_as();
+  conv_.user_line("/nick bob");
+  conv_.server_line("200 bob nick accepted");
+  take();
+  conv_.disconnected();
+  conv_.user_line("while away");
+  const effects e = take();
+  EXPECT_TRUE(e.send.empty());
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].what, display_line::kind::status);
+  conv_.connected();
+  EXPECT_EQ(sent(), lines{"NICK bob"});
+  conv_.server_line("200 bob nick accepted");
+  EXPECT_EQ(sent(), lines{"MSG while away"});
+}
+
+TEST_F(Conversation, UnparseableServerLineIsShownSafely)
+{
+  register_as();
+  conv_.server_line("garbage \x1b[31m here");
+  const effects e = take();
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].what, display_line::kind::error);
+  EXPECT_EQ(e.show[0].text.find('\x1b'), std::string::npos);
+}
+
+class PipeConversation : public Conversation
+{
+protected:
+  PipeConversation() : Conversation(false) {}
+};
+
+TEST_F(PipeConversation, OwnMessagesAreNotShown)
+{
+  register_as();
+  conv_.message("quiet");
+  const effects e = take();
+  EXPECT_EQ(e.send, lines{"MSG quiet"});
+  EXPECT_TRUE(e.show.empty());
+}
+
+} // namespace
+} // namespace natter::client

@@ -1,0 +1,162 @@
+// Test support for the client's end-to-end tests: natterd on ephemeral ports,
+// natter through pipes or a pseudo-terminal, and a raw protocol peer. Every
+// wait has a deadline; every process started is stopped by its PID.
+#ifndef NATTER_TESTS_CLIENT_SUPPORT_PROCESS_HPP
+#define NATTER_TESTS_CLIENT_SUPPORT_PROCESS_HPP
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace natter::test
+{
+
+using namespace std::chrono_literals;
+using ms = std::chrono::milliseconds;
+
+/// Path of the natter binary under test.
+std::string natter_path();
+/// Path of natterd, or empty when it is not built.
+std::string natterd_path();
+
+/// A started child process. Destruction stops it (SIGTERM, then SIGKILL
+/// after a grace period) and reaps it.
+class child
+{
+public:
+  child() = default;
+  child(const child&) = delete;
+  child& operator=(const child&) = delete;
+  child(child&& other) noexcept;
+  child& operator=(child&& other) noexcept;
+  ~child();
+
+  /// Starts `argv` with stdin, stdout and stderr on pipes.
+  static child spawn_piped(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& extra_env = {});
+  /// Starts `argv` on a new pseudo-terminal of the given size; `out` is the
+  /// master side for both directions.
+  static child spawn_pty(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& extra_env = {},
+                         unsigned short rows = 24, unsigned short cols = 80);
+
+  /// Waits up to `timeout` for the exit; returns the exit status, or
+  /// nullopt on timeout or death by signal.
+  std::optional<int> wait(ms timeout);
+  /// Sends `signo` to the child.
+  void signal(int signo);
+  /// Stops the child now (SIGTERM, SIGKILL after a grace) and reaps it.
+  void stop();
+  /// Closes our end of its stdin (pipe mode).
+  void close_stdin();
+
+  /// Writes all of `data` to its stdin (pipe) or terminal (pty).
+  bool write(std::string_view data);
+
+  /// Reads what is available on `fd` into `into`, waiting up to `timeout`
+  /// for the first byte. Returns false at EOF.
+  static bool read_some(int fd, std::string& into, ms timeout);
+
+  /// Reads from stdout (pipe) or the terminal (pty) until `text` appears at
+  /// or after offset `from` of everything read so far, or `timeout` passes.
+  /// Returns the offset just past the match, or nullopt.
+  std::optional<std::size_t> wait_for(std::string_view text, ms timeout,
+                                      std::size_t from = 0);
+
+  /// Reads stdout and stderr to EOF (bounded by `timeout`).
+  void drain(ms timeout);
+
+  pid_t pid() const noexcept { return pid_; }
+  int in_fd() const noexcept { return in_; }
+  /// Everything read from stdout (or the terminal) so far.
+  const std::string& out() const noexcept { return out_text_; }
+  /// Everything read from stderr so far (pipe mode).
+  const std::string& err() const noexcept { return err_text_; }
+
+private:
+  pid_t pid_ = -1;
+  int in_ = -1;
+  int out_ = -1;
+  int err_ = -1;
+  bool pty_ = false;
+  std::optional<int> status_;
+  std::string out_text_;
+  std::string err_text_;
+};
+
+/// natterd on an ephemeral (or given) chat port.
+class server
+{
+public:
+  /// Starts natterd; `chat_port` 0 picks a free port. Returns false (with
+  /// the reason in `error()`) when it did not say where it listens in time.
+  bool start(std::uint16_t chat_port = 0, const std::vector<std::string>& extra_args = {});
+  /// Stops it by PID.
+  void stop();
+  std::uint16_t port() const noexcept { return port_; }
+  const std::string& error() const noexcept { return error_; }
+  /// "127.0.0.1:PORT", for natter's command line.
+  std::string address() const;
+
+private:
+  child proc_;
+  std::uint16_t port_ = 0;
+  std::string error_;
+};
+
+/// A plain protocol client over a loopback socket, to see exactly what the
+/// room sees and to say things as someone else.
+class peer
+{
+public:
+  peer() = default;
+  peer(const peer&) = delete;
+  peer& operator=(const peer&) = delete;
+  ~peer();
+
+  /// Connects to 127.0.0.1:port.
+  bool connect(std::uint16_t port);
+  /// Connects and registers as `nick` (waits for the 200).
+  bool join(std::uint16_t port, const std::string& nick);
+  /// Sends `line` plus CRLF.
+  bool send(std::string_view line);
+  /// Next line (without CRLF), or nullopt after `timeout`.
+  std::optional<std::string> read_line(ms timeout);
+  /// Reads lines until one equals `line`; the lines before it are appended
+  /// to `skipped` when given. False on timeout.
+  bool expect(std::string_view line, ms timeout, std::vector<std::string>* skipped = nullptr);
+  /// Reads lines until one starts with `prefix` and returns it.
+  std::optional<std::string> expect_prefix(std::string_view prefix, ms timeout);
+  /// Sends PING and waits for its PONG: afterwards every line the server
+  /// sent before has been read (into `seen` when given).
+  bool sync(ms timeout, std::vector<std::string>* seen = nullptr);
+  void close();
+
+private:
+  int fd_ = -1;
+  std::string buffer_;
+  unsigned sync_count_ = 0;
+};
+
+/// A fresh, empty directory (for HOME), removed by the test's end.
+class temp_dir
+{
+public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::string& path() const noexcept { return path_; }
+
+private:
+  std::string path_;
+};
+
+} // namespace natter::test
+
+#endif // NATTER_TESTS_CLIENT_SUPPORT_PROCESS_HPP
