@@ -102,6 +102,18 @@ TEST_F(Interactive, LineArrivingMidTypingKeepsTheInput)
   EXPECT_TRUE(bob.expect("MSG alice heXllo", 5s));
 }
 
+// A paste of several lines (bracketed paste) sends each line as a message.
+TEST_F(Interactive, PastedLinesAreSentOneByOne)
+{
+  peer bob;
+  ASSERT_TRUE(bob.join(server_.port(), "bob"));
+  child alice = start("alice");
+  registered(alice, "alice");
+  ASSERT_TRUE(alice.write("\x1b[200~first pasted\nsecond pasted\x1b[201~\r"));
+  EXPECT_TRUE(bob.expect("MSG alice first pasted", 5s));
+  EXPECT_TRUE(bob.expect("MSG alice second pasted", 5s));
+}
+
 // "On 433 at registration the client tries NAME_, NAME2, ... and says so."
 TEST_F(Interactive, NickCollision)
 {

@@ -195,8 +195,27 @@ private:
     if (!line)
       conv_.quit({}); // Ctrl-D
     else
-      conv_.user_line(*line);
+    {
+      // A bracketed paste of several lines arrives as one line with LFs in
+      // it: each is a line of its own, as if typed one by one.
+      std::string_view rest = *line;
+      for (;;)
+      {
+        const std::size_t lf = rest.find('\n');
+        std::string_view one = rest.substr(0, lf);
+        if (!one.empty() && one.back() == '\r')
+          one.remove_suffix(1);
+        conv_.user_line(one);
+        if (lf == std::string_view::npos)
+          break;
+        rest.remove_prefix(lf + 1);
+      }
+    }
     apply();
+    // Once leaving, stop line editing at once: the terminal is restored and
+    // no prompt comes back while the server says goodbye.
+    if (conv_.quitting() && term_)
+      term_->stop();
   }
 
   // Carries out what the conversation decided.
@@ -223,7 +242,7 @@ private:
 
   void display(const display_line& d)
   {
-    if (term_)
+    if (term_ && term_->active())
     {
       term_->print(d.text);
       return;

@@ -167,7 +167,10 @@ void conversation::on_reply(int code, bool more, std::string_view text)
       nick_ = accepted;
       wanted_ = accepted;
       out_.nick_changed = true;
-      notice(display_line::kind::status, "you are " + accepted + "; type /help for commands");
+      notice(display_line::kind::status,
+             ever_registered_ ? "you are " + accepted + " again"
+                              : "you are " + accepted + "; type /help for commands");
+      ever_registered_ = true;
       // Work held while registering goes out in the order it was given.
       std::deque<held> queued;
       queued.swap(held_);

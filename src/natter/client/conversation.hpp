@@ -121,6 +121,7 @@ private:
   unsigned attempt_ = 0;    // taken nicks at this registration
   bool connected_ = false;
   bool registered_ = false;
+  bool ever_registered_ = false;
   bool quitting_ = false;
   bool told_held_ = false;  // "held until connected" said once per outage
 

@@ -70,10 +70,15 @@ void terminal::set_prompt(const std::string& prompt)
   prompt_ = prompt;
   if (!installed_)
     return;
+  // Inside the line handler readline shows the new prompt itself afterwards;
+  // otherwise the old prompt is on screen and must go before the redraw,
+  // which starts wherever the cursor is.
+  if (!in_handler_)
+    rl_clear_visible_line();
   rl_set_prompt(prompt_.c_str());
-  // Inside the line handler readline shows the new prompt itself afterwards.
   if (!in_handler_)
     rl_forced_update_display();
+  std::fflush(stdout);
 }
 
 void terminal::print(std::string_view text)
@@ -161,12 +166,7 @@ void terminal::on_readline_line(char* line)
   }
   self->in_handler_ = true;
   if (line == nullptr)
-  {
-    // Ctrl-D on an empty line: readline leaves the cursor after the prompt.
-    std::fputs("\r\x1b[K", stdout);
-    std::fflush(stdout);
-    self->on_line_(std::nullopt);
-  }
+    self->on_line_(std::nullopt); // Ctrl-D on an empty line
   else
   {
     std::string entered(line);

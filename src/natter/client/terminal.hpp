@@ -47,7 +47,11 @@ public:
   void resized();
 
   /// Restores the terminal, saves history and stops reading. Idempotent.
+  /// Safe to call from inside the line handler.
   void stop();
+
+  /// True between start() and stop().
+  bool active() const noexcept { return installed_; }
 
 private:
   static void on_readline_line(char* line);
