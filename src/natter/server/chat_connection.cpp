@@ -1,0 +1,267 @@
+#include "natter/server/chat_connection.hpp"
+
+#include "natter/server/log.hpp"
+#include "natter/server/server.hpp"
+
+#include <array>
+
+namespace natter::server
+{
+
+namespace
+{
+
+using namespace std::chrono_literals;
+
+// One gathered write carries at most this much, so a long queue does not
+// pin a huge buffer sequence and the send queue drains in steps.
+constexpr std::size_t max_write_batch = 256 * 1024;
+
+// How long a closing connection may take to flush its final lines, and how
+// long input is discarded after the final line (spec N-CONN-9).
+constexpr auto flush_deadline = 3s;
+constexpr auto linger_time = 1s;
+
+// Reads go through one buffer per thread, so an idle connection owns no
+// read buffer: its socket waits for readability, then the bytes are handed
+// to the session, which keeps only what it cannot process yet.
+thread_local std::array<char, 64 * 1024> read_buffer;
+
+asio::error_code& ignored_ec()
+{
+  thread_local asio::error_code ec;
+  return ec;
+}
+
+} // namespace
+
+chat_connection::chat_connection(asio::ip::tcp::socket socket, server& srv)
+  : socket_(std::move(socket)),
+    peer_(socket_.remote_endpoint(ignored_ec())),
+    timer_(socket_.get_executor()),
+    server_(srv),
+    session_(srv.room(), *this, core::clock::now())
+{
+}
+
+chat_connection::~chat_connection() = default;
+
+void chat_connection::start()
+{
+  asio::error_code ec;
+  socket_.non_blocking(true, ec);
+  session_.start();
+  do_wait_read();
+  arm_timer();
+}
+
+void chat_connection::shut_down()
+{
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->closed_)
+      return;
+    self->session_.shutdown();
+    self->do_write();
+  });
+}
+
+void chat_connection::wake() noexcept
+{
+  // Called by other connections' threads, possibly while this connection
+  // is being destroyed: only a live one gets the post.
+  if (auto self = weak_from_this().lock())
+    asio::post(socket_.get_executor(), [self = std::move(self)] { self->do_write(); });
+}
+
+void chat_connection::do_wait_read()
+{
+  if (reading_ || closed_)
+    return;
+  reading_ = true;
+  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                     [self = shared_from_this()](const asio::error_code& ec) {
+                       self->on_readable(ec);
+                     });
+}
+
+void chat_connection::on_readable(const asio::error_code& wait_ec)
+{
+  reading_ = false;
+  if (closed_)
+    return;
+  if (wait_ec)
+    return fail(wait_ec, "wait");
+  asio::error_code ec;
+  const std::size_t n = socket_.read_some(asio::buffer(read_buffer), ec);
+  const auto now = core::clock::now();
+  if (ec == asio::error::would_block || ec == asio::error::try_again)
+    return do_wait_read();
+  if (lingering_)
+  {
+    // The final line is out; input is only drained until the peer closes.
+    if (ec)
+      return close(nullptr);
+    return do_wait_read();
+  }
+  if (ec == asio::error::eof)
+    session_.end_of_input(now);
+  else if (ec)
+    return fail(ec, "read");
+  else
+    session_.receive(std::string_view(read_buffer.data(), n), now);
+  after_input();
+}
+
+// Decides what the session waits for: more input, the outbox to drain, or
+// the flood-control timer.
+void chat_connection::after_input()
+{
+  switch (session_.next_wait())
+  {
+  case core::session::wait::input:
+    do_wait_read();
+    break;
+  case core::session::wait::output:
+    break; // on_write() resumes
+  case core::session::wait::rate:
+  case core::session::wait::closed:
+    break;
+  }
+  arm_timer();
+  do_write();
+}
+
+void chat_connection::do_write()
+{
+  if (closed_ || lingering_)
+    return;
+  core::outbox& out = session_.output();
+  // A closing connection (QUIT, 5xx, dropped by another client's broadcast)
+  // gets a hard deadline to flush, even while a write is stuck.
+  if (out.closing() && close_by_ == core::time_point::max())
+  {
+    close_by_ = core::clock::now() + flush_deadline;
+    arm_timer();
+  }
+  if (writing_)
+    return;
+  if (out.take(batch_, max_write_batch) == 0)
+  {
+    if (out.finished())
+      linger();
+    return;
+  }
+  // One gathered write for every queued line: the shared buffers are sent
+  // as they are, with no per-recipient copy.
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(batch_.size());
+  for (const auto& text : batch_)
+    buffers.emplace_back(text->data(), text->size());
+  writing_ = true;
+  asio::async_write(socket_, buffers,
+                    [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+                      self->on_write(ec, n);
+                    });
+}
+
+void chat_connection::on_write(const asio::error_code& ec, std::size_t n)
+{
+  writing_ = false;
+  batch_.clear();
+  if (closed_)
+    return;
+  session_.output().written(n);
+  if (ec)
+    return fail(ec, "write");
+  if (session_.next_wait() == core::session::wait::output)
+  {
+    session_.resume(core::clock::now());
+    after_input();
+    return;
+  }
+  do_write();
+}
+
+// One timer per connection serves every deadline: registration and idle
+// timeouts, the flood-control pause and the closing flush deadline.
+void chat_connection::arm_timer()
+{
+  if (closed_)
+    return;
+  core::time_point at = std::min(session_.deadline(), close_by_);
+  if (session_.next_wait() == core::session::wait::rate)
+    at = std::min(at, session_.resume_at());
+  if (at == timer_at_)
+    return;
+  timer_at_ = at;
+  if (at == core::time_point::max())
+  {
+    timer_.cancel();
+    return;
+  }
+  timer_.expires_at(at);
+  timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+    self->on_timer(ec);
+  });
+}
+
+void chat_connection::on_timer(const asio::error_code& ec)
+{
+  if (ec == asio::error::operation_aborted || closed_)
+    return;
+  const auto now = core::clock::now();
+  if (now < timer_at_)
+    return; // superseded by a later expires_at() whose wait is pending
+  timer_at_ = core::time_point::max();
+  if (now >= close_by_)
+    return close("flush deadline passed");
+  session_.on_timer(now);
+  if (session_.next_wait() == core::session::wait::rate && now >= session_.resume_at())
+  {
+    session_.resume(now);
+    after_input();
+    return;
+  }
+  arm_timer();
+  do_write();
+}
+
+// The final line is written: shut down our side and drain input briefly,
+// so the peer's unread input does not turn our close into a reset that
+// destroys that line (spec N-CONN-9).
+void chat_connection::linger()
+{
+  lingering_ = true;
+  asio::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  close_by_ = std::min(close_by_, core::clock::now() + linger_time);
+  timer_at_ = core::time_point::min(); // force re-arm
+  arm_timer();
+  do_wait_read();
+}
+
+void chat_connection::fail(const asio::error_code& ec, const char* what)
+{
+  if (log_enabled(log_level::debug))
+    log(log_level::debug, std::string(what) + " failed: " + ec.message());
+  close(nullptr);
+}
+
+void chat_connection::close(const char* why)
+{
+  if (closed_)
+    return;
+  closed_ = true;
+  asio::error_code ignored;
+  socket_.close(ignored);
+  timer_.cancel();
+  // The session's own reason (quit, 5xx, dropped) wins over ours.
+  const char* reason = session_.output().reason();
+  if (reason == nullptr)
+    reason = why != nullptr ? why : "connection closed";
+  // Leaves the room (QUIT <nick> connection closed) unless it already left.
+  session_.on_closed();
+  server_.chat_closed(this, peer_, reason);
+}
+
+} // namespace natter::server

@@ -1,0 +1,66 @@
+// One chat connection: wires a core::session to an Asio socket (spec
+// sections 9-12). All handlers run on the connection's strand.
+#ifndef NATTER_SERVER_CHAT_CONNECTION_HPP
+#define NATTER_SERVER_CHAT_CONNECTION_HPP
+
+#include "natter/core/session.hpp"
+
+#include <asio.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace natter::server
+{
+
+class server;
+
+/// A chat client's socket, timer and session. Lives as long as an async
+/// operation holds a shared_ptr to it.
+class chat_connection : public std::enable_shared_from_this<chat_connection>,
+                        public core::transport
+{
+public:
+  chat_connection(asio::ip::tcp::socket socket, server& srv);
+  chat_connection(const chat_connection&) = delete;
+  chat_connection& operator=(const chat_connection&) = delete;
+  ~chat_connection() override;
+
+  /// Sends the greeting and starts reading.
+  void start();
+
+  /// Server shutdown: 521, flush, close. Safe from any thread.
+  void shut_down();
+
+  /// The outbox has something to write (from any thread).
+  void wake() noexcept override;
+
+private:
+  void do_wait_read();
+  void on_readable(const asio::error_code& ec);
+  void after_input();
+  void do_write();
+  void on_write(const asio::error_code& ec, std::size_t n);
+  void arm_timer();
+  void on_timer(const asio::error_code& ec);
+  void linger();
+  void close(const char* why);
+  void fail(const asio::error_code& ec, const char* what);
+
+  asio::ip::tcp::socket socket_;
+  asio::ip::tcp::endpoint peer_;
+  asio::steady_timer timer_;
+  server& server_;
+  core::session session_;
+  std::vector<core::shared_text> batch_; // the lines of the write in flight
+  core::time_point timer_at_ = core::time_point::max();
+  core::time_point close_by_ = core::time_point::max(); // hard flush deadline
+  bool reading_ = false;
+  bool writing_ = false;
+  bool lingering_ = false; // final line sent: discarding input until EOF
+  bool closed_ = false;
+};
+
+} // namespace natter::server
+
+#endif // NATTER_SERVER_CHAT_CONNECTION_HPP

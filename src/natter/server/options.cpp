@@ -1,0 +1,126 @@
+#include "natter/server/options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <thread>
+
+namespace natter::server
+{
+
+namespace
+{
+
+// "off" or a port number (0: ephemeral).
+std::optional<unsigned short> parse_port(const std::string& text)
+{
+  if (text == "off")
+    return std::nullopt;
+  const unsigned long n = std::stoul(text);
+  if (n > 65535)
+    throw CLI::ValidationError("port", "must be 0..65535 or off");
+  return static_cast<unsigned short>(n);
+}
+
+} // namespace
+
+std::optional<int> parse_options(int argc, char** argv, options& out)
+{
+  CLI::App app{"natterd: the natter chat server (TCP, default port 7777) and an "
+               "RFC 862 echo service (default port 7)",
+               "natterd"};
+  app.set_version_flag("--version", "natterd 0.1.0 (natter/1)");
+
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  out.threads = cores;
+  std::string chat_port = "7777";
+  std::string echo_port = "7";
+  std::string level = "info";
+  double reg_timeout = 60;
+  double idle_timeout = 0;
+  double echo_idle = 300;
+  core::config& c = out.chat;
+
+  app.add_option("--bind", out.bind,
+                 "address to listen on; :: is dual-stack (IPv4 and IPv6), "
+                 "0.0.0.0 is used where the host has no IPv6")
+      ->capture_default_str();
+  app.add_option("--chat-port", chat_port, "chat port; 0 = ephemeral, off = disabled")
+      ->capture_default_str();
+  app.add_option("--echo-port", echo_port, "echo port (RFC 862); 0 = ephemeral, off = disabled")
+      ->capture_default_str();
+  app.add_option("--max-clients", out.max_clients,
+                 "chat connections in all; beyond it a new one gets 503 and is closed")
+      ->capture_default_str();
+  app.add_option("--max-per-ip", out.max_per_ip,
+                 "chat connections per client address (504 beyond it); 0 = no limit")
+      ->capture_default_str();
+  app.add_flag("--no-loopback-exempt", [&out](std::int64_t) { out.loopback_exempt = false; },
+               "count loopback addresses against --max-per-ip too (exempt by default)");
+  app.add_option("--max-line", c.max_line, "line limit in octets, terminator included (min 32)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{proto::min_max_line}, std::size_t{1} << 24));
+  app.add_option("--max-sendq", c.max_sendq,
+                 "pending output per registered client in bytes (524 beyond it); "
+                 "unregistered clients: 64 KiB")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-total-sendq", c.max_total_sendq,
+                 "pending output of all clients in bytes; the largest queues are dropped first")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--rate", c.rate,
+                 "flood control: lines per second, burst of 100; 0 = off")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--registration-timeout", reg_timeout,
+                 "seconds a connection has to register with NICK (522); 0 = none")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--idle-timeout", idle_timeout,
+                 "seconds without an octet before a chat connection is closed (523); 0 = none")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--echo-max-clients", out.echo_max_clients,
+                 "echo connections in all; beyond it a new one is closed at once")
+      ->capture_default_str();
+  app.add_option("--echo-idle-timeout", echo_idle,
+                 "seconds without an octet before an echo connection is closed; 0 = none")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", out.threads, "I/O threads (default: the number of cores)")
+      ->default_str(std::to_string(cores))
+      ->check(CLI::Range(1u, 1024u));
+  app.add_option("--log-level", level, "debug, info, warn, error or off (log to stderr)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
+  app.footer("TCP keepalive on chat connections: 60 s idle, 10 s interval, 6 probes.\n"
+             "Soft mark 64 KiB: while a client's pending output is above it, its "
+             "commands are not read.\nSIGTERM/SIGINT: 521 to every client, exit 0 within "
+             "5 s; a second signal exits at once.");
+
+  try
+  {
+    app.parse(argc, argv);
+    out.chat_port = parse_port(chat_port);
+    out.echo_port = parse_port(echo_port);
+  }
+  catch (const CLI::ParseError& e)
+  {
+    return app.exit(e);
+  }
+  catch (const std::exception& e)
+  {
+    std::fprintf(stderr, "natterd: bad port: %s (use a number 0..65535 or off)\n", e.what());
+    return 2;
+  }
+  parse_log_level(level, out.level);
+  auto millis = [](double s) {
+    return std::chrono::milliseconds(static_cast<long long>(s * 1000));
+  };
+  c.registration_timeout = millis(reg_timeout);
+  c.idle_timeout = millis(idle_timeout);
+  out.echo_idle_timeout = millis(echo_idle);
+  return std::nullopt;
+}
+
+} // namespace natter::server

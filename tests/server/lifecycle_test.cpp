@@ -1,0 +1,121 @@
+// Start-up, signals, shutdown, descriptors (spec sections 3 and 13).
+#include "natterd_process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <thread>
+
+namespace
+{
+
+using namespace natter::test;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+TEST(Lifecycle, SigtermSends521AndExitsZero)
+{
+  natterd_process d;
+  client a = registered(d.chat_port(), "a");
+  client u("127.0.0.1", d.chat_port());
+  EXPECT_EQ(u.line(), "220 natter/1 ready");
+  client e("127.0.0.1", d.echo_port());
+  d.signal(SIGHUP); // does no harm
+  a.send("PING h\r\n");
+  EXPECT_EQ(a.line(), "PONG h");
+  d.signal(SIGTERM);
+  EXPECT_EQ(a.line(), "521 server shutting down"); // [N-SHUT-2]
+  EXPECT_EQ(u.line(), "521 server shutting down");
+  EXPECT_TRUE(e.closed_within(5s));
+  EXPECT_EQ(d.wait_exit(5s), 0); // [N-SHUT-4]
+}
+
+TEST(Lifecycle, SigtermWithAClientThatNeverReads)
+{
+  natterd_process d({"--rate", "0"});
+  client stuck = registered(d.chat_port(), "stuck", "127.0.0.1", 4096);
+  std::string echo;
+  for (int i = 0; i < 500; ++i)
+    echo += "ECHO " + std::string(200, 'e') + "\r\n";
+  for (int i = 0; i < 200 && stuck.try_send(echo) > 0; ++i)
+  {
+  }
+  client other = registered(d.chat_port(), "other");
+  const auto start = steady::now();
+  d.signal(SIGTERM);
+  EXPECT_EQ(other.line(), "521 server shutting down");
+  EXPECT_EQ(d.wait_exit(6s), 0);
+  EXPECT_LT(steady::now() - start, 5s);
+}
+
+TEST(Lifecycle, PortInUseNamesTheFlag)
+{
+  natterd_process d;
+  const std::string cmd = std::string(NATTERD_PATH) + " --echo-port off --chat-port " +
+                          std::to_string(d.chat_port()) + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[512] = {};
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, p);
+  const int status = ::pclose(p);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(std::string(buf, n).find("--chat-port"), std::string::npos) << buf;
+}
+
+TEST(Lifecycle, DescriptorExhaustionDoesNotSpin)
+{
+  natterd_process d({"--rate", "0"}, 64);
+  std::vector<client> held;
+  for (int i = 0; i < 80; ++i)
+    held.emplace_back("127.0.0.1", d.chat_port()); // the kernel accepts into the backlog
+  std::this_thread::sleep_for(300ms);
+  const long ticks_before = d.cpu_ticks();
+  std::this_thread::sleep_for(1s);
+  const long spent = d.cpu_ticks() - ticks_before;
+  EXPECT_LT(spent, 30); // well under a third of a core (100 ticks = 1 s)
+  held.clear();
+  // Recovers when descriptors free up.
+  std::string greeting;
+  for (int i = 0; i < 100 && greeting != "220 natter/1 ready"; ++i)
+  {
+    client c("127.0.0.1", d.chat_port());
+    greeting = c.line(1s);
+  }
+  EXPECT_EQ(greeting, "220 natter/1 ready");
+}
+
+TEST(Lifecycle, ConnectDisconnectCyclesLeakNoDescriptor)
+{
+  natterd_process d({"--rate", "0"});
+  {
+    client warm = registered(d.chat_port(), "warm");
+  }
+  std::this_thread::sleep_for(100ms);
+  const int fds_before = d.open_fds();
+  const long rss_before = d.rss_kib();
+  for (int i = 0; i < 3000; ++i)
+  {
+    client c("127.0.0.1", d.chat_port());
+    if (i % 3 == 0)
+      c.send("NICK n" + std::to_string(i) + "\r\nQUIT\r\n");
+  }
+  client last = registered(d.chat_port(), "last");
+  last.send("WHO\r\n");
+  // Every earlier client is gone once natterd noticed; poll boundedly.
+  std::string count;
+  for (int i = 0; i < 100 && count != "211 1 users in the room"; ++i)
+  {
+    last.send("WHO\r\n");
+    const auto got = last.sync();
+    count = got.empty() ? "" : got.back();
+    if (count != "211 1 users in the room")
+      std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(count, "211 1 users in the room");
+  for (int i = 0; i < 100 && d.open_fds() > fds_before + 1; ++i)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_LE(d.open_fds(), fds_before + 1);
+  EXPECT_LT(d.rss_kib() - rss_before, 8 * 1024);
+}
+
+} // namespace

@@ -1,0 +1,336 @@
+#include "natterd_process.hpp"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace natter::test
+{
+
+namespace
+{
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+int remaining_ms(steady::time_point until)
+{
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - steady::now());
+  return left.count() > 0 ? static_cast<int>(left.count()) : 0;
+}
+
+unsigned short port_of(const std::string& line)
+{
+  return static_cast<unsigned short>(std::stoi(line.substr(line.rfind(':') + 1)));
+}
+
+} // namespace
+
+natterd_process::natterd_process(std::vector<std::string> flags, unsigned long nofile)
+{
+  // NATTER_TEST_LOG=debug shows natterd's log when a test needs a look.
+  const char* level = std::getenv("NATTER_TEST_LOG");
+  std::vector<std::string> args{NATTERD_PATH, "--chat-port", "0", "--echo-port", "0",
+                                "--log-level", level != nullptr ? level : "warn"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe");
+  pid_ = ::fork();
+  if (pid_ < 0)
+    throw std::runtime_error("fork");
+  if (pid_ == 0)
+  {
+    ::dup2(out[1], 1);
+    if (nofile != 0)
+    {
+      rlimit rl{nofile, nofile};
+      ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  // Read the two "listening" lines, bounded in time.
+  std::string got;
+  const auto until = steady::now() + 20s;
+  while (std::count(got.begin(), got.end(), '\n') < 2)
+  {
+    pollfd p{out[0], POLLIN, 0};
+    if (::poll(&p, 1, remaining_ms(until)) <= 0)
+      break;
+    char buf[512];
+    const ssize_t n = ::read(out[0], buf, sizeof buf);
+    if (n <= 0)
+      break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(out[0]);
+  std::istringstream lines(got);
+  for (std::string line; std::getline(lines, line);)
+  {
+    if (line.starts_with("natterd: chat listening on "))
+      chat_port_ = port_of(line);
+    else if (line.starts_with("natterd: echo listening on "))
+      echo_port_ = port_of(line);
+  }
+  if (chat_port_ == 0 || echo_port_ == 0)
+    throw std::runtime_error("natterd did not start: '" + got + "'");
+}
+
+natterd_process::~natterd_process()
+{
+  if (pid_ > 0 && wait_exit(0ms) == -1)
+  {
+    // A clean stop first, so sanitizers get to report; then the hard way.
+    signal(SIGTERM);
+    if (wait_exit(6s) == -1)
+    {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+}
+
+void natterd_process::signal(int signo) const { ::kill(pid_, signo); }
+
+int natterd_process::wait_exit(std::chrono::milliseconds limit)
+{
+  const auto until = steady::now() + limit;
+  for (;;)
+  {
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_)
+    {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+    }
+    if (steady::now() >= until)
+      return -1;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+long natterd_process::rss_kib() const
+{
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("VmRSS:"))
+      return std::stol(line.substr(6));
+  return -1;
+}
+
+int natterd_process::open_fds() const
+{
+  int n = 0;
+  DIR* d = ::opendir(("/proc/" + std::to_string(pid_) + "/fd").c_str());
+  if (d == nullptr)
+    return -1;
+  while (::readdir(d) != nullptr)
+    ++n;
+  ::closedir(d);
+  return n - 2;
+}
+
+long natterd_process::cpu_ticks() const
+{
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i)
+  {
+    if (i == 14)
+      utime = std::stol(field);
+    if (i == 15)
+      stime = std::stol(field);
+  }
+  return utime + stime;
+}
+
+client::client(const std::string& host, unsigned short port, int rcvbuf)
+{
+  const bool v6 = host.find(':') != std::string::npos;
+  fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0)
+    throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  if (rcvbuf != 0)
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  int rc;
+  if (v6)
+  {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(port);
+    ::inet_pton(AF_INET6, host.c_str(), &a.sin6_addr);
+    rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  else
+  {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    ::inet_pton(AF_INET, host.c_str(), &a.sin_addr);
+    rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  if (rc != 0)
+  {
+    const int e = errno;
+    ::close(fd_);
+    throw std::runtime_error(std::string("connect: ") + std::strerror(e));
+  }
+}
+
+client::client(client&& other) noexcept : fd_(other.fd_), buf_(std::move(other.buf_))
+{
+  other.fd_ = -1;
+}
+
+client::~client()
+{
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+void client::send(std::string_view bytes)
+{
+  while (!bytes.empty())
+  {
+    pollfd p{fd_, POLLOUT, 0};
+    if (::poll(&p, 1, 5000) <= 0)
+      throw std::runtime_error("send timed out");
+    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+      continue;
+    if (n < 0)
+      throw std::runtime_error(std::string("send: ") + std::strerror(errno));
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+std::size_t client::try_send(std::string_view bytes)
+{
+  const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+std::string client::line(std::chrono::milliseconds limit)
+{
+  const auto until = steady::now() + limit;
+  for (;;)
+  {
+    const std::size_t lf = buf_.find("\r\n");
+    if (lf != std::string::npos)
+    {
+      std::string l = buf_.substr(0, lf);
+      buf_.erase(0, lf + 2);
+      return l;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, remaining_ms(until)) <= 0)
+      return "<timeout>";
+    char tmp[65536];
+    const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0)
+      return "<closed>";
+    buf_.append(tmp, static_cast<std::size_t>(n));
+  }
+}
+
+std::vector<std::string> client::sync(const std::string& token)
+{
+  send("PING " + token + "\r\n");
+  std::vector<std::string> before;
+  for (int i = 0; i < 1000000; ++i)
+  {
+    std::string l = line();
+    if (l == "PONG " + token)
+      return before;
+    if (l == "<timeout>" || l == "<closed>")
+    {
+      before.push_back(l);
+      return before;
+    }
+    before.push_back(std::move(l));
+  }
+  return before;
+}
+
+std::string client::read_bytes(std::size_t n, std::chrono::milliseconds limit)
+{
+  const auto until = steady::now() + limit;
+  std::string out = std::move(buf_);
+  buf_.clear();
+  if (out.size() > n)
+  {
+    buf_ = out.substr(n);
+    out.resize(n);
+  }
+  while (out.size() < n)
+  {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, remaining_ms(until)) <= 0)
+      break;
+    char tmp[65536];
+    const ssize_t got = ::recv(fd_, tmp, std::min(sizeof tmp, n - out.size()), 0);
+    if (got <= 0)
+      break;
+    out.append(tmp, static_cast<std::size_t>(got));
+  }
+  return out;
+}
+
+bool client::closed_within(std::chrono::milliseconds limit)
+{
+  const auto until = steady::now() + limit;
+  for (;;)
+  {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, remaining_ms(until)) <= 0)
+      return false;
+    char tmp[65536];
+    const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0)
+      return true;
+  }
+}
+
+void client::shutdown_send() { ::shutdown(fd_, SHUT_WR); }
+
+client registered(unsigned short port, const std::string& nick, const std::string& host,
+                  int rcvbuf)
+{
+  client c(host, port, rcvbuf);
+  c.send("NICK " + nick + "\r\n");
+  if (c.line() != "220 natter/1 ready")
+    throw std::runtime_error("no greeting");
+  const std::string reply = c.line();
+  if (reply != "200 " + nick + " nick accepted")
+    throw std::runtime_error("NICK " + nick + ": " + reply);
+  return c;
+}
+
+} // namespace natter::test

@@ -1,0 +1,101 @@
+// Test support: a natterd child process on ephemeral ports, and a blocking
+// line client with timeouts. Every wait is bounded.
+#ifndef NATTER_TESTS_SERVER_NATTERD_PROCESS_HPP
+#define NATTER_TESTS_SERVER_NATTERD_PROCESS_HPP
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace natter::test
+{
+
+/// natterd started with `--chat-port 0 --echo-port 0` plus extra flags.
+class natterd_process
+{
+public:
+  /// Starts natterd and waits for its "listening" lines. `nofile`, when
+  /// non-zero, is the child's RLIMIT_NOFILE.
+  explicit natterd_process(std::vector<std::string> flags = {}, unsigned long nofile = 0);
+  natterd_process(const natterd_process&) = delete;
+  natterd_process& operator=(const natterd_process&) = delete;
+  /// Stops natterd with SIGKILL if it still runs.
+  ~natterd_process();
+
+  unsigned short chat_port() const noexcept { return chat_port_; }
+  unsigned short echo_port() const noexcept { return echo_port_; }
+  pid_t pid() const noexcept { return pid_; }
+
+  /// Sends `signo` to natterd.
+  void signal(int signo) const;
+
+  /// Waits up to `limit` for natterd to exit; returns its exit status, or -1
+  /// when it is still running (or died by a signal: -2).
+  int wait_exit(std::chrono::milliseconds limit);
+
+  /// Resident memory in KiB (VmRSS), from /proc.
+  long rss_kib() const;
+
+  /// Number of open descriptors, from /proc.
+  int open_fds() const;
+
+  /// User plus system CPU time in clock ticks, from /proc.
+  long cpu_ticks() const;
+
+private:
+  pid_t pid_ = -1;
+  unsigned short chat_port_ = 0;
+  unsigned short echo_port_ = 0;
+};
+
+/// A connected TCP socket with line helpers; reads time out after 5 s.
+class client
+{
+public:
+  /// Connects to `host` ("127.0.0.1" or "::1") at `port`. A non-zero
+  /// `rcvbuf` sets SO_RCVBUF before connecting (after it, the window already
+  /// advertised would make the kernel drop data and back off for seconds).
+  client(const std::string& host, unsigned short port, int rcvbuf = 0);
+  client(client&& other) noexcept;
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+  ~client();
+
+  /// Sends all of `bytes`.
+  void send(std::string_view bytes);
+
+  /// Sends without blocking; returns the number of octets the kernel took.
+  std::size_t try_send(std::string_view bytes);
+
+  /// The next line without CRLF; "<timeout>" or "<closed>" when none comes.
+  std::string line(std::chrono::milliseconds limit = std::chrono::seconds(5));
+
+  /// Reads lines until "PONG <token>" (the barrier) and returns those before.
+  std::vector<std::string> sync(const std::string& token = "sync");
+
+  /// Reads raw octets until `n` arrived, the peer closed or time ran out.
+  std::string read_bytes(std::size_t n, std::chrono::milliseconds limit = std::chrono::seconds(5));
+
+  /// True when the peer closed (EOF or reset) within `limit`, discarding
+  /// anything that still arrives.
+  bool closed_within(std::chrono::milliseconds limit);
+
+  /// Shuts down the sending side.
+  void shutdown_send();
+
+  int fd() const noexcept { return fd_; }
+
+private:
+  int fd_ = -1;
+  std::string buf_;
+};
+
+/// Connects and registers as `nick` (greeting and 200 consumed).
+client registered(unsigned short port, const std::string& nick,
+                  const std::string& host = "127.0.0.1", int rcvbuf = 0);
+
+} // namespace natter::test
+
+#endif // NATTER_TESTS_SERVER_NATTERD_PROCESS_HPP
