@@ -1,0 +1,465 @@
+#include "case_file.hpp"
+
+#include "matcher.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace natter::conform
+{
+
+namespace
+{
+
+/// Stands in for a running case while checking the payloads of a file.
+class dry_variables final : public variables
+{
+public:
+  std::string nick(std::string_view name, std::size_t length) override
+  {
+    return length != 0 ? std::string(length, 'n') : "n" + std::string(name);
+  }
+  long counter() const override { return 1; }
+  long max_line() const override { return 1024; }
+};
+
+std::string_view trim(std::string_view s)
+{
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix)
+{
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+long parse_count(std::string_view s, const std::string& where)
+{
+  s = trim(s);
+  long value = 0;
+  if (s.empty())
+    throw case_error(where + "a number is missing");
+  for (const char c : s)
+  {
+    if (c < '0' || c > '9' || value > 100'000'000)
+      throw case_error(where + "'" + std::string(s) + "' is not a number");
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+/// A tiny reader for the flat JSON object of a meta comment.
+class meta_reader
+{
+public:
+  explicit meta_reader(std::string_view s, std::string where) : s_(s), where_(std::move(where)) {}
+
+  void read(test_case& tc)
+  {
+    expect('{');
+    if (peek() == '}')
+    {
+      ++i_;
+      return;
+    }
+    for (;;)
+    {
+      const std::string key = string();
+      expect(':');
+      if (key == "id")
+        tc.id = string();
+      else if (key == "level")
+      {
+        tc.level = string();
+        if (tc.level != "MUST" && tc.level != "SHOULD" && tc.level != "MAY")
+          fail("level must be MUST, SHOULD or MAY");
+      }
+      else
+        fail("unknown meta key \"" + key + "\"");
+      if (peek() == ',')
+      {
+        ++i_;
+        continue;
+      }
+      expect('}');
+      break;
+    }
+    if (peek() != '\0')
+      fail("text after the meta object");
+  }
+
+private:
+  [[noreturn]] void fail(const std::string& why) const { throw case_error(where_ + "meta: " + why); }
+
+  char peek()
+  {
+    while (i_ < s_.size() && s_[i_] == ' ')
+      ++i_;
+    return i_ < s_.size() ? s_[i_] : '\0';
+  }
+
+  void expect(char c)
+  {
+    if (peek() != c)
+      fail(std::string("expected '") + c + "'");
+    ++i_;
+  }
+
+  std::string string()
+  {
+    expect('"');
+    std::string out;
+    while (i_ < s_.size() && s_[i_] != '"')
+    {
+      if (s_[i_] == '\\' && i_ + 1 < s_.size())
+        ++i_;
+      out += s_[i_++];
+    }
+    if (i_ >= s_.size())
+      fail("unterminated string");
+    ++i_;
+    return out;
+  }
+
+  std::string_view s_;
+  std::string where_;
+  std::size_t i_ = 0;
+};
+
+bool is_client_char(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/// Checks one payload by expanding it with stand-in variables.
+void check_payload(const step& st, const std::string& where)
+{
+  dry_variables vars;
+  try
+  {
+    switch (st.what)
+    {
+    case step::kind::send_line:
+    case step::kind::send_raw:
+    case step::kind::expect_bytes:
+      (void)expand(st.arg, vars);
+      break;
+    case step::kind::expect_line:
+      (void)compile_pattern(st.arg, vars);
+      break;
+    case step::kind::expect_regex:
+      (void)std::regex(expand_regex(st.arg, vars), std::regex::ECMAScript);
+      break;
+    case step::kind::action:
+      if (st.verb == "register")
+        (void)expand(st.arg, vars);
+      break;
+    default:
+      break;
+    }
+  }
+  catch (const std::regex_error& e)
+  {
+    throw case_error(where + "bad regex: " + e.what());
+  }
+  catch (const case_error& e)
+  {
+    throw case_error(where + e.what());
+  }
+}
+
+step parse_step(std::string_view text, int line, const std::string& where, bool& echo)
+{
+  step st;
+  st.line = line;
+  if (text == "mark")
+  {
+    st.what = step::kind::mark;
+    return st;
+  }
+  if (text == "udp-silent")
+  {
+    st.what = step::kind::udp_silent;
+    echo = true;
+    return st;
+  }
+  if (starts_with(text, "elapsed >="))
+  {
+    st.what = step::kind::elapsed;
+    st.count = parse_count(text.substr(10), where);
+    return st;
+  }
+  std::size_t k = 0;
+  while (k < text.size() && is_client_char(text[k]))
+    ++k;
+  if (k == 0 || !(text[0] >= 'a' && text[0] <= 'z'))
+    throw case_error(where + "a step starts with a client name (c1, alice, ...): '" +
+                     std::string(text) + "'");
+  st.client = std::string(text.substr(0, k));
+  std::string_view rest = text.substr(k);
+  std::size_t op = 0;
+  if (starts_with(rest, ">>"))
+    st.what = step::kind::send_raw, op = 2;
+  else if (starts_with(rest, ">"))
+    st.what = step::kind::send_line, op = 1;
+  else if (starts_with(rest, "<<"))
+    st.what = step::kind::expect_bytes, op = 2;
+  else if (starts_with(rest, "<~"))
+    st.what = step::kind::expect_regex, op = 2;
+  else if (starts_with(rest, "<"))
+    st.what = step::kind::expect_line, op = 1;
+  else if (starts_with(rest, ":"))
+    st.what = step::kind::action, op = 1;
+  else
+    throw case_error(where + "after the client name comes >, >>, <, <~, << or ':'");
+  rest.remove_prefix(op);
+  if (!rest.empty())
+  {
+    if (rest.front() != ' ')
+      throw case_error(where + "one space must follow the operator");
+    rest.remove_prefix(1);
+  }
+  if (st.what != step::kind::action)
+  {
+    st.arg = std::string(rest);
+    check_payload(st, where);
+    return st;
+  }
+  rest = trim(rest);
+  const std::size_t sp = rest.find(' ');
+  st.verb = std::string(rest.substr(0, sp));
+  st.arg = sp == std::string_view::npos ? std::string() : std::string(trim(rest.substr(sp + 1)));
+  static const std::map<std::string, int, std::less<>> arity = {
+    {"connect", -1}, {"register", 1}, {"nothing", 0}, {"sync", 0},     {"closed", 0},
+    {"close", -1},   {"shutdown", 0}, {"wait", 1},    {"backpressure", 1},
+  };
+  const auto it = arity.find(st.verb);
+  if (it == arity.end())
+    throw case_error(where + "unknown action '" + st.verb + "'");
+  if (it->second == 0 && !st.arg.empty())
+    throw case_error(where + "'" + st.verb + "' takes no argument");
+  if (it->second == 1 && st.arg.empty())
+    throw case_error(where + "'" + st.verb + "' needs an argument");
+  if (st.verb == "connect")
+  {
+    if (!st.arg.empty() && st.arg != "raw" && st.arg != "echo")
+      throw case_error(where + "connect takes nothing, 'raw' or 'echo'");
+    echo = echo || st.arg == "echo";
+  }
+  if (st.verb == "close" && !st.arg.empty() && st.arg != "reset")
+    throw case_error(where + "close takes nothing or 'reset'");
+  if (st.verb == "wait")
+  {
+    st.count = parse_count(st.arg, where);
+    if (st.count > 5000)
+      throw case_error(where + "wait is at most 5000 ms");
+  }
+  if (st.verb == "backpressure")
+    st.count = parse_count(st.arg, where);
+  check_payload(st, where);
+  return st;
+}
+
+void finish_case(test_case& tc, bool had_session, const std::string& path)
+{
+  const std::string where = path + ":" + std::to_string(tc.line) + ": ";
+  if (tc.id.empty())
+    throw case_error(where + "the case has no <!-- meta={\"id\": ...} --> line");
+  if (!had_session)
+    throw case_error(where + "the case has no ```session block");
+  if (tc.requirements.empty())
+    throw case_error(where + "the case names no requirement ID like [N-FRAME-1]");
+}
+
+} // namespace
+
+std::vector<std::string> requirement_ids(std::string_view text)
+{
+  static const std::regex tag(R"(\[(N-[A-Z]+-[0-9]+)\])");
+  std::vector<std::string> out;
+  const std::string s(text);
+  for (auto it = std::sregex_iterator(s.begin(), s.end(), tag); it != std::sregex_iterator(); ++it)
+    out.push_back((*it)[1].str());
+  return out;
+}
+
+std::vector<test_case> parse_case_file(std::string_view text, const std::string& path)
+{
+  std::vector<test_case> cases;
+  std::string section;
+  test_case* current = nullptr;
+  bool in_session = false;
+  bool in_other_fence = false;
+  bool had_session = false;
+  std::vector<std::vector<step>*> blocks;
+  int line_no = 0;
+  std::istringstream in{std::string(text)};
+  std::string raw;
+  while (std::getline(in, raw))
+  {
+    ++line_no;
+    if (!raw.empty() && raw.back() == '\r')
+      raw.pop_back();
+    const std::string where = path + ":" + std::to_string(line_no) + ": ";
+    const std::string_view line = raw;
+    if (in_other_fence)
+    {
+      if (starts_with(trim(line), "```"))
+        in_other_fence = false;
+      continue;
+    }
+    if (in_session)
+    {
+      const std::string_view t = trim(line);
+      if (t == "```")
+      {
+        if (blocks.size() != 1)
+          throw case_error(where + "a repeat is not closed with 'end'");
+        in_session = false;
+        blocks.clear();
+        continue;
+      }
+      // Leading indentation is layout; trailing text is kept exactly.
+      std::string_view body = line;
+      while (!body.empty() && (body.front() == ' ' || body.front() == '\t'))
+        body.remove_prefix(1);
+      if (body.empty() || body.front() == '#')
+        continue;
+      if (starts_with(body, "repeat "))
+      {
+        step st;
+        st.what = step::kind::repeat;
+        st.line = line_no;
+        st.count = parse_count(body.substr(7), where);
+        if (st.count < 1 || st.count > 100000)
+          throw case_error(where + "repeat count must be 1 to 100000");
+        blocks.back()->push_back(std::move(st));
+        blocks.push_back(&blocks.back()->back().body);
+        continue;
+      }
+      if (t == "end")
+      {
+        if (blocks.size() < 2)
+          throw case_error(where + "'end' without 'repeat'");
+        blocks.pop_back();
+        continue;
+      }
+      blocks.back()->push_back(parse_step(body, line_no, where, current->needs_echo));
+      continue;
+    }
+    if (starts_with(line, "# ") && section.empty())
+    {
+      section = std::string(trim(line.substr(2)));
+      continue;
+    }
+    if (starts_with(line, "### "))
+    {
+      if (current != nullptr)
+        finish_case(*current, had_session, path);
+      cases.emplace_back();
+      current = &cases.back();
+      current->title = std::string(trim(line.substr(4)));
+      current->file = path;
+      current->section = section;
+      current->line = line_no;
+      had_session = false;
+      continue;
+    }
+    if (starts_with(line, "```"))
+    {
+      if (current != nullptr && trim(line) == "```session")
+      {
+        if (had_session)
+          throw case_error(where + "a case has one ```session block");
+        in_session = true;
+        had_session = true;
+        blocks = {&current->steps};
+      }
+      else
+        in_other_fence = true;
+      continue;
+    }
+    if (current == nullptr)
+      continue;
+    if (starts_with(trim(line), "<!-- meta="))
+    {
+      std::string_view m = trim(line);
+      m.remove_prefix(10);
+      if (m.size() < 3 || m.substr(m.size() - 3) != "-->")
+        throw case_error(where + "meta comment must end with --> on the same line");
+      m.remove_suffix(3);
+      meta_reader(trim(m), where).read(*current);
+      continue;
+    }
+    if (starts_with(line, ">"))
+    {
+      std::string_view q = line.substr(1);
+      if (!q.empty() && q.front() == ' ')
+        q.remove_prefix(1);
+      if (!current->quote.empty())
+        current->quote += '\n';
+      current->quote += q;
+    }
+    for (std::string& id : requirement_ids(line))
+      if (std::find(current->requirements.begin(), current->requirements.end(), id) ==
+          current->requirements.end())
+        current->requirements.push_back(std::move(id));
+  }
+  if (in_session || in_other_fence)
+    throw case_error(path + ": a ``` block is not closed");
+  if (current != nullptr)
+    finish_case(*current, had_session, path);
+  return cases;
+}
+
+std::vector<test_case> load_cases(const std::vector<std::string>& paths)
+{
+  namespace fs = std::filesystem;
+  std::vector<std::string> files;
+  for (const std::string& p : paths)
+  {
+    std::error_code ec;
+    if (fs::is_directory(p, ec))
+    {
+      std::vector<std::string> found;
+      for (const auto& entry : fs::directory_iterator(p, ec))
+        if (entry.is_regular_file() && entry.path().extension() == ".md")
+          found.push_back(entry.path().string());
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    }
+    else if (fs::is_regular_file(p, ec))
+      files.push_back(p);
+    else
+      throw case_error(p + ": no such case file or directory");
+  }
+  std::vector<test_case> all;
+  std::map<std::string, std::string> seen;
+  for (const std::string& f : files)
+  {
+    std::ifstream in(f, std::ios::binary);
+    if (!in)
+      throw case_error(f + ": cannot read");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    for (test_case& tc : parse_case_file(ss.str(), f))
+    {
+      const std::string here = tc.file + ":" + std::to_string(tc.line);
+      if (const auto [it, fresh] = seen.emplace(tc.id, here); !fresh)
+        throw case_error(here + ": case id " + tc.id + " is already used at " + it->second);
+      all.push_back(std::move(tc));
+    }
+  }
+  return all;
+}
+
+} // namespace natter::conform

@@ -1,0 +1,68 @@
+// Conformance case files (conformance/README.md): Markdown, one file per
+// spec section, one `###` heading per case, a meta comment with its id, the
+// quoted requirement with its [N-...] IDs, and a ```session block of steps.
+#ifndef NATTER_CONFORMANCE_CASE_FILE_HPP
+#define NATTER_CONFORMANCE_CASE_FILE_HPP
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace natter::conform
+{
+
+/// One step of a session block.
+struct step
+{
+  enum class kind
+  {
+    send_line,    ///< c> text      : text + CRLF
+    send_raw,     ///< c>> octets   : exactly these octets
+    expect_line,  ///< c< pattern   : the next line matches
+    expect_regex, ///< c<~ regex    : the next line matches (ECMAScript)
+    expect_bytes, ///< c<< octets   : telnet answer (chat) or echoed octets
+    action,       ///< c: verb args : connect, register, nothing, closed, ...
+    repeat,       ///< repeat N ... end
+    mark,         ///< mark         : start the stopwatch
+    elapsed,      ///< elapsed >= MS
+    udp_silent,   ///< udp-silent   : no UDP echo on the echo port
+  };
+
+  kind what = kind::action;
+  std::string client; ///< the client's name (empty for repeat/mark/...)
+  std::string verb;   ///< action verb
+  std::string arg;    ///< payload or action argument, unexpanded
+  long count = 0;     ///< repeat count, elapsed milliseconds
+  int line = 0;       ///< line in the case file
+  std::vector<step> body; ///< repeat body
+};
+
+/// One case.
+struct test_case
+{
+  std::string id;      ///< "7.2/3", unique in the suite
+  std::string title;   ///< the ### heading
+  std::string level = "MUST";
+  std::string file;    ///< path of the case file
+  std::string section; ///< the file's # heading, "7.2 NICK"
+  int line = 0;        ///< line of the heading
+  std::vector<std::string> requirements; ///< "N-NICK-2", in order, unique
+  std::string quote;   ///< the quoted spec text
+  std::vector<step> steps;
+  bool needs_echo = false; ///< uses the echo service
+};
+
+/// Parses the text of one case file. `path` is used in messages and in
+/// test_case::file. Throws case_error("path:line: why") on any mistake.
+std::vector<test_case> parse_case_file(std::string_view text, const std::string& path);
+
+/// Loads every *.md file under each path (a file or a directory), in name
+/// order; checks that ids are unique. Throws case_error.
+std::vector<test_case> load_cases(const std::vector<std::string>& paths);
+
+/// Every requirement ID tagged in a spec text: "[N-AREA-n]" occurrences.
+std::vector<std::string> requirement_ids(std::string_view text);
+
+} // namespace natter::conform
+
+#endif // NATTER_CONFORMANCE_CASE_FILE_HPP

@@ -1,0 +1,753 @@
+#include "engine.hpp"
+
+#include "matcher.hpp"
+#include "net.hpp"
+
+#include "natter/proto/server_line.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <set>
+#include <thread>
+
+namespace natter::conform
+{
+
+namespace
+{
+
+/// A failed expectation; ends the case.
+struct failure
+{
+  std::string reason;
+  std::vector<std::string> details;
+};
+
+/// A line that no conforming server may send, whatever the case expects.
+struct violation
+{
+  std::string id;
+  std::string what;
+};
+
+/// One thing a chat client received: a line (without CRLF) or a telnet
+/// answer (three octets between lines).
+struct item
+{
+  bool telnet = false;
+  std::string bytes;
+};
+
+struct client
+{
+  std::string name;
+  bool echo = false;
+  tcp_socket sock;
+  bool connected = false;
+  std::string raw; ///< chat: unparsed octets; echo: octets not yet expected
+  std::deque<item> items;
+  bool eof = false;
+  bool reset = false;
+  // What the invariant checks remember.
+  bool sent_iac = false;
+  bool got_200 = false;
+  bool got_5xx = false;
+  bool got_line = false;
+  int more_code = 0;
+  std::vector<std::string> who_run;
+  // What the case did with it.
+  bool quit_sent = false;
+  bool shut = false;
+  bool closed_by_us = false;
+  bool registered = false; ///< by a `register` action
+  std::string nick;
+
+  /// The server may still answer a PING on it.
+  bool live() const
+  {
+    return connected && !echo && !closed_by_us && !eof && !reset && !quit_sent && !shut &&
+           !got_5xx;
+  }
+};
+
+std::string to_lower(std::string_view s)
+{
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+std::string base36(unsigned long v)
+{
+  static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string out;
+  do
+  {
+    out.insert(out.begin(), digits[v % 36]);
+    v /= 36;
+  } while (v != 0);
+  return out;
+}
+
+bool starts_with_ci(std::string_view s, std::string_view word)
+{
+  if (s.size() < word.size())
+    return false;
+  for (std::size_t k = 0; k < word.size(); ++k)
+    if (std::tolower(static_cast<unsigned char>(s[k])) != word[k])
+      return false;
+  return s.size() == word.size() || s[word.size()] == ' ' || s[word.size()] == '\r' ||
+         s[word.size()] == '\n';
+}
+
+class case_runner final : public variables
+{
+public:
+  case_runner(const test_case& tc, const run_options& opt, unsigned index)
+    : tc_(tc), opt_(opt), id_(opt.salt + base36(index))
+  {
+  }
+
+  case_result run()
+  {
+    case_result result;
+    const auto start = clock::now();
+    if (tc_.needs_echo && !opt_.echo)
+    {
+      result.what = case_result::status::skip;
+      result.reason = "needs the echo service (--echo-port)";
+      return result;
+    }
+    try
+    {
+      run_steps(tc_.steps);
+      current_line_ = 0;
+      final_check();
+    }
+    catch (const failure& f)
+    {
+      result.what = case_result::status::fail;
+      result.reason = f.reason;
+      result.details = f.details;
+      result.line = current_line_;
+    }
+    catch (const violation& v)
+    {
+      result.what = case_result::status::fail;
+      result.reason = "protocol violation [" + v.id + "]: " + v.what;
+      result.line = current_line_;
+    }
+    catch (const case_error& e)
+    {
+      result.what = case_result::status::fail;
+      result.reason = std::string("case error: ") + e.what();
+      result.line = current_line_;
+    }
+    catch (const std::exception& e)
+    {
+      result.what = case_result::status::fail;
+      result.reason = std::string("runner error: ") + e.what();
+      result.line = current_line_;
+    }
+    for (auto& c : clients_)
+      c->sock.close();
+    result.transcript = std::move(log_);
+    result.duration =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
+    return result;
+  }
+
+  // ---- variables ----
+  std::string nick(std::string_view name, std::size_t length) override
+  {
+    const std::string key(name);
+    if (const auto it = nicks_.find(key); it != nicks_.end())
+    {
+      if (length != 0 && it->second.size() != length)
+        throw case_error("$" + key + " is already " + std::to_string(it->second.size()) +
+                         " octets long");
+      return it->second;
+    }
+    std::string value;
+    const std::string tail = "_" + id_;
+    const std::size_t want = length != 0 ? length : std::min<std::size_t>(16, key.size() + tail.size());
+    if (want >= tail.size() + 1)
+    {
+      std::string head = key.substr(0, want - tail.size());
+      while (head.size() < want - tail.size())
+        head += 'x';
+      value = head + tail;
+    }
+    else
+    {
+      // Too short to carry the run's id: letters derived from it.
+      unsigned long h = std::hash<std::string>{}(id_ + key);
+      value = key.substr(0, 1);
+      while (value.size() < want)
+      {
+        value += static_cast<char>('a' + h % 26);
+        h /= 26;
+      }
+    }
+    for (const auto& [other, v] : nicks_)
+      if (to_lower(v) == to_lower(value))
+        throw case_error("$" + key + " and $" + other + " give the same nick; rename one");
+    nicks_.emplace(key, value);
+    ours_.insert(to_lower(value));
+    return value;
+  }
+
+  long counter() const override
+  {
+    if (counters_.empty())
+      throw case_error("${i} outside a repeat");
+    return counters_.back();
+  }
+
+  long max_line() const override { return opt_.max_line; }
+
+private:
+  clock::time_point deadline() const { return clock::now() + opt_.timeout; }
+
+  std::string where() const { return "line " + std::to_string(current_line_); }
+
+  client& get(const std::string& name)
+  {
+    for (auto& c : clients_)
+      if (c->name == name)
+        return *c;
+    clients_.push_back(std::make_unique<client>());
+    clients_.back()->name = name;
+    return *clients_.back();
+  }
+
+  void note(const client& c, std::string_view op, std::string_view text)
+  {
+    if (log_.size() < 400)
+      log_.push_back(c.name + std::string(op) + " " + printable(text));
+    else if (log_.size() == 400)
+      log_.push_back("... (transcript cut)");
+  }
+
+  // ---- receiving ----
+
+  bool is_ours(std::string_view nick) const { return ours_.count(to_lower(nick)) != 0; }
+
+  /// Events and WHO lines about other cases' clients, which run at the same
+  /// time in the same room: not part of this case.
+  bool foreign(const item& it) const
+  {
+    if (it.telnet)
+      return false;
+    const auto sl = natter::proto::parse_server_line(it.bytes);
+    using k = natter::proto::server_line::kind;
+    switch (sl.what)
+    {
+    case k::join:
+    case k::msg:
+    case k::quit:
+      return !is_ours(sl.nick);
+    case k::nick:
+      return !is_ours(sl.nick) && !is_ours(sl.new_nick);
+    case k::reply:
+      return sl.code == 211 && sl.more && !is_ours(sl.text);
+    default:
+      return false;
+    }
+  }
+
+  void check_line(client& c, const std::string& line, bool crlf)
+  {
+    if (!crlf)
+      throw violation{"N-FRAME-5", c.name + " received a line not ended by CRLF: " + printable(line)};
+    if (static_cast<long>(line.size()) + 2 > opt_.max_line + 64)
+      throw violation{"N-REPLY-1", c.name + " received a line of " + std::to_string(line.size() + 2) +
+                                     " octets, over the line limit plus 64"};
+    if (line.find('\xFF') != std::string::npos)
+      throw violation{"N-TELNET-13", c.name + " received an IAC inside a line: " + printable(line)};
+    if (!natter::proto::is_valid_text(line))
+      throw violation{"N-ENC-6", c.name + " received a line that is not valid text: " + printable(line)};
+    if (c.got_5xx)
+      throw violation{"N-REPLY-6", c.name + " received a line after a 5xx reply: " + printable(line)};
+    const auto sl = natter::proto::parse_server_line(line);
+    using k = natter::proto::server_line::kind;
+    if (sl.what == k::invalid)
+    {
+      if (!line.empty() && line[0] >= '0' && line[0] <= '9')
+        throw violation{"N-REPLY-2", c.name + " received a malformed reply: " + printable(line)};
+      throw violation{"N-EVENT-1", c.name + " received a line that is neither a reply nor an event: " +
+                                     printable(line)};
+    }
+    if (sl.what == k::reply)
+    {
+      if (c.more_code != 0 && sl.code != c.more_code)
+        throw violation{"N-REPLY-3", c.name + " received " + std::to_string(sl.code) +
+                                       " inside a multi-line " + std::to_string(c.more_code) + " reply"};
+      c.more_code = sl.more ? sl.code : 0;
+      if (sl.code == 220 && c.got_line)
+        throw violation{"N-CONN-1", c.name + " received a 220 that is not the first line"};
+      if (sl.code >= 500)
+        c.got_5xx = true;
+      if (sl.code == 200)
+        c.got_200 = true;
+      if (sl.code == 211)
+        check_who(c, sl.more, std::string(sl.text));
+    }
+    else
+    {
+      if (c.more_code != 0)
+        throw violation{"N-REPLY-4", c.name + " received an event inside a multi-line reply: " +
+                                       printable(line)};
+      if (sl.what != k::echo && sl.what != k::pong && !c.got_200)
+        throw violation{"N-EVENT-2", c.name + " is not registered but received " + printable(line)};
+    }
+    c.got_line = true;
+  }
+
+  void check_who(client& c, bool more, const std::string& text)
+  {
+    if (more)
+    {
+      if (!natter::proto::is_valid_nick(text))
+        throw violation{"N-WHO-2", c.name + " received a 211- line without a nick: 211-" + printable(text)};
+      if (!c.who_run.empty() && to_lower(c.who_run.back()) >= to_lower(text))
+        throw violation{"N-WHO-3", c.name + " received 211-" + text + " after 211-" + c.who_run.back() +
+                                     ": not in ascending order"};
+      c.who_run.push_back(text);
+      return;
+    }
+    const std::string count = text.substr(0, text.find(' '));
+    if (count != std::to_string(c.who_run.size()))
+      throw violation{"N-WHO-2", c.name + " received '211 " + printable(text) + "' after " +
+                                   std::to_string(c.who_run.size()) + " 211- lines"};
+    c.who_run.clear();
+  }
+
+  void parse(client& c)
+  {
+    if (c.echo)
+      return;
+    for (;;)
+    {
+      if (c.raw.empty())
+        return;
+      if (static_cast<unsigned char>(c.raw[0]) == 0xFF)
+      {
+        if (c.raw.size() < 3)
+          return;
+        item it{true, c.raw.substr(0, 3)};
+        c.raw.erase(0, 3);
+        const auto verb = static_cast<unsigned char>(it.bytes[1]);
+        if (!c.sent_iac || (verb != 0xFB && verb != 0xFC && verb != 0xFE))
+          throw violation{"N-TELNET-12", c.name + " received telnet negotiation it did not ask for: " +
+                                           printable(it.bytes)};
+        if (c.more_code != 0)
+          throw violation{"N-TELNET-13", c.name + " received a telnet answer inside a multi-line reply"};
+        note(c, "<<", it.bytes);
+        c.items.push_back(std::move(it));
+        continue;
+      }
+      const std::size_t lf = c.raw.find('\n');
+      if (lf == std::string::npos)
+      {
+        if (static_cast<long>(c.raw.size()) > opt_.max_line + 64)
+          throw violation{"N-REPLY-1", c.name + " received over " + std::to_string(opt_.max_line + 64) +
+                                         " octets without a line end"};
+        return;
+      }
+      const bool crlf = lf > 0 && c.raw[lf - 1] == '\r';
+      item it{false, c.raw.substr(0, crlf ? lf - 1 : lf)};
+      c.raw.erase(0, lf + 1);
+      check_line(c, it.bytes, crlf);
+      if (!foreign(it))
+        note(c, "<", it.bytes);
+      c.items.push_back(std::move(it));
+    }
+  }
+
+  /// Waits once for more input. False when nothing more can arrive in time.
+  bool pump(client& c, clock::time_point until)
+  {
+    if (!c.connected || c.eof || c.reset || c.closed_by_us)
+      return false;
+    const io_status st = c.sock.read_some(c.raw, until);
+    if (st == io_status::timeout)
+      return false;
+    if (st == io_status::eof || st == io_status::reset)
+    {
+      (st == io_status::eof ? c.eof : c.reset) = true;
+      log_.push_back(c.name + " (connection closed by the server" +
+                     std::string(st == io_status::reset ? ", reset)" : ")"));
+      parse(c);
+      if (!c.echo && !c.raw.empty())
+        throw violation{"N-FRAME-5", c.name + " received an unterminated line before the close: " +
+                                       printable(c.raw)};
+      return true;
+    }
+    parse(c);
+    return true;
+  }
+
+  /// The next item of this case for `c`, or nothing (timeout or closed).
+  std::optional<item> next_item(client& c, clock::time_point until)
+  {
+    for (;;)
+    {
+      while (!c.items.empty() && foreign(c.items.front()))
+        c.items.pop_front();
+      if (!c.items.empty())
+      {
+        item it = std::move(c.items.front());
+        c.items.pop_front();
+        return it;
+      }
+      if (!pump(c, until))
+        return std::nullopt;
+    }
+  }
+
+  std::string nothing_came(const client& c) const
+  {
+    if (c.eof || c.reset)
+      return "actual: (the connection was closed)";
+    return "actual: (nothing within " + std::to_string(opt_.timeout.count()) + " ms)";
+  }
+
+  // ---- sending ----
+
+  void send(client& c, const std::string& bytes, bool line)
+  {
+    if (!c.connected)
+      connect(c, false, false);
+    if (bytes.find('\xFF') != std::string::npos)
+      c.sent_iac = true;
+    if (!c.echo && starts_with_ci(bytes, "quit"))
+      c.quit_sent = true;
+    note(c, line ? ">" : ">>", line ? std::string_view(bytes).substr(0, bytes.size() - 2) : bytes);
+    const io_status st = c.sock.write_all(bytes, c.raw, clock::now() + opt_.timeout * 4);
+    if (st == io_status::timeout)
+      throw failure{c.name + " could not send within " + std::to_string(opt_.timeout.count() * 4) + " ms",
+                    {}};
+    // A reset while sending is left for the expectations to discover.
+    parse(c);
+  }
+
+  void connect(client& c, bool raw, bool echo)
+  {
+    if (c.connected)
+      throw case_error(c.name + " is already connected");
+    c.echo = echo;
+    const std::string err = c.sock.connect(opt_.host, echo ? opt_.echo_port : opt_.port, deadline());
+    if (!err.empty())
+      throw failure{c.name + " cannot connect: " + err, {}};
+    c.connected = true;
+    log_.push_back(c.name + " (connected to the " + std::string(echo ? "echo" : "chat") + " service)");
+    if (raw || echo)
+      return;
+    const auto it = next_item(c, deadline());
+    if (!it || it->telnet ||
+        !(it->bytes == "220 natter/1" || it->bytes.rfind("220 natter/1 ", 0) == 0))
+      throw failure{c.name + " did not receive the greeting [N-CONN-1]",
+                    {"expected: " + c.name + "< 220 natter/1 {*}",
+                     it ? "actual:   " + c.name + "< " + printable(it->bytes) : nothing_came(c)}};
+  }
+
+  // ---- expectations ----
+
+  void expect_line(client& c, const step& st)
+  {
+    std::optional<item> it;
+    bool ok = false;
+    std::string shown;
+    if (st.what == step::kind::expect_regex)
+    {
+      const std::string re_text = expand_regex(st.arg, *this);
+      const std::regex re(re_text, std::regex::ECMAScript);
+      shown = c.name + "<~ " + re_text;
+      it = next_item(c, deadline());
+      ok = it && !it->telnet && std::regex_match(it->bytes, re);
+    }
+    else
+    {
+      const pattern p = compile_pattern(st.arg, *this);
+      shown = c.name + "< " + p.to_string();
+      it = next_item(c, deadline());
+      ok = it && !it->telnet && matches(p, it->bytes);
+    }
+    if (!ok)
+      throw failure{"unexpected line for " + c.name,
+                    {"expected: " + shown,
+                     it ? "actual:   " + c.name + (it->telnet ? "<< " : "< ") + printable(it->bytes)
+                        : nothing_came(c)}};
+  }
+
+  void expect_bytes(client& c, const step& st)
+  {
+    const std::string want = expand(st.arg, *this);
+    if (!c.echo)
+    {
+      const auto it = next_item(c, deadline());
+      if (!it || !it->telnet || it->bytes != want)
+        throw failure{"unexpected octets for " + c.name,
+                      {"expected: " + c.name + "<< " + printable(want),
+                       it ? "actual:   " + c.name + (it->telnet ? "<< " : "< ") + printable(it->bytes)
+                          : nothing_came(c)}};
+      return;
+    }
+    // Echo: octets in order; big transfers get a proportionally longer bound.
+    const auto until = deadline() + std::chrono::milliseconds(want.size() / 1000);
+    while (c.raw.size() < want.size())
+      if (!pump(c, until))
+        break;
+    const std::size_t n = std::min(c.raw.size(), want.size());
+    std::size_t same = 0;
+    while (same < n && c.raw[same] == want[same])
+      ++same;
+    if (same < want.size())
+    {
+      const std::size_t from = same > 16 ? same - 16 : 0;
+      throw failure{c.name + ": echoed octets differ from what was sent, at octet " + std::to_string(same) +
+                      " of " + std::to_string(want.size()),
+                    {"expected: ..." + printable(want.substr(from, 48)),
+                     "actual:   ..." + printable(c.raw.substr(from, std::min<std::size_t>(48, c.raw.size() - from))) +
+                       (c.raw.size() < want.size() ? " (" + std::to_string(c.raw.size()) + " octets arrived)" : "")}};
+    }
+    log_.push_back(c.name + "<< (" + std::to_string(want.size()) + " octets, as sent)");
+    c.raw.erase(0, want.size());
+  }
+
+  /// PING `c` and wait for its PONG, leaving every other item queued.
+  void ping_through(client& c)
+  {
+    const std::string token = "barrier-" + id_ + "-" + std::to_string(++tokens_);
+    send(c, "PING " + token + "\r\n", true);
+    const auto until = deadline();
+    for (;;)
+    {
+      for (auto it = c.items.begin(); it != c.items.end(); ++it)
+        if (!it->telnet && it->bytes == "PONG " + token)
+        {
+          c.items.erase(it);
+          return;
+        }
+      if (!pump(c, until))
+        throw failure{c.name + " got no PONG for its barrier PING", {nothing_came(c)}};
+    }
+  }
+
+  /// Nothing more arrives for `c`: barriers through every other live client
+  /// (so every event their commands caused is queued), then a PING on `c`
+  /// whose PONG must be the next line [N-FRAME-16].
+  void expect_nothing(client& c)
+  {
+    if (!c.live())
+      throw case_error(c.name + ": 'nothing' needs a connected chat client that can still PING");
+    for (auto& other : clients_)
+      if (other.get() != &c && other->live())
+        ping_through(*other);
+    const std::string token = "barrier-" + id_ + "-" + std::to_string(++tokens_);
+    send(c, "PING " + token + "\r\n", true);
+    const auto it = next_item(c, deadline());
+    if (!it || it->telnet || it->bytes != "PONG " + token)
+      throw failure{c.name + " received something it should not have",
+                    {"expected: " + c.name + "< PONG " + token + " (nothing before it)",
+                     it ? "actual:   " + c.name + (it->telnet ? "<< " : "< ") + printable(it->bytes)
+                        : nothing_came(c)}};
+  }
+
+  void expect_closed(client& c)
+  {
+    const auto until = deadline();
+    for (;;)
+    {
+      if (c.echo)
+      {
+        if (!c.raw.empty())
+          throw failure{c.name + " received octets instead of the close",
+                        {"expected: " + c.name + ": closed", "actual:   " + c.name + "<< " + printable(c.raw.substr(0, 64))}};
+      }
+      else if (const auto it = next_item(c, clock::now()); it)
+        throw failure{c.name + " received a line instead of the close",
+                      {"expected: " + c.name + ": closed",
+                       "actual:   " + c.name + (it->telnet ? "<< " : "< ") + printable(it->bytes)}};
+      if (c.eof || c.reset)
+        return;
+      if (!pump(c, until))
+        throw failure{c.name + ": the server did not close the connection",
+                      {"expected: " + c.name + ": closed", nothing_came(c)}};
+    }
+  }
+
+  void register_client(client& c, const step& st)
+  {
+    const std::string nick = expand(st.arg, *this);
+    if (!c.connected)
+      connect(c, false, false);
+    send(c, "NICK " + nick + "\r\n", true);
+    const auto it = next_item(c, deadline());
+    if (!it || it->telnet || it->bytes.rfind("200 " + nick + " ", 0) != 0)
+      throw failure{c.name + " could not register as " + nick,
+                    {"expected: " + c.name + "< 200 " + nick + " {*}",
+                     it ? "actual:   " + c.name + "< " + printable(it->bytes) : nothing_came(c)}};
+    for (auto& other : clients_)
+      if (other.get() != &c && other->registered && other->live())
+      {
+        const auto ev = next_item(*other, deadline());
+        if (!ev || ev->telnet || ev->bytes != "JOIN " + nick)
+          throw failure{other->name + " was not told that " + nick + " joined",
+                        {"expected: " + other->name + "< JOIN " + nick,
+                         ev ? "actual:   " + other->name + "< " + printable(ev->bytes) : nothing_came(*other)}};
+      }
+    c.registered = true;
+    c.nick = nick;
+  }
+
+  void action(client& c, const step& st)
+  {
+    const std::string& v = st.verb;
+    if (v == "connect")
+      connect(c, st.arg == "raw", st.arg == "echo");
+    else if (v == "register")
+      register_client(c, st);
+    else if (v == "nothing")
+      expect_nothing(c);
+    else if (v == "sync")
+      ping_through(c);
+    else if (v == "closed")
+      expect_closed(c);
+    else if (v == "close")
+    {
+      c.sock.close(st.arg == "reset");
+      c.closed_by_us = true;
+      log_.push_back(c.name + " (closed" + std::string(st.arg == "reset" ? " with a reset)" : ")"));
+    }
+    else if (v == "shutdown")
+    {
+      c.sock.shutdown_send();
+      c.shut = true;
+      log_.push_back(c.name + " (shut down its sending side)");
+    }
+    else if (v == "wait")
+      std::this_thread::sleep_for(std::chrono::milliseconds(st.count));
+    else if (v == "backpressure")
+    {
+      if (!c.echo)
+        throw case_error("backpressure is for echo clients");
+      const auto limit = static_cast<std::size_t>(st.count);
+      const std::size_t n = c.sock.write_until_stalled(limit, std::chrono::milliseconds(500),
+                                                       clock::now() + opt_.timeout * 4);
+      log_.push_back(c.name + " (sent " + std::to_string(n) + " octets without reading)");
+      if (n >= limit)
+        throw failure{c.name + ": the echo service took " + std::to_string(n) +
+                        " octets from a client that reads nothing, without pushing back",
+                      {}};
+    }
+  }
+
+  void run_steps(const std::vector<step>& steps)
+  {
+    for (const step& st : steps)
+    {
+      current_line_ = st.line;
+      switch (st.what)
+      {
+      case step::kind::repeat:
+        for (long k = 1; k <= st.count; ++k)
+        {
+          counters_.push_back(k);
+          run_steps(st.body);
+          counters_.pop_back();
+        }
+        break;
+      case step::kind::mark:
+        mark_ = clock::now();
+        break;
+      case step::kind::elapsed:
+      {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - mark_);
+        if (ms.count() < st.count)
+          throw failure{"only " + std::to_string(ms.count()) + " ms passed since the mark",
+                        {"expected: elapsed >= " + std::to_string(st.count)}};
+        break;
+      }
+      case step::kind::udp_silent:
+        if (udp_answers(opt_.host, opt_.echo_port, "natter-conform udp probe\r\n",
+                        std::chrono::milliseconds(300)))
+          throw failure{"a UDP datagram to the echo port was answered", {}};
+        log_.push_back("(a UDP datagram to the echo port got no answer)");
+        break;
+      case step::kind::send_line:
+        send(get(st.client), expand(st.arg, *this) + "\r\n", true);
+        break;
+      case step::kind::send_raw:
+        send(get(st.client), expand(st.arg, *this), false);
+        break;
+      case step::kind::expect_line:
+      case step::kind::expect_regex:
+        expect_line(get(st.client), st);
+        break;
+      case step::kind::expect_bytes:
+        expect_bytes(get(st.client), st);
+        break;
+      case step::kind::action:
+        action(get(st.client), st);
+        break;
+      }
+    }
+  }
+
+  /// At the end every line a client received must have been expected: two
+  /// rounds of barriers flush what the case's commands caused.
+  void final_check()
+  {
+    for (int round = 0; round < 2; ++round)
+      for (auto& c : clients_)
+        if (c->live())
+          ping_through(*c);
+    for (auto& c : clients_)
+    {
+      if (c->echo)
+      {
+        if (!c->closed_by_us && !c->raw.empty())
+          throw failure{c->name + " received octets the case did not expect",
+                        {"actual:   " + c->name + "<< " + printable(c->raw.substr(0, 64))}};
+        continue;
+      }
+      while (!c->items.empty() && foreign(c->items.front()))
+        c->items.pop_front();
+      if (!c->items.empty())
+        throw failure{c->name + " received a line the case did not expect",
+                      {"actual:   " + c->name + (c->items.front().telnet ? "<< " : "< ") +
+                       printable(c->items.front().bytes)}};
+    }
+  }
+
+  const test_case& tc_;
+  const run_options& opt_;
+  std::string id_;
+  std::vector<std::unique_ptr<client>> clients_;
+  std::map<std::string, std::string> nicks_;
+  std::set<std::string> ours_;
+  std::vector<long> counters_;
+  std::vector<std::string> log_;
+  clock::time_point mark_ = clock::now();
+  unsigned tokens_ = 0;
+  int current_line_ = 0;
+};
+
+} // namespace
+
+case_result run_case(const test_case& tc, const run_options& opt, unsigned index)
+{
+  case_runner runner(tc, opt, index);
+  return runner.run();
+}
+
+} // namespace natter::conform

@@ -1,0 +1,52 @@
+// Runs one conformance case against a server: opens its clients, plays its
+// steps, checks every line received against the invariants of the spec, and
+// reports pass, fail (with a transcript) or skip.
+#ifndef NATTER_CONFORMANCE_ENGINE_HPP
+#define NATTER_CONFORMANCE_ENGINE_HPP
+
+#include "case_file.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace natter::conform
+{
+
+/// Where the server is and what it is configured with.
+struct run_options
+{
+  std::string host = "localhost";
+  std::uint16_t port = 7777;
+  std::uint16_t echo_port = 7;
+  bool echo = true;                          ///< false: echo cases are skipped
+  std::chrono::milliseconds timeout{3000};   ///< bound of every single wait
+  long max_line = 1024;                      ///< the server's line limit L
+  std::string salt = "zz";                   ///< makes nicks unique per run
+};
+
+/// The outcome of one case.
+struct case_result
+{
+  enum class status
+  {
+    pass,
+    fail,
+    skip,
+  };
+  status what = status::pass;
+  std::string reason;               ///< one line: why it failed or was skipped
+  int line = 0;                     ///< the case-file line of the failing step
+  std::vector<std::string> details; ///< "expected: ...", "actual: ..."
+  std::vector<std::string> transcript; ///< what was sent and received
+  std::chrono::milliseconds duration{0};
+};
+
+/// Runs `tc`. `index` is the case's position in the suite; with the salt it
+/// makes the case's nicks unique. Never throws.
+case_result run_case(const test_case& tc, const run_options& opt, unsigned index);
+
+} // namespace natter::conform
+
+#endif // NATTER_CONFORMANCE_ENGINE_HPP

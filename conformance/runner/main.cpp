@@ -1,0 +1,271 @@
+// natter-conform: holds a natter server to spec/natter.md, case by case.
+// Point it at any server that claims to speak natter (h2spec style):
+//   natter-conform --host H --port P [--echo-port E|off] [CASE_FILE_OR_DIR...]
+// It prints one line per case, the transcript of each failure, a summary
+// per spec section and "N passed, N failed"; --tap prints TAP instead.
+#include "case_file.hpp"
+#include "engine.hpp"
+#include "matcher.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <fnmatch.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+
+namespace
+{
+
+using natter::conform::case_result;
+using natter::conform::test_case;
+
+std::string default_cases_dir(const char* argv0)
+{
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec)
+    exe = fs::path(argv0);
+  const fs::path installed = exe.parent_path().parent_path() / "share" / "natter" / "conformance" / "cases";
+  if (fs::is_directory(installed, ec))
+    return installed.string();
+  return NATTER_CONFORMANCE_CASES_DIR;
+}
+
+bool selected(const test_case& tc, const std::vector<std::string>& globs)
+{
+  if (globs.empty())
+    return true;
+  const std::string base = std::filesystem::path(tc.file).filename().string();
+  for (const std::string& g : globs)
+  {
+    auto hit = [&](const std::string& s) { return ::fnmatch(g.c_str(), s.c_str(), 0) == 0; };
+    if (hit(tc.id) || hit(tc.title) || hit(base))
+      return true;
+    for (const std::string& r : tc.requirements)
+      if (hit(r))
+        return true;
+  }
+  return false;
+}
+
+std::string joined_ids(const test_case& tc)
+{
+  std::string out;
+  for (const std::string& r : tc.requirements)
+    out += (out.empty() ? "[" : " [") + r + "]";
+  return out;
+}
+
+std::string random_salt()
+{
+  std::random_device rd;
+  static const char letters[] = "abcdefghijklmnopqrstuvwxyz";
+  std::string s;
+  for (int k = 0; k < 2; ++k)
+    s += letters[rd() % 26];
+  return s;
+}
+
+void print_failure_detail(const test_case& tc, const case_result& r, bool tap)
+{
+  const std::string pad = tap ? "  # " : "       ";
+  std::printf("%sat %s:%d: %s\n", pad.c_str(), tc.file.c_str(), r.line != 0 ? r.line : tc.line,
+              r.reason.c_str());
+  std::size_t start = 0;
+  while (start < tc.quote.size())
+  {
+    const std::size_t nl = tc.quote.find('\n', start);
+    std::printf("%s> %s\n", pad.c_str(), tc.quote.substr(start, nl - start).c_str());
+    start = nl == std::string::npos ? tc.quote.size() : nl + 1;
+  }
+  for (const std::string& d : r.details)
+    std::printf("%s%s\n", pad.c_str(), d.c_str());
+  std::printf("%stranscript:\n", pad.c_str());
+  const std::size_t from = r.transcript.size() > 30 ? r.transcript.size() - 30 : 0;
+  if (from != 0)
+    std::printf("%s  ... (%zu earlier lines)\n", pad.c_str(), from);
+  for (std::size_t k = from; k < r.transcript.size(); ++k)
+    std::printf("%s  %s\n", pad.c_str(), r.transcript[k].c_str());
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  std::signal(SIGPIPE, SIG_IGN);
+  CLI::App app{"natter-conform: conformance suite for natter servers (spec/natter.md)"};
+  natter::conform::run_options opt;
+  std::string echo_port = "7";
+  std::vector<std::string> globs;
+  std::vector<std::string> paths;
+  bool list = false;
+  bool tap = false;
+  bool verbose = false;
+  unsigned jobs = 16;
+  long timeout_ms = 3000;
+  app.add_option("--host", opt.host, "server host name or address")->capture_default_str();
+  app.add_option("--port", opt.port, "chat port")->capture_default_str();
+  app.add_option("--echo-port", echo_port, "echo port, or 'off' to skip the echo cases")
+    ->capture_default_str();
+  app.add_option("--filter", globs,
+                 "run only cases whose id, title, file name or a requirement ID matches this "
+                 "glob (repeatable)");
+  app.add_flag("--list", list, "list the selected cases without running them");
+  app.add_flag("--tap", tap, "print TAP version 13 instead of the plain report");
+  app.add_option("--timeout", timeout_ms, "bound of every single wait, in milliseconds")
+    ->capture_default_str()
+    ->check(CLI::Range(50L, 600000L));
+  app.add_option("--max-line", opt.max_line, "the server's line limit L, in octets")
+    ->capture_default_str()
+    ->check(CLI::Range(32L, 1L << 24));
+  app.add_option("--jobs", jobs, "cases run at the same time")->capture_default_str()->check(CLI::Range(1U, 256U));
+  app.add_flag("-v,--verbose", verbose, "print the transcript of passing cases too");
+  app.add_option("cases", paths, "case files or directories (default: the installed or in-tree cases)");
+  CLI11_PARSE(app, argc, argv);
+
+  opt.timeout = std::chrono::milliseconds(timeout_ms);
+  opt.salt = random_salt();
+  if (echo_port == "off")
+    opt.echo = false;
+  else
+  {
+    try
+    {
+      const unsigned long p = std::stoul(echo_port);
+      if (p == 0 || p > 65535)
+        throw std::out_of_range("port");
+      opt.echo_port = static_cast<std::uint16_t>(p);
+    }
+    catch (const std::exception&)
+    {
+      std::fprintf(stderr, "natter-conform: --echo-port takes a port number or 'off'\n");
+      return 2;
+    }
+  }
+  if (paths.empty())
+    paths.push_back(default_cases_dir(argv[0]));
+
+  std::vector<test_case> all;
+  try
+  {
+    all = natter::conform::load_cases(paths);
+  }
+  catch (const natter::conform::case_error& e)
+  {
+    std::fprintf(stderr, "natter-conform: %s\n", e.what());
+    return 2;
+  }
+  std::vector<const test_case*> cases;
+  for (const test_case& tc : all)
+    if (selected(tc, globs))
+      cases.push_back(&tc);
+
+  if (list)
+  {
+    for (const test_case* tc : cases)
+      std::printf("%-8s %s %s  (%s:%d)\n", tc->id.c_str(), tc->title.c_str(), joined_ids(*tc).c_str(),
+                  tc->file.c_str(), tc->line);
+    std::printf("%zu cases\n", cases.size());
+    return 0;
+  }
+
+  // Cases run on a pool of threads; results print in suite order as soon as
+  // every earlier case has finished.
+  std::vector<std::optional<case_result>> results(cases.size());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> pool;
+  const unsigned workers = static_cast<unsigned>(std::min<std::size_t>(jobs, std::max<std::size_t>(cases.size(), 1)));
+  for (unsigned w = 0; w < workers; ++w)
+    pool.emplace_back([&] {
+      for (std::size_t k = next++; k < cases.size(); k = next++)
+      {
+        case_result r = natter::conform::run_case(*cases[k], opt, static_cast<unsigned>(k));
+        const std::lock_guard lock(mu);
+        results[k] = std::move(r);
+        cv.notify_all();
+      }
+    });
+
+  if (tap)
+    std::printf("TAP version 13\n1..%zu\n", cases.size());
+  struct tally
+  {
+    int passed = 0;
+    int failed = 0;
+    int skipped = 0;
+  };
+  std::vector<std::string> section_order;
+  std::map<std::string, tally> sections;
+  tally total;
+  for (std::size_t k = 0; k < cases.size(); ++k)
+  {
+    case_result r;
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return results[k].has_value(); });
+      r = std::move(*results[k]);
+    }
+    const test_case& tc = *cases[k];
+    if (!sections.count(tc.section))
+      section_order.push_back(tc.section);
+    tally& s = sections[tc.section];
+    const std::string name = tc.id + " " + tc.title + " " + joined_ids(tc);
+    switch (r.what)
+    {
+    case case_result::status::pass:
+      ++s.passed, ++total.passed;
+      if (tap)
+        std::printf("ok %zu - %s\n", k + 1, name.c_str());
+      else
+        std::printf("ok   %s\n", name.c_str());
+      if (verbose)
+        print_failure_detail(tc, r, tap);
+      break;
+    case case_result::status::fail:
+      ++s.failed, ++total.failed;
+      if (tap)
+        std::printf("not ok %zu - %s\n", k + 1, name.c_str());
+      else
+        std::printf("FAIL %s\n", name.c_str());
+      print_failure_detail(tc, r, tap);
+      break;
+    case case_result::status::skip:
+      ++s.skipped, ++total.skipped;
+      if (tap)
+        std::printf("ok %zu - %s # SKIP %s\n", k + 1, name.c_str(), r.reason.c_str());
+      else
+        std::printf("skip %s (%s)\n", name.c_str(), r.reason.c_str());
+      break;
+    }
+    std::fflush(stdout);
+  }
+  for (std::thread& t : pool)
+    t.join();
+
+  const char* pre = tap ? "# " : "";
+  std::printf("%s\n%sBy spec section:\n", tap ? "#" : "", pre);
+  for (const std::string& sec : section_order)
+  {
+    const tally& s = sections[sec];
+    std::printf("%s  %-36s %3d passed, %d failed%s\n", pre, sec.c_str(), s.passed, s.failed,
+                s.skipped != 0 ? (", " + std::to_string(s.skipped) + " skipped").c_str() : "");
+  }
+  std::printf("%s%d passed, %d failed", pre, total.passed, total.failed);
+  if (total.skipped != 0)
+    std::printf(", %d skipped", total.skipped);
+  std::printf("\n");
+  return total.failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,82 @@
+// The text language of conformance cases (conformance/README.md): escapes,
+// variables and line patterns. Pure functions, no I/O, so the self-tests in
+// tests/conformance can hold them to tables (as irctest's self_tests do).
+#ifndef NATTER_CONFORMANCE_MATCHER_HPP
+#define NATTER_CONFORMANCE_MATCHER_HPP
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace natter::conform
+{
+
+/// A malformed case: bad escape, unknown variable form, bad pattern.
+struct case_error : std::runtime_error
+{
+  using std::runtime_error::runtime_error;
+};
+
+/// What `$name` and `${...}` refer to while a case runs.
+class variables
+{
+public:
+  virtual ~variables() = default;
+  /// The value of nick variable `name`; `length` (0 = any) fixes its length
+  /// in octets the first time it is used.
+  virtual std::string nick(std::string_view name, std::size_t length) = 0;
+  /// The innermost `repeat` counter, from 1; throws case_error outside one.
+  virtual long counter() const = 0;
+  /// The server's line limit L in octets.
+  virtual long max_line() const = 0;
+};
+
+/// Expands escapes (\r \n \t \0 \\ \$ \{ \} \xNN) and variables ($name,
+/// ${name}, ${name:upper}, ${name:lower}, ${name:N}, ${i}, ${L},
+/// ${expr:E}, ${fill:E}, ${fill:E:STR}) into octets. Throws case_error.
+std::string expand(std::string_view src, variables& vars);
+
+/// A compiled line pattern: literal octets, {*} (any octets, possibly none)
+/// and {a|b|c} (one of the alternatives, each expanded like expand()).
+struct pattern
+{
+  struct element
+  {
+    enum class kind
+    {
+      literal,
+      any,
+      choice,
+    };
+    kind what = kind::literal;
+    std::string text;                 ///< literal
+    std::vector<std::string> choices; ///< choice
+  };
+  std::vector<element> elements;
+
+  /// The pattern written back in case syntax, for messages.
+  std::string to_string() const;
+};
+
+/// Compiles an expectation. Throws case_error.
+pattern compile_pattern(std::string_view src, variables& vars);
+
+/// True when the whole of `subject` matches `p`.
+bool matches(const pattern& p, std::string_view subject);
+
+/// For `<~` expectations: expands only variables (regex-escaped), leaving
+/// the regex syntax itself alone.
+std::string expand_regex(std::string_view src, variables& vars);
+
+/// Evaluates an integer expression of numbers, L and i joined by + - *.
+long eval_expr(std::string_view expr, variables& vars);
+
+/// Octets shown safely on one terminal line: valid text stays (TAB as \t),
+/// anything else is escaped as \r, \n, \0 or \xNN.
+std::string printable(std::string_view bytes);
+
+} // namespace natter::conform
+
+#endif // NATTER_CONFORMANCE_MATCHER_HPP

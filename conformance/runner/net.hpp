@@ -1,0 +1,73 @@
+// Blocking-with-deadline TCP and UDP helpers for the conformance runner.
+// POSIX sockets, non-blocking descriptors and poll(): every wait ends at a
+// deadline, so no case can hang the runner.
+#ifndef NATTER_CONFORMANCE_NET_HPP
+#define NATTER_CONFORMANCE_NET_HPP
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace natter::conform
+{
+
+using clock = std::chrono::steady_clock;
+
+/// The outcome of one read or write attempt.
+enum class io_status
+{
+  ok,      ///< data moved
+  eof,     ///< the peer closed its sending side
+  reset,   ///< the connection failed (ECONNRESET, EPIPE, ...)
+  timeout, ///< the deadline passed first
+};
+
+/// An owned, non-blocking TCP socket.
+class tcp_socket
+{
+public:
+  tcp_socket() = default;
+  tcp_socket(const tcp_socket&) = delete;
+  tcp_socket& operator=(const tcp_socket&) = delete;
+  tcp_socket(tcp_socket&& other) noexcept;
+  tcp_socket& operator=(tcp_socket&& other) noexcept;
+  ~tcp_socket();
+
+  /// Connects to host:port (every address getaddrinfo gives, in order).
+  /// Returns an empty string on success, else why it failed.
+  std::string connect(const std::string& host, std::uint16_t port, clock::time_point deadline);
+
+  /// Reads what is available, waiting until the deadline for something.
+  /// Appends to `out`.
+  io_status read_some(std::string& out, clock::time_point deadline);
+
+  /// Writes all of `bytes`; while the socket is not writable it reads into
+  /// `readback`, so a peer that answers while we write cannot deadlock us.
+  io_status write_all(std::string_view bytes, std::string& readback, clock::time_point deadline);
+
+  /// Writes as much as the kernel takes within `stall` of no progress, up to
+  /// `limit` octets, without reading. Returns the number of octets written.
+  std::size_t write_until_stalled(std::size_t limit, std::chrono::milliseconds stall,
+                                  clock::time_point deadline);
+
+  /// Shuts down the sending side (half-close).
+  void shutdown_send() noexcept;
+
+  /// Closes; with `reset`, an RST is sent instead of a FIN (SO_LINGER 0).
+  void close(bool reset = false) noexcept;
+
+  bool is_open() const noexcept { return fd_ >= 0; }
+
+private:
+  int fd_ = -1;
+};
+
+/// Sends one UDP datagram to host:port and waits `wait` for any answer.
+/// Returns true when something came back.
+bool udp_answers(const std::string& host, std::uint16_t port, std::string_view payload,
+                 std::chrono::milliseconds wait);
+
+} // namespace natter::conform
+
+#endif // NATTER_CONFORMANCE_NET_HPP
