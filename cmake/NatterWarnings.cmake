@@ -3,6 +3,11 @@ function(natter_target_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic
     -Wshadow -Wnon-virtual-dtor -Wcast-align -Woverloaded-virtual
     -Wimplicit-fallthrough)
+  # GCC 12's -Wrestrict misfires inside libstdc++ on `"literal" + std::string`
+  # at -O2 and above (GCC bug 105329, fixed in GCC 13).
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+    target_compile_options(${target} PRIVATE -Wno-restrict)
+  endif()
   if(NATTER_WARNINGS_AS_ERRORS)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
