@@ -12,6 +12,28 @@
 namespace natter::test
 {
 
+/// Memory checks compare natterd's resident size before and after; under a
+/// sanitizer (quarantine, shadow memory) that number means nothing.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool rss_is_meaningful = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool rss_is_meaningful = false;
+#else
+inline constexpr bool rss_is_meaningful = true;
+#endif
+#else
+inline constexpr bool rss_is_meaningful = true;
+#endif
+
+/// Expects natterd's resident memory to have grown by less than `limit_kib`.
+#define NATTER_EXPECT_RSS_GROWTH_BELOW(d, before, limit_kib)                                  \
+  do                                                                                          \
+  {                                                                                           \
+    if (::natter::test::rss_is_meaningful)                                                    \
+      EXPECT_LT((d).rss_kib() - (before), (limit_kib));                                       \
+  } while (false)
+
 /// natterd started with `--chat-port 0 --echo-port 0` plus extra flags.
 class natterd_process
 {
