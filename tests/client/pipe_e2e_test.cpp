@@ -82,7 +82,7 @@ TEST_F(PipeMode, NothingLostAtEndOfInput)
   ASSERT_TRUE(server_.start(0, {"--rate", "0"})) << server_.error();
   peer bob;
   ASSERT_TRUE(bob.join(server_.port(), "bob"));
-  constexpr int count = 500;
+  constexpr int count = 3000;
   child c = run({"--nick", "bulk"}, numbered("line", count, false));
   const lines seen = seen_until_quit(c, bob, "bulk", 20s);
   ASSERT_EQ(seen.size(), static_cast<std::size_t>(count) + 1);

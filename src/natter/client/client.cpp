@@ -21,6 +21,9 @@ namespace natter::client
 namespace
 {
 
+/// Octets of piped input allowed to wait for the socket before reading stops.
+constexpr std::size_t max_queued_input = 64 * 1024;
+
 /// How long to wait for the server to close after QUIT.
 constexpr std::chrono::seconds quit_grace{3};
 
@@ -48,6 +51,7 @@ public:
   {
     if (s_.interactive)
       signals_.add(SIGWINCH);
+    conn_.on_written([this] { pace_input(); });
   }
 
   int run()
@@ -218,6 +222,20 @@ private:
       term_->stop();
   }
 
+  // In a pipe, input is read only as fast as the server takes it: not while
+  // unregistered (it would pile up in the conversation) and not while much
+  // is waiting to be written (the server's flood control paces us), so a
+  // large file needs bounded memory.
+  void pace_input()
+  {
+    if (!pipe_)
+      return;
+    if (conv_.registered() && conn_.queued_bytes() < max_queued_input)
+      pipe_->resume();
+    else
+      pipe_->pause();
+  }
+
   // Carries out what the conversation decided.
   void apply()
   {
@@ -238,6 +256,8 @@ private:
     }
     if (e.exit_code)
       finish(*e.exit_code);
+    else
+      pace_input();
   }
 
   void display(const display_line& d)

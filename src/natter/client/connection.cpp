@@ -53,6 +53,7 @@ void connection::send(std::string_view line)
     return;
   std::string framed(line);
   framed += "\r\n";
+  queued_bytes_ += framed.size();
   write_queue_.push_back(std::move(framed));
   if (write_queue_.size() == 1)
     do_write();
@@ -67,6 +68,7 @@ void connection::close()
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   write_queue_.clear();
+  queued_bytes_ = 0;
   reader_ = proto::server_line_reader{};
 }
 
@@ -103,9 +105,12 @@ void connection::do_write()
                         fail(ec);
                         return;
                       }
+                      queued_bytes_ -= write_queue_.front().size();
                       write_queue_.pop_front();
                       if (!write_queue_.empty())
                         do_write();
+                      if (on_written_)
+                        on_written_();
                     });
 }
 

@@ -42,6 +42,12 @@ public:
   /// Closes the socket; no handler of this connection runs afterwards.
   void close();
 
+  /// Octets queued and not yet written.
+  std::size_t queued_bytes() const noexcept { return queued_bytes_; }
+
+  /// Called whenever queued lines have been written (for input pacing).
+  void on_written(std::function<void()> handler) { on_written_ = std::move(handler); }
+
   /// True while connected.
   bool is_open() const noexcept { return socket_.is_open() && connected_; }
 
@@ -57,6 +63,8 @@ private:
   proto::server_line_reader reader_;
   std::array<char, 4096> buffer_{};
   std::deque<std::string> write_queue_;
+  std::size_t queued_bytes_ = 0;
+  std::function<void()> on_written_;
   bool connected_ = false;
   // Bumped by close(): handlers of an older connection see a different
   // value and return without touching the new one.

@@ -62,7 +62,7 @@ public:
   /// Gives up registering after this many taken nicks in a row.
   static constexpr unsigned max_nick_attempts = 50;
   /// Most user lines held while not registered; more are refused.
-  static constexpr std::size_t max_held = 1000;
+  static constexpr std::size_t max_held = 5000;
 
   explicit conversation(options opts, clock_fn clock = {}, steady_fn steady = {});
 

@@ -28,6 +28,16 @@ void pipe_input::hold(std::string_view part)
   partial_.append(part.substr(0, room));
 }
 
+void pipe_input::resume()
+{
+  paused_ = false;
+  if (idle_ && !stopped_)
+  {
+    idle_ = false;
+    do_read();
+  }
+}
+
 void pipe_input::do_read()
 {
   input_.async_read_some(asio::buffer(buffer_), [this](std::error_code ec, std::size_t n) {
@@ -68,7 +78,10 @@ void pipe_input::do_read()
       on_end_();
       return;
     }
-    do_read();
+    if (paused_)
+      idle_ = true;
+    else
+      do_read();
   });
 }
 

@@ -32,6 +32,13 @@ public:
   /// Stops reading; no handler runs afterwards.
   void stop();
 
+  /// Stops asking for input after the read in progress (whose lines are
+  /// still delivered) until resume().
+  void pause() noexcept { paused_ = true; }
+
+  /// Reads again after pause().
+  void resume();
+
   /// Octets of one line kept at most; the rest of a longer line is dropped.
   static constexpr std::size_t max_held = 65536;
 
@@ -45,6 +52,8 @@ private:
   std::array<char, 4096> buffer_{};
   std::string partial_;
   bool stopped_ = false;
+  bool paused_ = false;
+  bool idle_ = false; // paused with no read in progress
 };
 
 } // namespace natter::client
