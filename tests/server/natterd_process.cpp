@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -103,13 +105,17 @@ natterd_process::~natterd_process()
 {
   if (pid_ > 0 && wait_exit(0ms) == -1)
   {
-    // A clean stop first, so sanitizers get to report; then the hard way.
+    // A clean stop first, so sanitizers get to report (and fail the test
+    // through the exit status); then the hard way.
     signal(SIGTERM);
-    if (wait_exit(6s) == -1)
+    const int status = wait_exit(6s);
+    if (status == -1)
     {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
+    if (status != 0)
+      ADD_FAILURE() << "natterd did not exit cleanly on SIGTERM: status " << status;
   }
 }
 

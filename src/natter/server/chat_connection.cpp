@@ -48,11 +48,15 @@ chat_connection::~chat_connection() = default;
 
 void chat_connection::start()
 {
-  asio::error_code ec;
-  socket_.non_blocking(true, ec);
-  session_.start();
-  do_wait_read();
-  arm_timer();
+  // The acceptor runs on another strand: everything from here on runs on
+  // this connection's.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    asio::error_code ec;
+    self->socket_.non_blocking(true, ec);
+    self->session_.start();
+    self->do_wait_read();
+    self->arm_timer();
+  });
 }
 
 void chat_connection::shut_down()
