@@ -177,7 +177,7 @@ long eval_expr(std::string_view expr, variables& vars)
   long total = 0;
   long product = 0;
   long sign = 1;
-  bool multiply = false;
+  char mul_op = 0; // '*' or '/' before the operand, 0 when it starts a product
   bool want_operand = true;
   for (std::size_t k = 0; k < expr.size();)
   {
@@ -207,20 +207,22 @@ long eval_expr(std::string_view expr, variables& vars)
       }
       else
         throw case_error("bad expression '" + std::string(expr) + "'");
-      product = multiply ? product * value : value;
+      if (mul_op == '/' && value == 0)
+        throw case_error("division by zero in '" + std::string(expr) + "'");
+      product = mul_op == '*' ? product * value : mul_op == '/' ? product / value : value;
       want_operand = false;
     }
     else if (c == '+' || c == '-')
     {
       total += sign * product;
       sign = c == '-' ? -1 : 1;
-      multiply = false;
+      mul_op = 0;
       want_operand = true;
       ++k;
     }
-    else if (c == '*')
+    else if (c == '*' || c == '/')
     {
-      multiply = true;
+      mul_op = c;
       want_operand = true;
       ++k;
     }

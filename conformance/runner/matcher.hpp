@@ -70,7 +70,8 @@ bool matches(const pattern& p, std::string_view subject);
 /// the regex syntax itself alone.
 std::string expand_regex(std::string_view src, variables& vars);
 
-/// Evaluates an integer expression of numbers, L and i joined by + - *.
+/// Evaluates an integer expression of numbers, L and i joined by + - * /
+/// (integer division; * and / bind tighter than + and -).
 long eval_expr(std::string_view expr, variables& vars);
 
 /// Octets shown safely on one terminal line: valid text stays (TAB as \t),
