@@ -31,7 +31,9 @@ inline constexpr bool rss_is_meaningful = true;
   do                                                                                          \
   {                                                                                           \
     if (::natter::test::rss_is_meaningful)                                                    \
+    {                                                                                         \
       EXPECT_LT((d).rss_kib() - (before), (limit_kib));                                       \
+    }                                                                                         \
   } while (false)
 
 /// natterd started with `--chat-port 0 --echo-port 0` plus extra flags.
