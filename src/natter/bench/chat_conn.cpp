@@ -1,0 +1,150 @@
+#include "natter/bench/chat_conn.hpp"
+
+#include <unistd.h>
+
+#include <stdexcept>
+
+namespace natter::bench
+{
+
+dialect parse_dialect(const std::string& name)
+{
+  if (name == "natter")
+    return dialect::natter;
+  if (name == "irc")
+    return dialect::irc;
+  if (name == "raw")
+    return dialect::raw;
+  throw std::runtime_error("--dialect must be natter, irc or raw, not " + name);
+}
+
+bool begin_connect(chat_conn& c, const endpoint& to, const in_addr* source, poller& poll)
+{
+  c.fd = start_connect(to, source);
+  if (c.fd < 0)
+  {
+    c.st = chat_conn::state::dead;
+    return false;
+  }
+  c.st = chat_conn::state::connecting;
+  poll.add(c.fd, &c, EPOLLOUT);
+  return true;
+}
+
+bool connect_succeeded(int fd) noexcept
+{
+  int err = 0;
+  socklen_t len = sizeof err;
+  return ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+}
+
+void close_conn(chat_conn& c, poller& poll) noexcept
+{
+  c.st = chat_conn::state::dead;
+  if (c.fd >= 0)
+  {
+    poll.remove(c.fd);
+    ::close(c.fd);
+    c.fd = -1;
+  }
+}
+
+bool flush(chat_conn& c)
+{
+  while (c.out_off < c.out.size())
+  {
+    const ssize_t w =
+        ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+    if (w > 0)
+      c.out_off += static_cast<std::size_t>(w);
+    else if (w < 0 && errno == EINTR)
+      continue;
+    else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return true;
+    else
+      return false;
+  }
+  c.out.clear(); // keeps the capacity: no allocation in the steady state
+  c.out_off = 0;
+  return true;
+}
+
+bool queue_and_flush(chat_conn& c, std::string_view bytes)
+{
+  c.out.append(bytes);
+  return flush(c);
+}
+
+bool send_registration(chat_conn& c, dialect d, const std::string& nick)
+{
+  if (d == dialect::raw)
+    return true;
+  if (d == dialect::natter)
+    return queue_and_flush(c, "NICK " + nick + "\r\n");
+  return queue_and_flush(c, "NICK " + nick + "\r\nUSER " + nick + " 0 * :natter-bench\r\n");
+}
+
+namespace
+{
+
+// The command of an IRC line (after an optional ":prefix ").
+std::string_view irc_command(std::string_view line, std::string_view* rest = nullptr)
+{
+  if (!line.empty() && line.front() == ':')
+  {
+    const std::size_t sp = line.find(' ');
+    line = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
+  }
+  const std::size_t sp = line.find(' ');
+  if (rest)
+    *rest = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
+  return line.substr(0, sp);
+}
+
+} // namespace
+
+setup_event setup_line(std::string_view line, dialect d)
+{
+  if (d == dialect::natter)
+  {
+    if (line.size() < 3)
+      return setup_event::none;
+    if (line.starts_with("200 "))
+      return setup_event::registered;
+    if (line.starts_with("433") || line.starts_with("432") || line.front() == '5')
+      return setup_event::failed;
+    return setup_event::none;
+  }
+  const std::string_view cmd = irc_command(line);
+  if (cmd == "001")
+    return setup_event::registered;
+  if (cmd == "366")
+    return setup_event::joined;
+  if (cmd == "ERROR" || cmd == "432" || cmd == "433" || cmd == "465" || cmd == "471" ||
+      cmd == "473" || cmd == "474" || cmd == "475")
+    return setup_event::failed;
+  return setup_event::none;
+}
+
+bool answer_ping(chat_conn& c, std::string_view line)
+{
+  std::string_view rest;
+  if (irc_command(line, &rest) != "PING")
+    return false;
+  c.out.append("PONG ");
+  c.out.append(rest);
+  c.out.append("\r\n");
+  flush(c);
+  return true;
+}
+
+std::string make_nick(bool sender, const char tag[2], std::uint32_t index)
+{
+  std::string n(1, sender ? 's' : 'r');
+  n += tag[0];
+  n += tag[1];
+  n += std::to_string(index);
+  return n;
+}
+
+} // namespace natter::bench

@@ -1,0 +1,154 @@
+// One chat client connection of natter-bench (fanout and idle modes): line
+// reading without allocation, and registration in either dialect.
+//
+// natter: NICK, wait for 200. IRC (RFC 2812): NICK + USER, wait for 001;
+// for fan-out then JOIN the channel and wait for 366 (end of NAMES).
+// Every PING from an IRC server is answered with PONG at any time. raw:
+// nothing to register; a connected client is ready (ncat --chat).
+#ifndef NATTER_BENCH_CHAT_CONN_HPP
+#define NATTER_BENCH_CHAT_CONN_HPP
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include "natter/bench/common.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <cstring>
+
+namespace natter::bench
+{
+
+/// The protocol spoken.
+enum class dialect : std::uint8_t
+{
+  natter,
+  irc,
+  raw ///< no registration; lines relayed as-is, perhaps with a prefix (ncat --chat)
+};
+
+/// Parses "natter", "irc" or "raw"; throws std::runtime_error otherwise.
+dialect parse_dialect(const std::string& name);
+
+/// The longest line kept whole; longer lines are cut (natter-bench never
+/// needs their end).
+inline constexpr std::size_t max_held_line = 1100;
+
+/// Size of the shared read buffer the modes pass to read_lines().
+inline constexpr std::size_t read_buffer_size = 256 * 1024;
+
+/// One connection and its registration state.
+struct chat_conn
+{
+  enum class state : std::uint8_t
+  {
+    idle,        ///< not started
+    connecting,  ///< TCP connect in progress
+    registering, ///< NICK (and USER) sent
+    joining,     ///< IRC: JOIN sent
+    ready,       ///< registered (and joined)
+    dead         ///< closed or failed
+  };
+
+  int fd = -1;
+  std::uint32_t index = 0; ///< receiver or sender number
+  bool sender = false;
+  state st = state::idle;
+  bool want_out = false;
+  std::uint16_t held = 0;
+  std::array<char, max_held_line> hold{};
+  std::string out;          ///< queued output (senders; replies that did not fit)
+  std::size_t out_off = 0;
+};
+
+/// Reads once into `buf` (read_buffer_size octets) and calls
+/// on_line(std::string_view) for every complete line, CR removed. Returns
+/// the octets read, 0 at end of stream, -1 when nothing was ready, -2 on a
+/// socket error.
+template <class OnLine>
+long read_lines(chat_conn& c, char* buf, OnLine&& on_line);
+
+/// Starts connecting `c` to `to` (from `source` when given) and watches it
+/// for writability; false (and c.st dead) when the socket could not start.
+bool begin_connect(chat_conn& c, const endpoint& to, const in_addr* source, poller& poll);
+
+/// Called when a connecting socket became writable: true when the
+/// connection is established, false when it failed.
+bool connect_succeeded(int fd) noexcept;
+
+/// Stops watching and closes c.fd, if open, and marks `c` dead.
+void close_conn(chat_conn& c, poller& poll) noexcept;
+
+/// Queues `bytes` on c.out and tries to send all queued output. Returns
+/// false on a socket error.
+bool queue_and_flush(chat_conn& c, std::string_view bytes);
+
+/// Sends what c.out holds; true unless the socket failed.
+bool flush(chat_conn& c);
+
+/// Sends the registration lines for `nick`.
+bool send_registration(chat_conn& c, dialect d, const std::string& nick);
+
+/// What a line meant during setup.
+enum class setup_event : std::uint8_t
+{
+  none,
+  registered, ///< natter 200 / IRC 001
+  joined,     ///< IRC 366
+  failed      ///< refused (433, 5xx, ERROR)
+};
+
+/// Interprets one line received before the connection is ready.
+setup_event setup_line(std::string_view line, dialect d);
+
+/// Answers an IRC "PING x" with "PONG x"; returns true when `line` was one.
+bool answer_ping(chat_conn& c, std::string_view line);
+
+/// The nick of a sender or receiver: "s" or "r", the run tag (two letters)
+/// and the number. Valid in natter and in RFC 2812 for up to 6 digits.
+std::string make_nick(bool sender, const char tag[2], std::uint32_t index);
+
+template <class OnLine>
+long read_lines(chat_conn& c, char* buf, OnLine&& on_line)
+{
+  // The held fragment goes right before the new octets, so a line split
+  // across reads is whole in `buf` without a second copy of the new data.
+  char* const data = buf + max_held_line;
+  ssize_t n;
+  do
+    n = ::recv(c.fd, data, read_buffer_size - max_held_line, 0);
+  while (n < 0 && errno == EINTR);
+  if (n == 0)
+    return 0;
+  if (n < 0)
+    return (errno == EAGAIN || errno == EWOULDBLOCK) ? -1 : -2;
+  char* p = data - c.held;
+  std::memcpy(p, c.hold.data(), c.held);
+  char* const end = data + n;
+  while (p < end)
+  {
+    char* lf = static_cast<char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    if (!lf)
+      break;
+    std::string_view line(p, static_cast<std::size_t>(lf - p));
+    if (!line.empty() && line.back() == '\r')
+      line.remove_suffix(1);
+    on_line(line);
+    if (c.st == chat_conn::state::dead)
+      return n;
+    p = lf + 1;
+  }
+  const std::size_t rest = std::min<std::size_t>(static_cast<std::size_t>(end - p), max_held_line);
+  std::memcpy(c.hold.data(), p, rest);
+  c.held = static_cast<std::uint16_t>(rest);
+  return n;
+}
+
+} // namespace natter::bench
+
+#endif // NATTER_BENCH_CHAT_CONN_HPP

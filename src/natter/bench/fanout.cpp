@@ -1,0 +1,552 @@
+// fanout mode: N receivers and K senders in one room (natter) or channel
+// (IRC). Each message carries the sender's sequence number and its send
+// time; receivers check order per sender, and after the senders stop the
+// run drains until every receiver has every message (or time runs out), so
+// what is missing then is lost.
+//
+// Without --rate each sender keeps at most --window messages "in flight":
+// sent but not yet seen by every live receiver. That keeps the load at the
+// server's pace without overrunning any server's output queue limit
+// (ngIRCd drops a client whose write buffer passes 32 KiB), so what is
+// measured is delivery, not overflow. With --rate the senders share a fixed
+// total rate (round robin), still capped by the window.
+//
+// Message text: natter "MSG <seq> <ts>", IRC "PRIVMSG #chan :<seq> <ts>"
+// (the server adds the sender's nick); raw "<nick> <seq> <ts>" (a relay
+// such as ncat --chat adds a prefix of its own, so receivers read the last
+// three words).
+#include "natter/bench/chat_conn.hpp"
+#include "natter/bench/modes.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <stdexcept>
+#include <vector>
+
+namespace natter::bench
+{
+
+namespace
+{
+
+// The nick's run tag: two letters from the PID, so that a rerun against the
+// same server does not collide with nicks the server has not freed yet.
+void make_tag(char tag[2])
+{
+  const auto p = static_cast<unsigned>(::getpid());
+  tag[0] = static_cast<char>('a' + p % 26);
+  tag[1] = static_cast<char>('a' + (p / 26) % 26);
+}
+
+// Parses "<seq> <ts>" (the message text).
+bool parse_payload(std::string_view text, std::uint64_t& seq, std::uint64_t& ts)
+{
+  if (!parse_u64(text, seq) || text.empty() || text.front() != ' ')
+    return false;
+  text.remove_prefix(1);
+  return parse_u64(text, ts);
+}
+
+class fanout_run
+{
+public:
+  explicit fanout_run(const fanout_options& o)
+      : o_(o), d_(parse_dialect(o.dialect)), ep_(resolve_loopback(o.host, o.port)),
+        conns_(o.receivers + o.senders), next_(std::size_t{o.receivers} * o.senders),
+        got_(std::size_t{o.receivers} * o.senders), sent_(o.senders), acked_(o.senders),
+        ring_(std::size_t{o.senders} * o.window), buf_(read_buffer_size), cpu_(o.server_pid)
+  {
+    if (o.receivers == 0 || o.senders == 0 || o.window == 0)
+      throw std::runtime_error("--receivers, --senders and --window must be positive");
+    make_tag(tag_);
+    for (std::size_t i = 0; i < conns_.size(); ++i)
+    {
+      conns_[i].sender = i >= o.receivers;
+      conns_[i].index = static_cast<std::uint32_t>(conns_[i].sender ? i - o.receivers : i);
+      if (conns_[i].sender)
+        conns_[i].out.reserve(64 * 1024);
+    }
+    live_receivers_ = o.receivers;
+    for (std::uint32_t j = 0; j < o.senders; ++j)
+      nicks_.push_back(make_nick(true, tag_, j));
+  }
+
+  int run();
+
+private:
+  enum class phase
+  {
+    setup,
+    settle,
+    running,
+    draining,
+    finished
+  };
+
+  void start_next();
+  void on_event(chat_conn& c, std::uint32_t events, std::uint64_t now);
+  void on_line(chat_conn& c, std::string_view line, std::uint64_t now);
+  void deliver(chat_conn& r, std::string_view nick, std::string_view text, std::uint64_t now);
+  void advance(std::size_t j);
+  void kill(chat_conn& c);
+  void want_out(chat_conn& c);
+  void pump(std::uint64_t now, bool produce);
+  void enqueue(std::size_t j, std::uint64_t now);
+  int report_results();
+
+  const fanout_options& o_;
+  dialect d_;
+  endpoint ep_;
+  char tag_[2]{};
+  poller poll_;
+  std::vector<chat_conn> conns_;
+  std::size_t started_ = 0, in_setup_ = 0, ready_ = 0, failed_ = 0;
+  std::uint32_t live_receivers_ = 0;
+  std::size_t disconnected_ = 0;
+  // Per (receiver, sender): the next sequence number expected, and the
+  // number of messages received.
+  std::vector<std::uint64_t> next_, got_;
+  std::vector<std::uint64_t> sent_, acked_;
+  std::vector<std::uint32_t> ring_; // per sender: receivers that have message seq % window
+  std::uint64_t deliveries_ = 0, reordered_ = 0, deliveries_at_start_ = 0,
+                deliveries_at_end_ = 0, sent_at_start_ = 0, sent_at_end_ = 0;
+  std::uint64_t scheduled_ = 0; // rate mode: messages due so far
+  std::vector<char> buf_;
+  latency_histogram latency_;
+  cpu_meter cpu_;
+  phase ph_ = phase::setup;
+  std::uint64_t t_start_ = 0, t_end_ = 0, deadline_ = 0;
+  bool setup_failed_ = false;
+  char line_[64]{};
+  std::vector<std::string> nicks_; // raw dialect: the senders' names
+};
+
+void fanout_run::start_next()
+{
+  while (in_setup_ < o_.concurrency && started_ < conns_.size())
+  {
+    if (begin_connect(conns_[started_++], ep_, nullptr, poll_))
+      ++in_setup_;
+    else
+      ++failed_;
+  }
+}
+
+void fanout_run::kill(chat_conn& c)
+{
+  if (c.st == chat_conn::state::dead)
+    return;
+  const bool was_ready = c.st == chat_conn::state::ready;
+  if (!was_ready && c.st != chat_conn::state::idle)
+  {
+    --in_setup_;
+    ++failed_;
+  }
+  close_conn(c, poll_);
+  if (was_ready && ph_ != phase::finished)
+  {
+    ++disconnected_;
+    if (!c.sender)
+    {
+      --live_receivers_;
+      for (std::size_t j = 0; j < o_.senders; ++j)
+        advance(j);
+    }
+  }
+}
+
+void fanout_run::want_out(chat_conn& c)
+{
+  const bool want = c.out_off < c.out.size();
+  if (want != c.want_out && c.st != chat_conn::state::dead)
+  {
+    c.want_out = want;
+    poll_.modify(c.fd, &c, EPOLLIN | (want ? EPOLLOUT : 0u));
+  }
+}
+
+void fanout_run::advance(std::size_t j)
+{
+  std::uint32_t* ring = ring_.data() + j * o_.window;
+  while (acked_[j] < sent_[j] && ring[acked_[j] % o_.window] >= live_receivers_)
+  {
+    ring[acked_[j] % o_.window] = 0;
+    ++acked_[j];
+  }
+}
+
+void fanout_run::deliver(chat_conn& r, std::string_view nick, std::string_view text,
+                         std::uint64_t now)
+{
+  // Sender nicks are "s" + tag + number.
+  if (nick.size() < 4 || nick[0] != 's' || nick[1] != tag_[0] || nick[2] != tag_[1])
+    return;
+  nick.remove_prefix(3);
+  std::uint64_t j = 0, seq = 0, ts = 0;
+  if (!parse_u64(nick, j) || j >= o_.senders || !parse_payload(text, seq, ts))
+    return;
+  ++deliveries_;
+  if (now > ts)
+    latency_.record(now - ts);
+  const std::size_t k = std::size_t{r.index} * o_.senders + j;
+  if (seq == next_[k])
+    ++next_[k];
+  else if (seq > next_[k])
+    next_[k] = seq + 1;
+  else
+    ++reordered_;
+  ++got_[k];
+  if (seq >= acked_[j] && seq < sent_[j])
+  {
+    ++ring_[j * o_.window + seq % o_.window];
+    advance(j);
+  }
+}
+
+void fanout_run::on_line(chat_conn& c, std::string_view line, std::uint64_t now)
+{
+  if (c.st == chat_conn::state::ready)
+  {
+    if (d_ == dialect::raw)
+    {
+      if (c.sender)
+        return;
+      const std::size_t b = line.rfind(' ');
+      if (b == std::string_view::npos || b == 0)
+        return;
+      const std::size_t a = line.rfind(' ', b - 1);
+      if (a == std::string_view::npos || a == 0)
+        return;
+      const std::size_t n = line.rfind(' ', a - 1);
+      const std::size_t start = n == std::string_view::npos ? 0 : n + 1;
+      deliver(c, line.substr(start, a - start), line.substr(a + 1), now);
+      return;
+    }
+    if (d_ == dialect::natter)
+    {
+      // "MSG <nick> <text>"
+      if (!c.sender && line.size() > 4 && line.starts_with("MSG "))
+      {
+        line.remove_prefix(4);
+        const std::size_t sp = line.find(' ');
+        if (sp != std::string_view::npos)
+          deliver(c, line.substr(0, sp), line.substr(sp + 1), now);
+      }
+      return;
+    }
+    // ":nick!user@host PRIVMSG #chan :<text>"
+    if (!line.empty() && line.front() == ':')
+    {
+      const std::size_t sp = line.find(' ');
+      if (sp == std::string_view::npos)
+        return;
+      std::string_view prefix = line.substr(1, sp - 1);
+      std::string_view rest = line.substr(sp + 1);
+      if (!rest.starts_with("PRIVMSG "))
+        return;
+      if (c.sender)
+        return;
+      const std::size_t colon = rest.find(" :");
+      if (colon == std::string_view::npos)
+        return;
+      deliver(c, prefix.substr(0, prefix.find('!')), rest.substr(colon + 2), now);
+      return;
+    }
+    if (answer_ping(c, line))
+      want_out(c);
+    return;
+  }
+  if (d_ == dialect::irc && answer_ping(c, line))
+  {
+    want_out(c);
+    return;
+  }
+  switch (setup_line(line, d_))
+  {
+  case setup_event::registered:
+    if (d_ == dialect::irc)
+    {
+      c.st = chat_conn::state::joining;
+      if (!queue_and_flush(c, "JOIN " + o_.channel + "\r\n"))
+        kill(c);
+      else
+        want_out(c);
+      return;
+    }
+    [[fallthrough]];
+  case setup_event::joined:
+    if (c.st == chat_conn::state::registering || c.st == chat_conn::state::joining)
+    {
+      c.st = chat_conn::state::ready;
+      --in_setup_;
+      ++ready_;
+    }
+    return;
+  case setup_event::failed:
+    kill(c);
+    return;
+  case setup_event::none:
+    return;
+  }
+}
+
+void fanout_run::on_event(chat_conn& c, std::uint32_t events, std::uint64_t now)
+{
+  if (c.st == chat_conn::state::connecting)
+  {
+    if (!connect_succeeded(c.fd))
+    {
+      kill(c);
+      return;
+    }
+    c.st = chat_conn::state::registering;
+    poll_.modify(c.fd, &c, EPOLLIN);
+    if (d_ == dialect::raw)
+    {
+      c.st = chat_conn::state::ready;
+      --in_setup_;
+      ++ready_;
+      return;
+    }
+    const std::string nick = make_nick(c.sender, tag_, c.index);
+    if (!send_registration(c, d_, nick))
+      kill(c);
+    else
+      want_out(c);
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+  {
+    // A few reads per wake-up: enough to batch, few enough to stay fair.
+    for (int rounds = 0; rounds < 4 && c.st != chat_conn::state::dead; ++rounds)
+    {
+      const long n = read_lines(c, buf_.data(),
+                                [&](std::string_view line) { on_line(c, line, now); });
+      if (n == 0 || n == -2)
+      {
+        kill(c);
+        return;
+      }
+      if (n < static_cast<long>(read_buffer_size - max_held_line))
+        break;
+    }
+  }
+  if (c.st != chat_conn::state::dead && (events & EPOLLOUT))
+  {
+    if (!flush(c))
+      kill(c);
+    else
+      want_out(c);
+  }
+}
+
+void fanout_run::enqueue(std::size_t j, std::uint64_t now)
+{
+  chat_conn& s = conns_[o_.receivers + j];
+  char* p = line_;
+  char* const end = line_ + sizeof line_;
+  p = std::to_chars(p, end, sent_[j]).ptr;
+  *p++ = ' ';
+  p = std::to_chars(p, end, now).ptr;
+  *p++ = '\r';
+  *p++ = '\n';
+  if (d_ == dialect::natter)
+    s.out.append("MSG ");
+  else if (d_ == dialect::raw)
+  {
+    s.out.append(nicks_[j]);
+    s.out.push_back(' ');
+  }
+  else
+  {
+    s.out.append("PRIVMSG ");
+    s.out.append(o_.channel);
+    s.out.append(" :");
+  }
+  s.out.append(line_, static_cast<std::size_t>(p - line_));
+  ++sent_[j];
+}
+
+void fanout_run::pump(std::uint64_t now, bool produce)
+{
+  if (!produce)
+  {
+  }
+  else if (o_.rate > 0)
+  {
+    const auto due = static_cast<std::uint64_t>(static_cast<double>(now - t_start_) / 1e9 * o_.rate);
+    while (scheduled_ < due)
+    {
+      const std::size_t j = scheduled_ % o_.senders;
+      if (conns_[o_.receivers + j].st != chat_conn::state::ready ||
+          sent_[j] - acked_[j] >= o_.window)
+        break; // the window caps the rate; the schedule resumes when it opens
+      enqueue(j, now);
+      ++scheduled_;
+    }
+  }
+  else
+  {
+    for (std::size_t j = 0; j < o_.senders; ++j)
+      if (conns_[o_.receivers + j].st == chat_conn::state::ready)
+        while (sent_[j] - acked_[j] < o_.window)
+          enqueue(j, now);
+  }
+  for (std::size_t j = 0; j < o_.senders; ++j)
+  {
+    chat_conn& s = conns_[o_.receivers + j];
+    if (s.st == chat_conn::state::ready && s.out_off < s.out.size())
+    {
+      if (!flush(s))
+        kill(s);
+      else
+        want_out(s);
+    }
+  }
+}
+
+int fanout_run::run()
+{
+  progress prog;
+  const std::uint64_t t0 = now_ns();
+  deadline_ = t0 + static_cast<std::uint64_t>(o_.setup_timeout * 1e9);
+  start_next();
+  std::uint64_t settle_end = 0;
+  while (ph_ != phase::finished)
+  {
+    int timeout = 10;
+    if (ph_ == phase::running && o_.rate > 0)
+      timeout = 1;
+    const auto events = poll_.wait(timeout);
+    const std::uint64_t now = now_ns();
+    for (const epoll_event& ev : events)
+    {
+      auto& c = *static_cast<chat_conn*>(ev.data.ptr);
+      if (c.st != chat_conn::state::dead)
+        on_event(c, ev.events, now);
+    }
+    switch (ph_)
+    {
+    case phase::setup:
+      start_next();
+      if (ready_ + failed_ == conns_.size() || now > deadline_)
+      {
+        if (ready_ != conns_.size())
+        {
+          setup_failed_ = true;
+          ph_ = phase::finished;
+          break;
+        }
+        ph_ = phase::settle;
+        settle_end = now + 500'000'000u; // let the JOIN storm drain first
+      }
+      break;
+    case phase::settle:
+      if (now >= settle_end)
+      {
+        ph_ = phase::running;
+        t_start_ = now;
+        cpu_.start();
+        deliveries_at_start_ = deliveries_;
+      }
+      break;
+    case phase::running:
+      pump(now, true);
+      if (now - t_start_ >= static_cast<std::uint64_t>(o_.duration * 1e9))
+      {
+        cpu_.stop();
+        t_end_ = now;
+        deliveries_at_end_ = deliveries_;
+        for (const std::uint64_t s : sent_)
+          sent_at_end_ += s;
+        ph_ = phase::draining;
+        deadline_ = now + static_cast<std::uint64_t>(o_.drain * 1e9);
+      }
+      break;
+    case phase::draining:
+    {
+      pump(now, false); // flushes what the senders still hold
+      bool all = true;
+      for (std::size_t j = 0; j < o_.senders; ++j)
+        if (acked_[j] < sent_[j])
+          all = false;
+      if (all || now > deadline_)
+        ph_ = phase::finished;
+      break;
+    }
+    case phase::finished:
+      break;
+    }
+    if (prog.due(now))
+    {
+      char text[160];
+      if (ph_ == phase::setup || ph_ == phase::settle)
+        std::snprintf(text, sizeof text, "fanout: registered %zu/%zu", ready_, conns_.size());
+      else
+      {
+        const double s = static_cast<double>(now - t_start_) / 1e9;
+        std::snprintf(text, sizeof text, "fanout: %.1f s  %.0f deliveries/s  p50 %.2f ms%s", s,
+                      static_cast<double>(deliveries_ - deliveries_at_start_) / s,
+                      static_cast<double>(latency_.quantile(0.5)) / 1e6,
+                      ph_ == phase::draining ? "  draining" : "");
+      }
+      prog.show(now, text);
+    }
+  }
+  prog.finish();
+  return report_results();
+}
+
+int fanout_run::report_results()
+{
+  std::uint64_t lost = 0, sent = 0;
+  for (const std::uint64_t s : sent_)
+    sent += s;
+  for (std::size_t r = 0; r < o_.receivers; ++r)
+    for (std::size_t j = 0; j < o_.senders; ++j)
+    {
+      const std::size_t k = r * o_.senders + j;
+      if (got_[k] < sent_[j])
+        lost += sent_[j] - got_[k];
+    }
+  for (chat_conn& c : conns_)
+    kill(c);
+  const double secs = t_end_ > t_start_ ? static_cast<double>(t_end_ - t_start_) / 1e9 : 0;
+  const auto in_window = static_cast<double>(deliveries_at_end_ - deliveries_at_start_);
+
+  report rep("fanout");
+  rep.text("target", "target", o_.host + ":" + std::to_string(o_.port));
+  rep.text("dialect", "dialect", o_.dialect);
+  rep.number("receivers", "receivers", o_.receivers);
+  rep.number("senders", "senders", o_.senders);
+  rep.number("registered", "registered", static_cast<double>(ready_));
+  rep.number("rate", "offered rate", o_.rate, 0, o_.rate > 0 ? "msg/s" : "msg/s (0 = max)");
+  rep.number("window", "window", o_.window, 0, "messages per sender");
+  rep.number("seconds", "measured", secs, 2, "s");
+  rep.number("sent", "messages sent", static_cast<double>(sent));
+  rep.number("deliveries_per_s", "deliveries", secs > 0 ? in_window / secs : 0, 0, "/s");
+  if (cpu_.server_seconds() > 0)
+    rep.number("deliveries_per_server_cpu_s", "deliveries per server CPU second",
+               in_window / cpu_.server_seconds(), 0, "/s");
+  report_latency(rep, "latency", "send to receipt", latency_);
+  rep.number("lost", "lost", static_cast<double>(lost));
+  rep.number("reordered", "reordered", static_cast<double>(reordered_));
+  rep.number("disconnected", "disconnected", static_cast<double>(disconnected_));
+  rep.number("setup_failed", "failed to register", static_cast<double>(failed_));
+  report_cpu(rep, cpu_);
+  rep.print(o_.json);
+  return (setup_failed_ || lost || reordered_ || disconnected_ || sent == 0) ? 1 : 0;
+}
+
+} // namespace
+
+int run_fanout(const fanout_options& o)
+{
+  raise_nofile_limit();
+  fanout_run run(o);
+  return run.run();
+}
+
+} // namespace natter::bench

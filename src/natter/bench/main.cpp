@@ -1,0 +1,128 @@
+// natter-bench: a load generator for natterd and the servers it is compared
+// with (bench/compare). Three modes, each bounded in time and count:
+//
+//   natter-bench echo   --host H --port P --conns C --size S --window W --duration T
+//   natter-bench fanout --host H --port P --receivers N --senders K [--rate R]
+//                       --duration T [--dialect natter|irc|raw]
+//   natter-bench idle   --host H --port P --conns N [--dialect natter|irc]
+//
+// Loopback only. --json prints one JSON object instead of the table;
+// --server-pid adds the server's CPU (and, for idle, its memory) beside
+// natter-bench's own CPU.
+#include "natter/bench/modes.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+
+namespace
+{
+
+void add_common(CLI::App& app, natter::bench::common_options& o, double default_duration)
+{
+  o.duration = default_duration;
+  app.add_option("--host", o.host, "server address (loopback only: 127.0.0.0/8 or ::1)")
+      ->capture_default_str();
+  app.add_option("--port", o.port, "server port")->required();
+  app.add_option("--duration", o.duration, "seconds to measure (idle: to hold)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 3600.0));
+  app.add_option("--setup-timeout", o.setup_timeout,
+                 "seconds allowed to connect and register every client")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--server-pid", o.server_pid,
+                 "report this process's CPU (with its children) and memory from /proc");
+  app.add_flag("--json", o.json, "print one JSON object instead of a table");
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  CLI::App app{"natter-bench: load generator for natterd and comparable servers (loopback only)",
+               "natter-bench"};
+  app.require_subcommand(1);
+
+  natter::bench::echo_options echo;
+  CLI::App* echo_cmd = app.add_subcommand(
+      "echo", "C connections each keep W messages of S octets in flight; every echoed octet "
+              "is verified; reports MB/s, messages/s and round-trip p50/p99/max");
+  add_common(*echo_cmd, echo, 5);
+  echo_cmd->add_option("--conns", echo.conns, "connections")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 19000u));
+  echo_cmd->add_option("--size", echo.size, "message size in octets")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{16} << 20));
+  echo_cmd->add_option("--window", echo.window, "messages in flight per connection")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 4096u));
+  echo_cmd->add_option("--drain", echo.drain, "seconds to wait for the last echoes")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 60.0));
+
+  natter::bench::fanout_options fan;
+  CLI::App* fan_cmd = app.add_subcommand(
+      "fanout", "N receivers and K senders in one room; reports deliveries/s, send-to-receipt "
+                "latency p50/p99/max, and what was lost or reordered after a drain");
+  add_common(*fan_cmd, fan, 5);
+  fan_cmd->add_option("--receivers", fan.receivers, "receiving clients")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 19000u));
+  fan_cmd->add_option("--senders", fan.senders, "sending clients")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000u));
+  fan_cmd->add_option("--rate", fan.rate, "total messages per second; 0 = as fast as the window allows")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e7));
+  fan_cmd->add_option("--window", fan.window,
+                      "per sender: messages not yet received by every receiver")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 4096u));
+  fan_cmd->add_option("--dialect", fan.dialect,
+                      "natter; irc (NICK/USER, JOIN, PRIVMSG, PONG); or raw (plain lines "
+                      "through a relay such as ncat --chat)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"natter", "irc", "raw"}));
+  fan_cmd->add_option("--channel", fan.channel, "IRC channel")->capture_default_str();
+  fan_cmd->add_option("--concurrency", fan.concurrency, "connections being set up at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 10000u));
+  fan_cmd->add_option("--drain", fan.drain, "seconds to wait for the last deliveries")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 60.0));
+
+  natter::bench::idle_options idle;
+  CLI::App* idle_cmd = app.add_subcommand(
+      "idle", "opens N registered connections, holds them for --duration seconds, reports how "
+              "many succeeded and the server's RSS per client");
+  add_common(*idle_cmd, idle, 2);
+  idle_cmd->add_option("--conns", idle.conns, "connections")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100000u));
+  idle_cmd->add_option("--dialect", idle.dialect, "natter or irc")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"natter", "irc"}));
+  idle_cmd->add_option("--concurrency", idle.concurrency, "registrations in progress at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 10000u));
+  idle_cmd->add_flag("!--no-spread", idle.spread,
+                     "use one source address instead of spreading over 127.0.0.0/8");
+
+  CLI11_PARSE(app, argc, argv);
+  try
+  {
+    if (*echo_cmd)
+      return natter::bench::run_echo(echo);
+    if (*fan_cmd)
+      return natter::bench::run_fanout(fan);
+    return natter::bench::run_idle(idle);
+  }
+  catch (const std::exception& e)
+  {
+    std::fprintf(stderr, "natter-bench: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,52 @@
+// natter-bench's three modes. Each is bounded in time and count, stops by
+// itself, prints its report and returns the exit status: 0 when everything
+// sent was received intact, 1 when something was lost, corrupted or could
+// not be set up.
+#ifndef NATTER_BENCH_MODES_HPP
+#define NATTER_BENCH_MODES_HPP
+
+#include "natter/bench/common.hpp"
+
+#include <cstddef>
+#include <string>
+
+namespace natter::bench
+{
+
+/// `echo`: C connections, each with W messages of S octets in flight.
+struct echo_options : common_options
+{
+  unsigned conns = 1;
+  std::size_t size = 65536;
+  unsigned window = 4;
+  double drain = 5; ///< seconds to wait for the last echoes
+};
+int run_echo(const echo_options& o);
+
+/// `fanout`: N receivers and K senders in one room.
+struct fanout_options : common_options
+{
+  unsigned receivers = 100;
+  unsigned senders = 10;
+  double rate = 0;      ///< total messages/s; 0 = as fast as the window allows
+  unsigned window = 32; ///< per sender: messages sent but not yet at every receiver
+  std::string dialect = "natter";
+  std::string channel = "#bench";
+  double drain = 5;
+  unsigned concurrency = 64; ///< connections being set up at once
+};
+int run_fanout(const fanout_options& o);
+
+/// `idle`: N registered connections held open.
+struct idle_options : common_options
+{
+  unsigned conns = 1000;
+  std::string dialect = "natter";
+  unsigned concurrency = 200; ///< registrations in progress at once
+  bool spread = true;         ///< spread source addresses over 127.0.0.0/8
+};
+int run_idle(const idle_options& o);
+
+} // namespace natter::bench
+
+#endif // NATTER_BENCH_MODES_HPP
