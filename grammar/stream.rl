@@ -310,6 +310,7 @@ bool command_parser::cr_overflows() noexcept
 bool command_parser::end_line(const char* content_end, std::size_t terminator,
                               parse_event& ev)
 {
+  ++lines_framed_;
   const std::size_t tail = static_cast<std::size_t>(content_end - span_);
   const bool was_overflow = overflow_;
   const std::size_t length = held_ + tail;

@@ -295,6 +295,24 @@ TEST(Session, FloodControlPausesWithoutDropping)
   EXPECT_EQ(a.s.next_wait(), session::wait::input);
 }
 
+// N-FLOOD-1: empty and refused lines cost a token like any other line.
+TEST(Session, EmptyAndRefusedLinesCostTokens)
+{
+  config c;
+  c.rate = 10;
+  c.burst = 5;
+  room r(c);
+  client a(r);
+  a.read();
+  a.send("\n\n   \n\x01\nPING 1\nPING 2\n");
+  // Four lines spent four tokens (the refused one got its 415); PING 1 took
+  // the fifth, PING 2 waits.
+  EXPECT_EQ(a.read(), (lines{"415 invalid text: not UTF-8 or a control character", "PONG 1"}));
+  EXPECT_EQ(a.s.next_wait(), session::wait::rate);
+  a.s.resume(t0 + 100ms);
+  EXPECT_EQ(a.read(), lines{"PONG 2"});
+}
+
 TEST(Session, BytesWithoutNewlineCostTokens)
 {
   config c;

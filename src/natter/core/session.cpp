@@ -239,12 +239,12 @@ std::size_t session::run(std::string_view in, time_point now)
     // At most one line's worth at a time, so a long run without LF is paid
     // for in small steps and pausing stays fine-grained.
     std::size_t used = 0;
+    const std::uint64_t framed = parser_.lines_framed();
     const proto::parse_event ev = parser_.next(in.substr(0, cfg.max_line), used);
     in.remove_prefix(used);
     used_total += used;
-    const bool line = ev.what == proto::parse_event::kind::command ||
-                      ev.what == proto::parse_event::kind::error;
-    charge(used, line);
+    // Every framed line costs a token, the ignored and refused ones too.
+    charge(used, parser_.lines_framed() - framed);
     if (ev.what != proto::parse_event::kind::none)
       handle(ev);
   }
@@ -387,13 +387,14 @@ void session::refill(time_point now)
 
 // Flood control (spec 11): a line costs one token, and so does every
 // max_line octets of the raw stream, so a stream with no LF is paced too.
-void session::charge(std::size_t bytes, bool line)
+// Empty lines are framed without an event, so one read of them can take the
+// bucket below zero; the pause that follows is then as long as their cost.
+void session::charge(std::size_t bytes, std::uint64_t lines)
 {
   const config& cfg = room_.settings();
   if (cfg.rate <= 0)
     return;
-  if (line)
-    tokens_ -= 1;
+  tokens_ -= static_cast<double>(lines);
   byte_debt_ += bytes;
   while (byte_debt_ >= cfg.max_line)
   {

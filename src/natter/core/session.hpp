@@ -100,7 +100,7 @@ private:
   void finish_input();
   std::size_t sendq_limit() const noexcept;
   void refill(time_point now);
-  void charge(std::size_t bytes, bool line);
+  void charge(std::size_t bytes, std::uint64_t lines);
 
   room& room_;
   outbox out_;

@@ -15,6 +15,7 @@
 #include "natter/proto/limits.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -68,6 +69,11 @@ public:
   /// The configured line limit.
   std::size_t max_line() const noexcept { return max_line_; }
 
+  /// Lines framed so far, whatever became of them: commands, refused lines,
+  /// ignored empty lines and the ends of overlong lines (flood control
+  /// charges each, spec section 11).
+  std::uint64_t lines_framed() const noexcept { return lines_framed_; }
+
   /// Octets held for a line split across reads (0 between lines).
   std::size_t buffered() const noexcept { return held_; }
 
@@ -90,6 +96,7 @@ private:
   bool invalid_ = false;       // the line broke the text rules (415)
   std::uint8_t tel_verb_ = 0;  // WILL/WONT/DO/DONT awaiting its option
   int cs_ = 0;                 // Ragel state
+  std::uint64_t lines_framed_ = 0; // terminators seen
 };
 
 } // namespace natter::proto
