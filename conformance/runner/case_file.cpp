@@ -98,7 +98,10 @@ public:
   }
 
 private:
-  [[noreturn]] void fail(const std::string& why) const { throw case_error(where_ + "meta: " + why); }
+  [[noreturn]] void fail(const std::string& why) const
+  {
+    throw case_error(where_ + "meta: " + why);
+  }
 
   char peek()
   {
@@ -150,12 +153,8 @@ void check_payload(const step& st, const std::string& where)
     {
     case step::kind::send_line:
     case step::kind::send_raw:
-    case step::kind::expect_bytes:
-      (void)expand(st.arg, vars);
-      break;
-    case step::kind::expect_line:
-      (void)compile_pattern(st.arg, vars);
-      break;
+    case step::kind::expect_bytes: (void)expand(st.arg, vars); break;
+    case step::kind::expect_line: (void)compile_pattern(st.arg, vars); break;
     case step::kind::expect_regex:
       (void)std::regex(expand_regex(st.arg, vars), std::regex::ECMAScript);
       break;
@@ -163,8 +162,7 @@ void check_payload(const step& st, const std::string& where)
       if (st.verb == "register")
         (void)expand(st.arg, vars);
       break;
-    default:
-      break;
+    default: break;
     }
   }
   catch (const std::regex_error& e)
@@ -239,8 +237,8 @@ step parse_step(std::string_view text, int line, const std::string& where, bool&
   st.verb = std::string(rest.substr(0, sp));
   st.arg = sp == std::string_view::npos ? std::string() : std::string(trim(rest.substr(sp + 1)));
   static const std::map<std::string, int, std::less<>> arity = {
-    {"connect", -1}, {"register", 1}, {"nothing", 0}, {"sync", 0},     {"closed", 0},
-    {"close", -1},   {"shutdown", 0}, {"wait", 1},    {"backpressure", 1},
+      {"connect", -1}, {"register", 1}, {"nothing", 0}, {"sync", 0},         {"closed", 0},
+      {"close", -1},   {"shutdown", 0}, {"wait", 1},    {"backpressure", 1},
   };
   const auto it = arity.find(st.verb);
   if (it == arity.end())

@@ -29,25 +29,25 @@ struct step
   };
 
   kind what = kind::action;
-  std::string client; ///< the client's name (empty for repeat/mark/...)
-  std::string verb;   ///< action verb
-  std::string arg;    ///< payload or action argument, unexpanded
-  long count = 0;     ///< repeat count, elapsed milliseconds
-  int line = 0;       ///< line in the case file
+  std::string client;     ///< the client's name (empty for repeat/mark/...)
+  std::string verb;       ///< action verb
+  std::string arg;        ///< payload or action argument, unexpanded
+  long count = 0;         ///< repeat count, elapsed milliseconds
+  int line = 0;           ///< line in the case file
   std::vector<step> body; ///< repeat body
 };
 
 /// One case.
 struct test_case
 {
-  std::string id;      ///< "7.2/3", unique in the suite
-  std::string title;   ///< the ### heading
+  std::string id;    ///< "7.2/3", unique in the suite
+  std::string title; ///< the ### heading
   std::string level = "MUST";
-  std::string file;    ///< path of the case file
-  std::string section; ///< the file's # heading, "7.2 NICK"
-  int line = 0;        ///< line of the heading
+  std::string file;                      ///< path of the case file
+  std::string section;                   ///< the file's # heading, "7.2 NICK"
+  int line = 0;                          ///< line of the heading
   std::vector<std::string> requirements; ///< "N-NICK-2", in order, unique
-  std::string quote;   ///< the quoted spec text
+  std::string quote;                     ///< the quoted spec text
   std::vector<step> steps;
   bool needs_echo = false; ///< uses the echo service
 };

@@ -70,8 +70,7 @@ struct client
   /// The server may still answer a PING on it.
   bool live() const
   {
-    return connected && !echo && !closed_by_us && !eof && !reset && !quit_sent && !shut &&
-           !got_5xx;
+    return connected && !echo && !closed_by_us && !eof && !reset && !quit_sent && !shut && !got_5xx;
   }
 };
 
@@ -111,7 +110,7 @@ class case_runner final : public variables
 {
 public:
   case_runner(const test_case& tc, const run_options& opt, unsigned index)
-    : tc_(tc), opt_(opt), id_(opt.salt + base36(index))
+      : tc_(tc), opt_(opt), id_(opt.salt + base36(index))
   {
   }
 
@@ -159,8 +158,7 @@ public:
     for (auto& c : clients_)
       c->sock.close();
     result.transcript = std::move(log_);
-    result.duration =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
+    result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
     return result;
   }
 
@@ -177,7 +175,8 @@ public:
     }
     std::string value;
     const std::string tail = "_" + id_;
-    const std::size_t want = length != 0 ? length : std::min<std::size_t>(16, key.size() + tail.size());
+    const std::size_t want =
+        length != 0 ? length : std::min<std::size_t>(16, key.size() + tail.size());
     if (want >= tail.size() + 1)
     {
       std::string head = key.substr(0, want - tail.size());
@@ -252,44 +251,46 @@ private:
     {
     case k::join:
     case k::msg:
-    case k::quit:
-      return !is_ours(sl.nick);
-    case k::nick:
-      return !is_ours(sl.nick) && !is_ours(sl.new_nick);
-    case k::reply:
-      return sl.code == 211 && sl.more && !is_ours(sl.text);
-    default:
-      return false;
+    case k::quit: return !is_ours(sl.nick);
+    case k::nick: return !is_ours(sl.nick) && !is_ours(sl.new_nick);
+    case k::reply: return sl.code == 211 && sl.more && !is_ours(sl.text);
+    default: return false;
     }
   }
 
   void check_line(client& c, const std::string& line, bool crlf)
   {
     if (!crlf)
-      throw violation{"N-FRAME-5", c.name + " received a line not ended by CRLF: " + printable(line)};
+      throw violation{"N-FRAME-5",
+                      c.name + " received a line not ended by CRLF: " + printable(line)};
     if (static_cast<long>(line.size()) + 2 > opt_.max_line + 64)
-      throw violation{"N-REPLY-1", c.name + " received a line of " + std::to_string(line.size() + 2) +
-                                     " octets, over the line limit plus 64"};
+      throw violation{"N-REPLY-1", c.name + " received a line of " +
+                                       std::to_string(line.size() + 2) +
+                                       " octets, over the line limit plus 64"};
     if (line.find('\xFF') != std::string::npos)
       throw violation{"N-TELNET-13", c.name + " received an IAC inside a line: " + printable(line)};
     if (!natter::proto::is_valid_text(line))
-      throw violation{"N-ENC-6", c.name + " received a line that is not valid text: " + printable(line)};
+      throw violation{"N-ENC-6",
+                      c.name + " received a line that is not valid text: " + printable(line)};
     if (c.got_5xx)
-      throw violation{"N-REPLY-6", c.name + " received a line after a 5xx reply: " + printable(line)};
+      throw violation{"N-REPLY-6",
+                      c.name + " received a line after a 5xx reply: " + printable(line)};
     const auto sl = natter::proto::parse_server_line(line);
     using k = natter::proto::server_line::kind;
     if (sl.what == k::invalid)
     {
       if (!line.empty() && line[0] >= '0' && line[0] <= '9')
         throw violation{"N-REPLY-2", c.name + " received a malformed reply: " + printable(line)};
-      throw violation{"N-EVENT-1", c.name + " received a line that is neither a reply nor an event: " +
-                                     printable(line)};
+      throw violation{
+          "N-EVENT-1",
+          c.name + " received a line that is neither a reply nor an event: " + printable(line)};
     }
     if (sl.what == k::reply)
     {
       if (c.more_code != 0 && sl.code != c.more_code)
         throw violation{"N-REPLY-3", c.name + " received " + std::to_string(sl.code) +
-                                       " inside a multi-line " + std::to_string(c.more_code) + " reply"};
+                                         " inside a multi-line " + std::to_string(c.more_code) +
+                                         " reply"};
       c.more_code = sl.more ? sl.code : 0;
       if (sl.code == 220 && c.got_line)
         throw violation{"N-CONN-1", c.name + " received a 220 that is not the first line"};
@@ -304,7 +305,7 @@ private:
     {
       if (c.more_code != 0)
         throw violation{"N-REPLY-4", c.name + " received an event inside a multi-line reply: " +
-                                       printable(line)};
+                                         printable(line)};
       if (sl.what != k::echo && sl.what != k::pong && !c.got_200)
         throw violation{"N-EVENT-2", c.name + " is not registered but received " + printable(line)};
     }
@@ -316,17 +317,18 @@ private:
     if (more)
     {
       if (!natter::proto::is_valid_nick(text))
-        throw violation{"N-WHO-2", c.name + " received a 211- line without a nick: 211-" + printable(text)};
+        throw violation{"N-WHO-2",
+                        c.name + " received a 211- line without a nick: 211-" + printable(text)};
       if (!c.who_run.empty() && to_lower(c.who_run.back()) >= to_lower(text))
-        throw violation{"N-WHO-3", c.name + " received 211-" + text + " after 211-" + c.who_run.back() +
-                                     ": not in ascending order"};
+        throw violation{"N-WHO-3", c.name + " received 211-" + text + " after 211-" +
+                                       c.who_run.back() + ": not in ascending order"};
       c.who_run.push_back(text);
       return;
     }
     const std::string count = text.substr(0, text.find(' '));
     if (count != std::to_string(c.who_run.size()))
       throw violation{"N-WHO-2", c.name + " received '211 " + printable(text) + "' after " +
-                                   std::to_string(c.who_run.size()) + " 211- lines"};
+                                     std::to_string(c.who_run.size()) + " 211- lines"};
     c.who_run.clear();
   }
 
@@ -346,10 +348,12 @@ private:
         c.raw.erase(0, 3);
         const auto verb = static_cast<unsigned char>(it.bytes[1]);
         if (!c.sent_iac || (verb != 0xFB && verb != 0xFC && verb != 0xFE))
-          throw violation{"N-TELNET-12", c.name + " received telnet negotiation it did not ask for: " +
-                                           printable(it.bytes)};
+          throw violation{
+              "N-TELNET-12",
+              c.name + " received telnet negotiation it did not ask for: " + printable(it.bytes)};
         if (c.more_code != 0)
-          throw violation{"N-TELNET-13", c.name + " received a telnet answer inside a multi-line reply"};
+          throw violation{"N-TELNET-13",
+                          c.name + " received a telnet answer inside a multi-line reply"};
         note(c, "<<", it.bytes);
         c.items.push_back(std::move(it));
         continue;
@@ -358,8 +362,9 @@ private:
       if (lf == std::string::npos)
       {
         if (static_cast<long>(c.raw.size()) > opt_.max_line + 64)
-          throw violation{"N-REPLY-1", c.name + " received over " + std::to_string(opt_.max_line + 64) +
-                                         " octets without a line end"};
+          throw violation{"N-REPLY-1", c.name + " received over " +
+                                           std::to_string(opt_.max_line + 64) +
+                                           " octets without a line end"};
         return;
       }
       const bool crlf = lf > 0 && c.raw[lf - 1] == '\r';
@@ -388,7 +393,7 @@ private:
       parse(c);
       if (!c.echo && !c.raw.empty())
         throw violation{"N-FRAME-5", c.name + " received an unterminated line before the close: " +
-                                       printable(c.raw)};
+                                         printable(c.raw)};
       return true;
     }
     parse(c);
@@ -433,7 +438,8 @@ private:
     note(c, line ? ">" : ">>", line ? std::string_view(bytes).substr(0, bytes.size() - 2) : bytes);
     const io_status st = c.sock.write_all(bytes, c.raw, clock::now() + opt_.timeout * 4);
     if (st == io_status::timeout)
-      throw failure{c.name + " could not send within " + std::to_string(opt_.timeout.count() * 4) + " ms",
+      throw failure{c.name + " could not send within " + std::to_string(opt_.timeout.count() * 4) +
+                        " ms",
                     {}};
     // A reset while sending is left for the expectations to discover.
     parse(c);
@@ -444,11 +450,13 @@ private:
     if (c.connected)
       throw case_error(c.name + " is already connected");
     c.echo = echo;
-    const std::string err = c.sock.connect(opt_.host, echo ? opt_.echo_port : opt_.port, deadline());
+    const std::string err =
+        c.sock.connect(opt_.host, echo ? opt_.echo_port : opt_.port, deadline());
     if (!err.empty())
       throw failure{c.name + " cannot connect: " + err, {}};
     c.connected = true;
-    log_.push_back(c.name + " (connected to the " + std::string(echo ? "echo" : "chat") + " service)");
+    log_.push_back(c.name + " (connected to the " + std::string(echo ? "echo" : "chat") +
+                   " service)");
     if (raw || echo)
       return;
     const auto it = next_item(c, deadline());
@@ -495,10 +503,11 @@ private:
     {
       const auto it = next_item(c, deadline());
       if (!it || !it->telnet || it->bytes != want)
-        throw failure{"unexpected octets for " + c.name,
-                      {"expected: " + c.name + "<< " + printable(want),
-                       it ? "actual:   " + c.name + (it->telnet ? "<< " : "< ") + printable(it->bytes)
-                          : nothing_came(c)}};
+        throw failure{
+            "unexpected octets for " + c.name,
+            {"expected: " + c.name + "<< " + printable(want),
+             it ? "actual:   " + c.name + (it->telnet ? "<< " : "< ") + printable(it->bytes)
+                : nothing_came(c)}};
       return;
     }
     // Echo: octets in order; big transfers get a proportionally longer bound.
@@ -513,11 +522,15 @@ private:
     if (same < want.size())
     {
       const std::size_t from = same > 16 ? same - 16 : 0;
-      throw failure{c.name + ": echoed octets differ from what was sent, at octet " + std::to_string(same) +
-                      " of " + std::to_string(want.size()),
-                    {"expected: ..." + printable(want.substr(from, 48)),
-                     "actual:   ..." + printable(c.raw.substr(from, std::min<std::size_t>(48, c.raw.size() - from))) +
-                       (c.raw.size() < want.size() ? " (" + std::to_string(c.raw.size()) + " octets arrived)" : "")}};
+      throw failure{
+          c.name + ": echoed octets differ from what was sent, at octet " + std::to_string(same) +
+              " of " + std::to_string(want.size()),
+          {"expected: ..." + printable(want.substr(from, 48)),
+           "actual:   ..." +
+               printable(c.raw.substr(from, std::min<std::size_t>(48, c.raw.size() - from))) +
+               (c.raw.size() < want.size()
+                    ? " (" + std::to_string(c.raw.size()) + " octets arrived)"
+                    : "")}};
     }
     log_.push_back(c.name + "<< (" + std::to_string(want.size()) + " octets, as sent)");
     c.raw.erase(0, want.size());
@@ -571,7 +584,8 @@ private:
       {
         if (!c.raw.empty())
           throw failure{c.name + " received octets instead of the close",
-                        {"expected: " + c.name + ": closed", "actual:   " + c.name + "<< " + printable(c.raw.substr(0, 64))}};
+                        {"expected: " + c.name + ": closed",
+                         "actual:   " + c.name + "<< " + printable(c.raw.substr(0, 64))}};
       }
       else if (const auto it = next_item(c, clock::now()); it)
         throw failure{c.name + " received a line instead of the close",
@@ -603,7 +617,8 @@ private:
         if (!ev || ev->telnet || ev->bytes != "JOIN " + nick)
           throw failure{other->name + " was not told that " + nick + " joined",
                         {"expected: " + other->name + "< JOIN " + nick,
-                         ev ? "actual:   " + other->name + "< " + printable(ev->bytes) : nothing_came(*other)}};
+                         ev ? "actual:   " + other->name + "< " + printable(ev->bytes)
+                            : nothing_came(*other)}};
       }
     c.registered = true;
     c.nick = nick;
@@ -646,7 +661,7 @@ private:
       log_.push_back(c.name + " (sent " + std::to_string(n) + " octets without reading)");
       if (n >= limit)
         throw failure{c.name + ": the echo service took " + std::to_string(n) +
-                        " octets from a client that reads nothing, without pushing back",
+                          " octets from a client that reads nothing, without pushing back",
                       {}};
     }
   }
@@ -666,9 +681,7 @@ private:
           counters_.pop_back();
         }
         break;
-      case step::kind::mark:
-        mark_ = clock::now();
-        break;
+      case step::kind::mark: mark_ = clock::now(); break;
       case step::kind::elapsed:
       {
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - mark_);
@@ -683,22 +696,12 @@ private:
           throw failure{"a UDP datagram to the echo port was answered", {}};
         log_.push_back("(a UDP datagram to the echo port got no answer)");
         break;
-      case step::kind::send_line:
-        send(get(st.client), expand(st.arg, *this) + "\r\n", true);
-        break;
-      case step::kind::send_raw:
-        send(get(st.client), expand(st.arg, *this), false);
-        break;
+      case step::kind::send_line: send(get(st.client), expand(st.arg, *this) + "\r\n", true); break;
+      case step::kind::send_raw: send(get(st.client), expand(st.arg, *this), false); break;
       case step::kind::expect_line:
-      case step::kind::expect_regex:
-        expect_line(get(st.client), st);
-        break;
-      case step::kind::expect_bytes:
-        expect_bytes(get(st.client), st);
-        break;
-      case step::kind::action:
-        action(get(st.client), st);
-        break;
+      case step::kind::expect_regex: expect_line(get(st.client), st); break;
+      case step::kind::expect_bytes: expect_bytes(get(st.client), st); break;
+      case step::kind::action: action(get(st.client), st); break;
       }
     }
   }

@@ -20,10 +20,10 @@ struct run_options
   std::string host = "localhost";
   std::uint16_t port = 7777;
   std::uint16_t echo_port = 7;
-  bool echo = true;                          ///< false: echo cases are skipped
-  std::chrono::milliseconds timeout{3000};   ///< bound of every single wait
-  long max_line = 1024;                      ///< the server's line limit L
-  std::string salt = "zz";                   ///< makes nicks unique per run
+  bool echo = true;                        ///< false: echo cases are skipped
+  std::chrono::milliseconds timeout{3000}; ///< bound of every single wait
+  long max_line = 1024;                    ///< the server's line limit L
+  std::string salt = "zz";                 ///< makes nicks unique per run
 };
 
 /// The outcome of one case.
@@ -36,9 +36,9 @@ struct case_result
     skip,
   };
   status what = status::pass;
-  std::string reason;               ///< one line: why it failed or was skipped
-  int line = 0;                     ///< the case-file line of the failing step
-  std::vector<std::string> details; ///< "expected: ...", "actual: ..."
+  std::string reason;                  ///< one line: why it failed or was skipped
+  int line = 0;                        ///< the case-file line of the failing step
+  std::vector<std::string> details;    ///< "expected: ...", "actual: ..."
   std::vector<std::string> transcript; ///< what was sent and received
   std::chrono::milliseconds duration{0};
 };

@@ -36,7 +36,8 @@ std::string default_cases_dir(const char* argv0)
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec)
     exe = fs::path(argv0);
-  const fs::path installed = exe.parent_path().parent_path() / "share" / "natter" / "conformance" / "cases";
+  const fs::path installed =
+      exe.parent_path().parent_path() / "share" / "natter" / "conformance" / "cases";
   if (fs::is_directory(installed, ec))
     return installed.string();
   return NATTER_CONFORMANCE_CASES_DIR;
@@ -117,21 +118,24 @@ int main(int argc, char** argv)
   app.add_option("--host", opt.host, "server host name or address")->capture_default_str();
   app.add_option("--port", opt.port, "chat port")->capture_default_str();
   app.add_option("--echo-port", echo_port, "echo port, or 'off' to skip the echo cases")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--filter", globs,
                  "run only cases whose id, title, file name or a requirement ID matches this "
                  "glob (repeatable)");
   app.add_flag("--list", list, "list the selected cases without running them");
   app.add_flag("--tap", tap, "print TAP version 13 instead of the plain report");
   app.add_option("--timeout", timeout_ms, "bound of every single wait, in milliseconds")
-    ->capture_default_str()
-    ->check(CLI::Range(50L, 600000L));
+      ->capture_default_str()
+      ->check(CLI::Range(50L, 600000L));
   app.add_option("--max-line", opt.max_line, "the server's line limit L, in octets")
-    ->capture_default_str()
-    ->check(CLI::Range(32L, 1L << 24));
-  app.add_option("--jobs", jobs, "cases run at the same time")->capture_default_str()->check(CLI::Range(1U, 256U));
+      ->capture_default_str()
+      ->check(CLI::Range(32L, 1L << 24));
+  app.add_option("--jobs", jobs, "cases run at the same time")
+      ->capture_default_str()
+      ->check(CLI::Range(1U, 256U));
   app.add_flag("-v,--verbose", verbose, "print the transcript of passing cases too");
-  app.add_option("cases", paths, "case files or directories (default: the installed or in-tree cases)");
+  app.add_option("cases", paths,
+                 "case files or directories (default: the installed or in-tree cases)");
   CLI11_PARSE(app, argc, argv);
 
   opt.timeout = std::chrono::milliseconds(timeout_ms);
@@ -174,8 +178,8 @@ int main(int argc, char** argv)
   if (list)
   {
     for (const test_case* tc : cases)
-      std::printf("%-8s %s %s  (%s:%d)\n", tc->id.c_str(), tc->title.c_str(), joined_ids(*tc).c_str(),
-                  tc->file.c_str(), tc->line);
+      std::printf("%-8s %s %s  (%s:%d)\n", tc->id.c_str(), tc->title.c_str(),
+                  joined_ids(*tc).c_str(), tc->file.c_str(), tc->line);
     std::printf("%zu cases\n", cases.size());
     return 0;
   }
@@ -187,17 +191,20 @@ int main(int argc, char** argv)
   std::condition_variable cv;
   std::atomic<std::size_t> next{0};
   std::vector<std::thread> pool;
-  const unsigned workers = static_cast<unsigned>(std::min<std::size_t>(jobs, std::max<std::size_t>(cases.size(), 1)));
+  const unsigned workers =
+      static_cast<unsigned>(std::min<std::size_t>(jobs, std::max<std::size_t>(cases.size(), 1)));
   for (unsigned w = 0; w < workers; ++w)
-    pool.emplace_back([&] {
-      for (std::size_t k = next++; k < cases.size(); k = next++)
-      {
-        case_result r = natter::conform::run_case(*cases[k], opt, static_cast<unsigned>(k));
-        const std::lock_guard lock(mu);
-        results[k] = std::move(r);
-        cv.notify_all();
-      }
-    });
+    pool.emplace_back(
+        [&]
+        {
+          for (std::size_t k = next++; k < cases.size(); k = next++)
+          {
+            case_result r = natter::conform::run_case(*cases[k], opt, static_cast<unsigned>(k));
+            const std::lock_guard lock(mu);
+            results[k] = std::move(r);
+            cv.notify_all();
+          }
+        });
 
   if (tap)
     std::printf("TAP version 13\n1..%zu\n", cases.size());

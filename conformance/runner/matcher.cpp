@@ -38,9 +38,7 @@ std::size_t read_escape(std::string_view src, std::size_t i, std::string& out)
   case '$':
   case '{':
   case '}':
-  case '|':
-    out += c;
-    return i + 2;
+  case '|': out += c; return i + 2;
   case 'x':
   {
     const int hi = i + 2 < src.size() ? hex_value(src[i + 2]) : -1;
@@ -50,8 +48,7 @@ std::size_t read_escape(std::string_view src, std::size_t i, std::string& out)
     out += static_cast<char>(hi * 16 + lo);
     return i + 4;
   }
-  default:
-    throw case_error(std::string("unknown escape \\") + c);
+  default: throw case_error(std::string("unknown escape \\") + c);
   }
 }
 
@@ -84,7 +81,7 @@ std::string variable_value(std::string_view body, variables& vars)
   const std::size_t colon = body.find(':');
   const std::string_view head = body.substr(0, colon);
   const std::string_view rest =
-    colon == std::string_view::npos ? std::string_view{} : body.substr(colon + 1);
+      colon == std::string_view::npos ? std::string_view{} : body.substr(colon + 1);
   if (head == "i" && colon == std::string_view::npos)
     return std::to_string(vars.counter());
   if (head == "L" && colon == std::string_view::npos)
@@ -96,7 +93,7 @@ std::string variable_value(std::string_view body, variables& vars)
     const std::size_t colon2 = rest.find(':');
     const long count = eval_expr(rest.substr(0, colon2), vars);
     const std::string unit =
-      colon2 == std::string_view::npos ? std::string("a") : std::string(rest.substr(colon2 + 1));
+        colon2 == std::string_view::npos ? std::string("a") : std::string(rest.substr(colon2 + 1));
     if (count < 0 || count > (64L << 20) || unit.empty())
       throw case_error("${fill:...}: count must be 0 to 64 Mi and the unit non-empty");
     std::string out;
@@ -253,7 +250,8 @@ pattern compile_pattern(std::string_view src, variables& vars)
 {
   pattern p;
   std::string lit;
-  auto flush = [&] {
+  auto flush = [&]
+  {
     if (!lit.empty())
       p.elements.push_back({pattern::element::kind::literal, std::move(lit), {}});
     lit.clear();
@@ -324,12 +322,8 @@ std::string pattern::to_string() const
   {
     switch (el.what)
     {
-    case element::kind::literal:
-      out += printable(el.text);
-      break;
-    case element::kind::any:
-      out += "{*}";
-      break;
+    case element::kind::literal: out += printable(el.text); break;
+    case element::kind::any: out += "{*}"; break;
     case element::kind::choice:
       out += '{';
       for (std::size_t k = 0; k < el.choices.size(); ++k)
@@ -352,7 +346,8 @@ std::string expand_regex(std::string_view src, variables& vars)
       i += 2;
       continue;
     }
-    if (src[i] != '$' || i + 1 >= src.size() || !(src[i + 1] == '{' || (src[i + 1] >= 'a' && src[i + 1] <= 'z')))
+    if (src[i] != '$' || i + 1 >= src.size() ||
+        !(src[i + 1] == '{' || (src[i + 1] >= 'a' && src[i + 1] <= 'z')))
     {
       out += src[i++];
       continue;

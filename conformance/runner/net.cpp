@@ -62,7 +62,10 @@ io_status classify(int err)
 
 } // namespace
 
-tcp_socket::tcp_socket(tcp_socket&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+tcp_socket::tcp_socket(tcp_socket&& other) noexcept : fd_(other.fd_)
+{
+  other.fd_ = -1;
+}
 
 tcp_socket& tcp_socket::operator=(tcp_socket&& other) noexcept
 {
@@ -75,7 +78,10 @@ tcp_socket& tcp_socket::operator=(tcp_socket&& other) noexcept
   return *this;
 }
 
-tcp_socket::~tcp_socket() { close(); }
+tcp_socket::~tcp_socket()
+{
+  close();
+}
 
 std::string tcp_socket::connect(const std::string& host, std::uint16_t port,
                                 clock::time_point deadline)

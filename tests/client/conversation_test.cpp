@@ -18,7 +18,8 @@ class Conversation : public ::testing::Test
 {
 protected:
   explicit Conversation(bool show_own = true)
-    : conv_(conversation::options{"alice", false, show_own}, [] { return std::string("12:34"); },
+      : conv_(
+            conversation::options{"alice", false, show_own}, [] { return std::string("12:34"); },
             [this] { return now_; })
   {
   }

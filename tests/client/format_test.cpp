@@ -25,7 +25,8 @@ TEST(Format, Clock)
 
 TEST(Format, PlainMessage)
 {
-  EXPECT_EQ(format_message("12:34", "alice", "hello, world", false), "[12:34] <alice> hello, world");
+  EXPECT_EQ(format_message("12:34", "alice", "hello, world", false),
+            "[12:34] <alice> hello, world");
 }
 
 TEST(Format, ColouredMessageColoursOnlyTheNick)

@@ -70,8 +70,9 @@ TEST_F(PipeMode, SendsEveryLineExactlyAndQuits)
   peer bob;
   ASSERT_TRUE(bob.join(server_.port(), "bob"));
   child c = run({"--nick", "bot"}, "hello room\n  spaced  out\ncaf\xC3\xA9 \xE2\x82\xAC\n");
-  EXPECT_EQ(seen_until_quit(c, bob, "bot"), (lines{"JOIN bot", "MSG bot hello room", "MSG bot spaced  out",
-                                                   "MSG bot caf\xC3\xA9 \xE2\x82\xAC"}));
+  EXPECT_EQ(seen_until_quit(c, bob, "bot"),
+            (lines{"JOIN bot", "MSG bot hello room", "MSG bot spaced  out",
+                   "MSG bot caf\xC3\xA9 \xE2\x82\xAC"}));
 }
 
 // "nothing lost when the input ends right after the last line": many lines,
@@ -124,8 +125,9 @@ TEST_F(PipeMode, PrintsWhatItReceivesPlain)
   c.close_stdin();
   EXPECT_EQ(c.wait(10s), 0);
   c.drain(2s);
-  EXPECT_TRUE(std::regex_search(c.out(), std::regex("(^|\n)\\[[0-9]{2}:[0-9]{2}\\] <bob> hi \xE2\x98\x83 listener\n")))
-    << c.out();
+  EXPECT_TRUE(std::regex_search(
+      c.out(), std::regex("(^|\n)\\[[0-9]{2}:[0-9]{2}\\] <bob> hi \xE2\x98\x83 listener\n")))
+      << c.out();
   EXPECT_EQ(c.out().find('\x1b'), std::string::npos) << "no colour in a pipe";
 }
 
@@ -135,9 +137,8 @@ TEST_F(PipeMode, ReadsARegularFile)
   ASSERT_TRUE(bob.join(server_.port(), "bob"));
   const std::string file = home_.path() + "/input.txt";
   std::ofstream(file) << "from a file\nsecond\n";
-  child c = child::spawn_piped({"/bin/sh", "-c",
-                                "exec \"$0\" --nick filer \"$1\" < \"$2\"", natter_path(),
-                                server_.address(), file});
+  child c = child::spawn_piped({"/bin/sh", "-c", "exec \"$0\" --nick filer \"$1\" < \"$2\"",
+                                natter_path(), server_.address(), file});
   EXPECT_EQ(seen_until_quit(c, bob, "filer"),
             (lines{"JOIN filer", "MSG filer from a file", "MSG filer second"}));
 }

@@ -98,7 +98,8 @@ TEST_F(Interactive, LineArrivingMidTypingKeepsTheInput)
 
   // Typing goes on where the cursor was: "he" + "l" + "lo" -> "hello" only
   // if the cursor was restored before the last "l".
-  ASSERT_TRUE(alice.write("X\x1b[C" "lo\r"));
+  ASSERT_TRUE(alice.write("X\x1b[C"
+                          "lo\r"));
   EXPECT_TRUE(bob.expect("MSG alice heXllo", 5s));
 }
 

@@ -84,16 +84,22 @@ TEST(ConformCaseFile, ParsesCasesStepsAndIds)
 TEST(ConformCaseFile, RejectsMistakesWithFileAndLine)
 {
   const std::pair<const char*, const char*> bad[] = {
-    {"### t\n> [N-A-1]\n```session\nc1> x\n```\n", "no <!-- meta"},
-    {"### t\n<!-- meta={\"id\": \"1\"} -->\n```session\nc1> x\n```\n", "names no requirement"},
-    {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n", "no ```session"},
-    {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: fly\n```\n", "unknown action"},
-    {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1? x\n```\n", "after the client"},
-    {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nrepeat 2\nc1> x\n```\n", "not closed"},
-    {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1< {a\n```\n", "unterminated"},
-    {"### t\n<!-- meta={\"id\": \"1\", \"x\": \"y\"} -->\n> [N-A-1]\n```session\nc1> x\n```\n", "unknown meta"},
-    {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1> x\n", "not closed"},
-    {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: wait 99999\n```\n", "at most"},
+      {"### t\n> [N-A-1]\n```session\nc1> x\n```\n", "no <!-- meta"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n```session\nc1> x\n```\n", "names no requirement"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n", "no ```session"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: fly\n```\n",
+       "unknown action"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1? x\n```\n",
+       "after the client"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nrepeat 2\nc1> x\n```\n",
+       "not closed"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1< {a\n```\n",
+       "unterminated"},
+      {"### t\n<!-- meta={\"id\": \"1\", \"x\": \"y\"} -->\n> [N-A-1]\n```session\nc1> x\n```\n",
+       "unknown meta"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1> x\n", "not closed"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: wait 99999\n```\n",
+       "at most"},
   };
   for (const auto& [text, why] : bad)
   {

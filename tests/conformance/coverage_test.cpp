@@ -63,19 +63,22 @@ TEST(ConformCoverage, EveryRequirementIsCoveredOrUntestable)
     for (const std::string& id : tc.requirements)
     {
       covered.insert(id);
-      EXPECT_TRUE(spec.count(id)) << tc.file << ":" << tc.line << ": case " << tc.id
-                                  << " cites " << id << ", which spec/natter.md does not define";
+      EXPECT_TRUE(spec.count(id)) << tc.file << ":" << tc.line << ": case " << tc.id << " cites "
+                                  << id << ", which spec/natter.md does not define";
     }
   for (const auto& [id, reason] : skip)
   {
-    EXPECT_TRUE(spec.count(id)) << "UNTESTABLE.md lists " << id << ", which the spec does not define";
+    EXPECT_TRUE(spec.count(id)) << "UNTESTABLE.md lists " << id
+                                << ", which the spec does not define";
     EXPECT_GE(reason.size(), 10U) << "UNTESTABLE.md gives no reason for " << id;
-    EXPECT_FALSE(covered.count(id)) << id << " is covered by a case and also listed in UNTESTABLE.md";
+    EXPECT_FALSE(covered.count(id))
+        << id << " is covered by a case and also listed in UNTESTABLE.md";
   }
   for (const std::string& id : spec)
     EXPECT_TRUE(covered.count(id) || skip.count(id))
-      << id << " is neither covered by a case in conformance/cases nor listed in "
-               "conformance/UNTESTABLE.md";
+        << id
+        << " is neither covered by a case in conformance/cases nor listed in "
+           "conformance/UNTESTABLE.md";
 }
 
 } // namespace

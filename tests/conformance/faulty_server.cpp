@@ -38,13 +38,13 @@ namespace proto = natter::proto;
 /// The faults; each breaks one requirement of the spec.
 struct faults
 {
-  bool msg_to_sender = false;  ///< MSG also goes back to its sender [N-MSG-4]
-  bool no_join = false;        ///< no JOIN event [N-NICK-8]
-  bool overlong_415 = false;   ///< an overlong line gets 415, not 413 [N-FRAME-8]
-  bool duplicate_nick = false; ///< a nick in use is given out again [N-NICK-4]
-  bool lf_only = false;        ///< lines end with LF, not CRLF [N-FRAME-5]
-  bool who_unsorted = false;   ///< WHO in reverse order [N-WHO-3]
-  bool echo_drop_ff = false;   ///< the echo service drops 0xFF octets [N-ECHOSVC-1]
+  bool msg_to_sender = false;   ///< MSG also goes back to its sender [N-MSG-4]
+  bool no_join = false;         ///< no JOIN event [N-NICK-8]
+  bool overlong_415 = false;    ///< an overlong line gets 415, not 413 [N-FRAME-8]
+  bool duplicate_nick = false;  ///< a nick in use is given out again [N-NICK-4]
+  bool lf_only = false;         ///< lines end with LF, not CRLF [N-FRAME-5]
+  bool who_unsorted = false;    ///< WHO in reverse order [N-WHO-3]
+  bool echo_drop_ff = false;    ///< the echo service drops 0xFF octets [N-ECHOSVC-1]
   bool quit_stays_open = false; ///< 221 without closing [N-QUIT-1]
 };
 
@@ -69,8 +69,8 @@ int listen_on_loopback(std::uint16_t& port)
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 128) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::listen(fd, 128) != 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
   {
     std::perror("natter-faulty: listen");
     std::exit(1);
@@ -98,14 +98,17 @@ public:
     std::uint16_t echo_port = 0;
     chat_fd_ = listen_on_loopback(chat_port);
     echo_fd_ = listen_on_loopback(echo_port);
-    std::printf("natterd: chat listening on 127.0.0.1:%u\nnatterd: echo listening on 127.0.0.1:%u\n",
-                chat_port, echo_port);
+    std::printf(
+        "natterd: chat listening on 127.0.0.1:%u\nnatterd: echo listening on 127.0.0.1:%u\n",
+        chat_port, echo_port);
     std::fflush(stdout);
     for (;;)
     {
       std::vector<pollfd> fds{{chat_fd_, POLLIN, 0}, {echo_fd_, POLLIN, 0}};
       for (const conn& c : conns_)
-        fds.push_back({c.fd, static_cast<short>((c.closing ? 0 : POLLIN) | (c.out.empty() ? 0 : POLLOUT)), 0});
+        fds.push_back({c.fd,
+                       static_cast<short>((c.closing ? 0 : POLLIN) | (c.out.empty() ? 0 : POLLOUT)),
+                       0});
       if (::poll(fds.data(), fds.size(), -1) < 0)
         continue;
       if (fds[0].revents != 0)
@@ -173,10 +176,12 @@ private:
     }
     if (c.closing)
       return;
-    c.parser.feed(data, [&](const proto::parse_event& ev) {
-      if (!c.closing)
-        handle(c, ev);
-    });
+    c.parser.feed(data,
+                  [&](const proto::parse_event& ev)
+                  {
+                    if (!c.closing)
+                      handle(c, ev);
+                  });
   }
 
   void write_to(conn& c)
@@ -225,14 +230,12 @@ private:
       {
       case proto::parse_error::line_too_long:
         return reply(c, f_.overlong_415 ? 415 : 413, "line too long");
-      case proto::parse_error::invalid_text:
-        return reply(c, 415, "invalid text");
+      case proto::parse_error::invalid_text: return reply(c, 415, "invalid text");
       case proto::parse_error::unknown_command:
         return reply(c, 421, std::string(ev.token) + " unknown command");
       case proto::parse_error::missing_argument:
         return reply(c, 400, std::string(msg_verb ? "MSG" : "NICK") + " missing or bad argument");
-      case proto::parse_error::invalid_nick:
-        return reply(c, 432, "invalid nick");
+      case proto::parse_error::invalid_nick: return reply(c, 432, "invalid nick");
       }
       return;
     }
@@ -241,21 +244,17 @@ private:
     const std::string arg(ev.cmd.arg);
     switch (ev.cmd.type)
     {
-    case proto::command_type::nick:
-      return nick(c, arg);
+    case proto::command_type::nick: return nick(c, arg);
     case proto::command_type::msg:
       if (c.nick.empty())
         return reply(c, 401, "register first with NICK");
       return broadcast(c, "MSG " + c.nick + " " + arg);
-    case proto::command_type::echo:
-      return line(c, arg.empty() ? "ECHO" : "ECHO " + arg);
-    case proto::command_type::ping:
-      return line(c, arg.empty() ? "PONG" : "PONG " + arg);
-    case proto::command_type::who:
-      return who(c);
+    case proto::command_type::echo: return line(c, arg.empty() ? "ECHO" : "ECHO " + arg);
+    case proto::command_type::ping: return line(c, arg.empty() ? "PONG" : "PONG " + arg);
+    case proto::command_type::who: return who(c);
     case proto::command_type::help:
-      for (const char* h : {"NICK <nick>", "MSG <text>", "ECHO [<text>]", "PING [<token>]", "WHO", "HELP",
-                            "QUIT [<reason>]"})
+      for (const char* h : {"NICK <nick>", "MSG <text>", "ECHO [<text>]", "PING [<token>]", "WHO",
+                            "HELP", "QUIT [<reason>]"})
         reply(c, 214, h, true);
       return reply(c, 214, "end of help");
     case proto::command_type::quit:
@@ -321,8 +320,8 @@ int main(int argc, char** argv)
   std::signal(SIGPIPE, SIG_IGN);
   faults f;
   const std::string usage =
-    "usage: natter-faulty --fault none|msg-to-sender|no-join|overlong-415|duplicate-nick|lf-only|"
-    "who-unsorted|echo-drop-ff|quit-stays-open\n";
+      "usage: natter-faulty --fault none|msg-to-sender|no-join|overlong-415|duplicate-nick|lf-only|"
+      "who-unsorted|echo-drop-ff|quit-stays-open\n";
   if (argc != 3 || std::strcmp(argv[1], "--fault") != 0)
   {
     std::fputs(usage.c_str(), stderr);

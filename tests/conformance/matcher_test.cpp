@@ -35,54 +35,54 @@ struct row
 TEST(ConformMatcher, Matches)
 {
   const row rows[] = {
-    {"PONG x", "PONG x"},
-    {"200 $alice {*}", "200 alice_t1 nick accepted"},
-    {"200 $alice {*}", "200 alice_t1 "},
-    {"{*}", ""},
-    {"{*}", "anything at all"},
-    {"421  {*}", "421  unknown command"},
-    {"{200|433} $alice {*}", "433 alice_t1 nick already in use"},
-    {"{200|433} $alice {*}", "200 alice_t1 ok"},
-    {"JOIN {$alice|${alice:upper}}", "JOIN ALICE_T1"},
-    {"a{*}b{*}c", "aXbYc"},
-    {"a{*}b{*}c", "abc"},
-    {"ECHO tab\\there", "ECHO tab\there"},
-    {"ECHO \\xC3\\xA9", "ECHO é"},
-    {"literal \\{*\\} \\$x", "literal {*} $x"},
-    {"PONG ${i}", "PONG 7"},
-    {"x${fill:3}y", "xaaay"},
-    {"${fill:2:ab}", "abab"},
-    {"${expr:L-7}", "1017"},
-    {"${long:16}", "nnnnnnnnnnnnnnnn"},
-    {"trailing\\x20\\x20", "trailing  "},
+      {"PONG x", "PONG x"},
+      {"200 $alice {*}", "200 alice_t1 nick accepted"},
+      {"200 $alice {*}", "200 alice_t1 "},
+      {"{*}", ""},
+      {"{*}", "anything at all"},
+      {"421  {*}", "421  unknown command"},
+      {"{200|433} $alice {*}", "433 alice_t1 nick already in use"},
+      {"{200|433} $alice {*}", "200 alice_t1 ok"},
+      {"JOIN {$alice|${alice:upper}}", "JOIN ALICE_T1"},
+      {"a{*}b{*}c", "aXbYc"},
+      {"a{*}b{*}c", "abc"},
+      {"ECHO tab\\there", "ECHO tab\there"},
+      {"ECHO \\xC3\\xA9", "ECHO é"},
+      {"literal \\{*\\} \\$x", "literal {*} $x"},
+      {"PONG ${i}", "PONG 7"},
+      {"x${fill:3}y", "xaaay"},
+      {"${fill:2:ab}", "abab"},
+      {"${expr:L-7}", "1017"},
+      {"${long:16}", "nnnnnnnnnnnnnnnn"},
+      {"trailing\\x20\\x20", "trailing  "},
   };
   for (const row& r : rows)
   {
     fixed_variables vars;
     EXPECT_TRUE(matches(compile_pattern(r.pattern, vars), r.subject))
-      << "pattern " << r.pattern << " subject " << r.subject;
+        << "pattern " << r.pattern << " subject " << r.subject;
   }
 }
 
 TEST(ConformMatcher, DoesNotMatch)
 {
   const row rows[] = {
-    {"PONG x", "PONG x "},
-    {"PONG x", "PONG"},
-    {"200 $alice {*}", "200 alice_t1"},
-    {"200 $alice {*}", "200 ALICE_T1 ok"},
-    {"{200|433} $alice {*}", "432 alice_t1 x"},
-    {"a{*}b", "ab c"},
-    {"ECHO tab\\there", "ECHO tab here"},
-    {"421  {*}", "421 x unknown"},
-    {"", "x"},
-    {"x${fill:3}y", "xaay"},
+      {"PONG x", "PONG x "},
+      {"PONG x", "PONG"},
+      {"200 $alice {*}", "200 alice_t1"},
+      {"200 $alice {*}", "200 ALICE_T1 ok"},
+      {"{200|433} $alice {*}", "432 alice_t1 x"},
+      {"a{*}b", "ab c"},
+      {"ECHO tab\\there", "ECHO tab here"},
+      {"421  {*}", "421 x unknown"},
+      {"", "x"},
+      {"x${fill:3}y", "xaay"},
   };
   for (const row& r : rows)
   {
     fixed_variables vars;
     EXPECT_FALSE(matches(compile_pattern(r.pattern, vars), r.subject))
-      << "pattern " << r.pattern << " subject " << r.subject;
+        << "pattern " << r.pattern << " subject " << r.subject;
   }
 }
 
@@ -102,8 +102,8 @@ TEST(ConformMatcher, ExpandsEscapesAndVariables)
 
 TEST(ConformMatcher, RejectsMalformedText)
 {
-  const char* bad[] = {"\\q", "\\x4", "trailing \\", "$", "$1", "${", "${nope:what}", "${fill:-1}",
-                       "${expr:L+}", "${expr:L/0}", "${i:x}"};
+  const char* bad[] = {"\\q",          "\\x4",       "trailing \\", "$",           "$1",    "${",
+                       "${nope:what}", "${fill:-1}", "${expr:L+}",  "${expr:L/0}", "${i:x}"};
   for (const char* b : bad)
   {
     fixed_variables vars;
@@ -120,7 +120,8 @@ TEST(ConformMatcher, RejectsMalformedText)
 TEST(ConformMatcher, PrintableEscapesWhatATerminalMustNotSee)
 {
   EXPECT_EQ(natter::conform::printable("ok é\t"), "ok é\\t");
-  EXPECT_EQ(natter::conform::printable(std::string("\x1B[31m\r\n\0\xFF", 9)), "\\x1B[31m\\r\\n\\0\\xFF");
+  EXPECT_EQ(natter::conform::printable(std::string("\x1B[31m\r\n\0\xFF", 9)),
+            "\\x1B[31m\\r\\n\\0\\xFF");
   EXPECT_EQ(natter::conform::printable("\xC3"), "\\xC3");
 }
 

@@ -113,8 +113,8 @@ TEST(Session, NickErrors)
   a.send("NICK alice\n");
   b.read();
   b.send("NICK ALICE\nNICK\nNICK 1abc\n");
-  EXPECT_EQ(b.read(), (lines{"433 ALICE nick already in use",
-                             "400 NICK missing or bad argument", "432 invalid nick"}));
+  EXPECT_EQ(b.read(), (lines{"433 ALICE nick already in use", "400 NICK missing or bad argument",
+                             "432 invalid nick"}));
 }
 
 TEST(Session, CommandsBeforeRegistration)
@@ -124,8 +124,8 @@ TEST(Session, CommandsBeforeRegistration)
   a.read();
   a.send("MSG hi\nMSG\nWHO\nECHO x y\nECHO\nPING t\nPING\nFOO bar\n");
   EXPECT_EQ(a.read(), (lines{"401 register first with NICK", "401 register first with NICK",
-                             "401 register first with NICK", "ECHO x y", "ECHO", "PONG t",
-                             "PONG", "421 FOO unknown command"}));
+                             "401 register first with NICK", "ECHO x y", "ECHO", "PONG t", "PONG",
+                             "421 FOO unknown command"}));
 }
 
 TEST(Session, MsgWithoutTextIs400)
@@ -133,8 +133,9 @@ TEST(Session, MsgWithoutTextIs400)
   room r(fast());
   client a(r);
   a.send("NICK a\nMSG\nMSG    \n");
-  EXPECT_EQ(a.read(), (lines{"220 natter/1 ready", "200 a nick accepted",
-                             "400 MSG missing or bad argument", "400 MSG missing or bad argument"}));
+  EXPECT_EQ(a.read(),
+            (lines{"220 natter/1 ready", "200 a nick accepted", "400 MSG missing or bad argument",
+                   "400 MSG missing or bad argument"}));
 }
 
 TEST(Session, WhoIsSortedWithoutCase)

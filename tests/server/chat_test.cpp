@@ -59,12 +59,13 @@ TEST(Chat, InvalidTextAndOverlongLines)
   natterd_process d({"--rate", "0", "--max-line", "64"});
   client a = registered(d.chat_port(), "a");
   a.send(std::string(100, 'x') + "\r\nECHO \xc0\xaf\r\nECHO \xed\xa0\x80\r\nECHO \x1b[2J\r\n"
-         "ECHO \xc2\x85\r\nECHO a\0b\r\n"s);
-  EXPECT_EQ(a.sync(), (lines{"413 line too long", "415 invalid text: not UTF-8 or a control character",
-                             "415 invalid text: not UTF-8 or a control character",
-                             "415 invalid text: not UTF-8 or a control character",
-                             "415 invalid text: not UTF-8 or a control character",
-                             "415 invalid text: not UTF-8 or a control character"}));
+                                 "ECHO \xc2\x85\r\nECHO a\0b\r\n"s);
+  EXPECT_EQ(a.sync(),
+            (lines{"413 line too long", "415 invalid text: not UTF-8 or a control character",
+                   "415 invalid text: not UTF-8 or a control character",
+                   "415 invalid text: not UTF-8 or a control character",
+                   "415 invalid text: not UTF-8 or a control character",
+                   "415 invalid text: not UTF-8 or a control character"}));
 }
 
 TEST(Chat, PipelinedCommandsInOnePacket)
@@ -106,7 +107,8 @@ TEST(Chat, TelnetSplitAtEveryByteIsRemoved)
   lines got = a.sync();
   // The first WILL ECHO is refused once with DONT ECHO; the rest is silent.
   ASSERT_FALSE(got.empty());
-  EXPECT_EQ(got.front(), "\xff\xfe\x01" "ECHO x");
+  EXPECT_EQ(got.front(), "\xff\xfe\x01"
+                         "ECHO x");
   got.erase(got.begin());
   EXPECT_EQ(got, lines(line.size() - 2, "ECHO x"));
 }
@@ -166,10 +168,12 @@ TEST(Chat, HundredClientsRaceForOneNick)
   // All NICKs in flight before any reply is read.
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&cs, t] {
-      for (std::size_t i = static_cast<std::size_t>(t); i < cs.size(); i += 4)
-        cs[i].send("NICK same\r\n");
-    });
+    threads.emplace_back(
+        [&cs, t]
+        {
+          for (std::size_t i = static_cast<std::size_t>(t); i < cs.size(); i += 4)
+            cs[i].send("NICK same\r\n");
+        });
   for (auto& t : threads)
     t.join();
   int won = 0;

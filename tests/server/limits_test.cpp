@@ -147,8 +147,8 @@ TEST(Limits, SlowConsumerIsDroppedWhileAFastOneGetsEverything)
       quit_seen = quit_seen || l == "QUIT slow send queue exceeded";
     }
   }
-  EXPECT_EQ(received, sent);   // [N-SLOW-5]
-  EXPECT_TRUE(quit_seen);      // [N-SLOW-2]
+  EXPECT_EQ(received, sent); // [N-SLOW-5]
+  EXPECT_TRUE(quit_seen);    // [N-SLOW-2]
   EXPECT_TRUE(slow.closed_within(10s));
 }
 

@@ -48,8 +48,13 @@ natterd_process::natterd_process(std::vector<std::string> flags, unsigned long n
 {
   // NATTER_TEST_LOG=debug shows natterd's log when a test needs a look.
   const char* level = std::getenv("NATTER_TEST_LOG");
-  std::vector<std::string> args{NATTERD_PATH, "--chat-port", "0", "--echo-port", "0",
-                                "--log-level", level != nullptr ? level : "warn"};
+  std::vector<std::string> args{NATTERD_PATH,
+                                "--chat-port",
+                                "0",
+                                "--echo-port",
+                                "0",
+                                "--log-level",
+                                level != nullptr ? level : "warn"};
   args.insert(args.end(), flags.begin(), flags.end());
   std::vector<char*> argv;
   for (auto& a : args)
@@ -119,7 +124,10 @@ natterd_process::~natterd_process()
   }
 }
 
-void natterd_process::signal(int signo) const { ::kill(pid_, signo); }
+void natterd_process::signal(int signo) const
+{
+  ::kill(pid_, signo);
+}
 
 int natterd_process::wait_exit(std::chrono::milliseconds limit)
 {
@@ -324,10 +332,12 @@ bool client::closed_within(std::chrono::milliseconds limit)
   }
 }
 
-void client::shutdown_send() { ::shutdown(fd_, SHUT_WR); }
+void client::shutdown_send()
+{
+  ::shutdown(fd_, SHUT_WR);
+}
 
-client registered(unsigned short port, const std::string& nick, const std::string& host,
-                  int rcvbuf)
+client registered(unsigned short port, const std::string& nick, const std::string& host, int rcvbuf)
 {
   client c(host, port, rcvbuf);
   c.send("NICK " + nick + "\r\n");

@@ -27,13 +27,13 @@ inline constexpr bool rss_is_meaningful = true;
 #endif
 
 /// Expects natterd's resident memory to have grown by less than `limit_kib`.
-#define NATTER_EXPECT_RSS_GROWTH_BELOW(d, before, limit_kib)                                  \
-  do                                                                                          \
-  {                                                                                           \
-    if (::natter::test::rss_is_meaningful)                                                    \
-    {                                                                                         \
-      EXPECT_LT((d).rss_kib() - (before), (limit_kib));                                       \
-    }                                                                                         \
+#define NATTER_EXPECT_RSS_GROWTH_BELOW(d, before, limit_kib)                                       \
+  do                                                                                               \
+  {                                                                                                \
+    if (::natter::test::rss_is_meaningful)                                                         \
+    {                                                                                              \
+      EXPECT_LT((d).rss_kib() - (before), (limit_kib));                                            \
+    }                                                                                              \
   } while (false)
 
 /// natterd started with `--chat-port 0 --echo-port 0` plus extra flags.

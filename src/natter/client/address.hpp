@@ -12,9 +12,9 @@ namespace natter::client
 /// Where to connect: a host name or address literal and a TCP port.
 struct host_port
 {
-  std::string host;        ///< name or address, without IPv6 brackets
-  std::uint16_t port = 0;  ///< 1..65535
-  std::string error;       ///< non-empty when parsing failed
+  std::string host;       ///< name or address, without IPv6 brackets
+  std::uint16_t port = 0; ///< 1..65535
+  std::string error;      ///< non-empty when parsing failed
 
   /// True when parsing succeeded.
   explicit operator bool() const noexcept { return error.empty(); }

@@ -39,15 +39,11 @@ class app
 {
 public:
   app(asio::io_context& io, const settings& s)
-    : io_(io),
-      s_(s),
-      conv_(conversation::options{s.nick, s.colour, s.interactive}),
-      conn_(
-        io, [this](std::string_view line) { on_line(line); },
-        [this](std::error_code ec) { on_close(ec); }),
-      signals_(io, SIGINT, SIGTERM),
-      reconnect_timer_(io),
-      quit_timer_(io)
+      : io_(io), s_(s), conv_(conversation::options{s.nick, s.colour, s.interactive}),
+        conn_(
+            io, [this](std::string_view line) { on_line(line); },
+            [this](std::error_code ec) { on_close(ec); }),
+        signals_(io, SIGINT, SIGTERM), reconnect_timer_(io), quit_timer_(io)
   {
     if (s_.interactive)
       signals_.add(SIGWINCH);
@@ -65,24 +61,26 @@ public:
 private:
   void do_await_signal()
   {
-    signals_.async_wait([this](std::error_code ec, int signo) {
-      if (ec || done_)
-        return;
-      if (signo == SIGWINCH)
-      {
-        if (term_)
-          term_->resized();
-      }
-      else if (conv_.quitting())
-        finish(0); // a second Ctrl-C does not wait for the server
-      else
-      {
-        conv_.quit({});
-        apply();
-      }
-      if (!done_)
-        do_await_signal();
-    });
+    signals_.async_wait(
+        [this](std::error_code ec, int signo)
+        {
+          if (ec || done_)
+            return;
+          if (signo == SIGWINCH)
+          {
+            if (term_)
+              term_->resized();
+          }
+          else if (conv_.quitting())
+            finish(0); // a second Ctrl-C does not wait for the server
+          else
+          {
+            conv_.quit({});
+            apply();
+          }
+          if (!done_)
+            do_await_signal();
+        });
   }
 
   void connect()
@@ -155,13 +153,16 @@ private:
       delay = s_.backoff_max;
     ++failures_;
     char buf[64];
-    std::snprintf(buf, sizeof buf, "reconnecting in %.1f s", static_cast<double>(delay.count()) / 1000.0);
+    std::snprintf(buf, sizeof buf, "reconnecting in %.1f s",
+                  static_cast<double>(delay.count()) / 1000.0);
     say_status(buf);
     reconnect_timer_.expires_after(delay);
-    reconnect_timer_.async_wait([this](std::error_code ec) {
-      if (!ec && !done_)
-        connect();
-    });
+    reconnect_timer_.async_wait(
+        [this](std::error_code ec)
+        {
+          if (!ec && !done_)
+            connect();
+        });
   }
 
   void start_input()
@@ -172,22 +173,24 @@ private:
     if (s_.interactive)
     {
       term_ = std::make_unique<terminal>(
-        io_, [this](std::optional<std::string> line) { on_user_line(std::move(line)); },
-        s_.history_path, ::isatty(STDOUT_FILENO) != 0);
+          io_, [this](std::optional<std::string> line) { on_user_line(std::move(line)); },
+          s_.history_path, ::isatty(STDOUT_FILENO) != 0);
       term_->start(prompt());
     }
     else
     {
       pipe_ = std::make_unique<pipe_input>(
-        io_, STDIN_FILENO,
-        [this](std::string_view line) {
-          conv_.message(line);
-          apply();
-        },
-        [this] {
-          conv_.input_ended();
-          apply();
-        });
+          io_, STDIN_FILENO,
+          [this](std::string_view line)
+          {
+            conv_.message(line);
+            apply();
+          },
+          [this]
+          {
+            conv_.input_ended();
+            apply();
+          });
       pipe_->start();
     }
   }
@@ -249,10 +252,12 @@ private:
     if (e.quit_sent)
     {
       quit_timer_.expires_after(quit_grace);
-      quit_timer_.async_wait([this](std::error_code ec) {
-        if (!ec)
-          finish(0);
-      });
+      quit_timer_.async_wait(
+          [this](std::error_code ec)
+          {
+            if (!ec)
+              finish(0);
+          });
     }
     if (e.exit_code)
       finish(*e.exit_code);
@@ -283,11 +288,8 @@ private:
       std::fprintf(stdout, "%s\n", d.text.c_str());
       std::fflush(stdout);
       return;
-    case display_line::kind::error:
-      std::fprintf(stderr, "%s\n", d.text.c_str());
-      return;
-    case display_line::kind::status:
-      return;
+    case display_line::kind::error: std::fprintf(stderr, "%s\n", d.text.c_str()); return;
+    case display_line::kind::status: return;
     }
   }
 

@@ -15,13 +15,13 @@ namespace natter::client
 struct settings
 {
   host_port server;
-  std::string nick;           ///< valid nick to register with
-  bool colour = false;        ///< colour escapes in output
-  bool reconnect = true;      ///< reconnect after losing the connection
-  bool interactive = false;   ///< stdin is a terminal: readline mode
-  std::string history_path;   ///< empty: no persistent history
-  std::chrono::milliseconds backoff_first{500};  ///< first reconnect delay
-  std::chrono::milliseconds backoff_max{15000};  ///< reconnect delay cap
+  std::string nick;                             ///< valid nick to register with
+  bool colour = false;                          ///< colour escapes in output
+  bool reconnect = true;                        ///< reconnect after losing the connection
+  bool interactive = false;                     ///< stdin is a terminal: readline mode
+  std::string history_path;                     ///< empty: no persistent history
+  std::chrono::milliseconds backoff_first{500}; ///< first reconnect delay
+  std::chrono::milliseconds backoff_max{15000}; ///< reconnect delay cap
 };
 
 /// Runs the client until it quits. Returns the exit status: 0 after a clean

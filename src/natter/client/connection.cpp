@@ -7,10 +7,7 @@ namespace natter::client
 {
 
 connection::connection(asio::io_context& io, line_handler on_line, close_handler on_close)
-  : resolver_(io),
-    socket_(io),
-    on_line_(std::move(on_line)),
-    on_close_(std::move(on_close))
+    : resolver_(io), socket_(io), on_line_(std::move(on_line)), on_close_(std::move(on_close))
 {
 }
 
@@ -19,32 +16,34 @@ void connection::connect(const std::string& host, std::uint16_t port, connect_ha
   close();
   const unsigned gen = generation_;
   resolver_.async_resolve(
-    host, std::to_string(port),
-    [this, gen, done = std::move(done)](std::error_code ec,
-                                        asio::ip::tcp::resolver::results_type results) mutable {
-      if (gen != generation_)
-        return;
-      if (ec)
+      host, std::to_string(port),
+      [this, gen, done = std::move(done)](std::error_code ec,
+                                          asio::ip::tcp::resolver::results_type results) mutable
       {
-        done(ec);
-        return;
-      }
-      asio::async_connect(socket_, results,
-                          [this, gen, done = std::move(done)](std::error_code cec,
-                                                             const asio::ip::tcp::endpoint&) {
-                            if (gen != generation_)
-                              return;
-                            if (cec)
-                            {
-                              done(cec);
-                              return;
-                            }
-                            connected_ = true;
-                            socket_.set_option(asio::ip::tcp::no_delay(true), cec);
-                            do_read();
-                            done({});
-                          });
-    });
+        if (gen != generation_)
+          return;
+        if (ec)
+        {
+          done(ec);
+          return;
+        }
+        asio::async_connect(
+            socket_, results,
+            [this, gen, done = std::move(done)](std::error_code cec, const asio::ip::tcp::endpoint&)
+            {
+              if (gen != generation_)
+                return;
+              if (cec)
+              {
+                done(cec);
+                return;
+              }
+              connected_ = true;
+              socket_.set_option(asio::ip::tcp::no_delay(true), cec);
+              do_read();
+              done({});
+            });
+      });
 }
 
 void connection::send(std::string_view line)
@@ -75,29 +74,35 @@ void connection::close()
 void connection::do_read()
 {
   const unsigned gen = generation_;
-  socket_.async_read_some(asio::buffer(buffer_), [this, gen](std::error_code ec, std::size_t n) {
-    if (gen != generation_)
-      return;
-    if (ec)
-    {
-      fail(ec);
-      return;
-    }
-    reader_.feed(std::string_view(buffer_.data(), n), [&](std::string_view line, bool) {
-      // A handler may close this connection (a fatal reply): stop then.
-      if (gen == generation_)
-        on_line_(line);
-    });
-    if (gen == generation_)
-      do_read();
-  });
+  socket_.async_read_some(asio::buffer(buffer_),
+                          [this, gen](std::error_code ec, std::size_t n)
+                          {
+                            if (gen != generation_)
+                              return;
+                            if (ec)
+                            {
+                              fail(ec);
+                              return;
+                            }
+                            reader_.feed(std::string_view(buffer_.data(), n),
+                                         [&](std::string_view line, bool)
+                                         {
+                                           // A handler may close this connection (a fatal reply):
+                                           // stop then.
+                                           if (gen == generation_)
+                                             on_line_(line);
+                                         });
+                            if (gen == generation_)
+                              do_read();
+                          });
 }
 
 void connection::do_write()
 {
   const unsigned gen = generation_;
   asio::async_write(socket_, asio::buffer(write_queue_.front()),
-                    [this, gen](std::error_code ec, std::size_t) {
+                    [this, gen](std::error_code ec, std::size_t)
+                    {
                       if (gen != generation_)
                         return;
                       if (ec)

@@ -28,11 +28,9 @@ std::string_view first_word(std::string_view text) noexcept
 } // namespace
 
 conversation::conversation(options opts, clock_fn clock, steady_fn steady)
-  : opts_(std::move(opts)),
-    clock_(clock ? std::move(clock) : clock_fn(&local_clock)),
-    steady_(steady ? std::move(steady) : steady_fn(&std::chrono::steady_clock::now)),
-    wanted_(opts_.nick),
-    nick_(opts_.nick)
+    : opts_(std::move(opts)), clock_(clock ? std::move(clock) : clock_fn(&local_clock)),
+      steady_(steady ? std::move(steady) : steady_fn(&std::chrono::steady_clock::now)),
+      wanted_(opts_.nick), nick_(opts_.nick)
 {
 }
 
@@ -77,15 +75,9 @@ void conversation::server_line(std::string_view line)
   const proto::server_line l = proto::parse_server_line(line);
   switch (l.what)
   {
-  case k::invalid:
-    error("unexpected line from server: " + std::string(line));
-    return;
-  case k::reply:
-    on_reply(l.code, l.more, l.text);
-    return;
-  case k::join:
-    notice(display_line::kind::event, std::string(l.nick) + " joined");
-    return;
+  case k::invalid: error("unexpected line from server: " + std::string(line)); return;
+  case k::reply: on_reply(l.code, l.more, l.text); return;
+  case k::join: notice(display_line::kind::event, std::string(l.nick) + " joined"); return;
   case k::nick:
     notice(display_line::kind::event,
            std::string(l.nick) + " is now known as " + std::string(l.new_nick));
@@ -96,7 +88,7 @@ void conversation::server_line(std::string_view line)
   case k::quit:
     notice(display_line::kind::event,
            std::string(l.nick) + " left" +
-             (l.has_text ? " (" + std::string(l.text) + ")" : std::string()));
+               (l.has_text ? " (" + std::string(l.text) + ")" : std::string()));
     return;
   case k::echo:
     notice(display_line::kind::event, l.has_text ? "echo: " + std::string(l.text) : "echo");
@@ -111,7 +103,8 @@ void conversation::server_line(std::string_view line)
     }
     if (const auto it = pings_.find(l.text); it != pings_.end())
     {
-      const auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(steady_() - it->second);
+      const auto rtt =
+          std::chrono::duration_cast<std::chrono::microseconds>(steady_() - it->second);
       pings_.erase(it);
       const auto ms = static_cast<double>(rtt.count()) / 1000.0;
       char buf[64];
@@ -167,9 +160,9 @@ void conversation::on_reply(int code, bool more, std::string_view text)
       nick_ = accepted;
       wanted_ = accepted;
       out_.nick_changed = true;
-      notice(display_line::kind::status,
-             ever_registered_ ? "you are " + accepted + " again"
-                              : "you are " + accepted + "; type /help for commands");
+      notice(display_line::kind::status, ever_registered_
+                                             ? "you are " + accepted + " again"
+                                             : "you are " + accepted + "; type /help for commands");
       ever_registered_ = true;
       // Work held while registering goes out in the order it was given.
       std::deque<held> queued;
@@ -217,11 +210,8 @@ void conversation::user_line(std::string_view line)
   user_input in = parse_user_input(line);
   switch (in.what)
   {
-  case k::nothing:
-    return;
-  case k::error:
-    error(in.text);
-    return;
+  case k::nothing: return;
+  case k::error: error(in.text); return;
   case k::help:
   {
     std::string_view help = user_help();
@@ -233,12 +223,8 @@ void conversation::user_line(std::string_view line)
     }
     return;
   }
-  case k::quit:
-    quit(in.text);
-    return;
-  case k::message:
-    message(in.text);
-    return;
+  case k::quit: quit(in.text); return;
+  case k::message: message(in.text); return;
   case k::raw:
     if (!fits({}, in.text))
       return;
@@ -251,9 +237,7 @@ void conversation::user_line(std::string_view line)
     return;
   case k::nick:
   case k::who:
-  case k::ping:
-    submit(held{in.what, std::move(in.text)});
-    return;
+  case k::ping: submit(held{in.what, std::move(in.text)}); return;
   }
 }
 
@@ -321,15 +305,9 @@ void conversation::perform(const held& item)
     if (opts_.show_own)
       show(display_line::kind::chat, format_message(clock_(), nick_, item.text, opts_.colour));
     return;
-  case k::nick:
-    send("NICK " + item.text);
-    return;
-  case k::who:
-    send("WHO");
-    return;
-  case k::echo:
-    send(item.text.empty() ? std::string("ECHO") : "ECHO " + item.text);
-    return;
+  case k::nick: send("NICK " + item.text); return;
+  case k::who: send("WHO"); return;
+  case k::echo: send(item.text.empty() ? std::string("ECHO") : "ECHO " + item.text); return;
   case k::ping:
     if (item.barrier)
     {
@@ -343,14 +321,11 @@ void conversation::perform(const held& item)
       send("PING " + token);
     }
     return;
-  case k::raw:
-    send(item.text);
-    return;
+  case k::raw: send(item.text); return;
   case k::nothing:
   case k::help:
   case k::quit:
-  case k::error:
-    return;
+  case k::error: return;
   }
 }
 

@@ -35,11 +35,11 @@ struct display_line
 /// What the wiring must do after a call into the conversation.
 struct effects
 {
-  std::vector<std::string> send;   ///< protocol lines, without terminator
-  std::vector<display_line> show;  ///< lines for the user, in order
-  bool quit_sent = false;          ///< QUIT was sent: exit 0 once the server closes
-  std::optional<int> exit_code;    ///< end the program now with this status
-  bool nick_changed = false;       ///< the nick changed (update the prompt)
+  std::vector<std::string> send;  ///< protocol lines, without terminator
+  std::vector<display_line> show; ///< lines for the user, in order
+  bool quit_sent = false;         ///< QUIT was sent: exit 0 once the server closes
+  std::optional<int> exit_code;   ///< end the program now with this status
+  bool nick_changed = false;      ///< the nick changed (update the prompt)
 };
 
 /// The state of one chat session across connections.
@@ -116,14 +116,14 @@ private:
   steady_fn steady_;
   effects out_;
 
-  std::string wanted_;      // the nick to register with on the next connection
-  std::string nick_;        // the nick we have (or are trying)
-  unsigned attempt_ = 0;    // taken nicks at this registration
+  std::string wanted_;   // the nick to register with on the next connection
+  std::string nick_;     // the nick we have (or are trying)
+  unsigned attempt_ = 0; // taken nicks at this registration
   bool connected_ = false;
   bool registered_ = false;
   bool ever_registered_ = false;
   bool quitting_ = false;
-  bool told_held_ = false;  // "held until connected" said once per outage
+  bool told_held_ = false; // "held until connected" said once per outage
 
   std::deque<held> held_;
   std::vector<std::string> who_;

@@ -17,8 +17,7 @@ constexpr std::string_view sgr_error = "\x1b[1;31m";
 
 // Foreground colours readable on both dark and light backgrounds; black,
 // white and their bright forms are left out.
-constexpr std::array<int, 12> palette = {31, 32, 33, 34, 35, 36,
-                                         91, 92, 93, 94, 95, 96};
+constexpr std::array<int, 12> palette = {31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96};
 
 // Appends `text` made printable, then closes every bidirectional embedding,
 // override and isolate it leaves open, so it cannot reorder what the
@@ -70,8 +69,7 @@ std::string prefix(std::string_view clock)
 std::string format_clock(const std::tm& local)
 {
   char buf[8];
-  std::snprintf(buf, sizeof buf, "%02d:%02d", local.tm_hour % 100,
-                local.tm_min % 100);
+  std::snprintf(buf, sizeof buf, "%02d:%02d", local.tm_hour % 100, local.tm_min % 100);
   return buf;
 }
 
@@ -98,8 +96,8 @@ int nick_colour(std::string_view nick)
   return palette[h % palette.size()];
 }
 
-std::string format_message(std::string_view clock, std::string_view nick,
-                           std::string_view text, bool colour)
+std::string format_message(std::string_view clock, std::string_view nick, std::string_view text,
+                           bool colour)
 {
   std::string out = prefix(clock);
   out += '<';
@@ -117,8 +115,7 @@ std::string format_message(std::string_view clock, std::string_view nick,
   return out;
 }
 
-std::string format_notice(std::string_view clock, std::string_view text,
-                          bool colour)
+std::string format_notice(std::string_view clock, std::string_view text, bool colour)
 {
   std::string out;
   if (colour)
@@ -131,8 +128,7 @@ std::string format_notice(std::string_view clock, std::string_view text,
   return out;
 }
 
-std::string format_error(std::string_view clock, std::string_view text,
-                         bool colour)
+std::string format_error(std::string_view clock, std::string_view text, bool colour)
 {
   std::string out = prefix(clock);
   if (colour)

@@ -26,18 +26,16 @@ int nick_colour(std::string_view nick);
 /// "[HH:MM] <nick> text"; with `colour` the nick is drawn in its colour.
 /// `nick` and `text` are made printable here, and bidirectional formatting
 /// that `text` leaves open is closed at its end (spec 5.1).
-std::string format_message(std::string_view clock, std::string_view nick,
-                           std::string_view text, bool colour);
+std::string format_message(std::string_view clock, std::string_view nick, std::string_view text,
+                           bool colour);
 
 /// "[HH:MM] * text" (joins, renames, quits and other notices); dimmed with
 /// `colour`. `text` is made printable and its bidi formatting closed here.
-std::string format_notice(std::string_view clock, std::string_view text,
-                          bool colour);
+std::string format_notice(std::string_view clock, std::string_view text, bool colour);
 
 /// "[HH:MM] ! text" (server errors and local errors); red with `colour`.
 /// `text` is made printable and its bidi formatting closed here.
-std::string format_error(std::string_view clock, std::string_view text,
-                         bool colour);
+std::string format_error(std::string_view clock, std::string_view text, bool colour);
 
 /// Number of terminal columns `text` takes, counting one per code point
 /// (no wide-character tables: close enough for CJK-free chat).

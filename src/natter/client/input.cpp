@@ -43,8 +43,10 @@ user_input parse_user_input(std::string_view line)
     return make(kind::message, line.substr(1));
 
   const std::size_t space = line.find(' ');
-  const std::string name = lower(line.substr(1, space == std::string_view::npos ? std::string_view::npos : space - 1));
-  const std::string_view arg = space == std::string_view::npos ? std::string_view{} : trim(line.substr(space + 1));
+  const std::string name =
+      lower(line.substr(1, space == std::string_view::npos ? std::string_view::npos : space - 1));
+  const std::string_view arg =
+      space == std::string_view::npos ? std::string_view{} : trim(line.substr(space + 1));
 
   if (name == "nick")
   {
@@ -52,7 +54,7 @@ user_input parse_user_input(std::string_view line)
       return make(kind::error, "usage: /nick NAME");
     if (!proto::is_valid_nick(arg))
       return make(kind::error, "invalid nick \"" + std::string(arg) +
-                                 "\": 1-16 of A-Z a-z 0-9 _ -, starting with a letter");
+                                   "\": 1-16 of A-Z a-z 0-9 _ -, starting with a letter");
     return make(kind::nick, arg);
   }
   if (name == "who" || name == "ping" || name == "help")

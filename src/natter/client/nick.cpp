@@ -39,9 +39,8 @@ std::string nick_candidate(std::string_view base, unsigned attempt)
   if (attempt == 0)
     return std::string(base);
   const std::string suffix = attempt == 1 ? "_" : std::to_string(attempt);
-  const std::size_t room = proto::max_nick_length > suffix.size()
-                             ? proto::max_nick_length - suffix.size()
-                             : 1;
+  const std::size_t room =
+      proto::max_nick_length > suffix.size() ? proto::max_nick_length - suffix.size() : 1;
   std::string nick(base.substr(0, room));
   nick += suffix;
   return nick;

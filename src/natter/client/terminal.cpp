@@ -27,10 +27,8 @@ constexpr int history_size = 1000;
 
 terminal::terminal(asio::io_context& io, line_handler on_line, std::string history_path,
                    bool erase_echo)
-  : input_(io),
-    on_line_(std::move(on_line)),
-    history_path_(std::move(history_path)),
-    erase_echo_(erase_echo)
+    : input_(io), on_line_(std::move(on_line)), history_path_(std::move(history_path)),
+      erase_echo_(erase_echo)
 {
   // Asio makes the descriptor non-blocking, and a dup shares that flag with
   // stdin and so with the shell that started us: remember it to put back.
@@ -136,24 +134,26 @@ void terminal::stop()
 
 void terminal::do_read()
 {
-  input_.async_read_some(asio::buffer(buffer_), [this](std::error_code ec, std::size_t n) {
-    if (!installed_)
-      return;
-    if (ec)
-    {
-      // The terminal went away (hangup): as good as Ctrl-D.
-      on_line_(std::nullopt);
-      return;
-    }
-    pos_ = 0;
-    len_ = n;
-    // Each call consumes at least one byte; a completed line runs the
-    // handler, which may stop the terminal.
-    while (installed_ && pos_ < len_)
-      rl_callback_read_char();
-    if (installed_)
-      do_read();
-  });
+  input_.async_read_some(asio::buffer(buffer_),
+                         [this](std::error_code ec, std::size_t n)
+                         {
+                           if (!installed_)
+                             return;
+                           if (ec)
+                           {
+                             // The terminal went away (hangup): as good as Ctrl-D.
+                             on_line_(std::nullopt);
+                             return;
+                           }
+                           pos_ = 0;
+                           len_ = n;
+                           // Each call consumes at least one byte; a completed line runs the
+                           // handler, which may stop the terminal.
+                           while (installed_ && pos_ < len_)
+                             rl_callback_read_char();
+                           if (installed_)
+                             do_read();
+                         });
 }
 
 void terminal::on_readline_line(char* line)

@@ -27,8 +27,7 @@ public:
   /// `history_path` empty means no persistent history. With `erase_echo`
   /// an entered line is removed from the screen, because the caller shows it
   /// again formatted.
-  terminal(asio::io_context& io, line_handler on_line, std::string history_path,
-           bool erase_echo);
+  terminal(asio::io_context& io, line_handler on_line, std::string history_path, bool erase_echo);
   terminal(const terminal&) = delete;
   terminal& operator=(const terminal&) = delete;
   ~terminal();

@@ -21,10 +21,10 @@ using time_point = clock::time_point;
 struct config
 {
   std::size_t max_line = proto::default_max_line;
-  std::size_t max_sendq = std::size_t{1} << 20;          ///< registered client
+  std::size_t max_sendq = std::size_t{1} << 20;           ///< registered client
   std::size_t unregistered_sendq = std::size_t{64} << 10; ///< before NICK
-  std::size_t soft_sendq = std::size_t{64} << 10;  ///< above it, stop reading
-  std::size_t max_total_sendq = std::size_t{256} << 20; ///< over all clients
+  std::size_t soft_sendq = std::size_t{64} << 10;         ///< above it, stop reading
+  std::size_t max_total_sendq = std::size_t{256} << 20;   ///< over all clients
   double rate = 20;   ///< lines per second; 0 turns flood control off
   double burst = 100; ///< lines a client may send at once
   std::chrono::milliseconds registration_timeout{std::chrono::seconds(60)};

@@ -43,10 +43,7 @@ class outbox
 public:
   /// `total` (may be null) is a counter shared by every outbox of a server,
   /// kept equal to the sum of their queued bytes.
-  outbox(transport& t, std::atomic<std::size_t>* total) noexcept
-    : transport_(t), total_(total)
-  {
-  }
+  outbox(transport& t, std::atomic<std::size_t>* total) noexcept : transport_(t), total_(total) {}
   outbox(const outbox&) = delete;
   outbox& operator=(const outbox&) = delete;
   ~outbox();

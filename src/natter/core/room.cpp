@@ -20,8 +20,8 @@ std::string lowercase(std::string_view nick)
   return key;
 }
 
-shared_text event_line(std::string_view verb, std::string_view a,
-                       std::string_view b = {}, std::string_view c = {})
+shared_text event_line(std::string_view verb, std::string_view a, std::string_view b = {},
+                       std::string_view c = {})
 {
   std::string line;
   line.reserve(verb.size() + a.size() + b.size() + c.size() + 6);
@@ -31,7 +31,8 @@ shared_text event_line(std::string_view verb, std::string_view a,
 
 shared_text sendq_exceeded_line()
 {
-  static const shared_text line = [] {
+  static const shared_text line = []
+  {
     std::string s;
     proto::append_reply(s, proto::reply_code::sendq_exceeded,
                         proto::reply_text(proto::reply_code::sendq_exceeded));
@@ -123,8 +124,7 @@ std::size_t room::size() const
 
 // Queues `line` to every member but `except`, collecting those pushed past
 // their send queue limit. Called with the lock held.
-void room::deliver_all(const shared_text& line, const session* except,
-                       std::vector<session*>& over)
+void room::deliver_all(const shared_text& line, const session* except, std::vector<session*>& over)
 {
   for (const auto& [key, member] : members_)
   {
@@ -169,8 +169,7 @@ void room::drop_overflowed(std::vector<session*>& over)
   }
 }
 
-void room::remove_locked(session& s, std::string_view reason,
-                         std::vector<session*>& over)
+void room::remove_locked(session& s, std::string_view reason, std::vector<session*>& over)
 {
   if (!s.in_room_)
     return;

@@ -68,11 +68,9 @@ public:
   std::size_t size() const;
 
 private:
-  void deliver_all(const shared_text& line, const session* except,
-                   std::vector<session*>& over);
+  void deliver_all(const shared_text& line, const session* except, std::vector<session*>& over);
   void drop_overflowed(std::vector<session*>& over);
-  void remove_locked(session& s, std::string_view reason,
-                     std::vector<session*>& over);
+  void remove_locked(session& s, std::string_view reason, std::vector<session*>& over);
 
   const config config_;
   mutable std::mutex mutex_;

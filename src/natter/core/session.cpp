@@ -25,12 +25,14 @@ shared_text reply_line(reply_code code)
 // Lines every session sends unchanged are built once and shared.
 const shared_text& fixed_line(reply_code code)
 {
-  static const std::array<shared_text, 8> lines{
-      reply_line(reply_code::greeting),     reply_line(reply_code::closing),
-      reply_line(reply_code::wrong_protocol), reply_line(reply_code::shutting_down),
-      reply_line(reply_code::registration_timeout),
-      reply_line(reply_code::idle_timeout), reply_line(reply_code::sendq_exceeded),
-      reply_line(reply_code::not_registered)};
+  static const std::array<shared_text, 8> lines{reply_line(reply_code::greeting),
+                                                reply_line(reply_code::closing),
+                                                reply_line(reply_code::wrong_protocol),
+                                                reply_line(reply_code::shutting_down),
+                                                reply_line(reply_code::registration_timeout),
+                                                reply_line(reply_code::idle_timeout),
+                                                reply_line(reply_code::sendq_exceeded),
+                                                reply_line(reply_code::not_registered)};
   switch (code)
   {
   case reply_code::greeting: return lines[0];
@@ -46,11 +48,11 @@ const shared_text& fixed_line(reply_code code)
 
 const shared_text& help_text()
 {
-  static const shared_text text = [] {
+  static const shared_text text = []
+  {
     std::string s;
-    for (std::string_view line :
-         {"NICK <nick>", "MSG <text>", "ECHO [<text>]", "PING [<token>]", "WHO",
-          "HELP", "QUIT [<reason>]"})
+    for (std::string_view line : {"NICK <nick>", "MSG <text>", "ECHO [<text>]", "PING [<token>]",
+                                  "WHO", "HELP", "QUIT [<reason>]"})
       proto::append_reply(s, reply_code::help, line, true);
     proto::append_reply(s, reply_code::help, proto::reply_text(reply_code::help));
     return make_text(std::move(s));
@@ -63,19 +65,17 @@ constexpr unsigned char tls_handshake = 0x16;
 } // namespace
 
 session::session(room& r, transport& t, time_point now)
-  : room_(r),
-    out_(t, &r.total_sendq()),
-    parser_(r.settings().max_line),
-    started_(now),
-    last_input_(now),
-    refilled_(now),
-    tokens_(r.settings().burst)
+    : room_(r), out_(t, &r.total_sendq()), parser_(r.settings().max_line), started_(now),
+      last_input_(now), refilled_(now), tokens_(r.settings().burst)
 {
 }
 
 session::~session() = default;
 
-void session::start() { send(fixed_line(reply_code::greeting)); }
+void session::start()
+{
+  send(fixed_line(reply_code::greeting));
+}
 
 void session::receive(std::string_view data, time_point now)
 {
@@ -138,9 +138,9 @@ void session::finish_input()
 // decision, since LF, CR and IAC can't be part of a method name.
 bool session::detect_wrong_protocol(std::string_view data)
 {
-  static constexpr std::array<std::string_view, 10> methods{
-      "CONNECT ", "DELETE ", "GET ", "HEAD ", "OPTIONS ",
-      "PATCH ", "POST ", "PRI ", "PUT ", "TRACE "};
+  static constexpr std::array<std::string_view, 10> methods{"CONNECT ", "DELETE ", "GET ",  "HEAD ",
+                                                            "OPTIONS ", "PATCH ",  "POST ", "PRI ",
+                                                            "PUT ",     "TRACE "};
   if (prefix_len_ == 0 && static_cast<unsigned char>(data.front()) == tls_handshake)
     return true;
   while (!data.empty() && prefix_len_ < prefix_.size())
@@ -158,10 +158,11 @@ bool session::detect_wrong_protocol(std::string_view data)
     if (!possible)
       break;
   }
-  protocol_known_ = !data.empty() || prefix_len_ == prefix_.size() ||
-                    std::none_of(methods.begin(), methods.end(), [&](std::string_view m) {
-                      return m.starts_with(std::string_view(prefix_.data(), prefix_len_));
-                    });
+  protocol_known_ =
+      !data.empty() || prefix_len_ == prefix_.size() ||
+      std::none_of(methods.begin(), methods.end(),
+                   [&](std::string_view m)
+                   { return m.starts_with(std::string_view(prefix_.data(), prefix_len_)); });
   return false;
 }
 
@@ -207,7 +208,10 @@ void session::on_closed()
   std::string().swap(pending_);
 }
 
-void session::shutdown() { out_.close(fixed_line(reply_code::shutting_down), "shutting down"); }
+void session::shutdown()
+{
+  out_.close(fixed_line(reply_code::shutting_down), "shutting down");
+}
 
 // Processes `in` one event at a time and stops early when the client must
 // wait (send queue above the soft mark, no flood tokens) or the session
@@ -293,11 +297,8 @@ void session::handle_command(const proto::command& cmd)
       registered_ = true;
       reply(reply_code::nick_accepted, nick_);
       break;
-    case room::nick_result::in_use:
-      reply(reply_code::nick_in_use, cmd.arg);
-      break;
-    case room::nick_result::gone:
-      break;
+    case room::nick_result::in_use: reply(reply_code::nick_in_use, cmd.arg); break;
+    case room::nick_result::gone: break;
     }
     break;
   case command_type::msg:
@@ -323,9 +324,7 @@ void session::handle_command(const proto::command& cmd)
     else
       send(make_text(room_.who()));
     break;
-  case command_type::help:
-    send(help_text());
-    break;
+  case command_type::help: send(help_text()); break;
   case command_type::quit:
     send(fixed_line(reply_code::closing));
     done_ = true;

@@ -106,22 +106,22 @@ private:
   outbox out_;
   proto::command_parser parser_;
   proto::telnet_answerer telnet_;
-  std::string pending_;       // unprocessed input while paused
-  std::string nick_;          // written under the room lock
+  std::string pending_; // unprocessed input while paused
+  std::string nick_;    // written under the room lock
   time_point started_;
   time_point last_input_;
   time_point refilled_;
   time_point resume_at_{};
   double tokens_;
-  std::size_t byte_debt_ = 0; // octets received since the last byte token
+  std::size_t byte_debt_ = 0;   // octets received since the last byte token
   std::uint8_t prefix_len_ = 0; // octets of the first line checked for HTTP
   std::array<char, 8> prefix_{};
-  bool registered_ = false;   // this session's thread only
-  bool in_room_ = false;      // guarded by the room lock
+  bool registered_ = false;     // this session's thread only
+  bool in_room_ = false;        // guarded by the room lock
   bool protocol_known_ = false; // the first octets were checked
-  bool eof_ = false;          // the client shut down its sending side
-  bool done_ = false;         // QUIT, error close or end of connection
-  wait blocked_ = wait::input; // why run() last stopped early
+  bool eof_ = false;            // the client shut down its sending side
+  bool done_ = false;           // QUIT, error close or end of connection
+  wait blocked_ = wait::input;  // why run() last stopped early
 };
 
 } // namespace natter::core

@@ -86,16 +86,16 @@ private:
   void set_invalid() noexcept;
 
   std::size_t max_line_;
-  std::string line_;           // the held part of a line split across reads
-  std::size_t held_ = 0;       // content octets of the current line held so far
-  const char* span_ = nullptr; // start of the unheld content in the input
-  const char* cr_ = nullptr;   // a pending CR inside the current span
-  bool cr_pending_ = false;    // a CR awaits LF/NUL (it may be outside the span)
-  bool in_iac_ = false;        // inside a telnet sequence
-  bool overflow_ = false;      // 413 sent; discarding to the terminator
-  bool invalid_ = false;       // the line broke the text rules (415)
-  std::uint8_t tel_verb_ = 0;  // WILL/WONT/DO/DONT awaiting its option
-  int cs_ = 0;                 // Ragel state
+  std::string line_;               // the held part of a line split across reads
+  std::size_t held_ = 0;           // content octets of the current line held so far
+  const char* span_ = nullptr;     // start of the unheld content in the input
+  const char* cr_ = nullptr;       // a pending CR inside the current span
+  bool cr_pending_ = false;        // a CR awaits LF/NUL (it may be outside the span)
+  bool in_iac_ = false;            // inside a telnet sequence
+  bool overflow_ = false;          // 413 sent; discarding to the terminator
+  bool invalid_ = false;           // the line broke the text rules (415)
+  std::uint8_t tel_verb_ = 0;      // WILL/WONT/DO/DONT awaiting its option
+  int cs_ = 0;                     // Ragel state
   std::uint64_t lines_framed_ = 0; // terminators seen
 };
 

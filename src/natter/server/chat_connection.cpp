@@ -36,11 +36,8 @@ asio::error_code& ignored_ec()
 } // namespace
 
 chat_connection::chat_connection(asio::ip::tcp::socket socket, server& srv)
-  : socket_(std::move(socket)),
-    peer_(socket_.remote_endpoint(ignored_ec())),
-    timer_(socket_.get_executor()),
-    server_(srv),
-    session_(srv.room(), *this, core::clock::now())
+    : socket_(std::move(socket)), peer_(socket_.remote_endpoint(ignored_ec())),
+      timer_(socket_.get_executor()), server_(srv), session_(srv.room(), *this, core::clock::now())
 {
 }
 
@@ -50,23 +47,27 @@ void chat_connection::start()
 {
   // The acceptor runs on another strand: everything from here on runs on
   // this connection's.
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    asio::error_code ec;
-    self->socket_.non_blocking(true, ec);
-    self->session_.start();
-    self->do_wait_read();
-    self->arm_timer();
-  });
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this()]
+             {
+               asio::error_code ec;
+               self->socket_.non_blocking(true, ec);
+               self->session_.start();
+               self->do_wait_read();
+               self->arm_timer();
+             });
 }
 
 void chat_connection::shut_down()
 {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    if (self->closed_)
-      return;
-    self->session_.shutdown();
-    self->do_write();
-  });
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this()]
+             {
+               if (self->closed_)
+                 return;
+               self->session_.shutdown();
+               self->do_write();
+             });
 }
 
 void chat_connection::wake() noexcept
@@ -83,9 +84,8 @@ void chat_connection::do_wait_read()
     return;
   reading_ = true;
   socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                     [self = shared_from_this()](const asio::error_code& ec) {
-                       self->on_readable(ec);
-                     });
+                     [self = shared_from_this()](const asio::error_code& ec)
+                     { self->on_readable(ec); });
 }
 
 void chat_connection::on_readable(const asio::error_code& wait_ec)
@@ -122,14 +122,10 @@ void chat_connection::after_input()
 {
   switch (session_.next_wait())
   {
-  case core::session::wait::input:
-    do_wait_read();
-    break;
-  case core::session::wait::output:
-    break; // on_write() resumes
+  case core::session::wait::input: do_wait_read(); break;
+  case core::session::wait::output: break; // on_write() resumes
   case core::session::wait::rate:
-  case core::session::wait::closed:
-    break;
+  case core::session::wait::closed: break;
   }
   arm_timer();
   do_write();
@@ -163,9 +159,8 @@ void chat_connection::do_write()
     buffers.emplace_back(text->data(), text->size());
   writing_ = true;
   asio::async_write(socket_, buffers,
-                    [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
-                      self->on_write(ec, n);
-                    });
+                    [self = shared_from_this()](const asio::error_code& ec, std::size_t n)
+                    { self->on_write(ec, n); });
 }
 
 void chat_connection::on_write(const asio::error_code& ec, std::size_t n)
@@ -204,9 +199,8 @@ void chat_connection::arm_timer()
     return;
   }
   timer_.expires_at(at);
-  timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
-    self->on_timer(ec);
-  });
+  timer_.async_wait([self = shared_from_this()](const asio::error_code& ec)
+                    { self->on_timer(ec); });
 }
 
 void chat_connection::on_timer(const asio::error_code& ec)

@@ -17,8 +17,7 @@ class server;
 
 /// A chat client's socket, timer and session. Lives as long as an async
 /// operation holds a shared_ptr to it.
-class chat_connection : public std::enable_shared_from_this<chat_connection>,
-                        public core::transport
+class chat_connection : public std::enable_shared_from_this<chat_connection>, public core::transport
 {
 public:
   chat_connection(asio::ip::tcp::socket socket, server& srv);

@@ -7,11 +7,8 @@ namespace natter::server
 
 echo_connection::echo_connection(asio::ip::tcp::socket socket, server& srv,
                                  std::chrono::milliseconds idle_timeout)
-  : socket_(std::move(socket)),
-    timer_(socket_.get_executor()),
-    server_(srv),
-    idle_timeout_(idle_timeout),
-    last_input_(std::chrono::steady_clock::now())
+    : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(srv),
+      idle_timeout_(idle_timeout), last_input_(std::chrono::steady_clock::now())
 {
 }
 
@@ -29,7 +26,8 @@ void echo_connection::shut_down()
 void echo_connection::do_read()
 {
   socket_.async_read_some(asio::buffer(buffer_),
-                          [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+                          [self = shared_from_this()](const asio::error_code& ec, std::size_t n)
+                          {
                             if (self->closed_)
                               return;
                             if (ec == asio::error::eof)
@@ -50,7 +48,8 @@ void echo_connection::do_read()
 void echo_connection::do_write(std::size_t n)
 {
   asio::async_write(socket_, asio::buffer(buffer_.data(), n),
-                    [self = shared_from_this()](const asio::error_code& ec, std::size_t) {
+                    [self = shared_from_this()](const asio::error_code& ec, std::size_t)
+                    {
                       if (self->closed_)
                         return;
                       if (ec)
@@ -65,13 +64,15 @@ void echo_connection::arm_idle_timer()
   if (idle_timeout_.count() <= 0)
     return;
   timer_.expires_at(last_input_ + idle_timeout_);
-  timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
-    if (ec || self->closed_)
-      return;
-    if (std::chrono::steady_clock::now() >= self->last_input_ + self->idle_timeout_)
-      return self->close();
-    self->arm_idle_timer();
-  });
+  timer_.async_wait(
+      [self = shared_from_this()](const asio::error_code& ec)
+      {
+        if (ec || self->closed_)
+          return;
+        if (std::chrono::steady_clock::now() >= self->last_input_ + self->idle_timeout_)
+          return self->close();
+        self->arm_idle_timer();
+      });
 }
 
 void echo_connection::close()

@@ -30,7 +30,10 @@ bool parse_log_level(std::string_view name, log_level& out) noexcept
   return false;
 }
 
-void set_log_level(log_level level) noexcept { threshold.store(level); }
+void set_log_level(log_level level) noexcept
+{
+  threshold.store(level);
+}
 
 bool log_enabled(log_level level) noexcept
 {

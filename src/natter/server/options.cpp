@@ -54,8 +54,9 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   app.add_option("--max-per-ip", out.max_per_ip,
                  "chat connections per client address (504 beyond it); 0 = no limit")
       ->capture_default_str();
-  app.add_flag("--no-loopback-exempt", [&out](std::int64_t) { out.loopback_exempt = false; },
-               "count loopback addresses against --max-per-ip too (exempt by default)");
+  app.add_flag(
+      "--no-loopback-exempt", [&out](std::int64_t) { out.loopback_exempt = false; },
+      "count loopback addresses against --max-per-ip too (exempt by default)");
   app.add_option("--max-line", c.max_line, "line limit in octets, terminator included (min 32)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{proto::min_max_line}, std::size_t{1} << 24));
@@ -68,8 +69,7 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
                  "pending output of all clients in bytes; the largest queues are dropped first")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("--rate", c.rate,
-                 "flood control: lines per second, burst of 100; 0 = off")
+  app.add_option("--rate", c.rate, "flood control: lines per second, burst of 100; 0 = off")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_option("--registration-timeout", reg_timeout,
@@ -114,9 +114,8 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
     return 2;
   }
   parse_log_level(level, out.level);
-  auto millis = [](double s) {
-    return std::chrono::milliseconds(static_cast<long long>(s * 1000));
-  };
+  auto millis = [](double s)
+  { return std::chrono::milliseconds(static_cast<long long>(s * 1000)); };
   c.registration_timeout = millis(reg_timeout);
   c.idle_timeout = millis(idle_timeout);
   out.echo_idle_timeout = millis(echo_idle);

@@ -78,12 +78,8 @@ std::string to_string(const tcp::endpoint& ep)
 }
 
 server::server(const options& opts)
-  : options_(opts),
-    io_(static_cast<int>(opts.threads)),
-    strand_(asio::make_strand(io_)),
-    signals_(strand_, SIGINT, SIGTERM, SIGHUP),
-    stop_timer_(strand_),
-    room_(opts.chat)
+    : options_(opts), io_(static_cast<int>(opts.threads)), strand_(asio::make_strand(io_)),
+      signals_(strand_, SIGINT, SIGTERM, SIGHUP), stop_timer_(strand_), room_(opts.chat)
 {
 }
 
@@ -93,12 +89,14 @@ void server::listen()
 {
   if (options_.chat_port)
   {
-    chat_ = std::make_unique<listener>(listener{tcp::acceptor(strand_), asio::steady_timer(strand_), true});
+    chat_ = std::make_unique<listener>(
+        listener{tcp::acceptor(strand_), asio::steady_timer(strand_), true});
     open(*chat_, *options_.chat_port, "--chat-port");
   }
   if (options_.echo_port)
   {
-    echo_ = std::make_unique<listener>(listener{tcp::acceptor(strand_), asio::steady_timer(strand_), false});
+    echo_ = std::make_unique<listener>(
+        listener{tcp::acceptor(strand_), asio::steady_timer(strand_), false});
     open(*echo_, *options_.echo_port, "--echo-port");
   }
 }
@@ -160,9 +158,8 @@ void server::do_accept(listener& l)
   // Each connection gets its own strand: its handlers never run
   // concurrently, and different connections run on different threads.
   l.acceptor.async_accept(asio::make_strand(io_),
-                          [this, &l](const asio::error_code& ec, tcp::socket socket) {
-                            on_accept(l, ec, std::move(socket));
-                          });
+                          [this, &l](const asio::error_code& ec, tcp::socket socket)
+                          { on_accept(l, ec, std::move(socket)); });
 }
 
 void server::on_accept(listener& l, const asio::error_code& ec, tcp::socket socket)
@@ -178,10 +175,12 @@ void server::on_accept(listener& l, const asio::error_code& ec, tcp::socket sock
       log(log_level::warn, std::string("accept: ") + ec.message() + "; pausing accepts");
     l.paused = true;
     l.backoff.expires_after(accept_backoff);
-    l.backoff.async_wait([this, &l](const asio::error_code& wait_ec) {
-      if (!wait_ec)
-        do_accept(l);
-    });
+    l.backoff.async_wait(
+        [this, &l](const asio::error_code& wait_ec)
+        {
+          if (!wait_ec)
+            do_accept(l);
+        });
     return;
   }
   if (!ec)
@@ -205,8 +204,8 @@ void server::accept_chat(tcp::socket socket)
     return;
   if (const auto refusal = admit(peer.address()))
   {
-    log(log_level::info, "chat " + to_string(peer) + " refused: " +
-                             std::string(proto::reply_text(*refusal)));
+    log(log_level::info,
+        "chat " + to_string(peer) + " refused: " + std::string(proto::reply_text(*refusal)));
     refuse(socket, *refusal);
     return;
   }
@@ -279,23 +278,26 @@ void server::echo_closed(echo_connection* c)
 
 void server::do_await_signal()
 {
-  signals_.async_wait([this](const asio::error_code& ec, int signo) {
-    if (ec)
-      return;
-    if (signo == SIGHUP)
-      log(log_level::info, "SIGHUP ignored");
-    else if (stopping())
-    {
-      log(log_level::warn, "second signal: exiting now");
-      std::_Exit(1);
-    }
-    else
-    {
-      log(log_level::info, signo == SIGTERM ? "SIGTERM: shutting down" : "SIGINT: shutting down");
-      begin_shutdown();
-    }
-    do_await_signal();
-  });
+  signals_.async_wait(
+      [this](const asio::error_code& ec, int signo)
+      {
+        if (ec)
+          return;
+        if (signo == SIGHUP)
+          log(log_level::info, "SIGHUP ignored");
+        else if (stopping())
+        {
+          log(log_level::warn, "second signal: exiting now");
+          std::_Exit(1);
+        }
+        else
+        {
+          log(log_level::info,
+              signo == SIGTERM ? "SIGTERM: shutting down" : "SIGINT: shutting down");
+          begin_shutdown();
+        }
+        do_await_signal();
+      });
 }
 
 // Spec section 13: stop accepting, 521 to every chat client, flush under a
@@ -345,10 +347,12 @@ void server::check_stopped()
     return;
   }
   stop_timer_.expires_after(20ms);
-  stop_timer_.async_wait([this](const asio::error_code& ec) {
-    if (!ec)
-      check_stopped();
-  });
+  stop_timer_.async_wait(
+      [this](const asio::error_code& ec)
+      {
+        if (!ec)
+          check_stopped();
+      });
 }
 
 } // namespace natter::server

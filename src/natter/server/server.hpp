@@ -58,8 +58,7 @@ public:
   bool stopping() const noexcept { return stopping_.load(); }
 
   /// A chat connection ended: frees its slot and logs `reason`.
-  void chat_closed(chat_connection* c, const asio::ip::tcp::endpoint& peer,
-                   const char* reason);
+  void chat_closed(chat_connection* c, const asio::ip::tcp::endpoint& peer, const char* reason);
 
   /// An echo connection ended.
   void echo_closed(echo_connection* c);

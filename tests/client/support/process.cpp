@@ -51,7 +51,8 @@ std::vector<std::string> make_env(const std::vector<std::string>& extra)
   return env;
 }
 
-[[noreturn]] void exec_child(const std::vector<std::string>& argv, const std::vector<std::string>& env)
+[[noreturn]] void exec_child(const std::vector<std::string>& argv,
+                             const std::vector<std::string>& env)
 {
   std::vector<char*> args;
   for (const std::string& a : argv)
@@ -113,7 +114,8 @@ child::~child()
   stop();
 }
 
-child child::spawn_piped(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env)
+child child::spawn_piped(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& extra_env)
 {
   const std::vector<std::string> env = make_env(extra_env);
   int in[2];
@@ -140,8 +142,9 @@ child child::spawn_piped(const std::vector<std::string>& argv, const std::vector
   return c;
 }
 
-child child::spawn_pty(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-                       unsigned short rows, unsigned short cols)
+child child::spawn_pty(const std::vector<std::string>& argv,
+                       const std::vector<std::string>& extra_env, unsigned short rows,
+                       unsigned short cols)
 {
   std::vector<std::string> with_term = {"TERM=xterm"};
   with_term.insert(with_term.end(), extra_env.begin(), extra_env.end());
@@ -313,7 +316,8 @@ bool server::start(std::uint16_t chat_port, const std::vector<std::string>& extr
     error_ = "natterd is not built";
     return false;
   }
-  std::vector<std::string> argv = {path, "--chat-port", std::to_string(chat_port), "--echo-port", "0"};
+  std::vector<std::string> argv = {path, "--chat-port", std::to_string(chat_port), "--echo-port",
+                                   "0"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   proc_ = child::spawn_piped(argv);
   if (proc_.pid() <= 0)
@@ -378,7 +382,8 @@ bool peer::send(std::string_view line)
 {
   std::string framed(line);
   framed += "\r\n";
-  return ::send(fd_, framed.data(), framed.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(framed.size());
+  return ::send(fd_, framed.data(), framed.size(), MSG_NOSIGNAL) ==
+         static_cast<ssize_t>(framed.size());
 }
 
 std::optional<std::string> peer::read_line(ms timeout)

@@ -42,8 +42,8 @@ public:
   /// Starts `argv` on a new pseudo-terminal of the given size; `out` is the
   /// master side for both directions.
   static child spawn_pty(const std::vector<std::string>& argv,
-                         const std::vector<std::string>& extra_env = {},
-                         unsigned short rows = 24, unsigned short cols = 80);
+                         const std::vector<std::string>& extra_env = {}, unsigned short rows = 24,
+                         unsigned short cols = 80);
 
   /// Waits up to `timeout` for the exit; returns the exit status, or
   /// nullopt on timeout or death by signal.
@@ -65,8 +65,7 @@ public:
   /// Reads from stdout (pipe) or the terminal (pty) until `text` appears at
   /// or after offset `from` of everything read so far, or `timeout` passes.
   /// Returns the offset just past the match, or nullopt.
-  std::optional<std::size_t> wait_for(std::string_view text, ms timeout,
-                                      std::size_t from = 0);
+  std::optional<std::size_t> wait_for(std::string_view text, ms timeout, std::size_t from = 0);
 
   /// Reads stdout and stderr to EOF (bounded by `timeout`).
   void drain(ms timeout);
