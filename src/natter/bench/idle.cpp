@@ -8,7 +8,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <stdexcept>
 #include <vector>
 
@@ -35,6 +38,10 @@ int run_idle(const idle_options& o)
   for (std::size_t i = 0; i < conns.size(); ++i)
     conns[i].index = static_cast<std::uint32_t>(i);
   std::size_t started = 0, in_setup = 0, ready = 0, failed = 0, dropped = 0;
+  // Why connections failed: connect() refused or failed, the server refused
+  // the registration (a 4xx/5xx or ERROR line), or it closed the connection.
+  std::size_t failed_connect = 0, failed_refused = 0, failed_closed = 0;
+  int connect_errno = 0;
   const long rss_before = rss_kib(o.server_pid);
 
   auto kill = [&](chat_conn& c) {
@@ -59,7 +66,11 @@ int run_idle(const idle_options& o)
       if (begin_connect(conns[started], ep, o.spread ? &src : nullptr, poll))
         ++in_setup;
       else
+      {
         ++failed;
+        ++failed_connect;
+        connect_errno = errno;
+      }
       ++started;
     }
   };
@@ -67,7 +78,10 @@ int run_idle(const idle_options& o)
     if (c.st == chat_conn::state::connecting)
     {
       if (!connect_succeeded(c.fd))
+      {
+        ++failed_connect;
         return kill(c);
+      }
       c.st = chat_conn::state::registering;
       poll.modify(c.fd, &c, EPOLLIN);
       if (!send_registration(c, d, make_nick(false, tag, c.index)))
@@ -90,6 +104,7 @@ int run_idle(const idle_options& o)
         ++ready;
         break;
       case setup_event::failed:
+        ++failed_refused;
         kill(c);
         break;
       case setup_event::none:
@@ -97,7 +112,11 @@ int run_idle(const idle_options& o)
       }
     });
     if (n == 0 || n == -2)
+    {
+      if (c.st != chat_conn::state::ready)
+        ++failed_closed;
       kill(c);
+    }
   };
 
   progress prog;
@@ -115,6 +134,14 @@ int run_idle(const idle_options& o)
       auto& c = *static_cast<chat_conn*>(ev.data.ptr);
       if (c.st != chat_conn::state::dead)
         on_event(c, ev.events);
+    }
+    if (t_ready == 0 && events.size() > 64)
+    {
+      // Registered clients receive a JOIN line for every later registration
+      // (natter). Letting them pile up for a few milliseconds turns a read
+      // per line into a read per hundred lines.
+      timespec pause{0, 5'000'000};
+      ::nanosleep(&pause, nullptr);
     }
     if (t_ready == 0)
     {
@@ -150,6 +177,11 @@ int run_idle(const idle_options& o)
   r.number("requested", "requested", o.conns);
   r.number("registered", "registered and held", static_cast<double>(held));
   r.number("failed", "failed", static_cast<double>(failed));
+  r.number("failed_connect", "  connect failed", static_cast<double>(failed_connect));
+  if (connect_errno != 0)
+    r.text("connect_error", "  connect error", std::strerror(connect_errno));
+  r.number("failed_refused", "  refused by the server", static_cast<double>(failed_refused));
+  r.number("failed_closed", "  closed by the server", static_cast<double>(failed_closed));
   r.number("dropped", "dropped while held", static_cast<double>(dropped_while_held));
   r.number("setup_s", "time to register all", static_cast<double>(t_ready - t0) / 1e9, 2, "s");
   if (rss_before >= 0 && rss_held >= 0)

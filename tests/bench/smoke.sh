@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# natter-bench smoke test: natterd on ephemeral loopback ports, every mode of
+# natter-bench for a fraction of a second with a handful of clients, each
+# checked for its figures and for "nothing lost". Bounded: every command runs
+# under timeout, natterd is stopped by PID on exit.
+set -euo pipefail
+natterd=$1
+bench=$2
+dir=$(mktemp -d /tmp/natter-bench-smoke.XXXXXX)
+pid=""
+cleanup()
+{
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+"$natterd" --chat-port 0 --echo-port 0 --bind 127.0.0.1 --threads 1 --rate 0 \
+  --log-level warn >"$dir/natterd.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  grep -q 'echo listening' "$dir/natterd.log" && break
+  sleep 0.1
+done
+chat=$(sed -n 's/.*chat listening on .*:\([0-9]*\)$/\1/p' "$dir/natterd.log")
+echo=$(sed -n 's/.*echo listening on .*:\([0-9]*\)$/\1/p' "$dir/natterd.log")
+[ -n "$chat" ] && [ -n "$echo" ] || { cat "$dir/natterd.log"; exit 1; }
+
+failures=0
+passes=0
+# check NAME JSON KEY=VALUE... : every key present, "=value" ones equal, and
+# "+" ones (KEY=+) greater than zero.
+check()
+{
+  local name=$1 json=$2 ok=1 kv key want got
+  shift 2
+  for kv in "$@"; do
+    key=${kv%%=*}
+    want=${kv#*=}
+    got=$(sed -n "s/.*\"$key\": \\([^,}]*\\).*/\\1/p" <<<"$json")
+    if [ -z "$got" ]; then
+      echo "FAIL $name: no $key"; ok=0
+    elif [ "$want" = "+" ]; then
+      awk -v v="$got" 'BEGIN { exit !(v > 0) }' || { echo "FAIL $name: $key is $got"; ok=0; }
+    elif [ "$want" != "$kv" ] && [ "$got" != "$want" ]; then
+      echo "FAIL $name: $key is $got, want $want"; ok=0
+    fi
+  done
+  if [ "$ok" = 1 ]; then passes=$((passes + 1)); echo "ok   $name"; else failures=$((failures + 1)); echo "$json"; fi
+}
+# run NAME ARGS...: natter-bench must exit 0 (nothing lost or corrupted).
+run()
+{
+  local name=$1 out rc=0
+  shift
+  out=$(timeout 60 "$bench" "$@" --json --server-pid "$pid") || rc=$?
+  if [ "$rc" != 0 ]; then
+    # The caller's check then fails on the missing figures.
+    echo "FAIL $name: natter-bench exited $rc: $out" >&2
+    out="{}"
+  fi
+  printf '%s' "$out"
+}
+
+j=$(run echo echo --port "$echo" --conns 4 --size 3000 --window 4 --duration 0.3)
+check "echo: every octet verified" "$j" conns=4 mb_per_s=+ msgs_per_s=+ rtt_p50_ms rtt_p99_ms \
+  rtt_max_ms verify_errors=0 closed_early=0 unanswered_bytes=0 bench_cpu_pct server_cpu_pct
+
+j=$(run fanout fanout --port "$chat" --receivers 6 --senders 2 --window 8 --duration 0.3)
+check "fanout: max rate, nothing lost" "$j" registered=8 sent=+ deliveries_per_s=+ \
+  latency_p50_ms latency_p99_ms latency_max_ms lost=0 reordered=0 disconnected=0 server_cpu_pct
+
+j=$(run fanout-rate fanout --port "$chat" --receivers 6 --senders 2 --rate 200 --duration 0.4)
+check "fanout: fixed rate, nothing lost" "$j" registered=8 sent=+ deliveries_per_s=+ lost=0 \
+  reordered=0 disconnected=0
+
+j=$(run idle idle --port "$chat" --conns 20 --duration 0.2)
+check "idle: all registered and held" "$j" requested=20 registered=20 failed=0 dropped=0 \
+  server_rss_kib=+ rss_per_client_kib
+
+# The table form prints the same figures for people.
+table=$(timeout 60 "$bench" idle --port "$chat" --conns 3 --duration 0.1)
+if grep -q 'registered and held *3' <<<"$table"; then
+  passes=$((passes + 1)); echo "ok   table output"
+else
+  failures=$((failures + 1)); echo "FAIL table output"; echo "$table"
+fi
+
+echo "$passes passed, $failures failed"
+[ "$failures" = 0 ]
