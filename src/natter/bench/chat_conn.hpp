@@ -10,16 +10,16 @@
 
 #include <sys/socket.h>
 
-#include <algorithm>
 #include "natter/bench/common.hpp"
+#include <algorithm>
 
 #include <array>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
-#include <cstring>
 
 namespace natter::bench
 {
@@ -62,7 +62,7 @@ struct chat_conn
   bool want_out = false;
   std::uint16_t held = 0;
   std::array<char, max_held_line> hold{};
-  std::string out;          ///< queued output (senders; replies that did not fit)
+  std::string out; ///< queued output (senders; replies that did not fit)
   std::size_t out_off = 0;
 };
 

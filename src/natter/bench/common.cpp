@@ -202,9 +202,8 @@ double self_cpu_seconds()
 {
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
-  auto sec = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-  };
+  auto sec = [](const timeval& tv)
+  { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
   return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
@@ -270,8 +269,8 @@ endpoint resolve_loopback(const std::string& host, unsigned short port)
 
 int start_connect(const endpoint& to, const in_addr* source)
 {
-  const int fd = ::socket(to.v4 ? AF_INET : AF_INET6,
-                          SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int fd =
+      ::socket(to.v4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -1;
   int one = 1;
@@ -327,7 +326,10 @@ poller::poller() : fd_(::epoll_create1(EPOLL_CLOEXEC))
     throw std::system_error(errno, std::generic_category(), "epoll_create1");
 }
 
-poller::~poller() { ::close(fd_); }
+poller::~poller()
+{
+  ::close(fd_);
+}
 
 void poller::add(int fd, void* tag, std::uint32_t events)
 {
@@ -346,7 +348,10 @@ void poller::modify(int fd, void* tag, std::uint32_t events)
   ::epoll_ctl(fd_, EPOLL_CTL_MOD, fd, &ev);
 }
 
-void poller::remove(int fd) { ::epoll_ctl(fd_, EPOLL_CTL_DEL, fd, nullptr); }
+void poller::remove(int fd)
+{
+  ::epoll_ctl(fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
 
 std::span<const epoll_event> poller::wait(int timeout_ms)
 {
@@ -429,17 +434,14 @@ void report_cpu(report& r, const cpu_meter& m)
   const double wall = m.wall_seconds() > 0 ? m.wall_seconds() : 1;
   r.number("bench_cpu_pct", "natter-bench CPU", 100 * m.self_seconds() / wall, 1, "% of a core");
   if (m.server_seconds() >= 0)
-    r.number("server_cpu_pct", "server CPU", 100 * m.server_seconds() / wall, 1,
-             "% of a core");
+    r.number("server_cpu_pct", "server CPU", 100 * m.server_seconds() / wall, 1, "% of a core");
 }
 
 void report_latency(report& r, const std::string& prefix, const std::string& what,
                     const latency_histogram& h)
 {
-  r.number(prefix + "_p50_ms", what + " p50", static_cast<double>(h.quantile(0.50)) / 1e6, 3,
-           "ms");
-  r.number(prefix + "_p99_ms", what + " p99", static_cast<double>(h.quantile(0.99)) / 1e6, 3,
-           "ms");
+  r.number(prefix + "_p50_ms", what + " p50", static_cast<double>(h.quantile(0.50)) / 1e6, 3, "ms");
+  r.number(prefix + "_p99_ms", what + " p99", static_cast<double>(h.quantile(0.99)) / 1e6, 3, "ms");
   r.number(prefix + "_max_ms", what + " max", static_cast<double>(h.max()) / 1e6, 3, "ms");
 }
 

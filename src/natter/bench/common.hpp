@@ -26,7 +26,7 @@ struct common_options
 {
   std::string host = "127.0.0.1";
   unsigned short port = 0;
-  double duration = 5;    ///< seconds of measurement (echo, fanout) or hold (idle)
+  double duration = 5;       ///< seconds of measurement (echo, fanout) or hold (idle)
   double setup_timeout = 60; ///< seconds allowed to connect and register
   bool json = false;
   int server_pid = 0; ///< 0: server CPU and memory are not reported

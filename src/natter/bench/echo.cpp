@@ -30,10 +30,10 @@ struct echo_conn
   bool connected = false;
   bool dead = false;
   bool want_out = false;
-  std::uint64_t sent = 0;     // octets written
-  std::uint64_t received = 0; // octets read and verified
-  std::uint64_t queued = 0;   // messages put in flight
-  std::uint64_t done = 0;     // messages fully echoed
+  std::uint64_t sent = 0;            // octets written
+  std::uint64_t received = 0;        // octets read and verified
+  std::uint64_t queued = 0;          // messages put in flight
+  std::uint64_t done = 0;            // messages fully echoed
   std::vector<std::uint64_t> stamps; // queue time of message k at [k % window]
 };
 
@@ -85,16 +85,22 @@ int run_echo(const echo_options& o)
   }
 
   progress prog;
-  const std::uint64_t setup_deadline =
-      now_ns() + static_cast<std::uint64_t>(o.setup_timeout * 1e9);
+  const std::uint64_t setup_deadline = now_ns() + static_cast<std::uint64_t>(o.setup_timeout * 1e9);
   const std::uint64_t period_ns = static_cast<std::uint64_t>(o.duration * 1e9);
-  enum class phase { connecting, running, draining, finished } ph = phase::connecting;
+  enum class phase
+  {
+    connecting,
+    running,
+    draining,
+    finished
+  } ph = phase::connecting;
   std::uint64_t t_start = 0, t_end = 0, t_drain_end = 0;
   std::uint64_t bytes_at_end = 0, msgs_at_end = 0;
   latency_histogram rtt;
   cpu_meter cpu(o.server_pid);
 
-  auto kill = [&](echo_conn& c) {
+  auto kill = [&](echo_conn& c)
+  {
     if (c.dead)
       return;
     poll.remove(c.fd);
@@ -102,12 +108,14 @@ int run_echo(const echo_options& o)
     c.fd = -1;
     c.dead = true;
   };
-  auto flush = [&](echo_conn& c) {
+  auto flush = [&](echo_conn& c)
+  {
     const std::uint64_t target = c.queued * o.size;
     for (int rounds = 0; rounds < 8 && c.sent < target; ++rounds)
     {
       const std::size_t off = static_cast<std::size_t>(c.sent % period);
-      const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(target - c.sent, period));
+      const std::size_t len =
+          static_cast<std::size_t>(std::min<std::uint64_t>(target - c.sent, period));
       const ssize_t w = ::send(c.fd, pattern.data() + off, len, MSG_NOSIGNAL);
       if (w > 0)
         c.sent += static_cast<std::uint64_t>(w);
@@ -129,14 +137,16 @@ int run_echo(const echo_options& o)
       poll.modify(c.fd, &c, EPOLLIN | (want ? EPOLLOUT : 0u));
     }
   };
-  auto fill_window = [&](echo_conn& c, std::uint64_t now) {
+  auto fill_window = [&](echo_conn& c, std::uint64_t now)
+  {
     while (c.queued < c.done + o.window)
     {
       c.stamps[c.queued % o.window] = now;
       ++c.queued;
     }
   };
-  auto on_readable = [&](echo_conn& c, std::uint64_t now) {
+  auto on_readable = [&](echo_conn& c, std::uint64_t now)
+  {
     for (int rounds = 0; rounds < 4; ++rounds)
     {
       const ssize_t n = ::recv(c.fd, rbuf.data(), rbuf.size(), 0);

@@ -110,8 +110,8 @@ private:
   std::vector<std::uint64_t> next_, got_;
   std::vector<std::uint64_t> sent_, acked_;
   std::vector<std::uint32_t> ring_; // per sender: receivers that have message seq % window
-  std::uint64_t deliveries_ = 0, reordered_ = 0, deliveries_at_start_ = 0,
-                deliveries_at_end_ = 0, sent_at_start_ = 0, sent_at_end_ = 0;
+  std::uint64_t deliveries_ = 0, reordered_ = 0, deliveries_at_start_ = 0, deliveries_at_end_ = 0,
+                sent_at_start_ = 0, sent_at_end_ = 0;
   std::uint64_t scheduled_ = 0; // rate mode: messages due so far
   std::vector<char> buf_;
   latency_histogram latency_;
@@ -284,11 +284,8 @@ void fanout_run::on_line(chat_conn& c, std::string_view line, std::uint64_t now)
       ++ready_;
     }
     return;
-  case setup_event::failed:
-    kill(c);
-    return;
-  case setup_event::none:
-    return;
+  case setup_event::failed: kill(c); return;
+  case setup_event::none: return;
   }
 }
 
@@ -322,8 +319,8 @@ void fanout_run::on_event(chat_conn& c, std::uint32_t events, std::uint64_t now)
     // A few reads per wake-up: enough to batch, few enough to stay fair.
     for (int rounds = 0; rounds < 4 && c.st != chat_conn::state::dead; ++rounds)
     {
-      const long n = read_lines(c, buf_.data(),
-                                [&](std::string_view line) { on_line(c, line, now); });
+      const long n =
+          read_lines(c, buf_.data(), [&](std::string_view line) { on_line(c, line, now); });
       if (n == 0 || n == -2)
       {
         kill(c);
@@ -376,7 +373,8 @@ void fanout_run::pump(std::uint64_t now, bool produce)
   }
   else if (o_.rate > 0)
   {
-    const auto due = static_cast<std::uint64_t>(static_cast<double>(now - t_start_) / 1e9 * o_.rate);
+    const auto due =
+        static_cast<std::uint64_t>(static_cast<double>(now - t_start_) / 1e9 * o_.rate);
     while (scheduled_ < due)
     {
       const std::size_t j = scheduled_ % o_.senders;
@@ -476,8 +474,7 @@ int fanout_run::run()
         ph_ = phase::finished;
       break;
     }
-    case phase::finished:
-      break;
+    case phase::finished: break;
     }
     if (prog.due(now))
     {

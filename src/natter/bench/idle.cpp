@@ -44,7 +44,8 @@ int run_idle(const idle_options& o)
   int connect_errno = 0;
   const long rss_before = rss_kib(o.server_pid);
 
-  auto kill = [&](chat_conn& c) {
+  auto kill = [&](chat_conn& c)
+  {
     if (c.st == chat_conn::state::dead)
       return;
     if (c.st == chat_conn::state::ready)
@@ -59,7 +60,8 @@ int run_idle(const idle_options& o)
     }
     close_conn(c, poll);
   };
-  auto start_next = [&] {
+  auto start_next = [&]
+  {
     while (in_setup < o.concurrency && started < conns.size())
     {
       const in_addr src = spread_source(started);
@@ -74,7 +76,8 @@ int run_idle(const idle_options& o)
       ++started;
     }
   };
-  auto on_event = [&](chat_conn& c, std::uint32_t events) {
+  auto on_event = [&](chat_conn& c, std::uint32_t events)
+  {
     if (c.st == chat_conn::state::connecting)
     {
       if (!connect_succeeded(c.fd))
@@ -90,27 +93,28 @@ int run_idle(const idle_options& o)
     }
     if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
       return;
-    const long n = read_lines(c, buf.data(), [&](std::string_view line) {
-      if (d == dialect::irc && answer_ping(c, line))
-        return;
-      if (c.st != chat_conn::state::registering)
-        return;
-      switch (setup_line(line, d))
-      {
-      case setup_event::registered:
-      case setup_event::joined:
-        c.st = chat_conn::state::ready;
-        --in_setup;
-        ++ready;
-        break;
-      case setup_event::failed:
-        ++failed_refused;
-        kill(c);
-        break;
-      case setup_event::none:
-        break;
-      }
-    });
+    const long n = read_lines(c, buf.data(),
+                              [&](std::string_view line)
+                              {
+                                if (d == dialect::irc && answer_ping(c, line))
+                                  return;
+                                if (c.st != chat_conn::state::registering)
+                                  return;
+                                switch (setup_line(line, d))
+                                {
+                                case setup_event::registered:
+                                case setup_event::joined:
+                                  c.st = chat_conn::state::ready;
+                                  --in_setup;
+                                  ++ready;
+                                  break;
+                                case setup_event::failed:
+                                  ++failed_refused;
+                                  kill(c);
+                                  break;
+                                case setup_event::none: break;
+                                }
+                              });
     if (n == 0 || n == -2)
     {
       if (c.st != chat_conn::state::ready)
@@ -188,8 +192,7 @@ int run_idle(const idle_options& o)
   {
     r.number("server_rss_before_kib", "server RSS before", static_cast<double>(rss_before), 0,
              "KiB");
-    r.number("server_rss_kib", "server RSS holding them", static_cast<double>(rss_held), 0,
-             "KiB");
+    r.number("server_rss_kib", "server RSS holding them", static_cast<double>(rss_held), 0, "KiB");
     r.number("rss_per_client_kib", "server RSS per client",
              held ? static_cast<double>(rss_held - rss_before) / static_cast<double>(held) : 0, 3,
              "KiB");

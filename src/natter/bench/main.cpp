@@ -74,16 +74,20 @@ int main(int argc, char** argv)
   fan_cmd->add_option("--senders", fan.senders, "sending clients")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1000u));
-  fan_cmd->add_option("--rate", fan.rate, "total messages per second; 0 = as fast as the window allows")
+  fan_cmd
+      ->add_option("--rate", fan.rate,
+                   "total messages per second; 0 = as fast as the window allows")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e7));
-  fan_cmd->add_option("--window", fan.window,
-                      "per sender: messages not yet received by every receiver")
+  fan_cmd
+      ->add_option("--window", fan.window,
+                   "per sender: messages not yet received by every receiver")
       ->capture_default_str()
       ->check(CLI::Range(1u, 4096u));
-  fan_cmd->add_option("--dialect", fan.dialect,
-                      "natter; irc (NICK/USER, JOIN, PRIVMSG, PONG); or raw (plain lines "
-                      "through a relay such as ncat --chat)")
+  fan_cmd
+      ->add_option("--dialect", fan.dialect,
+                   "natter; irc (NICK/USER, JOIN, PRIVMSG, PONG); or raw (plain lines "
+                   "through a relay such as ncat --chat)")
       ->capture_default_str()
       ->check(CLI::IsMember({"natter", "irc", "raw"}));
   fan_cmd->add_option("--channel", fan.channel, "IRC channel")->capture_default_str();
