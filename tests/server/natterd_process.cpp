@@ -113,7 +113,9 @@ natterd_process::~natterd_process()
     // A clean stop first, so sanitizers get to report (and fail the test
     // through the exit status); then the hard way.
     signal(SIGTERM);
-    const int status = wait_exit(6s);
+    // Generous: this is about a clean exit, not its timing (Lifecycle tests
+    // time shutdown), and a TSan build on a loaded machine is slow.
+    const int status = wait_exit(20s);
     if (status == -1)
     {
       ::kill(pid_, SIGKILL);

@@ -14,8 +14,14 @@ echo_connection::echo_connection(asio::ip::tcp::socket socket, server& srv,
 
 void echo_connection::start()
 {
-  do_read();
-  arm_idle_timer();
+  // The acceptor runs on another strand: everything from here on runs on
+  // this connection's, so the read handler and the timer never race.
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this()]
+             {
+               self->do_read();
+               self->arm_idle_timer();
+             });
 }
 
 void echo_connection::shut_down()
