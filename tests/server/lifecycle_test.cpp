@@ -93,9 +93,13 @@ TEST(Lifecycle, ConnectDisconnectCyclesLeakNoDescriptor)
   std::this_thread::sleep_for(100ms);
   const int fds_before = d.open_fds();
   const long rss_before = d.rss_kib();
-  for (int i = 0; i < 3000; ++i)
+  // Tens of thousands of cycles, from source addresses spread over
+  // 127.0.0.0/8 so the client side's TIME_WAIT ports never run out.
+  for (int i = 0; i < 20000; ++i)
   {
-    client c("127.0.0.1", d.chat_port());
+    const std::string source =
+        "127.0." + std::to_string(1 + i / 250 % 250) + "." + std::to_string(2 + i % 250);
+    client c("127.0.0.1", d.chat_port(), 0, source);
     if (i % 3 == 0)
       c.send("NICK n" + std::to_string(i) + "\r\nQUIT\r\n");
   }

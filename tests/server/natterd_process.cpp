@@ -187,7 +187,7 @@ long natterd_process::cpu_ticks() const
   return utime + stime;
 }
 
-client::client(const std::string& host, unsigned short port, int rcvbuf)
+client::client(const std::string& host, unsigned short port, int rcvbuf, const std::string& source)
 {
   const bool v6 = host.find(':') != std::string::npos;
   fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -206,6 +206,18 @@ client::client(const std::string& host, unsigned short port, int rcvbuf)
   }
   else
   {
+    if (!source.empty())
+    {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0)
+      {
+        const int e = errno;
+        ::close(fd_);
+        throw std::runtime_error(std::string("bind: ") + std::strerror(e));
+      }
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);

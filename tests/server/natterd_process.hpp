@@ -81,7 +81,10 @@ public:
   /// Connects to `host` ("127.0.0.1" or "::1") at `port`. A non-zero
   /// `rcvbuf` sets SO_RCVBUF before connecting (after it, the window already
   /// advertised would make the kernel drop data and back off for seconds).
-  client(const std::string& host, unsigned short port, int rcvbuf = 0);
+  /// A `source` (IPv4 only, such as "127.0.3.7") binds the local end first,
+  /// so many short connections do not run out of ephemeral ports.
+  client(const std::string& host, unsigned short port, int rcvbuf = 0,
+         const std::string& source = {});
   client(client&& other) noexcept;
   client(const client&) = delete;
   client& operator=(const client&) = delete;
