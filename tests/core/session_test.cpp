@@ -377,6 +377,27 @@ TEST(Session, SlowConsumerIsDroppedOthersKeepEverything)
   EXPECT_EQ(talker.read().back(), "211 2 users in the room");
 }
 
+// N-SLOW-4: an unregistered client that never reads is a candidate too, and
+// the clients that keep up are not dropped for bytes they cannot free.
+TEST(Session, TotalSendqDropsTheUnregisteredBallastNotTheReaders)
+{
+  config c = fast();
+  c.max_total_sendq = 20000;
+  room r(c);
+  client ballast(r);
+  const std::string echo = "ECHO " + std::string(900, 'b') + "\n";
+  for (int i = 0; i < 40 && !ballast.s.output().closing(); ++i)
+    ballast.send(echo);
+  EXPECT_TRUE(ballast.s.output().closing());
+  client alice(r), bob(r);
+  alice.send("NICK alice\n");
+  bob.send("NICK bob\n");
+  EXPECT_EQ(alice.read(), (lines{"220 natter/1 ready", "200 alice nick accepted", "JOIN bob"}));
+  EXPECT_FALSE(alice.s.output().closing());
+  EXPECT_FALSE(bob.s.output().closing());
+  EXPECT_EQ(ballast.read().back(), "524 send queue exceeded");
+}
+
 TEST(Session, TotalSendqDropsTheLargestQueue)
 {
   config c = fast();

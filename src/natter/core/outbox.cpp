@@ -96,6 +96,12 @@ std::size_t outbox::bytes() const
   return bytes_;
 }
 
+std::size_t outbox::untaken() const
+{
+  std::lock_guard lock(mutex_);
+  return bytes_ - in_flight_;
+}
+
 bool outbox::closing() const
 {
   std::lock_guard lock(mutex_);

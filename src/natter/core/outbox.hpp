@@ -71,6 +71,10 @@ public:
   /// Bytes queued, including those taken and not yet written.
   std::size_t bytes() const;
 
+  /// Bytes queued and not yet taken by the writer: what close(..., discard)
+  /// would free at once.
+  std::size_t untaken() const;
+
   /// True once close() was called.
   bool closing() const;
 

@@ -102,6 +102,28 @@ void room::drop(session& s, const char* reason, shared_text last, bool discard)
   drop_overflowed(over);
 }
 
+void room::attach(session& s)
+{
+  std::lock_guard lock(mutex_);
+  sessions_.insert(&s);
+}
+
+void room::detach(session& s)
+{
+  std::lock_guard lock(mutex_);
+  sessions_.erase(&s);
+}
+
+void room::enforce_total()
+{
+  if (total_sendq_.load(std::memory_order_relaxed) <= config_.max_total_sendq)
+    return;
+  std::vector<session*> over;
+  std::lock_guard lock(mutex_);
+  pick_total_victims(over);
+  drop_overflowed(over);
+}
+
 std::string room::who() const
 {
   std::string out;
@@ -133,23 +155,37 @@ void room::deliver_all(const shared_text& line, const session* except, std::vect
     if (member->out_.push(line) > config_.max_sendq)
       over.push_back(member);
   }
-  if (total_sendq_.load(std::memory_order_relaxed) > config_.max_total_sendq)
+  pick_total_victims(over);
+}
+
+// Over the server-wide cap: the largest queues go first, so one slow reader
+// cannot make the server drop everybody else. Only what a drop frees at once
+// counts: bytes already handed to a writer, and queues already closing, are
+// gone soon whatever happens, and counting them would drop healthy clients
+// one after another. Unregistered sessions are candidates too. Called with
+// the lock held.
+void room::pick_total_victims(std::vector<session*>& over)
+{
+  if (total_sendq_.load(std::memory_order_relaxed) <= config_.max_total_sendq)
+    return;
+  std::vector<std::pair<std::size_t, session*>> sizes;
+  sizes.reserve(sessions_.size());
+  std::size_t droppable = 0;
+  for (session* s : sessions_)
   {
-    // Over the server-wide cap: the largest queues go first, so one slow
-    // reader cannot make the server drop everybody else.
-    std::vector<std::pair<std::size_t, session*>> sizes;
-    sizes.reserve(members_.size());
-    for (const auto& [key, member] : members_)
-      sizes.emplace_back(member->out_.bytes(), member);
-    std::sort(sizes.begin(), sizes.end(), std::greater<>());
-    std::size_t total = total_sendq_.load(std::memory_order_relaxed);
-    for (const auto& [bytes, member] : sizes)
-    {
-      if (total <= config_.max_total_sendq || bytes == 0)
-        break;
-      over.push_back(member);
-      total -= std::min(total, bytes);
-    }
+    if (s->out_.closing())
+      continue;
+    const std::size_t n = s->out_.untaken();
+    droppable += n;
+    sizes.emplace_back(n, s);
+  }
+  std::sort(sizes.begin(), sizes.end(), std::greater<>());
+  for (const auto& [bytes, s] : sizes)
+  {
+    if (droppable <= config_.max_total_sendq || bytes == 0)
+      break;
+    over.push_back(s);
+    droppable -= bytes;
   }
 }
 
@@ -161,11 +197,9 @@ void room::drop_overflowed(std::vector<session*>& over)
   {
     session* s = over.back();
     over.pop_back();
-    if (s->in_room_)
-    {
-      s->out_.close(sendq_exceeded_line(), "send queue exceeded", true);
-      remove_locked(*s, "send queue exceeded", over);
-    }
+    // Closing an outbox twice changes nothing; the first reason stays.
+    s->out_.close(sendq_exceeded_line(), "send queue exceeded", true);
+    remove_locked(*s, "send queue exceeded", over);
   }
 }
 

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstddef>
 #include <map>
+#include <unordered_set>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -60,6 +61,15 @@ public:
   /// `reason` (a string with static storage).
   void drop(session& s, const char* reason, shared_text last, bool discard);
 
+  /// Every session of this room, registered or not, is known to it from
+  /// construction to destruction (session's constructor and destructor).
+  void attach(session& s);
+  void detach(session& s);
+
+  /// Drops the largest send queues while the queues exceed max_total_sendq
+  /// (spec section 12). Cheap when they do not.
+  void enforce_total();
+
   /// The WHO reply: "211-<nick>" per registered client sorted by lowercased
   /// nick, then "211 <count> users in the room".
   std::string who() const;
@@ -70,11 +80,13 @@ public:
 private:
   void deliver_all(const shared_text& line, const session* except, std::vector<session*>& over);
   void drop_overflowed(std::vector<session*>& over);
+  void pick_total_victims(std::vector<session*>& over);
   void remove_locked(session& s, std::string_view reason, std::vector<session*>& over);
 
   const config config_;
   mutable std::mutex mutex_;
   std::map<std::string, session*> members_; // by lowercased nick
+  std::unordered_set<session*> sessions_;    // every session, members or not
   std::atomic<std::size_t> total_sendq_{0};
 };
 

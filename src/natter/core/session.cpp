@@ -68,9 +68,13 @@ session::session(room& r, transport& t, time_point now)
     : room_(r), out_(t, &r.total_sendq()), parser_(r.settings().max_line), started_(now),
       last_input_(now), refilled_(now), tokens_(r.settings().burst)
 {
+  room_.attach(*this);
 }
 
-session::~session() = default;
+session::~session()
+{
+  room_.detach(*this);
+}
 
 void session::start()
 {
@@ -236,8 +240,10 @@ std::size_t session::run(std::string_view in, time_point now)
     if (cfg.rate > 0 && tokens_ < 1)
     {
       blocked_ = wait::rate;
+      // Clamped in double before the cast, so no rate can overflow the clock.
+      const double wait_s = std::min((1 - tokens_) / cfg.rate, 1e6);
       resume_at_ = now + std::chrono::duration_cast<clock::duration>(
-                             std::chrono::duration<double>((1 - tokens_) / cfg.rate));
+                             std::chrono::duration<double>(wait_s));
       break;
     }
     // At most one line's worth at a time, so a long run without LF is paid
@@ -357,6 +363,8 @@ void session::send(shared_text text)
 {
   if (out_.push(std::move(text)) > sendq_limit())
     close_with(reply_code::sendq_exceeded, "send queue exceeded", true);
+  else
+    room_.enforce_total(); // a reply can take the server over its total too
 }
 
 void session::close_with(reply_code code, const char* reason, bool discard)

@@ -27,16 +27,13 @@ constexpr auto linger_time = 1s;
 // to the session, which keeps only what it cannot process yet.
 thread_local std::array<char, 64 * 1024> read_buffer;
 
-asio::error_code& ignored_ec()
-{
-  thread_local asio::error_code ec;
-  return ec;
-}
-
 } // namespace
 
-chat_connection::chat_connection(asio::ip::tcp::socket socket, server& srv)
-    : socket_(std::move(socket)), peer_(socket_.remote_endpoint(ignored_ec())),
+// `peer` is the address the server counted this connection under; asking the
+// socket again could fail (a reset in between) and leak that count.
+chat_connection::chat_connection(asio::ip::tcp::socket socket,
+                                 const asio::ip::tcp::endpoint& peer, server& srv)
+    : socket_(std::move(socket)), peer_(peer),
       timer_(socket_.get_executor()), server_(srv), session_(srv.room(), *this, core::clock::now())
 {
 }

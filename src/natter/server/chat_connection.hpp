@@ -20,7 +20,7 @@ class server;
 class chat_connection : public std::enable_shared_from_this<chat_connection>, public core::transport
 {
 public:
-  chat_connection(asio::ip::tcp::socket socket, server& srv);
+  chat_connection(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer, server& srv);
   chat_connection(const chat_connection&) = delete;
   chat_connection& operator=(const chat_connection&) = delete;
   ~chat_connection() override;

@@ -71,22 +71,31 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
       ->check(CLI::PositiveNumber);
   app.add_option("--rate", c.rate, "flood control: lines per second, burst of 100; 0 = off")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Validator(
+          [](const std::string& v)
+          {
+            const double r = std::stod(v);
+            return r == 0 || (r >= 0.001 && r <= 1e9) ? std::string()
+                                                       : "must be 0 or from 0.001 to 1e9";
+          },
+          "0 or 0.001..1e9"));
+  // Timeouts stop at a year, so a deadline never overflows the clock.
+  const auto seconds = CLI::Range(0.0, 31536000.0);
   app.add_option("--registration-timeout", reg_timeout,
                  "seconds a connection has to register with NICK (522); 0 = none")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(seconds);
   app.add_option("--idle-timeout", idle_timeout,
                  "seconds without an octet before a chat connection is closed (523); 0 = none")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(seconds);
   app.add_option("--echo-max-clients", out.echo_max_clients,
                  "echo connections in all; beyond it a new one is closed at once")
       ->capture_default_str();
   app.add_option("--echo-idle-timeout", echo_idle,
                  "seconds without an octet before an echo connection is closed; 0 = none")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(seconds);
   app.add_option("--threads", out.threads, "I/O threads (default: the number of cores)")
       ->default_str(std::to_string(cores))
       ->check(CLI::Range(1u, 1024u));

@@ -78,8 +78,9 @@ std::string to_string(const tcp::endpoint& ep)
 }
 
 server::server(const options& opts)
-    : options_(opts), io_(static_cast<int>(opts.threads)), strand_(asio::make_strand(io_)),
-      signals_(strand_, SIGINT, SIGTERM, SIGHUP), stop_timer_(strand_), room_(opts.chat)
+    : options_(opts), room_(opts.chat), io_(static_cast<int>(opts.threads)),
+      strand_(asio::make_strand(io_)), signals_(strand_, SIGINT, SIGTERM, SIGHUP),
+      stop_timer_(strand_)
 {
 }
 
@@ -211,7 +212,7 @@ void server::accept_chat(tcp::socket socket)
   }
   set_keepalive(socket);
   socket.set_option(tcp::no_delay(true), ec);
-  auto c = std::make_shared<chat_connection>(std::move(socket), *this);
+  auto c = std::make_shared<chat_connection>(std::move(socket), peer, *this);
   {
     std::lock_guard lock(mutex_);
     chats_.emplace(c.get(), c);

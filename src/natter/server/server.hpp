@@ -83,11 +83,13 @@ private:
   void check_stopped();
 
   options options_;
+  // Declared before io_, so it outlives every handler (and the sessions they
+  // own) that ~io_context destroys after a stop with work still queued.
+  core::room room_;
   asio::io_context io_;
   asio::strand<asio::io_context::executor_type> strand_; // listeners, signals
   asio::signal_set signals_;
   asio::steady_timer stop_timer_;
-  core::room room_;
   std::unique_ptr<listener> chat_;
   std::unique_ptr<listener> echo_;
   std::atomic<bool> stopping_{false};
