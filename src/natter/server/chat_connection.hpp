@@ -39,7 +39,8 @@ private:
   void on_readable(const asio::error_code& ec);
   void after_input();
   void do_write();
-  void on_write(const asio::error_code& ec, std::size_t n);
+  std::size_t write_batch();
+  void on_writable(const asio::error_code& ec);
   void arm_timer();
   void on_timer(const asio::error_code& ec);
   void linger();
@@ -51,7 +52,9 @@ private:
   asio::steady_timer timer_;
   server& server_;
   core::session session_;
-  std::vector<core::shared_text> batch_; // the lines of the write in flight
+  std::vector<core::shared_text> batch_; // lines taken from the outbox, being written
+  std::size_t sent_lines_ = 0;           // lines of batch_ fully written
+  std::size_t sent_offset_ = 0;          // octets written of the next one
   core::time_point timer_at_ = core::time_point::max();
   core::time_point close_by_ = core::time_point::max(); // hard flush deadline
   bool reading_ = false;
