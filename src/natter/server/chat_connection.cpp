@@ -225,7 +225,14 @@ std::size_t chat_connection::write_batch()
     sent_offset_ = 0;
   }
   if (sent_lines_ == batch_.size())
-    batch_.clear();
+  {
+    // An idle connection keeps no large batch: a burst (a JOIN storm, a
+    // WHO) must not leave its capacity behind on every connection.
+    if (batch_.capacity() > 64)
+      std::vector<core::shared_text>().swap(batch_);
+    else
+      batch_.clear();
+  }
   return static_cast<std::size_t>(n);
 }
 
