@@ -280,7 +280,8 @@ int run_echo(const echo_options& o)
           bytes += c.received;
           msgs += c.done;
         }
-        const double s = static_cast<double>(now - t_start) / 1e9;
+        // Rates over at least 0.1 s: the first update comes right at the start.
+        const double s = std::max(0.1, static_cast<double>(now - t_start) / 1e9);
         std::snprintf(line, sizeof line, "echo: %.1f s  %.1f MB/s  %.0f msg/s%s", s,
                       static_cast<double>(bytes) / 1e6 / s, static_cast<double>(msgs) / s,
                       ph == phase::draining ? "  draining" : "");

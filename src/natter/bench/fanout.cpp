@@ -483,7 +483,7 @@ int fanout_run::run()
         std::snprintf(text, sizeof text, "fanout: registered %zu/%zu", ready_, conns_.size());
       else
       {
-        const double s = static_cast<double>(now - t_start_) / 1e9;
+        const double s = std::max(0.1, static_cast<double>(now - t_start_) / 1e9);
         std::snprintf(text, sizeof text, "fanout: %.1f s  %.0f deliveries/s  p50 %.2f ms%s", s,
                       static_cast<double>(deliveries_ - deliveries_at_start_) / s,
                       static_cast<double>(latency_.quantile(0.5)) / 1e6,
