@@ -43,7 +43,7 @@ shared_text sendq_exceeded_line()
 
 } // namespace
 
-room::nick_result room::set_nick(session& s, std::string_view nick)
+room::nick_result room::set_nick(session& s, std::string_view nick, shared_text accepted)
 {
   std::vector<session*> over;
   nick_result result = nick_result::accepted;
@@ -52,7 +52,10 @@ room::nick_result room::set_nick(session& s, std::string_view nick)
     if (s.out_.closing())
       return nick_result::gone;
     if (s.in_room_ && s.nick_ == nick)
+    {
+      s.out_.push(std::move(accepted));
       return nick_result::unchanged;
+    }
     std::string key = lowercase(nick);
     const auto it = members_.find(key);
     if (it != members_.end() && it->second != &s)
@@ -68,6 +71,7 @@ room::nick_result room::set_nick(session& s, std::string_view nick)
       line = event_line("JOIN", nick);
     s.nick_.assign(nick);
     s.in_room_ = true;
+    s.out_.push(std::move(accepted));
     members_.emplace(std::move(key), &s);
     deliver_all(line, &s, over);
     drop_overflowed(over);

@@ -46,8 +46,10 @@ public:
     gone,      ///< the session was dropped meanwhile: nothing to send
   };
 
-  /// Registers `s` as `nick` (JOIN to the others) or renames it (NICK old new).
-  nick_result set_nick(session& s, std::string_view nick);
+  /// Registers `s` as `nick` (JOIN to the others) or renames it (NICK old
+  /// new). On success `accepted` (the 200 line) is queued to `s` under the
+  /// lock, before any event can reach it as a member.
+  nick_result set_nick(session& s, std::string_view nick, shared_text accepted);
 
   /// Sends "MSG <nick> <text>" to every registered client but `from`.
   void message(session& from, std::string_view text);

@@ -296,12 +296,15 @@ void session::handle_command(const proto::command& cmd)
   switch (cmd.type)
   {
   case command_type::nick:
-    switch (room_.set_nick(*this, cmd.arg))
+    // The 200 is queued by the room under its lock, so no event reaches this
+    // client before the reply that tells it it is registered.
+    switch (room_.set_nick(*this, cmd.arg, reply_line(reply_code::nick_accepted, cmd.arg)))
     {
     case room::nick_result::accepted:
     case room::nick_result::unchanged:
       registered_ = true;
-      reply(reply_code::nick_accepted, nick_);
+      if (out_.bytes() > sendq_limit())
+        close_with(reply_code::sendq_exceeded, "send queue exceeded", true);
       break;
     case room::nick_result::in_use: reply(reply_code::nick_in_use, cmd.arg); break;
     case room::nick_result::gone: break;
@@ -348,15 +351,21 @@ void session::reply(reply_code code)
   send(make_text(std::move(line)));
 }
 
-// Sends "CODE subject default-text".
-void session::reply(reply_code code, std::string_view subject)
+// "CODE subject default-text" as a line to queue.
+shared_text session::reply_line(reply_code code, std::string_view subject)
 {
   std::string text(subject);
   text += ' ';
   text += proto::reply_text(code);
   std::string line;
   proto::append_reply(line, code, text);
-  send(make_text(std::move(line)));
+  return make_text(std::move(line));
+}
+
+// Sends "CODE subject default-text".
+void session::reply(reply_code code, std::string_view subject)
+{
+  send(reply_line(code, subject));
 }
 
 void session::send(shared_text text)

@@ -94,6 +94,7 @@ private:
   void handle_error(const proto::parse_event& ev);
   void reply(proto::reply_code code);
   void reply(proto::reply_code code, std::string_view subject);
+  static shared_text reply_line(proto::reply_code code, std::string_view subject);
   void send(shared_text text);
   void close_with(proto::reply_code code, const char* reason, bool discard = false);
   bool detect_wrong_protocol(std::string_view data);
