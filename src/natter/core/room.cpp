@@ -81,11 +81,15 @@ room::nick_result room::set_nick(session& s, std::string_view nick, shared_text 
 
 void room::message(session& from, std::string_view text)
 {
+  // The line is built before the lock: only from's own thread writes its
+  // nick (set_nick runs on it), so reading it here needs no lock, and the
+  // allocation stays out of the section every broadcast serialises on.
+  const shared_text line = event_line("MSG", from.nick_, text);
   std::vector<session*> over;
   std::lock_guard lock(mutex_);
   if (!from.in_room_)
     return;
-  deliver_all(event_line("MSG", from.nick_, text), &from, over);
+  deliver_all(line, &from, over);
   drop_overflowed(over);
 }
 

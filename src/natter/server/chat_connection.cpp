@@ -170,7 +170,15 @@ void chat_connection::do_write()
     after_input(); // writes again
     return;
   }
-  // More may be queued: continue after whatever else waits on this thread.
+  // Nothing left to write: a later push finds the outbox idle and wakes us,
+  // so no post is needed (one per write, per recipient, on the hot path).
+  if (batch_.empty() && out.untaken() == 0)
+  {
+    if (out.finished())
+      linger();
+    return;
+  }
+  // More is queued: continue after whatever else waits on this thread.
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
 }
 
