@@ -138,6 +138,12 @@ bool answer_ping(chat_conn& c, std::string_view line)
   return true;
 }
 
+bool is_pong(std::string_view line, std::string_view token)
+{
+  std::string_view rest;
+  return irc_command(line, &rest) == "PONG" && rest.ends_with(token);
+}
+
 std::string make_nick(bool sender, const char tag[2], std::uint32_t index)
 {
   std::string n(1, sender ? 's' : 'r');

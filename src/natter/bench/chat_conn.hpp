@@ -60,6 +60,7 @@ struct chat_conn
   bool sender = false;
   state st = state::idle;
   bool want_out = false;
+  bool barrier = false; ///< waiting for the PONG of the setup barrier
   std::uint16_t held = 0;
   std::array<char, max_held_line> hold{};
   std::string out; ///< queued output (senders; replies that did not fit)
@@ -108,6 +109,14 @@ setup_event setup_line(std::string_view line, dialect d);
 
 /// Answers an IRC "PING x" with "PONG x"; returns true when `line` was one.
 bool answer_ping(chat_conn& c, std::string_view line);
+
+/// The token of the PING that every connection sends once set up; its PONG
+/// comes after everything the server queued for it during setup.
+inline constexpr std::string_view barrier_token = "natter-bench-barrier";
+
+/// True when `line` is a PONG ending in `token` (natter "PONG <token>", IRC
+/// ":server PONG server :<token>").
+bool is_pong(std::string_view line, std::string_view token);
 
 /// The nick of a sender or receiver: "s" or "r", the run tag (two letters)
 /// and the number. Valid in natter and in RFC 2812 for up to 6 digits.

@@ -79,13 +79,15 @@ private:
   enum class phase
   {
     setup,
-    settle,
+    barrier,
     running,
     draining,
     finished
   };
 
   void start_next();
+  void start_barrier(std::uint64_t now);
+  bool barrier_answer(chat_conn& c, std::string_view line);
   void on_event(chat_conn& c, std::uint32_t events, std::uint64_t now);
   void on_line(chat_conn& c, std::string_view line, std::uint64_t now);
   void deliver(chat_conn& r, std::string_view nick, std::string_view text, std::uint64_t now);
@@ -103,6 +105,7 @@ private:
   poller poll_;
   std::vector<chat_conn> conns_;
   std::size_t started_ = 0, in_setup_ = 0, ready_ = 0, failed_ = 0;
+  std::size_t barrier_left_ = 0; // connections whose barrier PONG is still due
   std::uint32_t live_receivers_ = 0;
   std::size_t disconnected_ = 0;
   // Per (receiver, sender): the next sequence number expected, and the
@@ -205,10 +208,49 @@ void fanout_run::deliver(chat_conn& r, std::string_view nick, std::string_view t
   }
 }
 
+// Registration leaves the server with a backlog: every JOIN (natter) or
+// channel JOIN (IRC) went to every client registered before. Measuring only
+// starts once every connection has received the PONG to a PING sent after
+// setup, which the server queues behind that backlog (the protocol's barrier,
+// spec section 4.3), so no run measures the tail of its own setup. The raw
+// dialect's relays send nothing on connect and need no barrier.
+void fanout_run::start_barrier(std::uint64_t now)
+{
+  deadline_ = now + static_cast<std::uint64_t>(o_.setup_timeout * 1e9);
+  for (chat_conn& c : conns_)
+  {
+    if (c.st != chat_conn::state::ready)
+      continue;
+    if (!queue_and_flush(c, "PING " + std::string(barrier_token) + "\r\n"))
+    {
+      kill(c);
+      continue;
+    }
+    want_out(c);
+    c.barrier = true;
+    ++barrier_left_;
+  }
+}
+
+// True when `line` is the PONG that ends `c`'s barrier ("PONG <token>" in
+// natter, ":server PONG server :<token>" in IRC).
+bool fanout_run::barrier_answer(chat_conn& c, std::string_view line)
+{
+  if (!c.barrier)
+    return false;
+  if (!is_pong(line, barrier_token))
+    return false;
+  c.barrier = false;
+  --barrier_left_;
+  return true;
+}
+
 void fanout_run::on_line(chat_conn& c, std::string_view line, std::uint64_t now)
 {
   if (c.st == chat_conn::state::ready)
   {
+    if (ph_ == phase::barrier && barrier_answer(c, line))
+      return;
     if (d_ == dialect::raw)
     {
       if (c.sender)
@@ -411,7 +453,6 @@ int fanout_run::run()
   const std::uint64_t t0 = now_ns();
   deadline_ = t0 + static_cast<std::uint64_t>(o_.setup_timeout * 1e9);
   start_next();
-  std::uint64_t settle_end = 0;
   while (ph_ != phase::finished)
   {
     int timeout = 10;
@@ -437,12 +478,19 @@ int fanout_run::run()
           ph_ = phase::finished;
           break;
         }
-        ph_ = phase::settle;
-        settle_end = now + 500'000'000u; // let the JOIN storm drain first
+        ph_ = phase::barrier;
+        if (d_ != dialect::raw)
+          start_barrier(now);
       }
       break;
-    case phase::settle:
-      if (now >= settle_end)
+    case phase::barrier:
+      if (barrier_left_ > 0 && now > deadline_)
+      {
+        setup_failed_ = true;
+        ph_ = phase::finished;
+        break;
+      }
+      if (barrier_left_ == 0)
       {
         ph_ = phase::running;
         t_start_ = now;
@@ -479,7 +527,7 @@ int fanout_run::run()
     if (prog.due(now))
     {
       char text[160];
-      if (ph_ == phase::setup || ph_ == phase::settle)
+      if (ph_ == phase::setup || ph_ == phase::barrier)
         std::snprintf(text, sizeof text, "fanout: registered %zu/%zu", ready_, conns_.size());
       else
       {
