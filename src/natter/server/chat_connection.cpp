@@ -2,6 +2,7 @@
 
 #include "natter/server/log.hpp"
 #include "natter/server/server.hpp"
+#include "natter/server/worker.hpp"
 
 #include <array>
 #include <cerrno>
@@ -39,9 +40,9 @@ thread_local std::array<char, 64 * 1024> read_buffer;
 // `peer` is the address the server counted this connection under; asking the
 // socket again could fail (a reset in between) and leak that count.
 chat_connection::chat_connection(asio::ip::tcp::socket socket,
-                                 const asio::ip::tcp::endpoint& peer, server& srv)
-    : socket_(std::move(socket)), peer_(peer),
-      timer_(socket_.get_executor()), server_(srv), session_(srv.room(), *this, core::clock::now())
+                                 const asio::ip::tcp::endpoint& peer, server& srv, worker& w)
+    : socket_(std::move(socket)), peer_(peer), timer_(socket_.get_executor()), server_(srv),
+      worker_(w), session_(srv.room(), *this, core::clock::now())
 {
 }
 
@@ -49,8 +50,8 @@ chat_connection::~chat_connection() = default;
 
 void chat_connection::start()
 {
-  // The acceptor runs on another strand: everything from here on runs on
-  // this connection's.
+  // The acceptor may run on another thread: everything from here on runs on
+  // this connection's worker.
   asio::post(socket_.get_executor(),
              [self = shared_from_this()]
              {
@@ -77,9 +78,14 @@ void chat_connection::shut_down()
 void chat_connection::wake() noexcept
 {
   // Called by other connections' threads, possibly while this connection
-  // is being destroyed: only a live one gets the post.
+  // is being destroyed: only a live one is marked.
   if (auto self = weak_from_this().lock())
-    asio::post(socket_.get_executor(), [self = std::move(self)] { self->do_write(); });
+    worker_.defer_write(std::move(self));
+}
+
+void chat_connection::flush()
+{
+  do_write();
 }
 
 void chat_connection::do_wait_read()
@@ -178,8 +184,9 @@ void chat_connection::do_write()
       linger();
     return;
   }
-  // More is queued: continue after whatever else waits on this thread.
-  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+  // More is queued: continue in the worker's next flush, after whatever
+  // else waits on this thread.
+  worker_.defer_write(shared_from_this());
 }
 
 // One gathered write of the batch's unsent part: every line goes to the

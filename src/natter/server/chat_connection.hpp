@@ -1,5 +1,5 @@
 // One chat connection: wires a core::session to an Asio socket (spec
-// sections 9-12). All handlers run on the connection's strand.
+// sections 9-12). All its handlers run on its worker's one thread.
 #ifndef NATTER_SERVER_CHAT_CONNECTION_HPP
 #define NATTER_SERVER_CHAT_CONNECTION_HPP
 
@@ -14,13 +14,16 @@ namespace natter::server
 {
 
 class server;
+class worker;
 
 /// A chat client's socket, timer and session. Lives as long as an async
 /// operation holds a shared_ptr to it.
 class chat_connection : public std::enable_shared_from_this<chat_connection>, public core::transport
 {
 public:
-  chat_connection(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer, server& srv);
+  /// `socket` belongs to `w`'s io_context.
+  chat_connection(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer, server& srv,
+                  worker& w);
   chat_connection(const chat_connection&) = delete;
   chat_connection& operator=(const chat_connection&) = delete;
   ~chat_connection() override;
@@ -31,8 +34,12 @@ public:
   /// Server shutdown: 521, flush, close. Safe from any thread.
   void shut_down();
 
-  /// The outbox has something to write (from any thread).
+  /// The outbox has something to write (from any thread): asks the worker
+  /// to flush this connection at the end of its pass.
   void wake() noexcept override;
+
+  /// Writes what is pending; called by the worker's flush, on its thread.
+  void flush();
 
 private:
   void do_wait_read();
@@ -51,6 +58,7 @@ private:
   asio::ip::tcp::endpoint peer_;
   asio::steady_timer timer_;
   server& server_;
+  worker& worker_;
   core::session session_;
   std::vector<core::shared_text> batch_; // lines taken from the outbox, being written
   std::size_t sent_lines_ = 0;           // lines of batch_ fully written

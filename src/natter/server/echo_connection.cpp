@@ -14,8 +14,8 @@ echo_connection::echo_connection(asio::ip::tcp::socket socket, server& srv,
 
 void echo_connection::start()
 {
-  // The acceptor runs on another strand: everything from here on runs on
-  // this connection's, so the read handler and the timer never race.
+  // The acceptor may run on another thread: everything from here on runs on
+  // this connection's worker, so the read handler and the timer never race.
   asio::post(socket_.get_executor(),
              [self = shared_from_this()]
              {

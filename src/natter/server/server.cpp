@@ -77,10 +77,22 @@ std::string to_string(const tcp::endpoint& ep)
   return s + ":" + std::to_string(ep.port());
 }
 
+namespace
+{
+
+std::vector<std::unique_ptr<worker>> make_workers(unsigned n)
+{
+  std::vector<std::unique_ptr<worker>> w;
+  for (unsigned i = 0; i < std::max(n, 1u); ++i)
+    w.push_back(std::make_unique<worker>());
+  return w;
+}
+
+} // namespace
+
 server::server(const options& opts)
-    : options_(opts), room_(opts.chat), io_(static_cast<int>(opts.threads)),
-      strand_(asio::make_strand(io_)), signals_(strand_, SIGINT, SIGTERM, SIGHUP),
-      stop_timer_(strand_)
+    : options_(opts), room_(opts.chat), workers_(make_workers(opts.threads)),
+      signals_(main_context(), SIGINT, SIGTERM, SIGHUP), stop_timer_(main_context())
 {
 }
 
@@ -91,13 +103,13 @@ void server::listen()
   if (options_.chat_port)
   {
     chat_ = std::make_unique<listener>(
-        listener{tcp::acceptor(strand_), asio::steady_timer(strand_), true});
+        listener{tcp::acceptor(main_context()), asio::steady_timer(main_context()), true});
     open(*chat_, *options_.chat_port, "--chat-port");
   }
   if (options_.echo_port)
   {
     echo_ = std::make_unique<listener>(
-        listener{tcp::acceptor(strand_), asio::steady_timer(strand_), false});
+        listener{tcp::acceptor(main_context()), asio::steady_timer(main_context()), false});
     open(*echo_, *options_.echo_port, "--echo-port");
   }
 }
@@ -145,9 +157,9 @@ int server::run()
     do_accept(*echo_);
   do_await_signal();
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < options_.threads; ++i)
-    threads.emplace_back([this] { io_.run(); });
-  io_.run();
+  for (std::size_t i = 1; i < workers_.size(); ++i)
+    threads.emplace_back([w = workers_[i].get()] { w->run(); });
+  workers_.front()->run();
   for (auto& t : threads)
     t.join();
   log(log_level::info, "stopped");
@@ -156,14 +168,15 @@ int server::run()
 
 void server::do_accept(listener& l)
 {
-  // Each connection gets its own strand: its handlers never run
-  // concurrently, and different connections run on different threads.
-  l.acceptor.async_accept(asio::make_strand(io_),
-                          [this, &l](const asio::error_code& ec, tcp::socket socket)
-                          { on_accept(l, ec, std::move(socket)); });
+  // New connections go to the workers in turn, and stay on theirs.
+  worker& w = *workers_[next_worker_];
+  next_worker_ = (next_worker_ + 1) % workers_.size();
+  l.acceptor.async_accept(w.context(),
+                          [this, &l, &w](const asio::error_code& ec, tcp::socket socket)
+                          { on_accept(l, w, ec, std::move(socket)); });
 }
 
-void server::on_accept(listener& l, const asio::error_code& ec, tcp::socket socket)
+void server::on_accept(listener& l, worker& w, const asio::error_code& ec, tcp::socket socket)
 {
   if (!l.acceptor.is_open() || stopping())
     return;
@@ -190,14 +203,14 @@ void server::on_accept(listener& l, const asio::error_code& ec, tcp::socket sock
       log(log_level::info, "accepting again");
     l.paused = false;
     if (l.chat)
-      accept_chat(std::move(socket));
+      accept_chat(std::move(socket), w);
     else
       accept_echo(std::move(socket));
   }
   do_accept(l);
 }
 
-void server::accept_chat(tcp::socket socket)
+void server::accept_chat(tcp::socket socket, worker& w)
 {
   asio::error_code ec;
   const tcp::endpoint peer = socket.remote_endpoint(ec);
@@ -212,7 +225,7 @@ void server::accept_chat(tcp::socket socket)
   }
   set_keepalive(socket);
   socket.set_option(tcp::no_delay(true), ec);
-  auto c = std::make_shared<chat_connection>(std::move(socket), peer, *this);
+  auto c = std::make_shared<chat_connection>(std::move(socket), peer, *this, w);
   {
     std::lock_guard lock(mutex_);
     chats_.emplace(c.get(), c);
@@ -344,7 +357,8 @@ void server::check_stopped()
   if (empty || core::clock::now() >= hard_deadline_)
   {
     signals_.cancel();
-    io_.stop();
+    for (const auto& w : workers_)
+      w->stop();
     return;
   }
   stop_timer_.expires_after(20ms);

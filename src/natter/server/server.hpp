@@ -1,21 +1,29 @@
-// natterd: the chat service and the RFC 862 echo service on one io_context.
+// natterd: the chat service and the RFC 862 echo service.
 //
-// Threads: one io_context run by --threads threads, one strand per
-// connection. The alternative, one io_context per thread with message
-// passing, would need a cross-thread post for every recipient of every
-// broadcast and would still need the nick registry shared; with strands a
-// broadcast is one pass over the room under one mutex that queues a shared
-// line into each recipient's outbox (a short critical section: a pointer
-// push and a byte count), so every event of a command is queued before its
-// sender's next command runs (the barrier the protocol promises), and the
-// kernel's epoll spreads connections over threads for free. On this 2-core
-// machine the room mutex is not the bottleneck: the socket writes are.
+// Threads: one worker (an io_context run by one thread) per --threads, each
+// connection pinned to one worker for life, so its handlers need no strand.
+// The room is shared under one mutex: a broadcast queues one shared line
+// into each recipient's outbox under it, so every event of a command is
+// queued before its sender's next command runs (the protocol's barrier), and
+// marks the recipient for its worker's end-of-pass flush (worker.hpp): one
+// cross-thread post per worker per pass, not one per recipient.
+//
+// Measured against the previous model (one io_context run by every thread,
+// a strand per connection, one post per woken recipient), natter-bench
+// fanout, 10 senders, same machine and run (bench/RESULTS.md has the table):
+// on one core, deliveries per server CPU second 10.5M -> 12.7M at 1000
+// receivers and 10.1M -> 13.1M at 100, and p99 latency at 1000 messages/s
+// 23.9 ms -> 12.7 ms; with --threads 2 (sharing the cores with the
+// generator) 8.6M -> 9.5M and 7.7M -> 8.2M. The strand model cannot flush
+// per pass without a post per connection, and its posts and strand locks
+// bought nothing here: 94% of natterd's time in fan-out is inside sendmsg.
 #ifndef NATTER_SERVER_SERVER_HPP
 #define NATTER_SERVER_SERVER_HPP
 
 #include "natter/core/room.hpp"
 #include "natter/proto/reply.hpp"
 #include "natter/server/options.hpp"
+#include "natter/server/worker.hpp"
 
 #include <asio.hpp>
 
@@ -73,9 +81,10 @@ private:
   };
 
   void open(listener& l, unsigned short port, const char* flag);
+  asio::io_context& main_context() noexcept { return workers_.front()->context(); }
   void do_accept(listener& l);
-  void on_accept(listener& l, const asio::error_code& ec, asio::ip::tcp::socket socket);
-  void accept_chat(asio::ip::tcp::socket socket);
+  void on_accept(listener& l, worker& w, const asio::error_code& ec, asio::ip::tcp::socket socket);
+  void accept_chat(asio::ip::tcp::socket socket, worker& w);
   void accept_echo(asio::ip::tcp::socket socket);
   std::optional<proto::reply_code> admit(const asio::ip::address& addr);
   void do_await_signal();
@@ -83,11 +92,13 @@ private:
   void check_stopped();
 
   options options_;
-  // Declared before io_, so it outlives every handler (and the sessions they
-  // own) that ~io_context destroys after a stop with work still queued.
+  // Declared before workers_, so it outlives every handler (and the sessions
+  // they own) that ~io_context destroys after a stop with work still queued.
   core::room room_;
-  asio::io_context io_;
-  asio::strand<asio::io_context::executor_type> strand_; // listeners, signals
+  // One per --threads; the first also runs the listeners, signals and the
+  // shutdown timer.
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::size_t next_worker_ = 0; // round robin for new connections
   asio::signal_set signals_;
   asio::steady_timer stop_timer_;
   std::unique_ptr<listener> chat_;

@@ -1,0 +1,59 @@
+// One event loop of natterd: an io_context run by exactly one thread, and
+// the chat connections whose output waits for that thread to write it.
+#ifndef NATTER_SERVER_WORKER_HPP
+#define NATTER_SERVER_WORKER_HPP
+
+#include <asio.hpp>
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace natter::server
+{
+
+class chat_connection;
+
+/// An io_context for one thread. Every connection belongs to one worker for
+/// its whole life, so its handlers never run concurrently and need no strand.
+///
+/// Writes are deferred to the end of the pass: a broadcast only marks each
+/// recipient, and the worker writes every marked connection in one handler
+/// that runs after the handlers ready now (the reads of this pass). Under
+/// load every message read in a pass leaves in the same write, so the number
+/// of system calls per delivery falls as the load rises; when idle, a message
+/// is written as soon as its read handler returns.
+class worker
+{
+public:
+  worker();
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+  ~worker();
+
+  asio::io_context& context() noexcept { return io_; }
+
+  /// Makes `c` write its pending output in this worker's next flush. Safe
+  /// from any thread; posts at most one flush per pass, whatever the number
+  /// of connections marked.
+  void defer_write(std::shared_ptr<chat_connection> c);
+
+  /// Runs the event loop on the calling thread until stop().
+  void run();
+
+  /// Makes run() return; safe from any thread.
+  void stop();
+
+private:
+  void flush();
+
+  asio::io_context io_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::mutex mutex_; // guards dirty_
+  std::vector<std::shared_ptr<chat_connection>> dirty_;
+  std::vector<std::shared_ptr<chat_connection>> flushing_; // used by flush() only
+};
+
+} // namespace natter::server
+
+#endif // NATTER_SERVER_WORKER_HPP
