@@ -3,6 +3,14 @@
 namespace natter::core
 {
 
+namespace
+{
+
+// Queue entries an emptied queue keeps (16 octets each); more is freed.
+constexpr std::size_t retained_capacity = 4;
+
+} // namespace
+
 outbox::~outbox()
 {
   if (total_ != nullptr)
@@ -73,8 +81,9 @@ std::size_t outbox::take(std::vector<shared_text>& batch, std::size_t max_bytes)
   {
     queue_.clear();
     head_ = 0;
-    // An idle connection keeps no queue storage once a burst is over.
-    if (queue_.capacity() > 16)
+    // An idle connection keeps no queue storage once a burst is over: with
+    // thousands of idle clients, what each keeps is most of their memory.
+    if (queue_.capacity() > retained_capacity)
       queue_.shrink_to_fit();
   }
   in_flight_ += moved;

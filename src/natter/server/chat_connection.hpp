@@ -4,6 +4,7 @@
 #define NATTER_SERVER_CHAT_CONNECTION_HPP
 
 #include "natter/core/session.hpp"
+#include "natter/server/worker.hpp"
 
 #include <asio.hpp>
 
@@ -14,7 +15,6 @@ namespace natter::server
 {
 
 class server;
-class worker;
 
 /// A chat client's socket, timer and session. Lives as long as an async
 /// operation holds a shared_ptr to it.
@@ -22,7 +22,7 @@ class chat_connection : public std::enable_shared_from_this<chat_connection>, pu
 {
 public:
   /// `socket` belongs to `w`'s io_context.
-  chat_connection(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer, server& srv,
+  chat_connection(worker_socket socket, const asio::ip::tcp::endpoint& peer, server& srv,
                   worker& w);
   chat_connection(const chat_connection&) = delete;
   chat_connection& operator=(const chat_connection&) = delete;
@@ -54,9 +54,9 @@ private:
   void close(const char* why);
   void fail(const asio::error_code& ec, const char* what);
 
-  asio::ip::tcp::socket socket_;
+  worker_socket socket_;
   asio::ip::tcp::endpoint peer_;
-  asio::steady_timer timer_;
+  worker_timer timer_;
   server& server_;
   worker& worker_;
   core::session session_;

@@ -5,7 +5,7 @@
 namespace natter::server
 {
 
-echo_connection::echo_connection(asio::ip::tcp::socket socket, server& srv,
+echo_connection::echo_connection(worker_socket socket, server& srv,
                                  std::chrono::milliseconds idle_timeout)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(srv),
       idle_timeout_(idle_timeout), last_input_(std::chrono::steady_clock::now())

@@ -4,6 +4,8 @@
 #ifndef NATTER_SERVER_ECHO_CONNECTION_HPP
 #define NATTER_SERVER_ECHO_CONNECTION_HPP
 
+#include "natter/server/worker.hpp"
+
 #include <asio.hpp>
 
 #include <array>
@@ -19,7 +21,7 @@ class server;
 class echo_connection : public std::enable_shared_from_this<echo_connection>
 {
 public:
-  echo_connection(asio::ip::tcp::socket socket, server& srv,
+  echo_connection(worker_socket socket, server& srv,
                   std::chrono::milliseconds idle_timeout);
   echo_connection(const echo_connection&) = delete;
   echo_connection& operator=(const echo_connection&) = delete;
@@ -36,8 +38,8 @@ private:
   void arm_idle_timer();
   void close();
 
-  asio::ip::tcp::socket socket_;
-  asio::steady_timer timer_;
+  worker_socket socket_;
+  worker_timer timer_;
   server& server_;
   std::chrono::milliseconds idle_timeout_;
   std::chrono::steady_clock::time_point last_input_;

@@ -34,7 +34,7 @@ constexpr int keepalive_idle_s = 60;
 constexpr int keepalive_interval_s = 10;
 constexpr int keepalive_probes = 6;
 
-void set_keepalive(tcp::socket& s)
+void set_keepalive(worker_socket& s)
 {
   asio::error_code ec;
   s.set_option(asio::socket_base::keep_alive(true), ec);
@@ -51,7 +51,7 @@ bool is_loopback(const asio::ip::address& a)
 
 // Sends one 5xx line to a connection that gets no session, then closes it.
 // The line is tiny and the socket's send buffer empty, so this never blocks.
-void refuse(tcp::socket& s, proto::reply_code code)
+void refuse(worker_socket& s, proto::reply_code code)
 {
   std::string line;
   proto::append_reply(line, code, proto::reply_text(code));
@@ -172,11 +172,11 @@ void server::do_accept(listener& l)
   worker& w = *workers_[next_worker_];
   next_worker_ = (next_worker_ + 1) % workers_.size();
   l.acceptor.async_accept(w.context(),
-                          [this, &l, &w](const asio::error_code& ec, tcp::socket socket)
+                          [this, &l, &w](const asio::error_code& ec, worker_socket socket)
                           { on_accept(l, w, ec, std::move(socket)); });
 }
 
-void server::on_accept(listener& l, worker& w, const asio::error_code& ec, tcp::socket socket)
+void server::on_accept(listener& l, worker& w, const asio::error_code& ec, worker_socket socket)
 {
   if (!l.acceptor.is_open() || stopping())
     return;
@@ -210,7 +210,7 @@ void server::on_accept(listener& l, worker& w, const asio::error_code& ec, tcp::
   do_accept(l);
 }
 
-void server::accept_chat(tcp::socket socket, worker& w)
+void server::accept_chat(worker_socket socket, worker& w)
 {
   asio::error_code ec;
   const tcp::endpoint peer = socket.remote_endpoint(ec);
@@ -267,7 +267,7 @@ void server::chat_closed(chat_connection* c, const tcp::endpoint& peer, const ch
     log(log_level::info, "chat " + to_string(peer) + " disconnected: " + reason);
 }
 
-void server::accept_echo(tcp::socket socket)
+void server::accept_echo(worker_socket socket)
 {
   std::shared_ptr<echo_connection> c;
   {

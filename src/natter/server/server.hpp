@@ -83,9 +83,9 @@ private:
   void open(listener& l, unsigned short port, const char* flag);
   asio::io_context& main_context() noexcept { return workers_.front()->context(); }
   void do_accept(listener& l);
-  void on_accept(listener& l, worker& w, const asio::error_code& ec, asio::ip::tcp::socket socket);
-  void accept_chat(asio::ip::tcp::socket socket, worker& w);
-  void accept_echo(asio::ip::tcp::socket socket);
+  void on_accept(listener& l, worker& w, const asio::error_code& ec, worker_socket socket);
+  void accept_chat(worker_socket socket, worker& w);
+  void accept_echo(worker_socket socket);
   std::optional<proto::reply_code> admit(const asio::ip::address& addr);
   void do_await_signal();
   void begin_shutdown();
