@@ -1,8 +1,9 @@
 // One chat connection's protocol logic, without sockets (spec/natter.md).
 // A transport (natterd's Asio connection, a test, a fuzzer) feeds it bytes
 // and time, and writes what appears in its outbox. All calls but shutdown()
-// and output() come from one thread at a time (natterd: the connection's
-// strand); the room may touch the session's nick and outbox from others.
+// and output() come from one thread at a time (natterd: the thread of the
+// connection's worker); the room may touch the session's nick and outbox
+// from others.
 #ifndef NATTER_CORE_SESSION_HPP
 #define NATTER_CORE_SESSION_HPP
 
