@@ -6,8 +6,8 @@ namespace natter::core
 namespace
 {
 
-// Queue entries an emptied queue keeps (16 octets each); more is freed.
-constexpr std::size_t retained_capacity = 4;
+// Entries a queue starts with, so a burst does not reallocate at 1, 2, 4.
+constexpr std::size_t initial_capacity = 8;
 
 } // namespace
 
@@ -26,6 +26,8 @@ std::size_t outbox::push(shared_text text)
     if (closing_)
       return 0;
     idle = head_ == queue_.size() && in_flight_ == 0;
+    if (queue_.capacity() == 0)
+      queue_.reserve(initial_capacity);
     bytes_ += text->size();
     if (total_ != nullptr)
       total_->fetch_add(text->size(), std::memory_order_relaxed);
@@ -70,6 +72,17 @@ bool outbox::close(shared_text last, const char* reason, bool discard)
 std::size_t outbox::take(std::vector<shared_text>& batch, std::size_t max_bytes)
 {
   std::lock_guard lock(mutex_);
+  const std::size_t untaken = bytes_ - in_flight_;
+  if (batch.empty() && head_ == 0 && untaken <= max_bytes)
+  {
+    // The usual case: the whole queue becomes the batch, storage and all,
+    // and the queue starts again with none (an idle connection keeps no
+    // queue storage: with thousands of idle clients, it would add up).
+    batch.swap(queue_);
+    std::vector<shared_text>().swap(queue_);
+    in_flight_ += untaken;
+    return untaken;
+  }
   std::size_t moved = 0;
   while (head_ < queue_.size() && (moved == 0 || moved + queue_[head_]->size() <= max_bytes))
   {
@@ -79,12 +92,8 @@ std::size_t outbox::take(std::vector<shared_text>& batch, std::size_t max_bytes)
   }
   if (head_ == queue_.size())
   {
-    queue_.clear();
+    std::vector<shared_text>().swap(queue_);
     head_ = 0;
-    // An idle connection keeps no queue storage once a burst is over: with
-    // thousands of idle clients, what each keeps is most of their memory.
-    if (queue_.capacity() > retained_capacity)
-      queue_.shrink_to_fit();
   }
   in_flight_ += moved;
   return moved;

@@ -62,7 +62,8 @@ public:
 
   /// Moves up to `max_bytes` (at least one line) of queued output into
   /// `batch` for one gathered write; the bytes stay counted until written().
-  /// Returns the number of bytes moved (0 when nothing is queued).
+  /// When `batch` is empty and everything fits, the queue's storage moves
+  /// with it. Returns the number of bytes moved (0 when nothing is queued).
   std::size_t take(std::vector<shared_text>& batch, std::size_t max_bytes);
 
   /// The writer finished writing `n` bytes taken earlier.

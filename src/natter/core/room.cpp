@@ -122,6 +122,13 @@ void room::detach(session& s)
   sessions_.erase(&s);
 }
 
+void room::shut_down_all()
+{
+  std::lock_guard lock(mutex_);
+  for (session* s : sessions_)
+    s->shutdown();
+}
+
 void room::enforce_total()
 {
   if (total_sendq_.load(std::memory_order_relaxed) <= config_.max_total_sendq)

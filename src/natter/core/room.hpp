@@ -68,6 +68,10 @@ public:
   void attach(session& s);
   void detach(session& s);
 
+  /// Server shutdown (spec section 13): queues 521 to every session,
+  /// registered or not, and closes its outbox once that is written.
+  void shut_down_all();
+
   /// Drops the largest send queues while the queues exceed max_total_sendq
   /// (spec section 12). Cheap when they do not.
   void enforce_total();

@@ -63,18 +63,6 @@ void chat_connection::start()
              });
 }
 
-void chat_connection::shut_down()
-{
-  asio::post(socket_.get_executor(),
-             [self = shared_from_this()]
-             {
-               if (self->closed_)
-                 return;
-               self->session_.shutdown();
-               self->do_write();
-             });
-}
-
 void chat_connection::wake() noexcept
 {
   // Called by other connections' threads, possibly while this connection
@@ -241,14 +229,10 @@ std::size_t chat_connection::write_batch()
   }
   if (sent_lines_ == batch_.size())
   {
-    // An idle connection keeps no batch storage beyond a few lines: a burst
-    // (a JOIN storm, a WHO) must not leave its capacity behind on every
-    // connection. (Freeing costs one allocation per write under load, next
-    // to a sendmsg that costs a hundred times more.)
-    if (batch_.capacity() > 4)
-      std::vector<core::shared_text>().swap(batch_);
-    else
-      batch_.clear();
+    // An idle connection keeps no batch storage (the next take() hands
+    // over the queue's): a burst (a JOIN storm, a WHO) must not leave its
+    // capacity behind on every connection.
+    std::vector<core::shared_text>().swap(batch_);
   }
   return static_cast<std::size_t>(n);
 }
@@ -341,7 +325,7 @@ void chat_connection::close(const char* why)
     reason = why != nullptr ? why : "connection closed";
   // Leaves the room (QUIT <nick> connection closed) unless it already left.
   session_.on_closed();
-  server_.chat_closed(this, peer_, reason);
+  server_.chat_closed(peer_, reason);
 }
 
 } // namespace natter::server

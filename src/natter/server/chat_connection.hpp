@@ -31,9 +31,6 @@ public:
   /// Sends the greeting and starts reading.
   void start();
 
-  /// Server shutdown: 521, flush, close. Safe from any thread.
-  void shut_down();
-
   /// The outbox has something to write (from any thread): asks the worker
   /// to flush this connection at the end of its pass.
   void wake() noexcept override;

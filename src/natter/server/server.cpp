@@ -228,7 +228,7 @@ void server::accept_chat(worker_socket socket, worker& w)
   auto c = std::make_shared<chat_connection>(std::move(socket), peer, *this, w);
   {
     std::lock_guard lock(mutex_);
-    chats_.emplace(c.get(), c);
+    ++chats_;
   }
   if (log_enabled(log_level::info))
     log(log_level::info, "chat " + to_string(peer) + " connected");
@@ -240,7 +240,7 @@ std::optional<proto::reply_code> server::admit(const asio::ip::address& raw)
 {
   const asio::ip::address addr = canonical(raw);
   std::lock_guard lock(mutex_);
-  if (chats_.size() >= options_.max_clients)
+  if (chats_ >= options_.max_clients)
     return proto::reply_code::server_full;
   const bool exempt = options_.max_per_ip == 0 || (options_.loopback_exempt && is_loopback(addr));
   if (!exempt)
@@ -253,11 +253,11 @@ std::optional<proto::reply_code> server::admit(const asio::ip::address& raw)
   return std::nullopt;
 }
 
-void server::chat_closed(chat_connection* c, const tcp::endpoint& peer, const char* reason)
+void server::chat_closed(const tcp::endpoint& peer, const char* reason)
 {
   {
     std::lock_guard lock(mutex_);
-    chats_.erase(c);
+    --chats_;
     const asio::ip::address addr = canonical(peer.address());
     const auto it = per_ip_.find(addr);
     if (it != per_ip_.end() && --it->second == 0)
@@ -326,19 +326,15 @@ void server::begin_shutdown()
       l->acceptor.close(ignored);
       l->backoff.cancel();
     }
-  std::vector<std::shared_ptr<chat_connection>> chats;
+  // Each chat connection's worker writes the 521 in its next flush.
+  room_.shut_down_all();
   std::vector<std::shared_ptr<echo_connection>> echoes;
   {
     std::lock_guard lock(mutex_);
-    for (auto& [p, w] : chats_)
-      if (auto c = w.lock())
-        chats.push_back(std::move(c));
     for (auto& [p, w] : echoes_)
       if (auto c = w.lock())
         echoes.push_back(std::move(c));
   }
-  for (auto& c : chats)
-    c->shut_down();
   for (auto& c : echoes)
     c->shut_down();
   hard_deadline_ = core::clock::now() + shutdown_deadline;
@@ -352,7 +348,7 @@ void server::check_stopped()
   bool empty = false;
   {
     std::lock_guard lock(mutex_);
-    empty = chats_.empty() && echoes_.empty();
+    empty = chats_ == 0 && echoes_.empty();
   }
   if (empty || core::clock::now() >= hard_deadline_)
   {

@@ -37,10 +37,9 @@
 namespace natter::server
 {
 
-class chat_connection;
 class echo_connection;
 
-/// Owns the io_context, listeners, signals and the registry of connections.
+/// Owns the workers, listeners and signals, and counts the connections.
 class server
 {
 public:
@@ -66,7 +65,7 @@ public:
   bool stopping() const noexcept { return stopping_.load(); }
 
   /// A chat connection ended: frees its slot and logs `reason`.
-  void chat_closed(chat_connection* c, const asio::ip::tcp::endpoint& peer, const char* reason);
+  void chat_closed(const asio::ip::tcp::endpoint& peer, const char* reason);
 
   /// An echo connection ended.
   void echo_closed(echo_connection* c);
@@ -106,8 +105,8 @@ private:
   std::atomic<bool> stopping_{false};
   core::time_point hard_deadline_{};
 
-  std::mutex mutex_; // guards the registry below
-  std::unordered_map<chat_connection*, std::weak_ptr<chat_connection>> chats_;
+  std::mutex mutex_; // guards the counts and registry below
+  std::size_t chats_ = 0; // open chat connections (the room knows them all)
   std::unordered_map<echo_connection*, std::weak_ptr<echo_connection>> echoes_;
   std::map<asio::ip::address, std::size_t> per_ip_;
 };
