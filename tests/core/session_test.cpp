@@ -117,6 +117,30 @@ TEST(Session, NickErrors)
                              "432 invalid nick"}));
 }
 
+// A rename frees the old nick and takes the new one, both ignoring case;
+// a change of case only is a rename too, and keeps the nick taken.
+TEST(Session, RenameMovesTheNickIgnoringCase)
+{
+  room r(fast());
+  client a(r), b(r), c(r);
+  a.send("NICK alice\n");
+  b.send("NICK bob\n");
+  a.read();
+  b.read();
+  c.read();
+  a.send("NICK Alice\n");
+  EXPECT_EQ(a.read(), lines{"200 Alice nick accepted"});
+  EXPECT_EQ(b.read(), lines{"NICK alice Alice"});
+  c.send("NICK ALICE\n");
+  EXPECT_EQ(c.read(), lines{"433 ALICE nick already in use"});
+  a.send("NICK carol\n");
+  a.read();
+  b.read();
+  c.send("NICK ALICE\nNICK CAROL\nWHO\n");
+  EXPECT_EQ(c.read(), (lines{"200 ALICE nick accepted", "433 CAROL nick already in use",
+                             "211-ALICE", "211-bob", "211-carol", "211 3 users in the room"}));
+}
+
 TEST(Session, CommandsBeforeRegistration)
 {
   room r(fast());

@@ -11,13 +11,10 @@ namespace natter::core
 namespace
 {
 
-std::string lowercase(std::string_view nick)
+unsigned char fold(char c) noexcept
 {
-  std::string key(nick);
-  for (char& c : key)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return key;
+  const auto u = static_cast<unsigned char>(c);
+  return u >= 'A' && u <= 'Z' ? static_cast<unsigned char>(u - 'A' + 'a') : u;
 }
 
 shared_text event_line(std::string_view verb, std::string_view a, std::string_view b = {},
@@ -43,6 +40,30 @@ shared_text sendq_exceeded_line()
 
 } // namespace
 
+bool room::nick_order::less(std::string_view a, std::string_view b) noexcept
+{
+  const std::size_t n = std::min(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i)
+    if (fold(a[i]) != fold(b[i]))
+      return fold(a[i]) < fold(b[i]);
+  return a.size() < b.size();
+}
+
+bool room::nick_order::operator()(const session* a, const session* b) const noexcept
+{
+  return less(a->nick_, b->nick_);
+}
+
+bool room::nick_order::operator()(const session* a, std::string_view b) const noexcept
+{
+  return less(a->nick_, b);
+}
+
+bool room::nick_order::operator()(std::string_view a, const session* b) const noexcept
+{
+  return less(a, b->nick_);
+}
+
 room::nick_result room::set_nick(session& s, std::string_view nick, shared_text accepted)
 {
   std::vector<session*> over;
@@ -56,23 +77,23 @@ room::nick_result room::set_nick(session& s, std::string_view nick, shared_text 
       s.out_.push(std::move(accepted));
       return nick_result::unchanged;
     }
-    std::string key = lowercase(nick);
-    const auto it = members_.find(key);
-    if (it != members_.end() && it->second != &s)
+    const auto it = members_.find(nick);
+    if (it != members_.end() && *it != &s)
       return nick_result::in_use;
     shared_text line;
     if (s.in_room_)
     {
-      // A rename, possibly only of case: the old key goes, the new one comes.
+      // A rename, possibly only of case: out of the set while the nick
+      // (its key) changes.
       line = event_line("NICK", s.nick_, nick);
-      members_.erase(lowercase(s.nick_));
+      members_.erase(&s);
     }
     else
       line = event_line("JOIN", nick);
     s.nick_.assign(nick);
     s.in_room_ = true;
     s.out_.push(std::move(accepted));
-    members_.emplace(std::move(key), &s);
+    members_.insert(&s);
     deliver_all(line, &s, over);
     drop_overflowed(over);
   }
@@ -113,19 +134,29 @@ void room::drop(session& s, const char* reason, shared_text last, bool discard)
 void room::attach(session& s)
 {
   std::lock_guard lock(mutex_);
-  sessions_.insert(&s);
+  s.room_prev_ = nullptr;
+  s.room_next_ = sessions_;
+  if (sessions_ != nullptr)
+    sessions_->room_prev_ = &s;
+  sessions_ = &s;
 }
 
 void room::detach(session& s)
 {
   std::lock_guard lock(mutex_);
-  sessions_.erase(&s);
+  if (s.room_prev_ != nullptr)
+    s.room_prev_->room_next_ = s.room_next_;
+  else
+    sessions_ = s.room_next_;
+  if (s.room_next_ != nullptr)
+    s.room_next_->room_prev_ = s.room_prev_;
+  s.room_prev_ = s.room_next_ = nullptr;
 }
 
 void room::shut_down_all()
 {
   std::lock_guard lock(mutex_);
-  for (session* s : sessions_)
+  for (session* s = sessions_; s != nullptr; s = s->room_next_)
     s->shutdown();
 }
 
@@ -144,7 +175,7 @@ std::string room::who() const
   std::string out;
   std::lock_guard lock(mutex_);
   out.reserve(members_.size() * 24 + 32);
-  for (const auto& [key, member] : members_)
+  for (const session* member : members_)
     proto::append_reply(out, proto::reply_code::who, member->nick_, true);
   std::string last = std::to_string(members_.size());
   last += ' ';
@@ -163,7 +194,7 @@ std::size_t room::size() const
 // their send queue limit. Called with the lock held.
 void room::deliver_all(const shared_text& line, const session* except, std::vector<session*>& over)
 {
-  for (const auto& [key, member] : members_)
+  for (session* member : members_)
   {
     if (member == except)
       continue;
@@ -184,9 +215,8 @@ void room::pick_total_victims(std::vector<session*>& over)
   if (total_sendq_.load(std::memory_order_relaxed) <= config_.max_total_sendq)
     return;
   std::vector<std::pair<std::size_t, session*>> sizes;
-  sizes.reserve(sessions_.size());
   std::size_t droppable = 0;
-  for (session* s : sessions_)
+  for (session* s = sessions_; s != nullptr; s = s->room_next_)
   {
     if (s->out_.closing())
       continue;
@@ -223,7 +253,7 @@ void room::remove_locked(session& s, std::string_view reason, std::vector<sessio
   if (!s.in_room_)
     return;
   s.in_room_ = false;
-  members_.erase(lowercase(s.nick_));
+  members_.erase(&s);
   deliver_all(event_line("QUIT", s.nick_, reason), &s, over);
 }
 

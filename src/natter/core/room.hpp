@@ -11,9 +11,8 @@
 
 #include <atomic>
 #include <cstddef>
-#include <map>
-#include <unordered_set>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,6 +83,18 @@ public:
   std::size_t size() const;
 
 private:
+  /// Orders members by nick, ignoring ASCII case (nicks are unique that
+  /// way); looks them up by nick too. The set holds only pointers: with
+  /// thousands of idle clients, a separate key string per member shows.
+  struct nick_order
+  {
+    using is_transparent = void;
+    static bool less(std::string_view a, std::string_view b) noexcept;
+    bool operator()(const session* a, const session* b) const noexcept;
+    bool operator()(const session* a, std::string_view b) const noexcept;
+    bool operator()(std::string_view a, const session* b) const noexcept;
+  };
+
   void deliver_all(const shared_text& line, const session* except, std::vector<session*>& over);
   void drop_overflowed(std::vector<session*>& over);
   void pick_total_victims(std::vector<session*>& over);
@@ -91,8 +102,9 @@ private:
 
   const config config_;
   mutable std::mutex mutex_;
-  std::map<std::string, session*> members_; // by lowercased nick
-  std::unordered_set<session*> sessions_;    // every session, members or not
+  std::set<session*, nick_order> members_; // a member's nick changes only outside it
+  session* sessions_ = nullptr;             // every session, members or not: a list
+                                            // through session::room_prev_/room_next_
   std::atomic<std::size_t> total_sendq_{0};
 };
 

@@ -105,6 +105,8 @@ private:
   void charge(std::size_t bytes, std::uint64_t lines);
 
   room& room_;
+  session* room_prev_ = nullptr; // the room's list of every session
+  session* room_next_ = nullptr;
   outbox out_;
   proto::command_parser parser_;
   proto::telnet_answerer telnet_;

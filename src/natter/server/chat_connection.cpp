@@ -81,9 +81,12 @@ void chat_connection::do_wait_read()
   if (reading_ || closed_)
     return;
   reading_ = true;
+  // Idle clients spend their lives in this wait: its operation is cut to
+  // size (worker.hpp).
   socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                     [self = shared_from_this()](const asio::error_code& ec)
-                     { self->on_readable(ec); });
+                     asio::bind_allocator(exact_allocator<void>(),
+                                          [self = shared_from_this()](const asio::error_code& ec)
+                                          { self->on_readable(ec); }));
 }
 
 void chat_connection::on_readable(const asio::error_code& wait_ec)
