@@ -91,33 +91,31 @@ void session::receive(std::string_view data, time_point now)
     close_with(reply_code::wrong_protocol, "wrong protocol");
     return;
   }
-  if (!pending_.empty())
+  if (has_pending())
   {
-    pending_.append(data);
+    pending_->append(data);
     resume(now);
     return;
   }
   const std::size_t used = run(data, now);
   if (used < data.size() && !done_)
-    pending_.assign(data.substr(used));
+    pending_ = std::make_unique<std::string>(data.substr(used));
   else if (eof_)
     finish_input();
 }
 
 void session::resume(time_point now)
 {
-  if (!pending_.empty())
+  if (has_pending())
   {
-    const std::size_t used = run(pending_, now);
-    if (done_)
-      pending_.clear();
-    else
-      pending_.erase(0, used);
+    const std::size_t used = run(*pending_, now);
+    if (!done_)
+      pending_->erase(0, used);
     // Return the storage once caught up: an idle session holds no buffer.
-    if (pending_.empty())
-      std::string().swap(pending_);
+    if (done_ || pending_->empty())
+      pending_.reset();
   }
-  if (eof_ && pending_.empty())
+  if (eof_ && !has_pending())
     finish_input();
 }
 
@@ -174,7 +172,7 @@ session::wait session::next_wait() const
 {
   if (done_ || out_.closing())
     return wait::closed;
-  if (pending_.empty())
+  if (!has_pending())
     return wait::input;
   return blocked_;
 }
@@ -209,7 +207,7 @@ void session::on_closed()
   done_ = true;
   out_.close(nullptr, "connection closed", true);
   room_.leave(*this, "connection closed");
-  std::string().swap(pending_);
+  pending_.reset();
 }
 
 void session::shutdown()

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -81,7 +82,7 @@ public:
   outbox& output() noexcept { return out_; }
 
   /// Octets received and not yet processed (kept while reading is paused).
-  std::size_t pending() const noexcept { return pending_.size(); }
+  std::size_t pending() const noexcept { return pending_ ? pending_->size() : 0; }
 
   /// The nick, empty before registration (this session's thread only).
   const std::string& nick() const noexcept { return nick_; }
@@ -110,7 +111,9 @@ private:
   outbox out_;
   proto::command_parser parser_;
   proto::telnet_answerer telnet_;
-  std::string pending_; // unprocessed input while paused
+  bool has_pending() const noexcept { return pending_ && !pending_->empty(); }
+
+  std::unique_ptr<std::string> pending_; // unprocessed input while paused, else null
   std::string nick_;    // written under the room lock
   time_point started_;
   time_point last_input_;

@@ -1,15 +1,24 @@
 #include "natter/proto/telnet.hpp"
 
+#include <new>
+
 namespace natter::proto
 {
 
-// Marks `option` in `set`; returns true when it was marked already.
-bool telnet_answerer::refused(std::array<std::uint64_t, 4>& set, std::uint8_t option) noexcept
+// Marks `bit`; returns true when it was marked already. Without memory for
+// the set it also returns true: answering nothing can never loop.
+bool telnet_answerer::refused(unsigned bit) noexcept
 {
-  std::uint64_t& word = set[option / 64];
-  const std::uint64_t bit = std::uint64_t{1} << (option % 64);
-  const bool before = (word & bit) != 0;
-  word |= bit;
+  if (!refused_)
+  {
+    refused_.reset(new (std::nothrow) option_set{});
+    if (!refused_)
+      return true;
+  }
+  std::uint64_t& word = (*refused_)[bit / 64];
+  const std::uint64_t mask = std::uint64_t{1} << (bit % 64);
+  const bool before = (word & mask) != 0;
+  word |= mask;
   return before;
 }
 
@@ -22,11 +31,11 @@ std::string_view telnet_answerer::answer(telnet_verb verb, std::uint8_t option,
   case telnet_verb::do_:
     if (option == telnet_timing_mark)
       reply = telnet_verb::will_; // RFC 860: answered every time
-    else if (!refused(wont_sent_, option))
+    else if (!refused(256u + option))
       reply = telnet_verb::wont_;
     break;
   case telnet_verb::will_:
-    if (!refused(dont_sent_, option))
+    if (!refused(option))
       reply = telnet_verb::dont_;
     break;
   case telnet_verb::wont_:

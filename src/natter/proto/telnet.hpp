@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 namespace natter::proto
@@ -25,10 +26,14 @@ public:
   std::string_view answer(telnet_verb verb, std::uint8_t option, std::array<char, 3>& buf) noexcept;
 
 private:
-  bool refused(std::array<std::uint64_t, 4>& set, std::uint8_t option) noexcept;
+  // Bit x: WILL x answered with DONT x; bit 256 + x: DO x answered with WONT x.
+  using option_set = std::array<std::uint64_t, 8>;
 
-  std::array<std::uint64_t, 4> dont_sent_{}; // WILL x answered with DONT x
-  std::array<std::uint64_t, 4> wont_sent_{}; // DO x answered with WONT x
+  bool refused(unsigned bit) noexcept;
+
+  // Allocated at the first refusal: most clients never negotiate, and what
+  // every idle connection carries is most of an idle server's memory.
+  std::unique_ptr<option_set> refused_;
 };
 
 } // namespace natter::proto

@@ -223,7 +223,7 @@ std::size_t chat_connection::write_batch()
     const std::size_t rest = batch_[sent_lines_]->size() - sent_offset_;
     if (left < rest)
     {
-      sent_offset_ += left;
+      sent_offset_ += static_cast<std::uint32_t>(left); // left < rest, one line
       break;
     }
     left -= rest;

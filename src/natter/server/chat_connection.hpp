@@ -8,6 +8,7 @@
 
 #include <asio.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -58,8 +59,8 @@ private:
   worker& worker_;
   core::session session_;
   std::vector<core::shared_text> batch_; // lines taken from the outbox, being written
-  std::size_t sent_lines_ = 0;           // lines of batch_ fully written
-  std::size_t sent_offset_ = 0;          // octets written of the next one
+  std::uint32_t sent_lines_ = 0;         // lines of batch_ fully written (<= a batch)
+  std::uint32_t sent_offset_ = 0;        // octets written of the next one (<= a line)
   core::time_point timer_at_ = core::time_point::max();
   core::time_point close_by_ = core::time_point::max(); // hard flush deadline
   bool reading_ = false;
