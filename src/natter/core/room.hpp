@@ -103,8 +103,8 @@ private:
   const config config_;
   mutable std::mutex mutex_;
   std::set<session*, nick_order> members_; // a member's nick changes only outside it
-  session* sessions_ = nullptr;             // every session, members or not: a list
-                                            // through session::room_prev_/room_next_
+  session* sessions_ = nullptr;            // every session, members or not: a list
+                                           // through session::room_prev_/room_next_
   std::atomic<std::size_t> total_sendq_{0};
 };
 

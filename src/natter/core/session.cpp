@@ -240,8 +240,8 @@ std::size_t session::run(std::string_view in, time_point now)
       blocked_ = wait::rate;
       // Clamped in double before the cast, so no rate can overflow the clock.
       const double wait_s = std::min((1 - tokens_) / cfg.rate, 1e6);
-      resume_at_ = now + std::chrono::duration_cast<clock::duration>(
-                             std::chrono::duration<double>(wait_s));
+      resume_at_ =
+          now + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(wait_s));
       break;
     }
     // At most one line's worth at a time, so a long run without LF is paid

@@ -114,7 +114,7 @@ private:
   bool has_pending() const noexcept { return pending_ && !pending_->empty(); }
 
   std::unique_ptr<std::string> pending_; // unprocessed input while paused, else null
-  std::string nick_;    // written under the room lock
+  std::string nick_;                     // written under the room lock
   time_point started_;
   time_point last_input_;
   time_point refilled_;

@@ -39,10 +39,10 @@ thread_local std::array<char, 64 * 1024> read_buffer;
 
 // `peer` is the address the server counted this connection under; asking the
 // socket again could fail (a reset in between) and leak that count.
-chat_connection::chat_connection(worker_socket socket,
-                                 const asio::ip::tcp::endpoint& peer, server& srv, worker& w)
-    : socket_(std::move(socket)), peer_(peer), timer_(socket_.get_executor()), server_(srv),
-      worker_(w), session_(srv.room(), *this, core::clock::now())
+chat_connection::chat_connection(worker_socket socket, const asio::ip::tcp::endpoint& peer,
+                                 server& srv, worker& w)
+    : socket_(std::move(socket)), peer_(peer), server_(srv), worker_(w),
+      session_(srv.room(), *this, core::clock::now())
 {
 }
 
@@ -251,7 +251,9 @@ void chat_connection::on_writable(const asio::error_code& ec)
 }
 
 // One timer per connection serves every deadline: registration and idle
-// timeouts, the flood-control pause and the closing flush deadline.
+// timeouts, the flood-control pause and the closing flush deadline. It
+// exists only while a deadline does: a registered client with no idle
+// timeout carries none.
 void chat_connection::arm_timer()
 {
   if (closed_)
@@ -264,12 +266,14 @@ void chat_connection::arm_timer()
   timer_at_ = at;
   if (at == core::time_point::max())
   {
-    timer_.cancel();
+    timer_.reset(); // a pending wait completes with operation_aborted
     return;
   }
-  timer_.expires_at(at);
-  timer_.async_wait([self = shared_from_this()](const asio::error_code& ec)
-                    { self->on_timer(ec); });
+  if (!timer_)
+    timer_ = std::make_unique<worker_timer>(socket_.get_executor());
+  timer_->expires_at(at);
+  timer_->async_wait([self = shared_from_this()](const asio::error_code& ec)
+                     { self->on_timer(ec); });
 }
 
 void chat_connection::on_timer(const asio::error_code& ec)
@@ -321,7 +325,7 @@ void chat_connection::close(const char* why)
   closed_ = true;
   asio::error_code ignored;
   socket_.close(ignored);
-  timer_.cancel();
+  timer_.reset();
   // The session's own reason (quit, 5xx, dropped) wins over ours.
   const char* reason = session_.output().reason();
   if (reason == nullptr)

@@ -54,7 +54,7 @@ private:
 
   worker_socket socket_;
   asio::ip::tcp::endpoint peer_;
-  worker_timer timer_;
+  std::unique_ptr<worker_timer> timer_; // while a deadline is set (arm_timer)
   server& server_;
   worker& worker_;
   core::session session_;

@@ -21,8 +21,7 @@ class server;
 class echo_connection : public std::enable_shared_from_this<echo_connection>
 {
 public:
-  echo_connection(worker_socket socket, server& srv,
-                  std::chrono::milliseconds idle_timeout);
+  echo_connection(worker_socket socket, server& srv, std::chrono::milliseconds idle_timeout);
   echo_connection(const echo_connection&) = delete;
   echo_connection& operator=(const echo_connection&) = delete;
 

@@ -105,7 +105,7 @@ private:
   std::atomic<bool> stopping_{false};
   core::time_point hard_deadline_{};
 
-  std::mutex mutex_; // guards the counts and registry below
+  std::mutex mutex_;      // guards the counts and registry below
   std::size_t chats_ = 0; // open chat connections (the room knows them all)
   std::unordered_map<echo_connection*, std::weak_ptr<echo_connection>> echoes_;
   std::map<asio::ip::address, std::size_t> per_ip_;

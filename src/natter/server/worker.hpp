@@ -42,10 +42,9 @@ struct exact_allocator
 /// object several times larger, and the pending operations of every idle
 /// connection carry it too: with tens of thousands of idle clients, it shows.
 using worker_socket = asio::basic_stream_socket<asio::ip::tcp, asio::io_context::executor_type>;
-using worker_timer =
-    asio::basic_waitable_timer<std::chrono::steady_clock,
-                               asio::wait_traits<std::chrono::steady_clock>,
-                               asio::io_context::executor_type>;
+using worker_timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                asio::wait_traits<std::chrono::steady_clock>,
+                                                asio::io_context::executor_type>;
 
 /// An io_context for one thread. Every connection belongs to one worker for
 /// its whole life, so its handlers never run concurrently and need no strand.
