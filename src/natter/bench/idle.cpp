@@ -38,6 +38,7 @@ int run_idle(const idle_options& o)
   for (std::size_t i = 0; i < conns.size(); ++i)
     conns[i].index = static_cast<std::uint32_t>(i);
   std::size_t started = 0, in_setup = 0, ready = 0, failed = 0, dropped = 0;
+  std::size_t barrier_left = 0; // connections whose barrier PONG is still due
   // Why connections failed: connect() refused or failed, the server refused
   // the registration (a 4xx/5xx or ERROR line), or it closed the connection.
   std::size_t failed_connect = 0, failed_refused = 0, failed_closed = 0;
@@ -48,6 +49,11 @@ int run_idle(const idle_options& o)
   {
     if (c.st == chat_conn::state::dead)
       return;
+    if (c.barrier)
+    {
+      c.barrier = false;
+      --barrier_left;
+    }
     if (c.st == chat_conn::state::ready)
     {
       --ready;
@@ -98,6 +104,12 @@ int run_idle(const idle_options& o)
                               {
                                 if (d == dialect::irc && answer_ping(c, line))
                                   return;
+                                if (c.barrier && is_pong(line, barrier_token))
+                                {
+                                  c.barrier = false;
+                                  --barrier_left;
+                                  return;
+                                }
                                 if (c.st != chat_conn::state::registering)
                                   return;
                                 switch (setup_line(line, d))
@@ -153,8 +165,27 @@ int run_idle(const idle_options& o)
       if ((started == conns.size() && in_setup == 0) || now > setup_deadline)
       {
         t_ready = now;
-        hold_end = now + static_cast<std::uint64_t>(o.duration * 1e9);
+        // The hold starts once every client has the PONG to a PING sent
+        // now: the server queued it behind everything setup left queued
+        // (natter's JOIN storm), so its memory is measured at rest.
+        for (chat_conn& c : conns)
+        {
+          if (c.st != chat_conn::state::ready || d == dialect::raw)
+            continue;
+          if (!queue_and_flush(c, "PING " + std::string(barrier_token) + "\r\n"))
+          {
+            kill(c);
+            continue;
+          }
+          c.barrier = true;
+          ++barrier_left;
+        }
       }
+    }
+    else if (hold_end == 0)
+    {
+      if (barrier_left == 0 || now > setup_deadline)
+        hold_end = now + static_cast<std::uint64_t>(o.duration * 1e9);
     }
     else if (now >= hold_end)
     {
