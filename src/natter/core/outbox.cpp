@@ -99,13 +99,14 @@ std::size_t outbox::take(std::vector<shared_text>& batch, std::size_t max_bytes)
   return moved;
 }
 
-void outbox::written(std::size_t n)
+std::size_t outbox::written(std::size_t n)
 {
   std::lock_guard lock(mutex_);
   in_flight_ -= n;
   bytes_ -= n;
   if (total_ != nullptr)
     total_->fetch_sub(n, std::memory_order_relaxed);
+  return bytes_ - in_flight_;
 }
 
 std::size_t outbox::bytes() const

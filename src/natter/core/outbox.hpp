@@ -66,8 +66,9 @@ public:
   /// with it. Returns the number of bytes moved (0 when nothing is queued).
   std::size_t take(std::vector<shared_text>& batch, std::size_t max_bytes);
 
-  /// The writer finished writing `n` bytes taken earlier.
-  void written(std::size_t n);
+  /// The writer finished writing `n` bytes taken earlier. Returns the bytes
+  /// still queued and not yet taken (what untaken() would say next).
+  std::size_t written(std::size_t n);
 
   /// Bytes queued, including those taken and not yet written.
   std::size_t bytes() const;

@@ -160,7 +160,7 @@ void chat_connection::do_write()
   const std::size_t n = write_batch();
   if (n == 0)
     return; // would block (writing_ is set) or failed (closed)
-  out.written(n);
+  const std::size_t untaken = out.written(n);
   if (session_.next_wait() == core::session::wait::output)
   {
     session_.resume(core::clock::now());
@@ -169,7 +169,7 @@ void chat_connection::do_write()
   }
   // Nothing left to write: a later push finds the outbox idle and wakes us,
   // so no post is needed (one per write, per recipient, on the hot path).
-  if (batch_.empty() && out.untaken() == 0)
+  if (batch_.empty() && untaken == 0)
   {
     if (out.finished())
       linger();
