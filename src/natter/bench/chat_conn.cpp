@@ -87,6 +87,9 @@ bool send_registration(chat_conn& c, dialect d, const std::string& nick)
 namespace
 {
 
+constexpr std::string_view barrier_token = "natter-bench-barrier";
+constexpr std::string_view barrier_ping = "PING natter-bench-barrier\r\n";
+
 // The command of an IRC line (after an optional ":prefix ").
 std::string_view irc_command(std::string_view line, std::string_view* rest = nullptr)
 {
@@ -138,10 +141,23 @@ bool answer_ping(chat_conn& c, std::string_view line)
   return true;
 }
 
-bool is_pong(std::string_view line, std::string_view token)
+bool start_barrier(chat_conn& c)
 {
+  if (!queue_and_flush(c, barrier_ping))
+    return false;
+  c.barrier = true;
+  return true;
+}
+
+bool ends_barrier(chat_conn& c, std::string_view line)
+{
+  if (!c.barrier)
+    return false;
   std::string_view rest;
-  return irc_command(line, &rest) == "PONG" && rest.ends_with(token);
+  if (irc_command(line, &rest) != "PONG" || !rest.ends_with(barrier_token))
+    return false;
+  c.barrier = false;
+  return true;
 }
 
 std::string make_nick(bool sender, const char tag[2], std::uint32_t index)

@@ -110,13 +110,15 @@ setup_event setup_line(std::string_view line, dialect d);
 /// Answers an IRC "PING x" with "PONG x"; returns true when `line` was one.
 bool answer_ping(chat_conn& c, std::string_view line);
 
-/// The token of the PING that every connection sends once set up; its PONG
-/// comes after everything the server queued for it during setup.
-inline constexpr std::string_view barrier_token = "natter-bench-barrier";
+/// The setup barrier: a PING sent once a connection is set up, whose PONG
+/// the server queues behind everything setup left queued for it (natter's
+/// JOIN storm; the protocol's barrier, spec section 4.3). Sends it and marks
+/// `c` as waiting; false when the connection failed.
+bool start_barrier(chat_conn& c);
 
-/// True when `line` is a PONG ending in `token` (natter "PONG <token>", IRC
-/// ":server PONG server :<token>").
-bool is_pong(std::string_view line, std::string_view token);
+/// True when `line` is the PONG that ends `c`'s barrier (natter "PONG
+/// <token>", IRC ":server PONG server :<token>"); `c` stops waiting then.
+bool ends_barrier(chat_conn& c, std::string_view line);
 
 /// The nick of a sender or receiver: "s" or "r", the run tag (two letters)
 /// and the number. Valid in natter and in RFC 2812 for up to 6 digits.

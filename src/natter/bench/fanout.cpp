@@ -86,8 +86,7 @@ private:
   };
 
   void start_next();
-  void start_barrier(std::uint64_t now);
-  bool barrier_answer(chat_conn& c, std::string_view line);
+  void send_barriers(std::uint64_t now);
   void on_event(chat_conn& c, std::uint32_t events, std::uint64_t now);
   void on_line(chat_conn& c, std::string_view line, std::uint64_t now);
   void deliver(chat_conn& r, std::string_view nick, std::string_view text, std::uint64_t now);
@@ -141,6 +140,11 @@ void fanout_run::kill(chat_conn& c)
 {
   if (c.st == chat_conn::state::dead)
     return;
+  if (c.barrier)
+  {
+    c.barrier = false;
+    --barrier_left_;
+  }
   const bool was_ready = c.st == chat_conn::state::ready;
   if (!was_ready && c.st != chat_conn::state::idle)
   {
@@ -214,43 +218,32 @@ void fanout_run::deliver(chat_conn& r, std::string_view nick, std::string_view t
 // setup, which the server queues behind that backlog (the protocol's barrier,
 // spec section 4.3), so no run measures the tail of its own setup. The raw
 // dialect's relays send nothing on connect and need no barrier.
-void fanout_run::start_barrier(std::uint64_t now)
+void fanout_run::send_barriers(std::uint64_t now)
 {
   deadline_ = now + static_cast<std::uint64_t>(o_.setup_timeout * 1e9);
   for (chat_conn& c : conns_)
   {
     if (c.st != chat_conn::state::ready)
       continue;
-    if (!queue_and_flush(c, "PING " + std::string(barrier_token) + "\r\n"))
+    if (!start_barrier(c))
     {
       kill(c);
       continue;
     }
     want_out(c);
-    c.barrier = true;
     ++barrier_left_;
   }
-}
-
-// True when `line` is the PONG that ends `c`'s barrier ("PONG <token>" in
-// natter, ":server PONG server :<token>" in IRC).
-bool fanout_run::barrier_answer(chat_conn& c, std::string_view line)
-{
-  if (!c.barrier)
-    return false;
-  if (!is_pong(line, barrier_token))
-    return false;
-  c.barrier = false;
-  --barrier_left_;
-  return true;
 }
 
 void fanout_run::on_line(chat_conn& c, std::string_view line, std::uint64_t now)
 {
   if (c.st == chat_conn::state::ready)
   {
-    if (ph_ == phase::barrier && barrier_answer(c, line))
+    if (ends_barrier(c, line))
+    {
+      --barrier_left_;
       return;
+    }
     if (d_ == dialect::raw)
     {
       if (c.sender)
@@ -480,7 +473,7 @@ int fanout_run::run()
         }
         ph_ = phase::barrier;
         if (d_ != dialect::raw)
-          start_barrier(now);
+          send_barriers(now);
       }
       break;
     case phase::barrier:

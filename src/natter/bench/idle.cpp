@@ -104,9 +104,8 @@ int run_idle(const idle_options& o)
                               {
                                 if (d == dialect::irc && answer_ping(c, line))
                                   return;
-                                if (c.barrier && is_pong(line, barrier_token))
+                                if (ends_barrier(c, line))
                                 {
-                                  c.barrier = false;
                                   --barrier_left;
                                   return;
                                 }
@@ -172,12 +171,11 @@ int run_idle(const idle_options& o)
         {
           if (c.st != chat_conn::state::ready || d == dialect::raw)
             continue;
-          if (!queue_and_flush(c, "PING " + std::string(barrier_token) + "\r\n"))
+          if (!start_barrier(c))
           {
             kill(c);
             continue;
           }
-          c.barrier = true;
           ++barrier_left;
         }
       }
