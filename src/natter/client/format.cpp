@@ -1,5 +1,6 @@
 #include "natter/client/format.hpp"
 
+#include "natter/proto/ascii.hpp"
 #include "natter/proto/server_line.hpp"
 
 #include <array>
@@ -86,11 +87,9 @@ int nick_colour(std::string_view nick)
   // FNV-1a over the ASCII-lowercased nick: fixed by its definition, unlike
   // std::hash, so a nick keeps its colour across runs and builds.
   std::uint32_t h = 2166136261u;
-  for (char c : nick)
+  for (const char c : nick)
   {
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-    h ^= static_cast<unsigned char>(c);
+    h ^= static_cast<unsigned char>(proto::ascii_lower(c));
     h *= 16777619u;
   }
   return palette[h % palette.size()];

@@ -1,5 +1,6 @@
 #include "natter/client/input.hpp"
 
+#include "natter/proto/ascii.hpp"
 #include "natter/proto/server_line.hpp"
 
 namespace natter::client
@@ -20,8 +21,7 @@ std::string lower(std::string_view s)
 {
   std::string out(s);
   for (char& c : out)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
+    c = proto::ascii_lower(c);
   return out;
 }
 

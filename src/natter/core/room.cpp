@@ -1,6 +1,7 @@
 #include "natter/core/room.hpp"
 
 #include "natter/core/session.hpp"
+#include "natter/proto/ascii.hpp"
 #include "natter/proto/reply.hpp"
 
 #include <algorithm>
@@ -13,8 +14,7 @@ namespace
 
 unsigned char fold(char c) noexcept
 {
-  const auto u = static_cast<unsigned char>(c);
-  return u >= 'A' && u <= 'Z' ? static_cast<unsigned char>(u - 'A' + 'a') : u;
+  return static_cast<unsigned char>(proto::ascii_lower(c));
 }
 
 shared_text event_line(std::string_view verb, std::string_view a, std::string_view b = {},
