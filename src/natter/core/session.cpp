@@ -91,7 +91,7 @@ void session::receive(std::string_view data, time_point now)
     close_with(reply_code::wrong_protocol, "wrong protocol");
     return;
   }
-  if (has_pending())
+  if (pending_)
   {
     pending_->append(data);
     resume(now);
@@ -106,7 +106,7 @@ void session::receive(std::string_view data, time_point now)
 
 void session::resume(time_point now)
 {
-  if (has_pending())
+  if (pending_)
   {
     const std::size_t used = run(*pending_, now);
     if (!done_)
@@ -115,7 +115,7 @@ void session::resume(time_point now)
     if (done_ || pending_->empty())
       pending_.reset();
   }
-  if (eof_ && !has_pending())
+  if (eof_ && !pending_)
     finish_input();
 }
 
@@ -172,7 +172,7 @@ session::wait session::next_wait() const
 {
   if (done_ || out_.closing())
     return wait::closed;
-  if (!has_pending())
+  if (!pending_)
     return wait::input;
   return blocked_;
 }

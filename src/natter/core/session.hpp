@@ -111,9 +111,7 @@ private:
   outbox out_;
   proto::command_parser parser_;
   proto::telnet_answerer telnet_;
-  bool has_pending() const noexcept { return pending_ && !pending_->empty(); }
-
-  std::unique_ptr<std::string> pending_; // unprocessed input while paused, else null
+  std::unique_ptr<std::string> pending_; // input held while paused; null when none
   std::string nick_;                     // written under the room lock
   time_point started_;
   time_point last_input_;
