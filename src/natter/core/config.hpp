@@ -29,6 +29,9 @@ struct config
   double burst = 100; ///< lines a client may send at once
   std::chrono::milliseconds registration_timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds idle_timeout{0}; ///< 0: none
+  /// Octets per chunk of the room's event log (room_log.hpp); not a limit a
+  /// client sees. Tests and fuzzers make it small to cross chunks often.
+  std::size_t log_chunk = 64 * 1024;
 };
 
 } // namespace natter::core

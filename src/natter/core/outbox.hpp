@@ -1,22 +1,33 @@
-// The send queue of one connection: immutable shared lines waiting to be
-// written, with byte accounting for slow-consumer control (spec/natter.md,
-// "Slow consumers"). Thread-safe: any thread may push (a broadcast runs on
-// the sender's thread), the transport's writer takes batches.
+// The pending output of one connection (spec/natter.md, "Slow consumers"):
+// its own lines (replies, the greeting, a final 5xx), and while it is a
+// member, the room's events as a position in the room's log (room_log.hpp).
+// The two are merged in order: a line of its own is tagged with the log
+// position it was queued at and goes out after the events before it.
+//
+// Threads: any thread may push; one writer (the connection's) peeks and
+// reports what it wrote. The stream calls (open_stream, close_stream,
+// skip, close of a member's outbox) run under the room's lock, which also
+// serialises the log's appends, so the room can count every member's
+// queued octets with one addition per event.
 #ifndef NATTER_CORE_OUTBOX_HPP
 #define NATTER_CORE_OUTBOX_HPP
 
+#include "natter/core/room_log.hpp"
+
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace natter::core
 {
 
-/// One or more complete CRLF-terminated lines, built once and shared by every
-/// recipient (a broadcast line is never copied per recipient).
+/// One or more complete CRLF-terminated lines of a connection's own output.
+/// Lines every session sends unchanged are built once and shared.
 using shared_text = std::shared_ptr<const std::string>;
 
 /// Makes a shared_text from a string.
@@ -25,6 +36,13 @@ inline shared_text make_text(std::string s)
   return std::make_shared<const std::string>(std::move(s));
 }
 
+/// Octets to write, in place (a part of a line or of the log).
+struct piece
+{
+  const char* data;
+  std::size_t size;
+};
+
 /// What the writer of a connection does next.
 class transport
 {
@@ -32,8 +50,9 @@ public:
   virtual ~transport() = default;
 
   /// Called (from any thread, possibly under the room lock) when the outbox
-  /// went from empty to non-empty or started closing. Must not block and
-  /// must not call back into the room or the session: post, don't run.
+  /// has something to write and its writer had found nothing. Must not
+  /// block and must not call back into the room or the session: post,
+  /// don't run.
   virtual void wake() noexcept = 0;
 };
 
@@ -42,39 +61,47 @@ class outbox
 {
 public:
   /// `total` (may be null) is a counter shared by every outbox of a server,
-  /// kept equal to the sum of their queued bytes.
-  outbox(transport& t, std::atomic<std::size_t>* total) noexcept : transport_(t), total_(total) {}
+  /// kept equal to the sum of their pending octets (the room adds each
+  /// event's share; see room::deliver).
+  outbox(transport& t, room_log& log, std::atomic<std::size_t>* total) noexcept
+      : transport_(t), log_(log), total_(total)
+  {
+  }
   outbox(const outbox&) = delete;
   outbox& operator=(const outbox&) = delete;
   ~outbox();
 
-  /// Queues `text`. Returns the bytes queued afterwards, or 0 when the outbox
-  /// is closing and `text` was dropped.
+  /// Queues `text` after everything queued and every event published so
+  /// far. Returns the octets pending afterwards, or 0 when the outbox is
+  /// closing and `text` was dropped.
   std::size_t push(shared_text text);
 
-  /// Stops accepting output: queues `last` (a final line, may be null) and
+  /// Stops accepting output: ends the stream of events (under the room's
+  /// lock when it is open), queues `last` (a final line, may be null) and
   /// makes the writer close the connection once everything queued is
-  /// written. With `discard`, first drops what was not yet handed to the
-  /// writer (a slow consumer). Returns false when the outbox was already
+  /// written. With `discard`, first drops what the writer has not yet
+  /// peeked at (a slow consumer). Returns false when the outbox was already
   /// closing (nothing changes then). `reason` (a string with static
   /// storage) is kept for the log.
   bool close(shared_text last, const char* reason, bool discard = false);
 
-  /// Moves up to `max_bytes` (at least one line) of queued output into
-  /// `batch` for one gathered write; the bytes stay counted until written().
-  /// When `batch` is empty and everything fits, the queue's storage moves
-  /// with it. Returns the number of bytes moved (0 when nothing is queued).
-  std::size_t take(std::vector<shared_text>& batch, std::size_t max_bytes);
+  /// Fills `out` with the front of the pending output (whole lines, events
+  /// in spans of the log), stopping once `max_bytes` or `out.size()` pieces
+  /// are reached (at least one piece). Returns the number of pieces; 0 when
+  /// nothing is pending, and then the outbox wakes the transport when
+  /// something is. What was peeked stays pending until written(), and a
+  /// discarding close() keeps it.
+  std::size_t peek(std::span<piece> out, std::size_t max_bytes);
 
-  /// The writer finished writing `n` bytes taken earlier. Returns the bytes
-  /// still queued and not yet taken (what untaken() would say next).
+  /// The writer wrote the first `n` octets of what it peeked. Returns the
+  /// octets still pending; when that is 0, the outbox is idle and its next
+  /// output wakes the transport.
   std::size_t written(std::size_t n);
 
-  /// Bytes queued, including those taken and not yet written.
+  /// Octets pending, including those peeked and not yet written.
   std::size_t bytes() const;
 
-  /// Bytes queued and not yet taken by the writer: what close(..., discard)
-  /// would free at once.
+  /// Octets pending and not peeked: what close(..., discard) would free.
   std::size_t untaken() const;
 
   /// True once close() was called.
@@ -86,14 +113,80 @@ public:
   /// The reason given to close(), or null while open.
   const char* reason() const;
 
+  // ---- the room's side, with the room's lock held ----
+
+  /// Starts receiving the room's events from the end of the log on.
+  void open_stream();
+
+  /// Stops receiving events: nothing after the end of the log.
+  void close_stream();
+
+  /// True between open_stream() and close_stream()/close().
+  bool stream_open() const noexcept { return end_ == open_end; }
+
+  /// The member's own event at `at`, `n` octets, already appended and not
+  /// yet published: it is not sent back to it.
+  void skip(std::uint64_t at, std::size_t n);
+
+  /// After an event was published: wakes the writer if it found nothing
+  /// last time. Cheap when it is busy.
+  void notify() noexcept;
+
+  /// An upper bound of bytes() without the lock (exact but for this
+  /// member's own events in the log).
+  std::size_t pending_bound(std::uint64_t log_end) const noexcept
+  {
+    return static_cast<std::size_t>(log_end - pos()) + own();
+  }
+
 private:
+  static constexpr std::uint64_t open_end = ~std::uint64_t{0};
+
+  std::uint64_t pos() const noexcept { return pos_.load(std::memory_order_relaxed); }
+  std::size_t own() const noexcept { return own_.load(std::memory_order_relaxed); }
+
+  /// A line of the connection's own (text set) or an event of its own in
+  /// the log to step over (text null, `skip` octets), at log position `at`.
+  struct entry
+  {
+    std::uint64_t at;
+    shared_text text;
+    std::size_t skip;
+  };
+
+  /// A place in the merged output.
+  struct cursor
+  {
+    log_chunk* chunk;
+    std::uint64_t pos;  // in the log
+    std::size_t entry;  // index into entries_
+    std::size_t offset; // octets of that entry's text already passed
+  };
+
+  template <class Take>
+  void walk(cursor& c, std::uint64_t log_end, Take&& take) const;
+  void advance(std::size_t n, std::uint64_t log_end);
+  std::size_t pending_locked(std::uint64_t log_end) const noexcept;
+  std::uint64_t stream_stop(std::uint64_t log_end) const noexcept;
+  void queue(std::uint64_t at, shared_text text, std::size_t skip);
+  bool claim_idle() noexcept;
+  bool close_locked(shared_text last, const char* reason, bool discard);
+
   mutable std::mutex mutex_;
   transport& transport_;
+  room_log& log_;
   std::atomic<std::size_t>* total_;
-  std::vector<shared_text> queue_; // not yet taken
-  std::size_t head_ = 0;           // first untaken element of queue_
-  std::size_t bytes_ = 0;          // queued + taken-not-written
-  std::size_t in_flight_ = 0;      // taken-not-written
+  log_chunk* chunk_ = nullptr;         // held while the stream has octets to give
+  std::uint64_t end_ = 0;              // end of this outbox's stream (open_end: open)
+  std::vector<entry> entries_;         // from head_ on: not yet written
+  std::uint32_t head_ = 0;
+  std::uint32_t head_offset_ = 0;      // octets of entries_[head_]'s text written
+  std::size_t skipped_ = 0;            // octets of own events pending a skip
+  std::size_t in_flight_ = 0;          // peeked, not yet written
+  // Written under the lock, read without it by pending_bound():
+  std::atomic<std::uint64_t> pos_{0}; // next log position to send
+  std::atomic<std::size_t> own_{0};   // octets of own lines pending
+  std::atomic<bool> idle_{true};       // the writer found nothing: wake it
   bool closing_ = false;
   const char* reason_ = nullptr;
 };

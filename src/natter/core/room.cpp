@@ -17,13 +17,15 @@ unsigned char fold(char c) noexcept
   return static_cast<unsigned char>(proto::ascii_lower(c));
 }
 
-shared_text event_line(std::string_view verb, std::string_view a, std::string_view b = {},
-                       std::string_view c = {})
+// Builds an event line in this thread's scratch buffer (no allocation once
+// it has grown); valid until the next call on the thread.
+std::string_view event_line(std::string_view verb, std::string_view a, std::string_view b = {},
+                            std::string_view c = {})
 {
-  std::string line;
-  line.reserve(verb.size() + a.size() + b.size() + c.size() + 6);
+  thread_local std::string line;
+  line.clear();
   proto::append_event(line, verb, a, b, c);
-  return make_text(std::move(line));
+  return line;
 }
 
 shared_text sendq_exceeded_line()
@@ -80,21 +82,26 @@ room::nick_result room::set_nick(session& s, std::string_view nick, shared_text 
     const auto it = members_.find(nick);
     if (it != members_.end() && *it != &s)
       return nick_result::in_use;
-    shared_text line;
+    s.out_.push(std::move(accepted));
     if (s.in_room_)
     {
       // A rename, possibly only of case: out of the set while the nick
-      // (its key) changes.
-      line = event_line("NICK", s.nick_, nick);
+      // (its key) changes. It is not told its own NICK.
+      const std::string_view line = event_line("NICK", s.nick_, nick);
       members_.erase(&s);
+      s.nick_.assign(nick);
+      members_.insert(&s);
+      deliver(line, &s, over);
     }
     else
-      line = event_line("JOIN", nick);
-    s.nick_.assign(nick);
-    s.in_room_ = true;
-    s.out_.push(std::move(accepted));
-    members_.insert(&s);
-    deliver_all(line, &s, over);
+    {
+      // The others get the JOIN; the newcomer's stream starts after it.
+      deliver(event_line("JOIN", nick), nullptr, over);
+      s.nick_.assign(nick);
+      s.in_room_ = true;
+      members_.insert(&s);
+      s.out_.open_stream();
+    }
     drop_overflowed(over);
   }
   return result;
@@ -103,31 +110,28 @@ room::nick_result room::set_nick(session& s, std::string_view nick, shared_text 
 void room::message(session& from, std::string_view text)
 {
   // The line is built before the lock: only from's own thread writes its
-  // nick (set_nick runs on it), so reading it here needs no lock, and the
-  // allocation stays out of the section every broadcast serialises on.
-  const shared_text line = event_line("MSG", from.nick_, text);
+  // nick (set_nick runs on it), so reading it here needs no lock.
+  const std::string_view line = event_line("MSG", from.nick_, text);
   std::vector<session*> over;
   std::lock_guard lock(mutex_);
   if (!from.in_room_)
     return;
-  deliver_all(line, &from, over);
-  drop_overflowed(over);
-}
-
-void room::leave(session& s, std::string_view reason)
-{
-  std::vector<session*> over;
-  std::lock_guard lock(mutex_);
-  remove_locked(s, reason, over);
+  deliver(line, &from, over);
   drop_overflowed(over);
 }
 
 void room::drop(session& s, const char* reason, shared_text last, bool discard)
 {
+  quit(s, reason, std::move(last), discard, reason);
+}
+
+void room::quit(session& s, const char* reason, shared_text last, bool discard,
+                std::string_view event_reason)
+{
   std::vector<session*> over;
   std::lock_guard lock(mutex_);
   s.out_.close(std::move(last), reason, discard);
-  remove_locked(s, reason, over);
+  remove_locked(s, event_reason, over);
   drop_overflowed(over);
 }
 
@@ -144,6 +148,7 @@ void room::attach(session& s)
 void room::detach(session& s)
 {
   std::lock_guard lock(mutex_);
+  s.out_.close_stream(); // a session always leaves first; this keeps the count right if not
   if (s.room_prev_ != nullptr)
     s.room_prev_->room_next_ = s.room_next_;
   else
@@ -190,16 +195,32 @@ std::size_t room::size() const
   return members_.size();
 }
 
-// Queues `line` to every member but `except`, collecting those pushed past
-// their send queue limit. Called with the lock held.
-void room::deliver_all(const shared_text& line, const session* except, std::vector<session*>& over)
+// Appends `line` to the log for every member receiving events but
+// `except`, and collects those it takes past their send queue limit. The
+// line is written once; each member's share is counted in the total with
+// one addition, and a member is touched only to wake its writer if it is
+// idle. Called with the lock held.
+void room::deliver(std::string_view line, session* except, std::vector<session*>& over)
 {
+  const std::uint64_t at = log_.append(line);
+  std::size_t receivers = log_.readers();
+  if (except != nullptr && except->out_.stream_open())
+  {
+    except->out_.skip(at, line.size());
+    --receivers;
+  }
+  total_sendq_.fetch_add(line.size() * receivers, std::memory_order_relaxed);
+  log_.publish();
+  const std::uint64_t end = log_.end();
   for (session* member : members_)
   {
-    if (member == except)
+    if (member == except || !member->out_.stream_open())
       continue;
-    if (member->out_.push(line) > config_.max_sendq)
+    // The bound needs no lock; only a member near its limit pays for one.
+    if (member->out_.pending_bound(end) > config_.max_sendq &&
+        member->out_.bytes() > config_.max_sendq)
       over.push_back(member);
+    member->out_.notify();
   }
   pick_total_victims(over);
 }
@@ -254,7 +275,8 @@ void room::remove_locked(session& s, std::string_view reason, std::vector<sessio
     return;
   s.in_room_ = false;
   members_.erase(&s);
-  deliver_all(event_line("QUIT", s.nick_, reason), &s, over);
+  s.out_.close_stream(); // not told its own QUIT
+  deliver(event_line("QUIT", s.nick_, reason), nullptr, over);
 }
 
 } // namespace natter::core

@@ -8,6 +8,7 @@
 
 #include "natter/core/config.hpp"
 #include "natter/core/outbox.hpp"
+#include "natter/core/room_log.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -26,7 +27,7 @@ class session;
 class room
 {
 public:
-  explicit room(const config& cfg) : config_(cfg) {}
+  explicit room(const config& cfg) : config_(cfg), log_(cfg.log_chunk) {}
   room(const room&) = delete;
   room& operator=(const room&) = delete;
 
@@ -35,6 +36,9 @@ public:
 
   /// Sum of the queued output of every connection.
   std::atomic<std::size_t>& total_sendq() noexcept { return total_sendq_; }
+
+  /// The log of events every member reads from (its outbox keeps a place).
+  room_log& log() noexcept { return log_; }
 
   /// Outcome of set_nick().
   enum class nick_result
@@ -53,14 +57,16 @@ public:
   /// Sends "MSG <nick> <text>" to every registered client but `from`.
   void message(session& from, std::string_view text);
 
-  /// Removes `s` (if registered) and sends "QUIT <nick>[ <reason>]" to the
-  /// others.
-  void leave(session& s, std::string_view reason);
-
-  /// Closes `s`'s outbox with `last` (a 5xx line) as its final output
-  /// (dropping what is queued first when `discard`), then leaves with
-  /// `reason` (a string with static storage).
+  /// Closes `s`'s outbox with `last` (a final line, may be null) as its
+  /// final output (dropping what is queued first when `discard`), then, if
+  /// it is registered, removes it and sends "QUIT <nick> <reason>" to the
+  /// others. `reason` is a string with static storage.
   void drop(session& s, const char* reason, shared_text last, bool discard);
+
+  /// As drop(), but the others' QUIT event carries `event_reason` (the
+  /// client's own words), while `reason` is kept for the log.
+  void quit(session& s, const char* reason, shared_text last, bool discard,
+            std::string_view event_reason);
 
   /// Every session of this room, registered or not, is known to it from
   /// construction to destruction (session's constructor and destructor).
@@ -68,7 +74,9 @@ public:
   void detach(session& s);
 
   /// Server shutdown (spec section 13): queues 521 to every session,
-  /// registered or not, and closes its outbox once that is written.
+  /// registered or not, and closes its outbox once that is written. Every
+  /// member's outbox is closed under this lock, since closing ends its share
+  /// of the log (outbox.hpp).
   void shut_down_all();
 
   /// Drops the largest send queues while the queues exceed max_total_sendq
@@ -95,13 +103,14 @@ private:
     bool operator()(std::string_view a, const session* b) const noexcept;
   };
 
-  void deliver_all(const shared_text& line, const session* except, std::vector<session*>& over);
+  void deliver(std::string_view line, session* except, std::vector<session*>& over);
   void drop_overflowed(std::vector<session*>& over);
   void pick_total_victims(std::vector<session*>& over);
   void remove_locked(session& s, std::string_view reason, std::vector<session*>& over);
 
   const config config_;
   mutable std::mutex mutex_;
+  room_log log_; // appended under mutex_
   std::set<session*, nick_order> members_; // a member's nick changes only outside it
   session* sessions_ = nullptr;            // every session, members or not: a list
                                            // through session::room_prev_/room_next_

@@ -65,7 +65,7 @@ constexpr unsigned char tls_handshake = 0x16;
 } // namespace
 
 session::session(room& r, transport& t, time_point now)
-    : room_(r), out_(t, &r.total_sendq()), parser_(r.settings().max_line), started_(now),
+    : room_(r), out_(t, r.log(), &r.total_sendq()), parser_(r.settings().max_line), started_(now),
       last_input_(now), refilled_(now), tokens_(r.settings().burst)
 {
   room_.attach(*this);
@@ -130,8 +130,7 @@ void session::finish_input()
   if (done_)
     return;
   done_ = true;
-  out_.close(nullptr, "connection closed");
-  room_.leave(*this, "connection closed");
+  room_.drop(*this, "connection closed", nullptr, false);
 }
 
 // Spec 9.2: a first line that starts with an HTTP method and SP, or a first
@@ -205,8 +204,7 @@ void session::on_timer(time_point now)
 void session::on_closed()
 {
   done_ = true;
-  out_.close(nullptr, "connection closed", true);
-  room_.leave(*this, "connection closed");
+  room_.drop(*this, "connection closed", nullptr, true);
   pending_.reset();
 }
 
@@ -335,8 +333,7 @@ void session::handle_command(const proto::command& cmd)
   case command_type::quit:
     send(fixed_line(reply_code::closing));
     done_ = true;
-    out_.close(nullptr, "quit");
-    room_.leave(*this, cmd.arg); // QUIT <nick> [<reason>]
+    room_.quit(*this, "quit", nullptr, false, cmd.arg); // QUIT <nick> [<reason>]
     break;
   }
 }

@@ -3,7 +3,7 @@
 // and time, and writes what appears in its outbox. All calls but shutdown()
 // and output() come from one thread at a time (natterd: the thread of the
 // connection's worker); the room may touch the session's nick and outbox
-// from others.
+// from others, under its lock.
 #ifndef NATTER_CORE_SESSION_HPP
 #define NATTER_CORE_SESSION_HPP
 
@@ -75,7 +75,8 @@ public:
   /// with "connection closed" and discards queued output.
   void on_closed();
 
-  /// Server shutdown: queue 521 and close. Safe from any thread.
+  /// Server shutdown: queue 521 and close. Called by the room, under its
+  /// lock (room::shut_down_all), from any thread.
   void shutdown();
 
   /// This connection's pending output.

@@ -146,56 +146,50 @@ void chat_connection::do_write()
   }
   if (writing_)
     return; // waiting for the socket to take more
-  if (batch_.empty())
-  {
-    sent_lines_ = 0;
-    sent_offset_ = 0;
-    if (out.take(batch_, max_write_batch) == 0)
-    {
-      if (out.finished())
-        linger();
-      return;
-    }
-  }
-  const std::size_t n = write_batch();
+  const std::size_t n = write_pending();
   if (n == 0)
-    return; // would block (writing_ is set) or failed (closed)
-  const std::size_t untaken = out.written(n);
+  {
+    // Nothing was pending (the outbox is idle now and the next output
+    // wakes us), the socket would block (writing_ is set) or it failed.
+    if (!writing_ && !closed_ && out.finished())
+      linger();
+    return;
+  }
+  const std::size_t left = out.written(n);
   if (session_.next_wait() == core::session::wait::output)
   {
     session_.resume(core::clock::now());
     after_input(); // writes again
     return;
   }
-  // Nothing left to write: a later push finds the outbox idle and wakes us,
-  // so no post is needed (one per write, per recipient, on the hot path).
-  if (batch_.empty() && untaken == 0)
+  if (left == 0)
   {
+    // The outbox went idle: its next output wakes us, so no post is
+    // needed (one per write, per recipient, on the hot path).
     if (out.finished())
       linger();
     return;
   }
-  // More is queued: continue in the worker's next flush, after whatever
+  // More is pending: continue in the worker's next flush, after whatever
   // else waits on this thread.
   worker_.defer_write(shared_from_this());
 }
 
-// One gathered write of the batch's unsent part: every line goes to the
-// kernel as it is, a shared buffer with no per-recipient copy, up to IOV_MAX
-// lines per sendmsg. (Asio 1.22's async_write over a buffer sequence hands
-// sendmsg at most 16 buffers at a time, which turned a fan-out backlog into
-// one system call per 16 lines.) Returns the octets written; 0 when the
-// socket would block (a wait for writability is then armed) or failed.
-std::size_t chat_connection::write_batch()
+// One gathered write of the front of the outbox: the connection's own
+// lines and spans of the room's log, each written in place, up to IOV_MAX
+// pieces per sendmsg. (Asio 1.22's async_write over a buffer sequence hands
+// sendmsg at most 16 buffers at a time.) Returns the octets written; 0 when
+// nothing is pending, when the socket would block (a wait for writability
+// is then armed) or when it failed.
+std::size_t chat_connection::write_pending()
 {
+  std::array<core::piece, write_iov_max> pieces;
+  const std::size_t count = session_.output().peek(pieces, max_write_batch);
+  if (count == 0)
+    return 0;
   std::array<iovec, write_iov_max> iov;
-  std::size_t count = 0;
-  for (std::size_t i = sent_lines_; i < batch_.size() && count < iov.size(); ++i)
-  {
-    const std::string& text = *batch_[i];
-    const std::size_t skip = i == sent_lines_ ? sent_offset_ : 0;
-    iov[count++] = iovec{const_cast<char*>(text.data() + skip), text.size() - skip};
-  }
+  for (std::size_t i = 0; i < count; ++i)
+    iov[i] = iovec{const_cast<char*>(pieces[i].data), pieces[i].size};
   msghdr msg{};
   msg.msg_iov = iov.data();
   msg.msg_iovlen = count;
@@ -215,27 +209,6 @@ std::size_t chat_connection::write_batch()
     else
       fail(asio::error_code(errno, asio::error::get_system_category()), "write");
     return 0;
-  }
-  // Step over what the kernel took; a line it took only part of stays first.
-  std::size_t left = static_cast<std::size_t>(n);
-  while (left > 0)
-  {
-    const std::size_t rest = batch_[sent_lines_]->size() - sent_offset_;
-    if (left < rest)
-    {
-      sent_offset_ += static_cast<std::uint32_t>(left); // left < rest, one line
-      break;
-    }
-    left -= rest;
-    ++sent_lines_;
-    sent_offset_ = 0;
-  }
-  if (sent_lines_ == batch_.size())
-  {
-    // An idle connection keeps no batch storage (the next take() hands
-    // over the queue's): a burst (a JOIN storm, a WHO) must not leave its
-    // capacity behind on every connection.
-    std::vector<core::shared_text>().swap(batch_);
   }
   return static_cast<std::size_t>(n);
 }

@@ -44,7 +44,7 @@ private:
   void on_readable(const asio::error_code& ec);
   void after_input();
   void do_write();
-  std::size_t write_batch();
+  std::size_t write_pending();
   void on_writable(const asio::error_code& ec);
   void arm_timer();
   void on_timer(const asio::error_code& ec);
@@ -58,9 +58,6 @@ private:
   server& server_;
   worker& worker_;
   core::session session_;
-  std::vector<core::shared_text> batch_; // lines taken from the outbox, being written
-  std::uint32_t sent_lines_ = 0;         // lines of batch_ fully written (<= a batch)
-  std::uint32_t sent_offset_ = 0;        // octets written of the next one (<= a line)
   core::time_point timer_at_ = core::time_point::max();
   core::time_point close_by_ = core::time_point::max(); // hard flush deadline
   bool reading_ = false;
