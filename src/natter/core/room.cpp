@@ -101,6 +101,8 @@ room::nick_result room::set_nick(session& s, std::string_view nick, shared_text 
       s.in_room_ = true;
       members_.insert(&s);
       s.out_.open_stream();
+      s.reader_slot_ = static_cast<std::uint32_t>(readers_.size());
+      readers_.push_back(&s);
     }
     drop_overflowed(over);
   }
@@ -131,6 +133,7 @@ void room::quit(session& s, const char* reason, shared_text last, bool discard,
   std::vector<session*> over;
   std::lock_guard lock(mutex_);
   s.out_.close(std::move(last), reason, discard);
+  unlist(s);
   remove_locked(s, event_reason, over);
   drop_overflowed(over);
 }
@@ -149,6 +152,7 @@ void room::detach(session& s)
 {
   std::lock_guard lock(mutex_);
   s.out_.close_stream(); // a session always leaves first; this keeps the count right if not
+  unlist(s);
   if (s.room_prev_ != nullptr)
     s.room_prev_->room_next_ = s.room_next_;
   else
@@ -162,7 +166,10 @@ void room::shut_down_all()
 {
   std::lock_guard lock(mutex_);
   for (session* s = sessions_; s != nullptr; s = s->room_next_)
+  {
     s->shutdown();
+    unlist(*s);
+  }
 }
 
 void room::enforce_total()
@@ -212,9 +219,9 @@ void room::deliver(std::string_view line, session* except, std::vector<session*>
   total_sendq_.fetch_add(line.size() * receivers, std::memory_order_relaxed);
   log_.publish();
   const std::uint64_t end = log_.end();
-  for (session* member : members_)
+  for (session* member : readers_)
   {
-    if (member == except || !member->out_.stream_open())
+    if (member == except)
       continue;
     // The bound needs no lock; only a member near its limit pays for one.
     if (member->out_.pending_bound(end) > config_.max_sendq &&
@@ -265,8 +272,22 @@ void room::drop_overflowed(std::vector<session*>& over)
     over.pop_back();
     // Closing an outbox twice changes nothing; the first reason stays.
     s->out_.close(sendq_exceeded_line(), "send queue exceeded", true);
+    unlist(*s);
     remove_locked(*s, "send queue exceeded", over);
   }
+}
+
+// Takes `s` off the list of readers once its stream has ended (any close of
+// its outbox ends it). Called with the lock held.
+void room::unlist(session& s)
+{
+  if (s.reader_slot_ == session::no_slot || s.out_.stream_open())
+    return;
+  session* last = readers_.back();
+  readers_[s.reader_slot_] = last;
+  last->reader_slot_ = s.reader_slot_;
+  readers_.pop_back();
+  s.reader_slot_ = session::no_slot;
 }
 
 void room::remove_locked(session& s, std::string_view reason, std::vector<session*>& over)
@@ -276,6 +297,7 @@ void room::remove_locked(session& s, std::string_view reason, std::vector<sessio
   s.in_room_ = false;
   members_.erase(&s);
   s.out_.close_stream(); // not told its own QUIT
+  unlist(s);
   deliver(event_line("QUIT", s.nick_, reason), nullptr, over);
 }
 

@@ -107,11 +107,14 @@ private:
   void drop_overflowed(std::vector<session*>& over);
   void pick_total_victims(std::vector<session*>& over);
   void remove_locked(session& s, std::string_view reason, std::vector<session*>& over);
+  void unlist(session& s);
 
   const config config_;
   mutable std::mutex mutex_;
   room_log log_; // appended under mutex_
   std::set<session*, nick_order> members_; // a member's nick changes only outside it
+  std::vector<session*> readers_;          // members whose outbox reads the log: the
+                                           // ones an event goes to (session::reader_slot_)
   session* sessions_ = nullptr;            // every session, members or not: a list
                                            // through session::room_prev_/room_next_
   std::atomic<std::size_t> total_sendq_{0};

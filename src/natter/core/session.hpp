@@ -120,6 +120,8 @@ private:
   time_point resume_at_{};
   double tokens_;
   std::size_t byte_debt_ = 0;   // octets received since the last byte token
+  static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
+  std::uint32_t reader_slot_ = no_slot; // index in the room's readers (room lock)
   std::uint8_t prefix_len_ = 0; // octets of the first line checked for HTTP
   std::array<char, 8> prefix_{};
   bool registered_ = false;     // this session's thread only
