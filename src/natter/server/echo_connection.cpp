@@ -2,6 +2,8 @@
 
 #include "natter/server/server.hpp"
 
+#include <algorithm>
+
 namespace natter::server
 {
 
@@ -12,14 +14,31 @@ echo_connection::echo_connection(worker_socket socket, server& srv,
 {
 }
 
+namespace
+{
+
+// Reads go through one buffer per thread; what a write leaves over is the
+// only per-connection copy. Large, so a bulk stream moves in few calls.
+constexpr std::size_t echo_buffer_size = 256 * 1024;
+thread_local std::unique_ptr<char[]> echo_buffer;
+
+// Reads per wake-up before giving other connections a turn.
+constexpr int reads_per_turn = 4;
+
+} // namespace
+
 void echo_connection::start()
 {
   // The acceptor may run on another thread: everything from here on runs on
-  // this connection's worker, so the read handler and the timer never race.
+  // this connection's worker, so the handlers and the timer never race.
   asio::post(socket_.get_executor(),
              [self = shared_from_this()]
              {
-               self->do_read();
+               asio::error_code ec;
+               self->socket_.non_blocking(true, ec);
+               if (ec)
+                 return self->close();
+               self->do_wait_read();
                self->arm_idle_timer();
              });
 }
@@ -29,39 +48,91 @@ void echo_connection::shut_down()
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
 }
 
-void echo_connection::do_read()
+void echo_connection::do_wait_read()
 {
-  socket_.async_read_some(asio::buffer(buffer_),
-                          [self = shared_from_this()](const asio::error_code& ec, std::size_t n)
-                          {
-                            if (self->closed_)
-                              return;
-                            if (ec == asio::error::eof)
-                            {
-                              // Half-close: everything received was echoed
-                              // already (reads wait for writes), so finish.
-                              asio::error_code ignored;
-                              self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-                              return self->close();
-                            }
-                            if (ec)
-                              return self->close();
-                            self->last_input_ = std::chrono::steady_clock::now();
-                            self->do_write(n);
-                          });
+  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                     asio::bind_allocator(exact_allocator<void>(),
+                                          [self = shared_from_this()](const asio::error_code& ec)
+                                          { self->on_readable(ec); }));
 }
 
-void echo_connection::do_write(std::size_t n)
+void echo_connection::on_readable(const asio::error_code& ec)
 {
-  asio::async_write(socket_, asio::buffer(buffer_.data(), n),
-                    [self = shared_from_this()](const asio::error_code& ec, std::size_t)
-                    {
-                      if (self->closed_)
-                        return;
-                      if (ec)
-                        return self->close();
-                      self->do_read();
-                    });
+  if (closed_)
+    return;
+  if (ec)
+    return close();
+  if (!echo_buffer)
+    echo_buffer = std::make_unique<char[]>(echo_buffer_size);
+  for (int round = 0; round < reads_per_turn; ++round)
+  {
+    asio::error_code rec;
+    const std::size_t n = socket_.read_some(asio::buffer(echo_buffer.get(), echo_buffer_size), rec);
+    if (rec == asio::error::would_block || rec == asio::error::try_again)
+      break;
+    if (rec == asio::error::eof)
+    {
+      // Half-close: everything received was echoed already (nothing is
+      // read while an echo is held), so finish.
+      asio::error_code ignored;
+      socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      return close();
+    }
+    if (rec)
+      return close();
+    last_input_ = std::chrono::steady_clock::now();
+    asio::error_code wec;
+    const std::size_t w = socket_.write_some(asio::buffer(echo_buffer.get(), n), wec);
+    if (wec && wec != asio::error::would_block && wec != asio::error::try_again)
+      return close();
+    if (w < n)
+    {
+      held_ = std::make_unique<char[]>(n - w);
+      std::copy(echo_buffer.get() + w, echo_buffer.get() + n, held_.get());
+      held_size_ = n - w;
+      held_sent_ = 0;
+      socket_.async_wait(asio::ip::tcp::socket::wait_write,
+                         [self = shared_from_this()](const asio::error_code& e)
+                         { self->on_writable(e); });
+      return;
+    }
+    if (n < echo_buffer_size)
+      break; // drained, most likely: wait rather than read into EAGAIN
+  }
+  do_wait_read();
+}
+
+void echo_connection::on_writable(const asio::error_code& ec)
+{
+  if (closed_)
+    return;
+  if (ec || !write_held())
+    return close();
+  if (held_)
+  {
+    socket_.async_wait(asio::ip::tcp::socket::wait_write,
+                       [self = shared_from_this()](const asio::error_code& e)
+                       { self->on_writable(e); });
+    return;
+  }
+  do_wait_read();
+}
+
+// Writes what the socket takes of the held echo; frees it once all is out.
+// False when the socket failed.
+bool echo_connection::write_held()
+{
+  asio::error_code ec;
+  held_sent_ += socket_.write_some(
+      asio::buffer(held_.get() + held_sent_, held_size_ - held_sent_), ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again)
+    return false;
+  if (held_sent_ == held_size_)
+  {
+    held_.reset();
+    held_size_ = held_sent_ = 0;
+  }
+  return true;
 }
 
 // Fires at the idle deadline; input since then moves the deadline on.

@@ -1,6 +1,8 @@
 // One echo connection (RFC 862, spec section 14): every octet goes back
-// unchanged. One read, then its write, then the next read: a client that
-// stops reading stops being read, so memory per connection is one buffer.
+// unchanged. It waits for readability, reads into its thread's buffer and
+// writes straight back; only what the socket does not take at once is kept,
+// and until that is written the client is not read. A client that stops
+// reading thus stops being read, and an idle connection owns no buffer.
 #ifndef NATTER_SERVER_ECHO_CONNECTION_HPP
 #define NATTER_SERVER_ECHO_CONNECTION_HPP
 
@@ -8,7 +10,6 @@
 
 #include <asio.hpp>
 
-#include <array>
 #include <chrono>
 #include <memory>
 
@@ -32,8 +33,10 @@ public:
   void shut_down();
 
 private:
-  void do_read();
-  void do_write(std::size_t n);
+  void do_wait_read();
+  void on_readable(const asio::error_code& ec);
+  void on_writable(const asio::error_code& ec);
+  bool write_held();
   void arm_idle_timer();
   void close();
 
@@ -42,8 +45,10 @@ private:
   server& server_;
   std::chrono::milliseconds idle_timeout_;
   std::chrono::steady_clock::time_point last_input_;
+  std::unique_ptr<char[]> held_; // echo the socket did not take yet
+  std::size_t held_size_ = 0;
+  std::size_t held_sent_ = 0;
   bool closed_ = false;
-  std::array<char, 16 * 1024> buffer_;
 };
 
 } // namespace natter::server
