@@ -445,15 +445,6 @@ void report_latency(report& r, const std::string& prefix, const std::string& wha
   r.number(prefix + "_max_ms", what + " max", static_cast<double>(h.max()) / 1e6, 3, "ms");
 }
 
-bool parse_u64(std::string_view& s, std::uint64_t& out) noexcept
-{
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (ec != std::errc{})
-    return false;
-  s.remove_prefix(static_cast<std::size_t>(end - s.data()));
-  return true;
-}
-
 std::size_t write_some(int fd, const char* data, std::size_t n) noexcept
 {
   std::size_t done = 0;
