@@ -2,6 +2,8 @@
 
 #include "natter/server/chat_connection.hpp"
 
+#include <algorithm>
+
 namespace natter::server
 {
 
@@ -29,15 +31,28 @@ void worker::defer_write(std::shared_ptr<chat_connection> c)
 
 void worker::flush()
 {
+  if (next_ == flushing_.size())
   {
+    flushing_.clear();
+    next_ = 0;
     std::lock_guard lock(mutex_);
     flushing_.swap(dirty_);
   }
-  // Connections marked while this runs (a write that resumes a paused
-  // reader, which broadcasts) go to the new list and the next flush.
-  for (const auto& c : flushing_)
-    c->flush();
-  flushing_.clear();
+  // A slice at a time, then the reads that became ready meanwhile: a line
+  // read now joins the writes of the connections not yet written in this
+  // round (they write the room's log up to its end), instead of waiting for
+  // the whole round. Connections marked while this runs go to the next
+  // round.
+  const std::size_t stop = std::min(flushing_.size(), next_ + flush_slice);
+  for (; next_ < stop; ++next_)
+    flushing_[next_]->flush();
+  if (next_ < flushing_.size())
+    asio::post(io_, [this] { flush(); });
+  else
+  {
+    flushing_.clear();
+    next_ = 0;
+  }
 }
 
 void worker::run()

@@ -50,11 +50,12 @@ using worker_timer = asio::basic_waitable_timer<std::chrono::steady_clock,
 /// its whole life, so its handlers never run concurrently and need no strand.
 ///
 /// Writes are deferred to the end of the pass: a broadcast only marks each
-/// recipient, and the worker writes every marked connection in one handler
-/// that runs after the handlers ready now (the reads of this pass). Under
-/// load every message read in a pass leaves in the same write, so the number
-/// of system calls per delivery falls as the load rises; when idle, a message
-/// is written as soon as its read handler returns.
+/// recipient, and the worker writes the marked connections after the
+/// handlers ready now (the reads of this pass), a slice at a time with the
+/// reads that became ready in between. Under load every message read before
+/// a connection's turn leaves in the same write, so the number of system
+/// calls per delivery falls as the load rises; when idle, a message is
+/// written as soon as its read handler returns.
 class worker
 {
 public:
@@ -84,6 +85,10 @@ private:
   std::mutex mutex_; // guards dirty_
   std::vector<std::shared_ptr<chat_connection>> dirty_;
   std::vector<std::shared_ptr<chat_connection>> flushing_; // used by flush() only
+  std::size_t next_ = 0; // first connection of flushing_ not yet written
+
+  // Connections written per flush handler before the reactor gets a turn.
+  static constexpr std::size_t flush_slice = 16;
 };
 
 } // namespace natter::server
