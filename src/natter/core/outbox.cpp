@@ -20,6 +20,29 @@ outbox::~outbox()
   log_chunk::release(chunk_);
 }
 
+// A stream that ended and was written to its end holds no chunk.
+void outbox::drop_finished_stream() noexcept
+{
+  if (chunk_ != nullptr && pos() >= end_)
+  {
+    log_chunk::release(chunk_);
+    chunk_ = nullptr;
+  }
+}
+
+// Nothing is pending at `seen_end`: from now on the next output wakes the
+// writer. The room publishes an event, then looks at idle_; we set idle_,
+// then look at the log's end: one of us sees the other. Returns false (and
+// stays busy) when the stream grew meanwhile.
+bool outbox::go_idle(std::uint64_t seen_end) noexcept
+{
+  idle_.store(true, std::memory_order_seq_cst);
+  if (stream_stop(log_.end()) == stream_stop(seen_end))
+    return true;
+  idle_.store(false, std::memory_order_relaxed);
+  return false;
+}
+
 // Where this outbox's share of the log ends for now.
 std::uint64_t outbox::stream_stop(std::uint64_t log_end) const noexcept
 {
@@ -38,7 +61,7 @@ std::size_t outbox::pending_locked(std::uint64_t log_end) const noexcept
 template <class Take>
 void outbox::walk(cursor& c, std::uint64_t log_end, Take&& take) const
 {
-  const std::uint64_t stop = c.chunk != nullptr ? std::min(end_, log_end) : c.pos;
+  const std::uint64_t stop = stream_stop(log_end); // c starts at this outbox's place
   for (;;)
   {
     while (c.entry < entries_.size() && entries_[c.entry].at <= c.pos)
@@ -142,8 +165,6 @@ bool outbox::close_locked(shared_text last, const char* reason, bool discard)
   closing_ = true;
   reason_ = reason;
   const std::uint64_t log_end = log_.end();
-  if (stream_open())
-    log_.remove_reader();
   if (discard)
   {
     // Keep what the writer peeked at (it may be half written), drop the rest.
@@ -173,11 +194,7 @@ bool outbox::close_locked(shared_text last, const char* reason, bool discard)
   }
   else if (chunk_ != nullptr)
     end_ = std::min(end_, log_end);
-  if (chunk_ != nullptr && pos() >= end_)
-  {
-    log_chunk::release(chunk_);
-    chunk_ = nullptr;
-  }
+  drop_finished_stream();
   if (last)
     queue(stream_stop(log_end), std::move(last), 0);
   return true;
@@ -206,13 +223,8 @@ std::size_t outbox::peek(std::span<piece> out, std::size_t max_bytes)
       in_flight_ = std::max(in_flight_, bytes);
       return count;
     }
-    // Nothing to write: from now on the next output wakes the writer. The
-    // room publishes an event, then looks at idle_; we set idle_, then look
-    // at the log's end: one of us sees the other.
-    idle_.store(true, std::memory_order_seq_cst);
-    if (stream_stop(log_.end()) == stream_stop(log_end))
+    if (go_idle(log_end))
       return 0;
-    idle_.store(false, std::memory_order_relaxed);
   }
 }
 
@@ -255,27 +267,14 @@ std::size_t outbox::written(std::size_t n)
     chunk_ = c.chunk;
   }
   pos_.store(c.pos, std::memory_order_relaxed);
-  if (chunk_ != nullptr && c.pos >= end_)
-  {
-    log_chunk::release(chunk_);
-    chunk_ = nullptr;
-  }
+  drop_finished_stream();
   in_flight_ -= std::min(n, in_flight_);
   if (total_ != nullptr)
     total_->fetch_sub(n, std::memory_order_relaxed);
-  std::size_t rest = pending_locked(log_end);
-  if (rest == 0)
-  {
-    // All written: idle until the next output wakes the writer (as in peek).
-    idle_.store(true, std::memory_order_seq_cst);
-    const std::uint64_t now_end = log_.end();
-    if (stream_stop(now_end) != stream_stop(log_end))
-    {
-      idle_.store(false, std::memory_order_relaxed);
-      rest = pending_locked(now_end);
-    }
-  }
-  return rest;
+  const std::size_t rest = pending_locked(log_end);
+  if (rest > 0 || go_idle(log_end))
+    return rest;
+  return pending_locked(log_.end()); // the stream grew while we wrote
 }
 
 void outbox::open_stream()
@@ -284,7 +283,6 @@ void outbox::open_stream()
   chunk_ = log_.tail();
   pos_.store(log_.end(), std::memory_order_relaxed);
   end_ = open_end;
-  log_.add_reader();
 }
 
 void outbox::close_stream()
@@ -293,12 +291,7 @@ void outbox::close_stream()
   if (!stream_open())
     return;
   end_ = log_.end();
-  log_.remove_reader();
-  if (pos() >= end_)
-  {
-    log_chunk::release(chunk_);
-    chunk_ = nullptr;
-  }
+  drop_finished_stream();
 }
 
 void outbox::skip(std::uint64_t at, std::size_t n)

@@ -170,6 +170,8 @@ private:
   std::uint64_t stream_stop(std::uint64_t log_end) const noexcept;
   void queue(std::uint64_t at, shared_text text, std::size_t skip);
   bool claim_idle() noexcept;
+  bool go_idle(std::uint64_t seen_end) noexcept;
+  void drop_finished_stream() noexcept;
   bool close_locked(shared_text last, const char* reason, bool discard);
 
   mutable std::mutex mutex_;

@@ -210,7 +210,7 @@ std::size_t room::size() const
 void room::deliver(std::string_view line, session* except, std::vector<session*>& over)
 {
   const std::uint64_t at = log_.append(line);
-  std::size_t receivers = log_.readers();
+  std::size_t receivers = readers_.size();
   if (except != nullptr && except->out_.stream_open())
   {
     except->out_.skip(at, line.size());

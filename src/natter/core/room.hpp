@@ -113,8 +113,9 @@ private:
   mutable std::mutex mutex_;
   room_log log_; // appended under mutex_
   std::set<session*, nick_order> members_; // a member's nick changes only outside it
-  std::vector<session*> readers_;          // members whose outbox reads the log: the
-                                           // ones an event goes to (session::reader_slot_)
+  std::vector<session*> readers_;          // exactly the sessions whose outbox stream is
+                                           // open: an event's recipients, and their count
+                                           // its share of the total (session::reader_slot_)
   session* sessions_ = nullptr;            // every session, members or not: a list
                                            // through session::room_prev_/room_next_
   std::atomic<std::size_t> total_sendq_{0};

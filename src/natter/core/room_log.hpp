@@ -93,17 +93,11 @@ public:
     return tail_;
   }
 
-  /// Outboxes now receiving what is appended (see outbox::open_stream).
-  std::size_t readers() const noexcept { return readers_; }
-  void add_reader() noexcept { ++readers_; }
-  void remove_reader() noexcept { --readers_; }
-
 private:
   const std::size_t chunk_size_;
   log_chunk* tail_;
   std::size_t used_ = 0;       // octets of tail_ written
   std::uint64_t written_ = 0;  // position after the last appended octet
-  std::size_t readers_ = 0;
   std::atomic<std::uint64_t> end_{0};
 };
 

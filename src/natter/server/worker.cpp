@@ -31,10 +31,8 @@ void worker::defer_write(std::shared_ptr<chat_connection> c)
 
 void worker::flush()
 {
-  if (next_ == flushing_.size())
+  if (flushing_.empty()) // else a round is under way: go on with it
   {
-    flushing_.clear();
-    next_ = 0;
     std::lock_guard lock(mutex_);
     flushing_.swap(dirty_);
   }
