@@ -28,8 +28,8 @@ inline std::size_t write_some(core::outbox& out, std::string& into,
     into.append(pieces[i].data, part);
     n += part;
   }
-  if (n > 0)
-    out.written(n);
+  if (count > 0)
+    out.written(n); // even 0: a peek is always answered (outbox::peek)
   return n;
 }
 

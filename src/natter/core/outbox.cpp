@@ -1,6 +1,7 @@
 #include "natter/core/outbox.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace natter::core
 {
@@ -17,17 +18,68 @@ outbox::~outbox()
 {
   if (total_ != nullptr)
     total_->fetch_sub(pending_locked(log_.end()), std::memory_order_relaxed);
-  log_chunk::release(chunk_);
+  // The room ends every stream before a session goes (room::detach).
+  log_chunk::release_range(chunk_, last_);
 }
 
-// A stream that ended and was written to its end holds no chunk.
-void outbox::drop_finished_stream() noexcept
+// After the position moved: gives up the chunks it has passed, and all it
+// holds once an ended stream was sent to its end. A chunk is passed when the
+// position reached its limit; the reader holds the one after it then, since
+// its stream goes on past that point.
+void outbox::move_on() noexcept
 {
-  if (chunk_ != nullptr && pos() >= end_)
+  if (chunk_ == nullptr)
+    return;
+  if (!stream_open() && pos() >= end_)
   {
-    log_chunk::release(chunk_);
-    chunk_ = nullptr;
+    log_chunk::release_range(chunk_, last_);
+    chunk_ = last_ = nullptr;
+    return;
   }
+  while (pos() >= chunk_->limit())
+  {
+    log_chunk* next = chunk_->next();
+    log_chunk::release(chunk_);
+    chunk_ = next;
+  }
+}
+
+// Ends the stream at `end` (not after its current end): the chunks after
+// the last one still needed are given back. Under the room's lock while the
+// stream is open (the log counts its open readers).
+void outbox::end_stream_at(std::uint64_t end) noexcept
+{
+  // A run of the member's own events up to the end is nothing to send: the
+  // stream ends before it, and the chunks holding only those are not kept.
+  if (entries_.size() > head_ && !entries_.back().text)
+  {
+    const entry& last = entries_.back();
+    if (last.at + last.skip == end && last.at >= pos())
+    {
+      end = last.at;
+      skipped_ -= last.skip;
+      entries_.pop_back();
+    }
+  }
+  if (chunk_ == nullptr)
+  {
+    end_ = std::min(end_, pos());
+    return;
+  }
+  if (stream_open())
+  {
+    end_ = end;
+    last_ = log_.close_reader(chunk_, end, pos());
+  }
+  else if (end < end_)
+  {
+    end_ = end;
+    log_chunk* keep = pos() < end ? log_chunk::last_before(chunk_, end) : nullptr;
+    log_chunk::release_range(keep != nullptr ? keep->next() : chunk_, last_);
+    last_ = keep;
+  }
+  if (last_ == nullptr)
+    chunk_ = nullptr;
 }
 
 // Nothing is pending at `seen_end`: from now on the next output wakes the
@@ -91,16 +143,38 @@ void outbox::walk(cursor& c, std::uint64_t log_end, Take&& take) const
       until = std::min(until, entries_[c.entry].at);
     if (c.pos >= until)
       return;
-    log_chunk* next;
-    while ((next = c.chunk->next()) != nullptr && next->base() <= c.pos)
-      c.chunk = next;
-    const std::uint64_t to = next != nullptr ? std::min(until, next->base()) : until;
-    const auto len = static_cast<std::size_t>(to - c.pos);
+    // The octet at c.pos is still to be sent, so its chunk is held.
+    while (c.pos >= c.chunk->limit())
+      c.chunk = c.chunk->next();
+    const auto len = static_cast<std::size_t>(std::min(until, c.chunk->limit()) - c.pos);
     const std::size_t took = take(c.chunk->at(c.pos), len, false);
     c.pos += took;
     if (took < len)
       return;
   }
+}
+
+// Makes `c` (reached by a walk from this outbox's place) its place: the
+// entries passed are freed, and the chunks passed given back.
+void outbox::commit(const cursor& c)
+{
+  for (std::size_t i = head_; i < c.entry; ++i)
+  {
+    if (!entries_[i].text)
+      skipped_ -= entries_[i].skip;
+    entries_[i].text.reset();
+  }
+  head_ = static_cast<std::uint32_t>(c.entry);
+  head_offset_ = static_cast<std::uint32_t>(c.offset);
+  if (head_ == entries_.size())
+  {
+    // An idle connection keeps no queue storage: with thousands of idle
+    // clients, a burst's capacity left behind on each would add up.
+    std::vector<entry>().swap(entries_);
+    head_ = 0;
+  }
+  pos_.store(c.pos, std::memory_order_relaxed);
+  move_on();
 }
 
 void outbox::queue(std::uint64_t at, shared_text text, std::size_t skip)
@@ -145,17 +219,126 @@ std::size_t outbox::push(shared_text text)
   return now;
 }
 
+// A close is news to the writer even when it is busy: a writer waiting for
+// a socket that never drains must still learn that it has a deadline now.
 bool outbox::close(shared_text last, const char* reason, bool discard)
 {
   {
     std::lock_guard lock(mutex_);
     if (!close_locked(std::move(last), reason, discard))
       return false;
-    if (!claim_idle())
-      return true;
+    claim_idle();
   }
   transport_.wake();
   return true;
+}
+
+// The rest of the line the writer has partly written, in place: of its own
+// line at the head, or of the log at its position. Empty between lines.
+std::string_view outbox::line_rest(std::uint64_t log_end) const noexcept
+{
+  if (head_offset_ > 0)
+  {
+    std::string_view t(*entries_[head_].text);
+    t.remove_prefix(head_offset_);
+    const std::size_t lf = t.find('\n');
+    return lf == std::string_view::npos ? t : t.substr(0, lf + 1);
+  }
+  const std::uint64_t at = pos();
+  if (chunk_ == nullptr || at == chunk_->base() || *chunk_->at(at - 1) == '\n')
+    return {};
+  // A line never straddles two chunks and is published whole.
+  const auto span = static_cast<std::size_t>(std::min(chunk_->limit(), log_end) - at);
+  const char* from = chunk_->at(at);
+  const void* lf = std::memchr(from, '\n', span);
+  return {from, lf != nullptr ? static_cast<const char*>(lf) - from + 1 : span};
+}
+
+// A slow consumer's output is dropped but for the rest of a partly written
+// line, which is copied: the outbox then holds no chunk of the log, and no
+// entry but that copy. While a writer is writing (in_flight_), what it
+// peeked stays until its written() call, which trims again.
+void outbox::discard_locked(std::uint64_t log_end)
+{
+  const std::size_t before = pending_locked(log_end);
+  std::size_t keep = head_; // entries kept
+  shared_text copy;
+  if (in_flight_ > 0)
+  {
+    cursor c{chunk_, pos(), head_, head_offset_};
+    std::size_t left = in_flight_;
+    walk(c, log_end,
+         [&left](const char*, std::size_t n, bool)
+         {
+           const std::size_t t = std::min(n, left);
+           left -= t;
+           return t;
+         });
+    keep = c.entry + (c.offset > 0 ? 1 : 0);
+    end_stream_at(c.pos);
+    trim_ = true;
+  }
+  else
+  {
+    const std::string_view rest = line_rest(log_end);
+    if (!rest.empty())
+      copy = make_text(std::string(rest)); // before the chunk it is in goes
+    end_stream_at(pos());
+  }
+  for (std::size_t i = keep; i < entries_.size(); ++i)
+  {
+    if (entries_[i].text)
+      own_.store(own() - (entries_[i].text->size() - (i == head_ ? head_offset_ : 0)),
+                 std::memory_order_relaxed);
+    else
+      skipped_ -= entries_[i].skip;
+  }
+  entries_.resize(keep);
+  if (keep == head_)
+    head_offset_ = 0;
+  if (total_ != nullptr)
+    total_->fetch_sub(before - pending_locked(log_end), std::memory_order_relaxed);
+  if (copy)
+    queue(pos(), std::move(copy), 0);
+}
+
+// Steps over the member's own events at the front of its log share: those
+// with no octet still to send before them. Own lines queued before them keep
+// their place (they are tagged with earlier positions), so the order of the
+// output is unchanged. A passed skip at the head goes; one behind an own
+// line is left with nothing to skip, and the next skip() reuses it, so a
+// member that talks while its own lines wait holds one entry, not one per
+// message.
+void outbox::step_over_own() noexcept
+{
+  const std::uint64_t published = log_.end();
+  std::uint64_t at = pos();
+  for (std::size_t i = head_; i < entries_.size(); ++i)
+  {
+    entry& e = entries_[i];
+    if (e.text)
+      continue;
+    if (e.skip > 0)
+    {
+      if (e.at != at || e.at + e.skip > published)
+        break;
+      at += e.skip;
+      skipped_ -= e.skip;
+      e.skip = 0;
+    }
+    if (i == head_)
+      ++head_;
+  }
+  if (head_ == entries_.size())
+  {
+    std::vector<entry>().swap(entries_);
+    head_ = 0;
+  }
+  if (at != pos())
+  {
+    pos_.store(at, std::memory_order_relaxed);
+    move_on();
+  }
 }
 
 bool outbox::close_locked(shared_text last, const char* reason, bool discard)
@@ -166,36 +349,13 @@ bool outbox::close_locked(shared_text last, const char* reason, bool discard)
   reason_ = reason;
   const std::uint64_t log_end = log_.end();
   if (discard)
-  {
-    // Keep what the writer peeked at (it may be half written), drop the rest.
-    const std::size_t before = pending_locked(log_end);
-    cursor c{chunk_, pos(), head_, head_offset_};
-    std::size_t left = in_flight_;
-    walk(c, log_end,
-         [&left](const char*, std::size_t n, bool)
-         {
-           const std::size_t t = std::min(n, left);
-           left -= t;
-           return t;
-         });
-    const std::size_t keep = c.entry + (c.offset > 0 ? 1 : 0);
-    for (std::size_t i = keep; i < entries_.size(); ++i)
-    {
-      if (entries_[i].text)
-        own_.store(own() - entries_[i].text->size(), std::memory_order_relaxed);
-      else
-        skipped_ -= entries_[i].skip;
-    }
-    entries_.resize(keep);
-    if (chunk_ != nullptr)
-      end_ = std::min(end_, c.pos);
-    if (total_ != nullptr)
-      total_->fetch_sub(before - pending_locked(log_end), std::memory_order_relaxed);
-  }
-  else if (chunk_ != nullptr)
-    end_ = std::min(end_, log_end);
-  drop_finished_stream();
-  if (last)
+    discard_locked(log_end);
+  else if (stream_open())
+    end_stream_at(log_end);
+  move_on();
+  if (trim_)
+    final_ = std::move(last); // queued after the trim, at written()
+  else if (last)
     queue(stream_stop(log_end), std::move(last), 0);
   return true;
 }
@@ -220,7 +380,7 @@ std::size_t outbox::peek(std::span<piece> out, std::size_t max_bytes)
          });
     if (count > 0)
     {
-      in_flight_ = std::max(in_flight_, bytes);
+      in_flight_ = bytes;
       return count;
     }
     if (go_idle(log_end))
@@ -244,33 +404,21 @@ std::size_t outbox::written(std::size_t n)
            own_done += t;
          return t;
        });
-  for (std::size_t i = head_; i < c.entry; ++i)
-  {
-    if (!entries_[i].text)
-      skipped_ -= entries_[i].skip;
-    entries_[i].text.reset();
-  }
-  head_ = static_cast<std::uint32_t>(c.entry);
-  head_offset_ = static_cast<std::uint32_t>(c.offset);
-  if (head_ == entries_.size())
-  {
-    // An idle connection keeps no queue storage: with thousands of idle
-    // clients, a burst's capacity left behind on each would add up.
-    std::vector<entry>().swap(entries_);
-    head_ = 0;
-  }
   own_.store(own() - own_done, std::memory_order_relaxed);
-  if (c.chunk != chunk_)
-  {
-    c.chunk->retain(); // before the release: the old chunk holds this one
-    log_chunk::release(chunk_);
-    chunk_ = c.chunk;
-  }
-  pos_.store(c.pos, std::memory_order_relaxed);
-  drop_finished_stream();
-  in_flight_ -= std::min(n, in_flight_);
+  commit(c);
+  in_flight_ = 0;
   if (total_ != nullptr)
     total_->fetch_sub(n, std::memory_order_relaxed);
+  if (trim_)
+  {
+    // Discarded while this write was under way: now only the rest of the
+    // line is kept, and the final line queued after it.
+    trim_ = false;
+    discard_locked(log_end);
+    if (final_)
+      queue(stream_stop(log_end), std::move(final_), 0);
+  }
+  step_over_own();
   const std::size_t rest = pending_locked(log_end);
   if (rest > 0 || go_idle(log_end))
     return rest;
@@ -280,7 +428,8 @@ std::size_t outbox::written(std::size_t n)
 void outbox::open_stream()
 {
   std::lock_guard lock(mutex_);
-  chunk_ = log_.tail();
+  chunk_ = log_.open_reader();
+  last_ = nullptr;
   pos_.store(log_.end(), std::memory_order_relaxed);
   end_ = open_end;
 }
@@ -290,14 +439,99 @@ void outbox::close_stream()
   std::lock_guard lock(mutex_);
   if (!stream_open())
     return;
-  end_ = log_.end();
-  drop_finished_stream();
+  end_stream_at(log_.end());
+  move_on();
 }
 
 void outbox::skip(std::uint64_t at, std::size_t n)
 {
   std::lock_guard lock(mutex_);
+  if (entries_.size() > head_ && !entries_.back().text)
+  {
+    // One entry for a run of own events: a passed one is reused, and one
+    // that ends here grows.
+    entry& last = entries_.back();
+    if (last.skip == 0)
+      last.at = at;
+    if (last.at + last.skip == at)
+    {
+      last.skip += n;
+      skipped_ += n;
+      return;
+    }
+  }
   queue(at, nullptr, n);
+}
+
+void outbox::settle()
+{
+  std::lock_guard lock(mutex_);
+  step_over_own();
+  if (skipped_ >= log_.chunk_size() && in_flight_ == 0)
+    detach(log_.end());
+}
+
+// A member that talks while a line of the log waits for it holds every chunk
+// its own events went into since. Once that is a chunk's worth, what it
+// still has to send from the log (with its own lines after it) is copied
+// into one line of its own, and its place moves to the end of its stream:
+// it holds the tail alone, and its own events cost nothing again until an
+// unsent event holds it back once more. What is copied is what others sent
+// it, once, so the copying stays within what delivery costs anyway.
+void outbox::detach(std::uint64_t log_end)
+{
+  cursor c{chunk_, pos(), head_, head_offset_};
+  std::string rest;
+  bool copying = false;
+  std::size_t from = entries_.size(); // the first entry copied
+  walk(c, log_end,
+       [&](const char* p, std::size_t n, bool own)
+       {
+         if (!own && !copying)
+         {
+           copying = true;
+           from = c.entry;
+         }
+         if (copying)
+           rest.append(p, n);
+         return n;
+       });
+  // Own events before the first piece copied were passed: nothing to skip.
+  for (std::size_t i = head_; i < std::min(from, c.entry); ++i)
+  {
+    skipped_ -= entries_[i].skip;
+    entries_[i].skip = 0;
+  }
+  for (std::size_t i = from; i < entries_.size(); ++i)
+  {
+    if (entries_[i].text)
+      own_.store(own() - entries_[i].text->size(), std::memory_order_relaxed);
+    else
+      skipped_ -= entries_[i].skip;
+  }
+  entries_.resize(std::min(from, entries_.size()));
+  pos_.store(c.pos, std::memory_order_relaxed);
+  move_on();
+  if (rest.empty())
+    return;
+  if (total_ != nullptr)
+    total_->fetch_sub(rest.size(), std::memory_order_relaxed); // queue() counts it again
+  queue(c.pos, make_text(std::move(rest)), 0);
+}
+
+void outbox::held_range(const log_chunk*& first, const log_chunk*& last,
+                        std::uint64_t& position) const
+{
+  std::lock_guard lock(mutex_);
+  position = pos();
+  first = chunk_;
+  last = stream_open() ? log_.tail() : last_;
+}
+
+std::size_t outbox::own_events_held() const
+{
+  std::lock_guard lock(mutex_);
+  return skipped_;
 }
 
 void outbox::notify() noexcept
@@ -315,7 +549,9 @@ std::size_t outbox::bytes() const
 std::size_t outbox::untaken() const
 {
   std::lock_guard lock(mutex_);
-  return pending_locked(log_.end()) - in_flight_;
+  const std::uint64_t log_end = log_.end();
+  const std::size_t kept = in_flight_ > 0 ? in_flight_ : line_rest(log_end).size();
+  return pending_locked(log_end) - std::min(kept, pending_locked(log_end));
 }
 
 bool outbox::closing() const

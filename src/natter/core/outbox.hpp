@@ -78,30 +78,34 @@ public:
 
   /// Stops accepting output: ends the stream of events (under the room's
   /// lock when it is open), queues `last` (a final line, may be null) and
-  /// makes the writer close the connection once everything queued is
-  /// written. With `discard`, first drops what the writer has not yet
-  /// peeked at (a slow consumer). Returns false when the outbox was already
-  /// closing (nothing changes then). `reason` (a string with static
-  /// storage) is kept for the log.
+  /// wakes the writer, busy or not, so that it closes the connection once
+  /// everything queued is written (or its flush deadline passes). With
+  /// `discard` (a slow consumer), first drops everything but the rest of a
+  /// line the writer has partly written: the outbox then holds no part of
+  /// the room's log. Returns false when the outbox was already closing
+  /// (nothing changes then). `reason` (a string with static storage) is
+  /// kept for the log.
   bool close(shared_text last, const char* reason, bool discard = false);
 
   /// Fills `out` with the front of the pending output (whole lines, events
   /// in spans of the log), stopping once `max_bytes` or `out.size()` pieces
   /// are reached (at least one piece). Returns the number of pieces; 0 when
   /// nothing is pending, and then the outbox wakes the transport when
-  /// something is. What was peeked stays pending until written(), and a
-  /// discarding close() keeps it.
+  /// something is. Every peek that returned pieces must be followed by
+  /// written(), with 0 when the socket took nothing; until then the pieces
+  /// stay valid, whatever close() does meanwhile.
   std::size_t peek(std::span<piece> out, std::size_t max_bytes);
 
-  /// The writer wrote the first `n` octets of what it peeked. Returns the
-  /// octets still pending; when that is 0, the outbox is idle and its next
-  /// output wakes the transport.
+  /// The writer wrote the first `n` octets of what it peeked (0: none).
+  /// Returns the octets still pending; when that is 0, the outbox is idle
+  /// and its next output wakes the transport.
   std::size_t written(std::size_t n);
 
   /// Octets pending, including those peeked and not yet written.
   std::size_t bytes() const;
 
-  /// Octets pending and not peeked: what close(..., discard) would free.
+  /// Octets pending that a discarding close() would free: all but the
+  /// rest of a partly written line (and what a writer is writing now).
   std::size_t untaken() const;
 
   /// True once close() was called.
@@ -127,6 +131,22 @@ public:
   /// The member's own event at `at`, `n` octets, already appended and not
   /// yet published: it is not sent back to it.
   void skip(std::uint64_t at, std::size_t n);
+
+  /// After the event of a skip() was published: steps over the member's
+  /// own events at the front of its output at once, so that a member that
+  /// only talks moves through the log with it and holds only its tail; and
+  /// one that talks while an event waits for it copies that event out once
+  /// its own events fill a chunk (see detach()).
+  void settle();
+
+  /// The chunks this outbox holds, `first` to `last` (null: none), and its
+  /// position in the log. For tests and the fuzzer, which hold them against
+  /// the log's chunks() and the outbox's pending output.
+  void held_range(const log_chunk*& first, const log_chunk*& last, std::uint64_t& position) const;
+
+  /// Octets of the member's own events within what it holds: nothing it
+  /// will send. settle() keeps them under a chunk.
+  std::size_t own_events_held() const;
 
   /// After an event was published: wakes the writer if it found nothing
   /// last time. Cheap when it is busy.
@@ -165,30 +185,39 @@ private:
 
   template <class Take>
   void walk(cursor& c, std::uint64_t log_end, Take&& take) const;
-  void advance(std::size_t n, std::uint64_t log_end);
+  void commit(const cursor& c);
+  void move_on() noexcept;
+  void end_stream_at(std::uint64_t end) noexcept;
+  std::string_view line_rest(std::uint64_t log_end) const noexcept;
+  void discard_locked(std::uint64_t log_end);
+  void step_over_own() noexcept;
+  void detach(std::uint64_t log_end);
   std::size_t pending_locked(std::uint64_t log_end) const noexcept;
   std::uint64_t stream_stop(std::uint64_t log_end) const noexcept;
   void queue(std::uint64_t at, shared_text text, std::size_t skip);
   bool claim_idle() noexcept;
   bool go_idle(std::uint64_t seen_end) noexcept;
-  void drop_finished_stream() noexcept;
   bool close_locked(shared_text last, const char* reason, bool discard);
 
   mutable std::mutex mutex_;
   transport& transport_;
   room_log& log_;
   std::atomic<std::size_t>* total_;
-  log_chunk* chunk_ = nullptr;         // held while the stream has octets to give
-  std::uint64_t end_ = 0;              // end of this outbox's stream (open_end: open)
-  std::vector<entry> entries_;         // from head_ on: not yet written
+  log_chunk* chunk_ = nullptr; // first chunk held (the one pos_ is in); null: none
+  log_chunk* last_ = nullptr;  // last chunk held once the stream ended (null:
+                               // open, every chunk up to the tail)
+  std::uint64_t end_ = 0;      // end of this outbox's stream (open_end: open)
+  std::vector<entry> entries_; // from head_ on: not yet written
   std::uint32_t head_ = 0;
-  std::uint32_t head_offset_ = 0;      // octets of entries_[head_]'s text written
-  std::size_t skipped_ = 0;            // octets of own events pending a skip
-  std::size_t in_flight_ = 0;          // peeked, not yet written
+  std::uint32_t head_offset_ = 0; // octets of entries_[head_]'s text written
+  std::size_t skipped_ = 0;       // octets of own events pending a skip
+  std::size_t in_flight_ = 0;     // peeked, written() not yet called
+  bool trim_ = false;             // discarded while in flight: trim at written()
+  shared_text final_;             // the final line, queued after that trim
   // Written under the lock, read without it by pending_bound():
   std::atomic<std::uint64_t> pos_{0}; // next log position to send
   std::atomic<std::size_t> own_{0};   // octets of own lines pending
-  std::atomic<bool> idle_{true};       // the writer found nothing: wake it
+  std::atomic<bool> idle_{true};      // the writer found nothing: wake it
   bool closing_ = false;
   const char* reason_ = nullptr;
 };

@@ -211,13 +211,16 @@ void room::deliver(std::string_view line, session* except, std::vector<session*>
 {
   const std::uint64_t at = log_.append(line);
   std::size_t receivers = readers_.size();
-  if (except != nullptr && except->out_.stream_open())
+  const bool skipping = except != nullptr && except->out_.stream_open();
+  if (skipping)
   {
     except->out_.skip(at, line.size());
     --receivers;
   }
   total_sendq_.fetch_add(line.size() * receivers, std::memory_order_relaxed);
   log_.publish();
+  if (skipping)
+    except->out_.settle(); // a member that only talks keeps no old chunk
   const std::uint64_t end = log_.end();
   for (session* member : readers_)
   {
