@@ -1,6 +1,8 @@
 // The simulated clients of fuzz_session: each plays natterd's connection
 // (chat_connection.cpp) against a core::session, with virtual time, and
-// reads what the session sends the way a client would.
+// reads what the session sends the way a client would. A client that does
+// not read still has a writer, which finds its socket full: it peeks and
+// writes nothing, as natterd's does.
 #ifndef NATTER_FUZZ_SESSION_SIM_HPP
 #define NATTER_FUZZ_SESSION_SIM_HPP
 
@@ -239,6 +241,42 @@ public:
         check(out.bytes() <= limit, "an open send queue stays within its limit");
     }
     check(room_->total_sendq().load() == total, "the total send queue is the sum of the queues");
+    check_log_chunks();
+  }
+
+  /// No chunk of the room's log outlives the last reader that needs it: the
+  /// chunks alive are exactly the tail and those from each outbox's position
+  /// to the end of its stream; within those, an outbox holds less than a
+  /// chunk of its own events (which it never sends); and a dropped slow
+  /// consumer holds no chunk, only the rest of a line and its 524.
+  void check_log_chunks()
+  {
+    const core::room_log& log = room_->log();
+    std::set<const core::log_chunk*> held{log.tail()};
+    for (client* c : live_)
+    {
+      if (c == nullptr)
+        continue;
+      const core::outbox& out = c->session->output();
+      const core::log_chunk* first = nullptr;
+      const core::log_chunk* last = nullptr;
+      std::uint64_t position = 0;
+      out.held_range(first, last, position);
+      check(first == nullptr || (first->base() <= position && position <= first->limit()),
+            "an outbox holds no chunk before its position");
+      for (const core::log_chunk* k = first; k != nullptr; k = k == last ? nullptr : k->next())
+        held.insert(k);
+      check(out.own_events_held() < log.chunk_size() + cfg_.max_line,
+            "an outbox holds less than a chunk of its own events");
+      const char* reason = out.reason();
+      if (reason != nullptr && std::string_view(reason) == "send queue exceeded")
+      {
+        check(first == nullptr, "a dropped slow consumer holds no chunk");
+        check(out.bytes() <= cfg_.max_line + 64,
+              "a dropped slow consumer holds at most a line's rest and its 524");
+      }
+    }
+    check(log.chunks() == held.size(), "the log keeps exactly the chunks its readers hold");
   }
 
   /// Every client reads to the end; everything queued must arrive.
@@ -262,7 +300,12 @@ private:
     if (s.next_wait() == core::session::wait::rate && now_ >= s.resume_at())
       s.resume(now_);
     if (!c.reading)
+    {
+      // Its socket is full: the writer looks, and the write takes nothing.
+      if (s.output().peek(pieces_, 16384) > 0)
+        s.output().written(0);
       return;
+    }
     for (int i = 0; i < 64; ++i)
     {
       const std::size_t count = s.output().peek(pieces_, 16384);
@@ -278,7 +321,7 @@ private:
         take_in(c, std::string_view(pieces_[k].data, part));
         left -= part;
       }
-      if (n != 0)
+      if (count != 0)
         s.output().written(n);
       if (s.next_wait() == core::session::wait::output)
         s.resume(now_);

@@ -459,4 +459,100 @@ TEST(Session, NickRaceHasOneWinner)
   EXPECT_EQ(won, 1);
 }
 
+// A room whose log has small chunks, so that a few lines cross them.
+config small_chunks()
+{
+  config c = fast();
+  c.log_chunk = 256;
+  return c;
+}
+
+/// Registers `c` as `nick` and reads what that brings.
+void join(client& c, const std::string& nick)
+{
+  c.send("NICK " + nick + "\n");
+  c.read();
+}
+
+/// A writer whose socket takes nothing: it looks, and writes 0.
+void write_nothing(client& c)
+{
+  std::array<piece, 8> pieces;
+  if (c.s.output().peek(pieces, 1 << 20) > 0)
+    c.s.output().written(0);
+}
+
+const std::string text100(100, 't');
+
+// The room's log keeps a chunk only while a reader still needs it: a member
+// that only talks (and so is sent nothing) steps over its own events.
+// [N-SLOW-7]
+TEST(Session, AMemberWhoOnlyTalksHoldsOnlyTheTail)
+{
+  room r(small_chunks());
+  client a(r), b(r);
+  join(a, "alice");
+  join(b, "bob");
+  a.read();
+  for (int i = 0; i < 200; ++i)
+  {
+    b.send("MSG " + text100 + "\n");
+    EXPECT_EQ(a.read().size(), 1u);
+  }
+  EXPECT_EQ(r.log().chunks(), 1u);
+}
+
+// A dropped slow consumer gives back all it held but its final line.
+// [N-SLOW-6], [N-SLOW-7]
+TEST(Session, ADroppedNonReaderHoldsNoChunk)
+{
+  config c = small_chunks();
+  c.max_sendq = 4096;
+  room r(c);
+  client a(r), b(r), z(r);
+  join(a, "alice");
+  join(b, "bob");
+  join(z, "zed");
+  a.read();
+  bool dropped = false;
+  for (int i = 0; i < 400; ++i)
+  {
+    b.send("MSG " + text100 + "\n");
+    write_nothing(z);
+    for (const auto& l : a.read())
+      dropped = dropped || l == "QUIT zed send queue exceeded";
+    b.read();
+  }
+  EXPECT_TRUE(dropped);
+  EXPECT_TRUE(z.s.output().closing());
+  EXPECT_EQ(z.s.output().bytes(), std::string("524 send queue exceeded\r\n").size());
+  EXPECT_EQ(r.log().chunks(), 1u);
+  EXPECT_EQ(r.total_sendq().load(), z.s.output().bytes());
+}
+
+// A member that talks while an event waits for it (its socket is full)
+// would hold every chunk its own messages go into; once they fill a chunk,
+// the waiting event is copied out and the chunks go. [N-SLOW-7]
+TEST(Session, AMemberThatTalksWithoutReadingHoldsNoBacklog)
+{
+  const config c = small_chunks();
+  room r(c);
+  client a(r), z(r);
+  join(a, "alice");
+  join(z, "zed");
+  a.read();
+  a.send("MSG for zed, never read\n");
+  for (int i = 0; i < 400; ++i)
+  {
+    z.send("MSG " + text100 + "\n");
+    write_nothing(z);
+    EXPECT_EQ(a.read().size(), 1u);
+  }
+  EXPECT_LE(r.log().chunks(), 3u);
+  EXPECT_LT(z.s.output().own_events_held(), c.log_chunk + c.max_line);
+  // What z was sent still arrives, once, when it reads again.
+  EXPECT_EQ(z.read(), lines{"MSG alice for zed, never read"});
+  EXPECT_EQ(r.total_sendq().load(), 0u);
+}
+
 } // namespace
