@@ -205,6 +205,40 @@ TEST(Session, HttpDetectedAcrossReadsEvenWhenOverlong)
   EXPECT_EQ(a.read(), lines{"500 this port speaks natter, a line-based chat protocol"});
 }
 
+// The check reads the line as framing sees it: telnet sequences before or
+// inside the method name do not hide it, and the line is not executed.
+// [N-CONN-2]
+TEST(Session, TelnetDoesNotHideAnHttpRequestLine)
+{
+  for (const std::string request : {"\xff\xf1GET / HTTP/1.1\r\n",
+                                    "G\xff\xff\xff\xfa\x18x\xff\xf0"
+                                    "ET / HTTP/1.1\r\n",
+                                    "PU\xff\xfd\x01T /x HTTP/1.1\r\nNICK evil\n"})
+  {
+    room r(fast());
+    client a(r);
+    a.read();
+    a.send(request);
+    const lines got = a.read();
+    ASSERT_FALSE(got.empty());
+    EXPECT_TRUE(got.back().ends_with("500 this port speaks natter, a line-based chat protocol"))
+        << got.back();
+    EXPECT_TRUE(a.s.output().finished());
+    EXPECT_EQ(r.size(), 0u);
+  }
+}
+
+// An invalid octet before any method could match ends the check: the rest
+// of a long line is read at full speed, not an octet at a time.
+TEST(Session, InvalidFirstLineIsNotHttp)
+{
+  room r(fast());
+  client a(r);
+  a.read();
+  a.send("G\x80" + std::string(500, 'x') + "\nPING 1\n");
+  EXPECT_EQ(a.read(), (lines{"415 invalid text: not UTF-8 or a control character", "PONG 1"}));
+}
+
 TEST(Session, GetAloneIsAnUnknownCommand)
 {
   room r(fast());
@@ -293,6 +327,41 @@ TEST(Session, ConnectionClosedTellsTheOthers)
   a.s.on_closed();
   EXPECT_EQ(b.read(), lines{"QUIT a connection closed"});
   EXPECT_EQ(r.size(), 1u);
+}
+
+// Input held back by flood control is not idleness: the idle time runs
+// again only once the session has caught up. [N-CONN-10]
+TEST(Session, IdleTimeWaitsForHeldInput)
+{
+  config c;
+  c.rate = 10;
+  c.burst = 5;
+  c.idle_timeout = 1s;
+  room r(c);
+  client a(r);
+  a.read();
+  std::string many = "NICK a\n";
+  for (int i = 0; i < 24; ++i)
+    many += "PING " + std::to_string(i) + "\n";
+  a.send(many);                   // 25 lines: 5 now, then 10 a second, at most 5 at a time
+  EXPECT_EQ(a.read().size(), 5u); // 200 and PONG 0..3
+  EXPECT_EQ(a.s.deadline(), time_point::max()); // registered, and its input is held
+  for (int step = 1; step <= 3; ++step)
+  {
+    const time_point now = t0 + step * 500ms;
+    a.s.on_timer(now); // past the idle time of the last octet from 1 s on
+    a.s.resume(now);
+    const lines got = a.read();
+    ASSERT_EQ(got.size(), 5u);
+    EXPECT_EQ(got.back(), "PONG " + std::to_string(3 + 5 * step));
+  }
+  a.s.resume(t0 + 2s); // the rest: caught up at 2 s
+  EXPECT_EQ(a.read().back(), "PONG 23");
+  EXPECT_EQ(a.s.deadline(), t0 + 3s);
+  a.s.on_timer(t0 + 2900ms);
+  EXPECT_EQ(a.read(), lines{});
+  a.s.on_timer(t0 + 3s);
+  EXPECT_EQ(a.read(), lines{"523 idle timeout"});
 }
 
 TEST(Session, FloodControlPausesWithoutDropping)

@@ -86,10 +86,14 @@ void session::receive(std::string_view data, time_point now)
   if (done_ || data.empty())
     return;
   last_input_ = now;
-  if (!protocol_known_ && detect_wrong_protocol(data))
+  if (!tls_checked_)
   {
-    close_with(reply_code::wrong_protocol, "wrong protocol");
-    return;
+    tls_checked_ = true;
+    if (static_cast<unsigned char>(data.front()) == tls_handshake)
+    {
+      close_with(reply_code::wrong_protocol, "wrong protocol");
+      return;
+    }
   }
   if (pending_)
   {
@@ -112,8 +116,13 @@ void session::resume(time_point now)
     if (!done_)
       pending_->erase(0, used);
     // Return the storage once caught up: an idle session holds no buffer.
+    // Held input is not idleness: the idle time starts again now, when the
+    // connection is read again (spec N-CONN-10).
     if (done_ || pending_->empty())
+    {
       pending_.reset();
+      last_input_ = now;
+    }
   }
   if (eof_ && !pending_)
     finish_input();
@@ -133,37 +142,26 @@ void session::finish_input()
   room_.drop(*this, "connection closed", nullptr, false);
 }
 
-// Spec 9.2: a first line that starts with an HTTP method and SP, or a first
-// octet 0x16 (TLS), is another protocol. Decided on the raw octets as they
-// arrive, before any of them is parsed; no line can complete before the
-// decision, since LF, CR and IAC can't be part of a method name.
-bool session::detect_wrong_protocol(std::string_view data)
+// Spec 9.2: a first line that starts with an HTTP method and SP is another
+// protocol. The line is the one framing sees, after telnet removal, so the
+// first line's octets go to the parser one at a time until its content
+// either is such a prefix or cannot become one; nothing of the line has been
+// executed by then, since LF, CR and SP end the decision. Returns true when
+// the line is an HTTP request.
+bool session::first_line_is_http()
 {
   static constexpr std::array<std::string_view, 10> methods{"CONNECT ", "DELETE ", "GET ",  "HEAD ",
                                                             "OPTIONS ", "PATCH ",  "POST ", "PRI ",
                                                             "PUT ",     "TRACE "};
-  if (prefix_len_ == 0 && static_cast<unsigned char>(data.front()) == tls_handshake)
-    return true;
-  while (!data.empty() && prefix_len_ < prefix_.size())
+  const std::string_view seen = parser_.partial();
+  bool possible = !parser_.line_refused(); // no method name breaks a rule
+  for (std::string_view m : methods)
   {
-    prefix_[prefix_len_++] = data.front();
-    data.remove_prefix(1);
-    const std::string_view seen(prefix_.data(), prefix_len_);
-    bool possible = false;
-    for (std::string_view m : methods)
-    {
-      if (m == seen)
-        return true;
-      possible = possible || m.starts_with(seen);
-    }
-    if (!possible)
-      break;
+    if (m == seen)
+      return true;
+    possible = possible || m.starts_with(seen);
   }
-  protocol_known_ =
-      !data.empty() || prefix_len_ == prefix_.size() ||
-      std::none_of(methods.begin(), methods.end(),
-                   [&](std::string_view m)
-                   { return m.starts_with(std::string_view(prefix_.data(), prefix_len_)); });
+  protocol_known_ = !possible || parser_.lines_framed() > 0;
   return false;
 }
 
@@ -184,9 +182,15 @@ time_point session::deadline() const
     return t;
   if (!registered_ && cfg.registration_timeout.count() > 0)
     t = started_ + cfg.registration_timeout;
-  if (cfg.idle_timeout.count() > 0)
+  if (idle_clock_runs())
     t = std::min(t, last_input_ + cfg.idle_timeout);
   return t;
+}
+
+// The idle time runs only while nothing received is held back (N-CONN-10).
+bool session::idle_clock_runs() const noexcept
+{
+  return room_.settings().idle_timeout.count() > 0 && !pending_;
 }
 
 void session::on_timer(time_point now)
@@ -197,7 +201,7 @@ void session::on_timer(time_point now)
   if (!registered_ && cfg.registration_timeout.count() > 0 &&
       now >= started_ + cfg.registration_timeout)
     close_with(reply_code::registration_timeout, "registration timeout");
-  else if (cfg.idle_timeout.count() > 0 && now >= last_input_ + cfg.idle_timeout)
+  else if (idle_clock_runs() && now >= last_input_ + cfg.idle_timeout)
     close_with(reply_code::idle_timeout, "idle timeout");
 }
 
@@ -244,13 +248,20 @@ std::size_t session::run(std::string_view in, time_point now)
     }
     // At most one line's worth at a time, so a long run without LF is paid
     // for in small steps and pausing stays fine-grained.
+    // Until the first line is known not to be HTTP, one octet at a time.
     std::size_t used = 0;
     const std::uint64_t framed = parser_.lines_framed();
-    const proto::parse_event ev = parser_.next(in.substr(0, cfg.max_line), used);
+    const proto::parse_event ev =
+        parser_.next(in.substr(0, protocol_known_ ? cfg.max_line : 1), used);
     in.remove_prefix(used);
     used_total += used;
     // Every framed line costs a token, the ignored and refused ones too.
     charge(used, parser_.lines_framed() - framed);
+    if (!protocol_known_ && first_line_is_http())
+    {
+      close_with(reply_code::wrong_protocol, "wrong protocol");
+      break;
+    }
     if (ev.what != proto::parse_event::kind::none)
       handle(ev);
   }

@@ -100,7 +100,8 @@ private:
   static shared_text reply_line(proto::reply_code code, std::string_view subject);
   void send(shared_text text);
   void close_with(proto::reply_code code, const char* reason, bool discard = false);
-  bool detect_wrong_protocol(std::string_view data);
+  bool first_line_is_http();
+  bool idle_clock_runs() const noexcept;
   void finish_input();
   std::size_t sendq_limit() const noexcept;
   void refill(time_point now);
@@ -119,17 +120,16 @@ private:
   time_point refilled_;
   time_point resume_at_{};
   double tokens_;
-  std::size_t byte_debt_ = 0;   // octets received since the last byte token
+  std::size_t byte_debt_ = 0; // octets received since the last byte token
   static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
   std::uint32_t reader_slot_ = no_slot; // index in the room's readers (room lock)
-  std::uint8_t prefix_len_ = 0; // octets of the first line checked for HTTP
-  std::array<char, 8> prefix_{};
-  bool registered_ = false;     // this session's thread only
-  bool in_room_ = false;        // guarded by the room lock
-  bool protocol_known_ = false; // the first octets were checked
-  bool eof_ = false;            // the client shut down its sending side
-  bool done_ = false;           // QUIT, error close or end of connection
-  wait blocked_ = wait::input;  // why run() last stopped early
+  bool registered_ = false;             // this session's thread only
+  bool in_room_ = false;                // guarded by the room lock
+  bool tls_checked_ = false;            // the first octet was checked for TLS
+  bool protocol_known_ = false;         // the first line is known not to be HTTP
+  bool eof_ = false;                    // the client shut down its sending side
+  bool done_ = false;                   // QUIT, error close or end of connection
+  wait blocked_ = wait::input;          // why run() last stopped early
 };
 
 } // namespace natter::core

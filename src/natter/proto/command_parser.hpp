@@ -74,6 +74,19 @@ public:
   /// charges each, spec section 11).
   std::uint64_t lines_framed() const noexcept { return lines_framed_; }
 
+  /// The content of the unfinished line received so far, telnet sequences
+  /// removed, as far as it is held: all of it after an input that ended
+  /// mid-line, unless the line is overlong or broke the text rules (then
+  /// empty). The view is valid until the next call.
+  std::string_view partial() const noexcept
+  {
+    return held_ == 0 || invalid_ || overflow_ ? std::string_view()
+                                               : std::string_view(line_.data(), held_);
+  }
+
+  /// True once the unfinished line is overlong or broke the text rules.
+  bool line_refused() const noexcept { return invalid_ || overflow_; }
+
   /// Octets held for a line split across reads (0 between lines).
   std::size_t buffered() const noexcept { return held_; }
 
