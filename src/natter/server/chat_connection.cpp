@@ -199,6 +199,11 @@ std::size_t chat_connection::write_pending()
   while (n < 0 && errno == EINTR);
   if (n < 0)
   {
+    const int err = errno;
+    // Nothing of the peeked output was handed over: it is all still
+    // pending, and all of it droppable by a slow-consumer close.
+    session_.output().written(0);
+    errno = err;
     if (errno == EAGAIN || errno == EWOULDBLOCK)
     {
       writing_ = true;
@@ -257,8 +262,18 @@ void chat_connection::on_timer(const asio::error_code& ec)
   if (now < timer_at_)
     return; // superseded by a later expires_at() whose wait is pending
   timer_at_ = core::time_point::max();
+  if (now >= close_by_ && lingering_)
+    return close(nullptr); // the final line went out; its reader had a second
   if (now >= close_by_)
+  {
+    // What is still queued will not be read in time: reset the connection
+    // rather than leave it to the kernel, which would go on holding the
+    // send buffer for a client whose window stays shut (spec section 12).
+    const ::linger abort_on_close{1, 0};
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_LINGER, &abort_on_close,
+                 sizeof abort_on_close);
     return close("flush deadline passed");
+  }
   session_.on_timer(now);
   if (session_.next_wait() == core::session::wait::rate && now >= session_.resume_at())
   {
