@@ -45,6 +45,8 @@ void echo_connection::start()
 
 void echo_connection::shut_down()
 {
+  if (closing_.exchange(true, std::memory_order_relaxed))
+    return;
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
 }
 
@@ -87,10 +89,9 @@ void echo_connection::on_readable(const asio::error_code& ec)
       return close();
     if (w < n)
     {
-      held_ = std::make_unique<char[]>(n - w);
-      std::copy(echo_buffer.get() + w, echo_buffer.get() + n, held_.get());
-      held_size_ = n - w;
-      held_sent_ = 0;
+      hold(echo_buffer.get() + w, n - w);
+      if (closed_)
+        return;
       socket_.async_wait(asio::ip::tcp::socket::wait_write,
                          [self = shared_from_this()](const asio::error_code& e)
                          { self->on_writable(e); });
@@ -123,16 +124,34 @@ void echo_connection::on_writable(const asio::error_code& ec)
 bool echo_connection::write_held()
 {
   asio::error_code ec;
-  held_sent_ += socket_.write_some(
-      asio::buffer(held_.get() + held_sent_, held_size_ - held_sent_), ec);
+  held_sent_ +=
+      socket_.write_some(asio::buffer(held_.get() + held_sent_, held_size_ - held_sent_), ec);
   if (ec && ec != asio::error::would_block && ec != asio::error::try_again)
     return false;
   if (held_sent_ == held_size_)
-  {
-    held_.reset();
-    held_size_ = held_sent_ = 0;
-  }
+    release_held();
   return true;
+}
+
+// Keeps what the socket did not take, counted in the echo service's total.
+void echo_connection::hold(const char* data, std::size_t n)
+{
+  held_ = std::make_unique<char[]>(n);
+  std::copy(data, data + n, held_.get());
+  held_size_ = n;
+  held_sent_ = 0;
+  holding_.store(n, std::memory_order_relaxed);
+  server_.echo_holds(static_cast<std::ptrdiff_t>(n));
+}
+
+void echo_connection::release_held()
+{
+  if (!held_)
+    return;
+  server_.echo_holds(-static_cast<std::ptrdiff_t>(held_size_));
+  held_.reset();
+  held_size_ = held_sent_ = 0;
+  holding_.store(0, std::memory_order_relaxed);
 }
 
 // Fires at the idle deadline; input since then moves the deadline on.
@@ -157,6 +176,8 @@ void echo_connection::close()
   if (closed_)
     return;
   closed_ = true;
+  closing_.store(true, std::memory_order_relaxed);
+  release_held();
   asio::error_code ignored;
   socket_.close(ignored);
   timer_.cancel();

@@ -10,6 +10,7 @@
 
 #include <asio.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 
@@ -29,8 +30,15 @@ public:
   /// Starts echoing.
   void start();
 
-  /// Server shutdown: close with nothing sent. Safe from any thread.
+  /// Server shutdown, or over the echo total: close with nothing more
+  /// sent. Safe from any thread.
   void shut_down();
+
+  /// Octets held that the socket did not take yet (any thread).
+  std::size_t holding() const noexcept { return holding_.load(std::memory_order_relaxed); }
+
+  /// True once shut_down() or close() was called (any thread).
+  bool closing() const noexcept { return closing_.load(std::memory_order_relaxed); }
 
 private:
   void do_wait_read();
@@ -39,6 +47,8 @@ private:
   bool write_held();
   void arm_idle_timer();
   void close();
+  void hold(const char* data, std::size_t n);
+  void release_held();
 
   worker_socket socket_;
   worker_timer timer_;
@@ -48,6 +58,8 @@ private:
   std::unique_ptr<char[]> held_; // echo the socket did not take yet
   std::size_t held_size_ = 0;
   std::size_t held_sent_ = 0;
+  std::atomic<std::size_t> holding_{0}; // held_size_, for other threads
+  std::atomic<bool> closing_{false};
   bool closed_ = false;
 };
 

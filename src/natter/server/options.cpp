@@ -38,6 +38,7 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   double reg_timeout = 60;
   double idle_timeout = 0;
   double echo_idle = 300;
+  double user_timeout = 120;
   core::config& c = out.chat;
 
   app.add_option("--bind", out.bind,
@@ -76,7 +77,7 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
           {
             const double r = std::stod(v);
             return r == 0 || (r >= 0.001 && r <= 1e9) ? std::string()
-                                                       : "must be 0 or from 0.001 to 1e9";
+                                                      : "must be 0 or from 0.001 to 1e9";
           },
           "0 or 0.001..1e9"));
   // Timeouts stop at a year, so a deadline never overflows the clock.
@@ -89,6 +90,21 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
                  "seconds without an octet before a chat connection is closed (523); 0 = none")
       ->capture_default_str()
       ->check(seconds);
+  app.add_option("--sndbuf", out.sndbuf,
+                 "kernel send buffer per chat socket in bytes (SO_SNDBUF, which the kernel "
+                 "doubles); 0 = the kernel's autotuning (up to megabytes per client)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 30));
+  app.add_option("--tcp-user-timeout", user_timeout,
+                 "seconds output may stay unacknowledged, or wait behind a client's zero "
+                 "window, before the connection is dropped (TCP_USER_TIMEOUT); 0 = the kernel's")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 2147483.0));
+  app.add_option("--echo-max-total-sendq", out.echo_max_total_sendq,
+                 "echo output held for all echo connections in bytes; beyond it the "
+                 "connections holding the most are closed first")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--echo-max-clients", out.echo_max_clients,
                  "echo connections in all; beyond it a new one is closed at once")
       ->capture_default_str();
@@ -128,6 +144,7 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   c.registration_timeout = millis(reg_timeout);
   c.idle_timeout = millis(idle_timeout);
   out.echo_idle_timeout = millis(echo_idle);
+  out.tcp_user_timeout = millis(user_timeout);
   return std::nullopt;
 }
 

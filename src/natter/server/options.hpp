@@ -22,7 +22,13 @@ struct options
   std::size_t max_clients = 10000;
   std::size_t max_per_ip = 16; ///< 0: no limit
   bool loopback_exempt = true;
+  /// SO_SNDBUF of chat sockets (the kernel doubles it); 0: autotuned.
+  std::size_t sndbuf = std::size_t{64} << 10;
+  /// TCP_USER_TIMEOUT of chat sockets; 0: the kernel's default.
+  std::chrono::milliseconds tcp_user_timeout{std::chrono::seconds(120)};
   std::size_t echo_max_clients = 1000;
+  /// Echo output held for all echo connections together.
+  std::size_t echo_max_total_sendq = std::size_t{64} << 20;
   std::chrono::milliseconds echo_idle_timeout{std::chrono::seconds(300)};
   unsigned threads = 1;
   log_level level = log_level::info;

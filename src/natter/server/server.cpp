@@ -8,11 +8,13 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 namespace natter::server
 {
@@ -34,7 +36,11 @@ constexpr int keepalive_idle_s = 60;
 constexpr int keepalive_interval_s = 10;
 constexpr int keepalive_probes = 6;
 
-void set_keepalive(worker_socket& s)
+// A chat socket's kernel side: keepalive (N-CONN-7), and the bounds on what
+// the kernel holds for a client that does not read (section 12): the send
+// buffer's size, and how long output may wait unacknowledged or behind a
+// zero window before the kernel drops the connection.
+void set_chat_socket_options(worker_socket& s, const options& o)
 {
   asio::error_code ec;
   s.set_option(asio::socket_base::keep_alive(true), ec);
@@ -42,6 +48,16 @@ void set_keepalive(worker_socket& s)
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &keepalive_idle_s, sizeof keepalive_idle_s);
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &keepalive_interval_s, sizeof keepalive_interval_s);
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &keepalive_probes, sizeof keepalive_probes);
+  if (o.sndbuf > 0)
+  {
+    const int size = static_cast<int>(o.sndbuf);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  }
+  if (o.tcp_user_timeout.count() > 0)
+  {
+    const auto ms = static_cast<unsigned>(o.tcp_user_timeout.count());
+    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+  }
 }
 
 bool is_loopback(const asio::ip::address& a)
@@ -223,7 +239,7 @@ void server::accept_chat(worker_socket socket, worker& w)
     refuse(socket, *refusal);
     return;
   }
-  set_keepalive(socket);
+  set_chat_socket_options(socket, options_);
   socket.set_option(tcp::no_delay(true), ec);
   auto c = std::make_shared<chat_connection>(std::move(socket), peer, *this, w);
   {
@@ -282,6 +298,37 @@ void server::accept_echo(worker_socket socket)
     echoes_.emplace(c.get(), c);
   }
   c->start();
+}
+
+void server::echo_holds(std::ptrdiff_t delta)
+{
+  const std::size_t now =
+      echo_held_.fetch_add(static_cast<std::size_t>(delta), std::memory_order_relaxed) +
+      static_cast<std::size_t>(delta);
+  if (delta <= 0 || now <= options_.echo_max_total_sendq)
+    return;
+  // Over the echo service's total (spec N-ECHOSVC-9): the connections
+  // holding the most are closed first, as for chat. Closing runs on each
+  // one's own thread; one already chosen is not counted twice.
+  std::vector<std::pair<std::size_t, std::shared_ptr<echo_connection>>> held;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [p, w] : echoes_)
+      if (auto c = w.lock(); c && !c->closing())
+        held.emplace_back(c->holding(), std::move(c));
+  }
+  std::sort(held.begin(), held.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::size_t total = 0;
+  for (const auto& h : held)
+    total += h.first;
+  for (const auto& [bytes, c] : held)
+  {
+    if (total <= options_.echo_max_total_sendq || bytes == 0)
+      break;
+    c->shut_down();
+    total -= bytes;
+  }
 }
 
 void server::echo_closed(echo_connection* c)

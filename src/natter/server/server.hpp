@@ -71,6 +71,11 @@ public:
   /// A chat connection ended: frees its slot and logs `reason`.
   void chat_closed(const asio::ip::tcp::endpoint& peer, const char* reason);
 
+  /// An echo connection now holds `delta` octets more (or fewer) that its
+  /// socket did not take; closes the largest holders when the echo
+  /// service's total passes --echo-max-total-sendq.
+  void echo_holds(std::ptrdiff_t delta);
+
   /// An echo connection ended.
   void echo_closed(echo_connection* c);
 
@@ -112,6 +117,7 @@ private:
   std::mutex mutex_;      // guards the counts and registry below
   std::size_t chats_ = 0; // open chat connections (the room knows them all)
   std::unordered_map<echo_connection*, std::weak_ptr<echo_connection>> echoes_;
+  std::atomic<std::size_t> echo_held_{0}; // octets all echo connections hold
   std::map<asio::ip::address, std::size_t> per_ip_;
 };
 
