@@ -48,7 +48,9 @@ natterd_process::natterd_process(std::vector<std::string> flags, unsigned long n
 {
   // NATTER_TEST_LOG=debug shows natterd's log when a test needs a look.
   const char* level = std::getenv("NATTER_TEST_LOG");
-  std::vector<std::string> args{NATTERD_PATH,
+  // NATTERD=/path/to/natterd holds another build to these tests.
+  const char* binary = std::getenv("NATTERD");
+  std::vector<std::string> args{binary != nullptr ? binary : NATTERD_PATH,
                                 "--chat-port",
                                 "0",
                                 "--echo-port",
@@ -147,6 +149,31 @@ int natterd_process::wait_exit(std::chrono::milliseconds limit)
       return -1;
     std::this_thread::sleep_for(10ms);
   }
+}
+
+long natterd_process::kernel_send_queue(unsigned short local, unsigned short remote) const
+{
+  // /proc/PID/net/tcp{,6}: "sl local rem st tx_queue:rx_queue ...", ports in
+  // hex after the address; a dual-stack socket's IPv4 peers are in tcp6.
+  char want_local[8];
+  char want_remote[8];
+  std::snprintf(want_local, sizeof want_local, ":%04X", local);
+  std::snprintf(want_remote, sizeof want_remote, ":%04X", remote);
+  for (const char* table : {"tcp", "tcp6"})
+  {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/net/" + table);
+    std::string line;
+    std::getline(in, line); // header
+    while (std::getline(in, line))
+    {
+      std::istringstream fields(line);
+      std::string sl, loc, rem, st, queues;
+      fields >> sl >> loc >> rem >> st >> queues;
+      if (loc.ends_with(want_local) && rem.ends_with(want_remote))
+        return std::stol(queues.substr(0, queues.find(':')), nullptr, 16);
+    }
+  }
+  return -1;
 }
 
 long natterd_process::rss_kib() const
@@ -344,6 +371,24 @@ bool client::closed_within(std::chrono::milliseconds limit)
     if (n <= 0)
       return true;
   }
+}
+
+bool client::reset_within(std::chrono::milliseconds limit)
+{
+  // POLLERR and POLLHUP are reported whatever is asked for, and not while
+  // unread data merely waits in the receive buffer.
+  pollfd p{fd_, 0, 0};
+  return ::poll(&p, 1, static_cast<int>(limit.count())) > 0 &&
+         (p.revents & (POLLERR | POLLHUP)) != 0;
+}
+
+unsigned short client::local_port() const
+{
+  sockaddr_storage a{};
+  socklen_t len = sizeof a;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+  return a.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&a)->sin6_port)
+                                 : ntohs(reinterpret_cast<sockaddr_in*>(&a)->sin_port);
 }
 
 void client::shutdown_send()

@@ -59,6 +59,11 @@ public:
   /// when it is still running (or died by a signal: -2).
   int wait_exit(std::chrono::milliseconds limit);
 
+  /// Octets natterd's kernel holds unacknowledged or unsent on its socket
+  /// from port `local` to the client port `remote` (tx_queue in
+  /// /proc/PID/net/tcp), or -1 when there is no such socket.
+  long kernel_send_queue(unsigned short local, unsigned short remote) const;
+
   /// Resident memory in KiB (VmRSS), from /proc.
   long rss_kib() const;
 
@@ -108,6 +113,14 @@ public:
   /// True when the peer closed (EOF or reset) within `limit`, discarding
   /// anything that still arrives.
   bool closed_within(std::chrono::milliseconds limit);
+
+  /// True when the connection was reset or closed by the peer within
+  /// `limit`, without reading anything: what a client that never reads can
+  /// observe of natterd's close.
+  bool reset_within(std::chrono::milliseconds limit);
+
+  /// The local port of this connection.
+  unsigned short local_port() const;
 
   /// Shuts down the sending side.
   void shutdown_send();
