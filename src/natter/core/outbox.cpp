@@ -19,7 +19,14 @@ outbox::~outbox()
   if (total_ != nullptr)
     total_->fetch_sub(pending_locked(log_.end()), std::memory_order_relaxed);
   // The room ends every stream before a session goes (room::detach).
-  log_chunk::release_range(chunk_, last_);
+  log_chunk::release_range(chunk_, last_held());
+}
+
+// The last chunk held: the one with the ended stream's last octet (none
+// while the stream is open: then every chunk up to the tail).
+const log_chunk* outbox::last_held() const noexcept
+{
+  return chunk_ != nullptr && !stream_open() ? log_chunk::last_before(chunk_, end_) : nullptr;
 }
 
 // After the position moved: gives up the chunks it has passed, and all it
@@ -32,8 +39,8 @@ void outbox::move_on() noexcept
     return;
   if (!stream_open() && pos() >= end_)
   {
-    log_chunk::release_range(chunk_, last_);
-    chunk_ = last_ = nullptr;
+    log_chunk::release_range(chunk_, last_held());
+    chunk_ = nullptr;
     return;
   }
   while (pos() >= chunk_->limit())
@@ -66,19 +73,17 @@ void outbox::end_stream_at(std::uint64_t end) noexcept
     end_ = std::min(end_, pos());
     return;
   }
+  const log_chunk* keep = chunk_;
   if (stream_open())
-  {
-    end_ = end;
-    last_ = log_.close_reader(chunk_, end, pos());
-  }
+    keep = log_.close_reader(chunk_, end, pos());
   else if (end < end_)
   {
-    end_ = end;
-    log_chunk* keep = pos() < end ? log_chunk::last_before(chunk_, end) : nullptr;
-    log_chunk::release_range(keep != nullptr ? keep->next() : chunk_, last_);
-    last_ = keep;
+    const log_chunk* last = last_held();
+    keep = pos() < end ? log_chunk::last_before(chunk_, end) : nullptr;
+    log_chunk::release_range(keep != nullptr ? keep->next() : chunk_, last);
   }
-  if (last_ == nullptr)
+  end_ = std::min(end_, end);
+  if (keep == nullptr)
     chunk_ = nullptr;
 }
 
@@ -353,10 +358,11 @@ bool outbox::close_locked(shared_text last, const char* reason, bool discard)
   else if (stream_open())
     end_stream_at(log_end);
   move_on();
-  if (trim_)
-    final_ = std::move(last); // queued after the trim, at written()
-  else if (last)
+  if (last)
+  {
     queue(stream_stop(log_end), std::move(last), 0);
+    final_queued_ = trim_; // the trim at written() keeps it
+  }
   return true;
 }
 
@@ -414,9 +420,19 @@ std::size_t outbox::written(std::size_t n)
     // Discarded while this write was under way: now only the rest of the
     // line is kept, and the final line queued after it.
     trim_ = false;
+    shared_text last;
+    if (final_queued_)
+    {
+      last = std::move(entries_.back().text);
+      entries_.pop_back();
+      own_.store(own() - last->size(), std::memory_order_relaxed);
+      if (total_ != nullptr)
+        total_->fetch_sub(last->size(), std::memory_order_relaxed);
+      final_queued_ = false;
+    }
     discard_locked(log_end);
-    if (final_)
-      queue(stream_stop(log_end), std::move(final_), 0);
+    if (last)
+      queue(stream_stop(log_end), std::move(last), 0);
   }
   step_over_own();
   const std::size_t rest = pending_locked(log_end);
@@ -429,7 +445,6 @@ void outbox::open_stream()
 {
   std::lock_guard lock(mutex_);
   chunk_ = log_.open_reader();
-  last_ = nullptr;
   pos_.store(log_.end(), std::memory_order_relaxed);
   end_ = open_end;
 }
@@ -525,7 +540,7 @@ void outbox::held_range(const log_chunk*& first, const log_chunk*& last,
   std::lock_guard lock(mutex_);
   position = pos();
   first = chunk_;
-  last = stream_open() ? log_.tail() : last_;
+  last = stream_open() ? log_.tail() : last_held();
 }
 
 std::size_t outbox::own_events_held() const

@@ -192,6 +192,7 @@ private:
   void discard_locked(std::uint64_t log_end);
   void step_over_own() noexcept;
   void detach(std::uint64_t log_end);
+  const log_chunk* last_held() const noexcept;
   std::size_t pending_locked(std::uint64_t log_end) const noexcept;
   std::uint64_t stream_stop(std::uint64_t log_end) const noexcept;
   void queue(std::uint64_t at, shared_text text, std::size_t skip);
@@ -204,21 +205,19 @@ private:
   room_log& log_;
   std::atomic<std::size_t>* total_;
   log_chunk* chunk_ = nullptr; // first chunk held (the one pos_ is in); null: none
-  log_chunk* last_ = nullptr;  // last chunk held once the stream ended (null:
-                               // open, every chunk up to the tail)
   std::uint64_t end_ = 0;      // end of this outbox's stream (open_end: open)
   std::vector<entry> entries_; // from head_ on: not yet written
   std::uint32_t head_ = 0;
   std::uint32_t head_offset_ = 0; // octets of entries_[head_]'s text written
   std::size_t skipped_ = 0;       // octets of own events pending a skip
   std::size_t in_flight_ = 0;     // peeked, written() not yet called
-  bool trim_ = false;             // discarded while in flight: trim at written()
-  shared_text final_;             // the final line, queued after that trim
   // Written under the lock, read without it by pending_bound():
   std::atomic<std::uint64_t> pos_{0}; // next log position to send
   std::atomic<std::size_t> own_{0};   // octets of own lines pending
   std::atomic<bool> idle_{true};      // the writer found nothing: wake it
   bool closing_ = false;
+  bool trim_ = false;         // discarded while in flight: trim at written()
+  bool final_queued_ = false; // ...and the last entry is the final line
   const char* reason_ = nullptr;
 };
 
