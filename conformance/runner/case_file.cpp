@@ -16,7 +16,8 @@ namespace natter::conform
 namespace
 {
 
-/// Stands in for a running case while checking the payloads of a file.
+/// Stands in for a running case while checking the payloads of a file, and
+/// notes whether they use the server's idle timeout.
 class dry_variables final : public variables
 {
 public:
@@ -26,6 +27,13 @@ public:
   }
   long counter() const override { return 1; }
   long max_line() const override { return 1024; }
+  long idle_timeout() const override
+  {
+    used_idle_timeout = true;
+    return 1;
+  }
+
+  mutable bool used_idle_timeout = false;
 };
 
 std::string_view trim(std::string_view s)
@@ -77,6 +85,8 @@ public:
       expect(':');
       if (key == "id")
         tc.id = string();
+      else if (key == "alone")
+        tc.alone = boolean();
       else if (key == "level")
       {
         tc.level = string();
@@ -117,6 +127,18 @@ private:
     ++i_;
   }
 
+  bool boolean()
+  {
+    peek();
+    for (const std::string_view word : {std::string_view("true"), std::string_view("false")})
+      if (s_.substr(i_, word.size()) == word)
+      {
+        i_ += word.size();
+        return word == "true";
+      }
+    fail("expected true or false");
+  }
+
   std::string string()
   {
     expect('"');
@@ -143,14 +165,19 @@ bool is_client_char(char c)
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-/// Checks one payload by expanding it with stand-in variables.
-void check_payload(const step& st, const std::string& where)
+/// Checks one payload by expanding it with stand-in variables; notes in `tc`
+/// what the payload needs of the server.
+void check_payload(const step& st, const std::string& where, test_case& tc)
 {
   dry_variables vars;
   try
   {
     switch (st.what)
     {
+    case step::kind::repeat:
+      if (!st.arg.empty())
+        (void)eval_expr(st.arg, vars);
+      break;
     case step::kind::send_line:
     case step::kind::send_raw:
     case step::kind::expect_bytes: (void)expand(st.arg, vars); break;
@@ -161,6 +188,10 @@ void check_payload(const step& st, const std::string& where)
     case step::kind::action:
       if (st.verb == "register")
         (void)expand(st.arg, vars);
+      else if (st.verb == "skip")
+        (void)compile_pattern(st.arg, vars);
+      else if (st.verb == "skipped" && !st.arg.empty())
+        (void)eval_expr(st.arg, vars);
       break;
     default: break;
     }
@@ -173,9 +204,82 @@ void check_payload(const step& st, const std::string& where)
   {
     throw case_error(where + e.what());
   }
+  tc.needs_idle_timeout = tc.needs_idle_timeout || vars.used_idle_timeout;
 }
 
-step parse_step(std::string_view text, int line, const std::string& where, bool& echo)
+/// A count: a number into st.count, or ${expr:E}, whose E goes to st.arg
+/// to be evaluated when the step runs. False when it is an expression.
+bool parse_count_or_expr(std::string_view text, step& st, const std::string& where)
+{
+  text = trim(text);
+  if (starts_with(text, "${expr:") && text.size() > 8 && text.back() == '}')
+  {
+    st.arg = std::string(text.substr(7, text.size() - 8));
+    return false;
+  }
+  st.count = parse_count(text, where); // before the clear: `text` may view st.arg
+  st.arg.clear();
+  return true;
+}
+
+/// A repeat count: a number, or ${expr:E} evaluated when the repeat runs.
+step parse_repeat(std::string_view text, int line, const std::string& where, test_case& tc)
+{
+  step st;
+  st.what = step::kind::repeat;
+  st.line = line;
+  if (!parse_count_or_expr(text, st, where))
+  {
+    check_payload(st, where, tc);
+    return st;
+  }
+  if (st.count < 1 || st.count > 100000)
+    throw case_error(where + "repeat count must be 1 to 100000");
+  return st;
+}
+
+/// `connect [raw|echo] [rcvbuf N]`: st.arg becomes the mode ("", "raw" or
+/// "echo"), st.count the receive buffer (0: the kernel's default).
+void parse_connect(step& st, const std::string& where)
+{
+  std::istringstream words(st.arg);
+  std::string word;
+  std::string mode;
+  long rcvbuf = 0;
+  bool first = true;
+  while (words >> word)
+  {
+    if (first && (word == "raw" || word == "echo"))
+      mode = word;
+    else if (word == "rcvbuf" && rcvbuf == 0 && (words >> word))
+    {
+      rcvbuf = parse_count(word, where);
+      if (rcvbuf < 256 || rcvbuf > (64L << 20))
+        throw case_error(where + "rcvbuf is 256 to 64 Mi octets");
+    }
+    else
+      throw case_error(where + "connect takes nothing, 'raw' or 'echo', then 'rcvbuf N'");
+    first = false;
+  }
+  st.arg = mode;
+  st.count = rcvbuf;
+}
+
+/// `reset within Ns`, N from 1 to 30: st.count becomes milliseconds.
+void parse_reset(step& st, const std::string& where)
+{
+  std::string_view a = st.arg;
+  if (!starts_with(a, "within ") || a.size() < 9 || a.back() != 's')
+    throw case_error(where + "reset takes 'within Ns' (seconds)");
+  a.remove_prefix(7);
+  a.remove_suffix(1);
+  const long s = parse_count(a, where);
+  if (s < 1 || s > 30)
+    throw case_error(where + "reset within is 1 to 30 seconds");
+  st.count = s * 1000;
+}
+
+step parse_step(std::string_view text, int line, const std::string& where, test_case& tc)
 {
   step st;
   st.line = line;
@@ -187,7 +291,7 @@ step parse_step(std::string_view text, int line, const std::string& where, bool&
   if (text == "udp-silent")
   {
     st.what = step::kind::udp_silent;
-    echo = true;
+    tc.needs_echo = true;
     return st;
   }
   if (starts_with(text, "elapsed >="))
@@ -229,7 +333,7 @@ step parse_step(std::string_view text, int line, const std::string& where, bool&
   if (st.what != step::kind::action)
   {
     st.arg = std::string(rest);
-    check_payload(st, where);
+    check_payload(st, where, tc);
     return st;
   }
   rest = trim(rest);
@@ -238,7 +342,8 @@ step parse_step(std::string_view text, int line, const std::string& where, bool&
   st.arg = sp == std::string_view::npos ? std::string() : std::string(trim(rest.substr(sp + 1)));
   static const std::map<std::string, int, std::less<>> arity = {
       {"connect", -1}, {"register", 1}, {"nothing", 0}, {"sync", 0},         {"closed", 0},
-      {"close", -1},   {"shutdown", 0}, {"wait", 1},    {"backpressure", 1},
+      {"close", -1},   {"shutdown", 0}, {"wait", 1},    {"backpressure", 1}, {"cork", 0},
+      {"uncork", 0},   {"idle", 0},     {"skip", 1},    {"skipped", 1},      {"reset", 1},
   };
   const auto it = arity.find(st.verb);
   if (it == arity.end())
@@ -249,10 +354,15 @@ step parse_step(std::string_view text, int line, const std::string& where, bool&
     throw case_error(where + "'" + st.verb + "' needs an argument");
   if (st.verb == "connect")
   {
-    if (!st.arg.empty() && st.arg != "raw" && st.arg != "echo")
-      throw case_error(where + "connect takes nothing, 'raw' or 'echo'");
-    echo = echo || st.arg == "echo";
+    parse_connect(st, where);
+    tc.needs_echo = tc.needs_echo || st.arg == "echo";
   }
+  if (st.verb == "reset")
+    parse_reset(st, where);
+  if (st.verb == "skipped")
+    (void)parse_count_or_expr(st.arg, st, where);
+  if (st.verb == "idle")
+    tc.needs_idle_timeout = true;
   if (st.verb == "close" && !st.arg.empty() && st.arg != "reset")
     throw case_error(where + "close takes nothing or 'reset'");
   if (st.verb == "wait")
@@ -263,7 +373,7 @@ step parse_step(std::string_view text, int line, const std::string& where, bool&
   }
   if (st.verb == "backpressure")
     st.count = parse_count(st.arg, where);
-  check_payload(st, where);
+  check_payload(st, where, tc);
   return st;
 }
 
@@ -334,13 +444,7 @@ std::vector<test_case> parse_case_file(std::string_view text, const std::string&
         continue;
       if (starts_with(body, "repeat "))
       {
-        step st;
-        st.what = step::kind::repeat;
-        st.line = line_no;
-        st.count = parse_count(body.substr(7), where);
-        if (st.count < 1 || st.count > 100000)
-          throw case_error(where + "repeat count must be 1 to 100000");
-        blocks.back()->push_back(std::move(st));
+        blocks.back()->push_back(parse_repeat(body.substr(7), line_no, where, *current));
         blocks.push_back(&blocks.back()->back().body);
         continue;
       }
@@ -351,7 +455,7 @@ std::vector<test_case> parse_case_file(std::string_view text, const std::string&
         blocks.pop_back();
         continue;
       }
-      blocks.back()->push_back(parse_step(body, line_no, where, current->needs_echo));
+      blocks.back()->push_back(parse_step(body, line_no, where, *current));
       continue;
     }
     if (starts_with(line, "# ") && section.empty())

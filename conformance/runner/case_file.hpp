@@ -22,17 +22,19 @@ struct step
     expect_regex, ///< c<~ regex    : the next line matches (ECMAScript)
     expect_bytes, ///< c<< octets   : telnet answer (chat) or echoed octets
     action,       ///< c: verb args : connect, register, nothing, closed, ...
-    repeat,       ///< repeat N ... end
+    repeat,       ///< repeat N ... end (N a number or ${expr:E})
     mark,         ///< mark         : start the stopwatch
     elapsed,      ///< elapsed >= MS
     udp_silent,   ///< udp-silent   : no UDP echo on the echo port
   };
 
   kind what = kind::action;
-  std::string client;     ///< the client's name (empty for repeat/mark/...)
-  std::string verb;       ///< action verb
-  std::string arg;        ///< payload or action argument, unexpanded
-  long count = 0;         ///< repeat count, elapsed milliseconds
+  std::string client; ///< the client's name (empty for repeat/mark/...)
+  std::string verb;   ///< action verb
+  std::string arg;    ///< payload or action argument, unexpanded; E of `repeat ${expr:E}`
+  /// repeat and skipped: the count (0: evaluate arg); elapsed, wait and
+  /// reset within: milliseconds; connect rcvbuf: octets (0: none)
+  long count = 0;
   int line = 0;           ///< line in the case file
   std::vector<step> body; ///< repeat body
 };
@@ -49,7 +51,9 @@ struct test_case
   std::vector<std::string> requirements; ///< "N-NICK-2", in order, unique
   std::string quote;                     ///< the quoted spec text
   std::vector<step> steps;
-  bool needs_echo = false; ///< uses the echo service
+  bool needs_echo = false;         ///< uses the echo service
+  bool needs_idle_timeout = false; ///< uses the server's idle timeout (`idle`, T)
+  bool alone = false;              ///< meta "alone": runs by itself, after the others
 };
 
 /// Parses the text of one case file. `path` is used in messages and in

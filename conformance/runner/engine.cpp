@@ -43,6 +43,43 @@ struct item
   std::string bytes;
 };
 
+/// What was sent and received: the first and the last lines of it, so a
+/// case that moves thousands of lines still shows how it ended.
+class transcript
+{
+public:
+  void add(std::string line)
+  {
+    if (head_.size() < keep)
+    {
+      head_.push_back(std::move(line));
+      return;
+    }
+    tail_.push_back(std::move(line));
+    if (tail_.size() > keep)
+    {
+      tail_.pop_front();
+      ++cut_;
+    }
+  }
+
+  std::vector<std::string> take()
+  {
+    std::vector<std::string> out = std::move(head_);
+    if (cut_ != 0)
+      out.push_back("... (" + std::to_string(cut_) + " lines of the transcript cut)");
+    out.insert(out.end(), std::make_move_iterator(tail_.begin()),
+               std::make_move_iterator(tail_.end()));
+    return out;
+  }
+
+private:
+  static constexpr std::size_t keep = 200;
+  std::vector<std::string> head_;
+  std::deque<std::string> tail_;
+  std::size_t cut_ = 0;
+};
+
 struct client
 {
   std::string name;
@@ -66,11 +103,17 @@ struct client
   bool closed_by_us = false;
   bool registered = false; ///< by a `register` action
   std::string nick;
+  bool corked = false; ///< between `cork` and `uncork`: sends are collected
+  std::string cork;    ///< what the sends collected
+  /// Between `skip` and `skipped`: lines that match are set aside, counted.
+  std::optional<pattern> skip;
+  long skipped = 0;
 
-  /// The server may still answer a PING on it.
+  /// The server may still answer a PING on it (a corked client sends none).
   bool live() const
   {
-    return connected && !echo && !closed_by_us && !eof && !reset && !quit_sent && !shut && !got_5xx;
+    return connected && !echo && !closed_by_us && !eof && !reset && !quit_sent && !shut &&
+           !got_5xx && !corked;
   }
 };
 
@@ -124,6 +167,12 @@ public:
       result.reason = "needs the echo service (--echo-port)";
       return result;
     }
+    if (tc_.needs_idle_timeout && opt_.idle_timeout.count() == 0)
+    {
+      result.what = case_result::status::skip;
+      result.reason = "needs the server's idle timeout (--idle-timeout)";
+      return result;
+    }
     try
     {
       run_steps(tc_.steps);
@@ -157,7 +206,7 @@ public:
     }
     for (auto& c : clients_)
       c->sock.close();
-    result.transcript = std::move(log_);
+    result.transcript = log_.take();
     result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
     return result;
   }
@@ -212,6 +261,13 @@ public:
 
   long max_line() const override { return opt_.max_line; }
 
+  long idle_timeout() const override
+  {
+    if (opt_.idle_timeout.count() == 0)
+      throw case_error("T: the server's idle timeout is not known (--idle-timeout)");
+    return static_cast<long>(opt_.idle_timeout.count());
+  }
+
 private:
   clock::time_point deadline() const { return clock::now() + opt_.timeout; }
 
@@ -229,10 +285,7 @@ private:
 
   void note(const client& c, std::string_view op, std::string_view text)
   {
-    if (log_.size() < 400)
-      log_.push_back(c.name + std::string(op) + " " + printable(text));
-    else if (log_.size() == 400)
-      log_.push_back("... (transcript cut)");
+    log_.add(c.name + std::string(op) + " " + printable(text));
   }
 
   // ---- receiving ----
@@ -372,7 +425,14 @@ private:
       c.raw.erase(0, lf + 1);
       check_line(c, it.bytes, crlf);
       if (!foreign(it))
+      {
+        if (c.skip && matches(*c.skip, it.bytes))
+        {
+          ++c.skipped; // checked like any line, then set aside uncounted in the transcript
+          continue;
+        }
         note(c, "<", it.bytes);
+      }
       c.items.push_back(std::move(it));
     }
   }
@@ -388,8 +448,8 @@ private:
     if (st == io_status::eof || st == io_status::reset)
     {
       (st == io_status::eof ? c.eof : c.reset) = true;
-      log_.push_back(c.name + " (connection closed by the server" +
-                     std::string(st == io_status::reset ? ", reset)" : ")"));
+      log_.add(c.name + " (connection closed by the server" +
+               std::string(st == io_status::reset ? ", reset)" : ")"));
       parse(c);
       if (!c.echo && !c.raw.empty())
         throw violation{"N-FRAME-5", c.name + " received an unterminated line before the close: " +
@@ -436,6 +496,15 @@ private:
     if (!c.echo && starts_with_ci(bytes, "quit"))
       c.quit_sent = true;
     note(c, line ? ">" : ">>", line ? std::string_view(bytes).substr(0, bytes.size() - 2) : bytes);
+    if (c.corked)
+      c.cork += bytes;
+    else
+      write(c, bytes);
+  }
+
+  /// Writes `bytes` to `c` in one call (the kernel may still split them).
+  void write(client& c, const std::string& bytes)
+  {
     const io_status st = c.sock.write_all(bytes, c.raw, clock::now() + opt_.timeout * 4);
     if (st == io_status::timeout)
       throw failure{c.name + " could not send within " + std::to_string(opt_.timeout.count() * 4) +
@@ -445,18 +514,45 @@ private:
     parse(c);
   }
 
-  void connect(client& c, bool raw, bool echo)
+  /// Every line of `c` the case has not expected fails it (the end of a
+  /// case, or a new connection under the same name).
+  void expect_no_leftovers(client& c)
+  {
+    if (c.echo)
+    {
+      if (!c.closed_by_us && !c.raw.empty())
+        throw failure{c.name + " received octets the case did not expect",
+                      {"actual:   " + c.name + "<< " + printable(c.raw.substr(0, 64))}};
+      return;
+    }
+    while (!c.items.empty() && foreign(c.items.front()))
+      c.items.pop_front();
+    if (!c.items.empty())
+      throw failure{c.name + " received a line the case did not expect",
+                    {"actual:   " + c.name + (c.items.front().telnet ? "<< " : "< ") +
+                     printable(c.items.front().bytes)}};
+  }
+
+  void connect(client& c, bool raw, bool echo, int rcvbuf = 0)
   {
     if (c.connected)
-      throw case_error(c.name + " is already connected");
+    {
+      // A client whose connection is over may connect again, afresh.
+      if (!(c.eof || c.reset || c.closed_by_us))
+        throw case_error(c.name + " is already connected (expect 'closed' or 'close' it first)");
+      expect_no_leftovers(c);
+      const std::string name = std::move(c.name);
+      c = client{};
+      c.name = name;
+    }
     c.echo = echo;
     const std::string err =
-        c.sock.connect(opt_.host, echo ? opt_.echo_port : opt_.port, deadline());
+        c.sock.connect(opt_.host, echo ? opt_.echo_port : opt_.port, deadline(), rcvbuf);
     if (!err.empty())
       throw failure{c.name + " cannot connect: " + err, {}};
     c.connected = true;
-    log_.push_back(c.name + " (connected to the " + std::string(echo ? "echo" : "chat") +
-                   " service)");
+    log_.add(c.name + " (connected to the " + std::string(echo ? "echo" : "chat") + " service" +
+             (rcvbuf > 0 ? ", SO_RCVBUF " + std::to_string(rcvbuf) : std::string()) + ")");
     if (raw || echo)
       return;
     const auto it = next_item(c, deadline());
@@ -532,7 +628,7 @@ private:
                     ? " (" + std::to_string(c.raw.size()) + " octets arrived)"
                     : "")}};
     }
-    log_.push_back(c.name + "<< (" + std::to_string(want.size()) + " octets, as sent)");
+    log_.add(c.name + "<< (" + std::to_string(want.size()) + " octets, as sent)");
     c.raw.erase(0, want.size());
   }
 
@@ -599,6 +695,147 @@ private:
     }
   }
 
+  /// `idle`: c sends nothing for the server's idle timeout T. Nothing may
+  /// arrive for three quarters of T (a quarter is the tolerance for the time
+  /// the server took to send what c received last, and for timers); then a
+  /// line or the close must arrive within T plus the bound of a wait, and
+  /// stays queued for the next steps [N-CONN-6].
+  void stay_idle(client& c)
+  {
+    if (!c.live())
+      throw case_error(c.name + ": 'idle' needs a connected chat client that can still PING");
+    const auto start = clock::now();
+    const auto t = std::chrono::duration_cast<clock::duration>(opt_.idle_timeout);
+    const auto quiet = t - t / 4;
+    const auto quiet_until = start + quiet;
+    const auto until = start + t + opt_.timeout;
+    auto arrived = [&]
+    {
+      while (!c.items.empty() && foreign(c.items.front()))
+        c.items.pop_front();
+      return !c.items.empty() || c.eof || c.reset;
+    };
+    while (!arrived())
+      if (!pump(c, until))
+        break;
+    const auto now = clock::now();
+    const std::string waited =
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - start).count()) +
+        " ms";
+    const std::string limit = std::to_string(opt_.idle_timeout.count()) + " s";
+    if (!arrived())
+      throw failure{c.name + " stayed silent for " + waited + " and the server neither sent a " +
+                        "line nor closed the connection",
+                    {"expected: a line or the close within the idle timeout (" + limit + ") plus " +
+                         std::to_string(opt_.timeout.count()) + " ms",
+                     "actual:   (nothing)"}};
+    if (now < quiet_until)
+      throw failure{"the server ended " + c.name + "'s silence after only " + waited +
+                        "; the idle timeout is " + limit,
+                    {"expected: nothing for " +
+                         std::to_string(
+                             std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count()) +
+                         " ms",
+                     !c.items.empty()
+                         ? "actual:   " + c.name + (c.items.front().telnet ? "<< " : "< ") +
+                               printable(c.items.front().bytes)
+                         : "actual:   (the connection was closed)"}};
+    log_.add(c.name + " (stayed silent for " + waited + ")");
+  }
+
+  /// `skip PATTERN`: from now on the lines of `c` that match are checked,
+  /// counted and set aside; those already queued too.
+  void start_skipping(client& c, const step& st)
+  {
+    if (c.skip)
+      throw case_error(c.name + " is already skipping lines (end it with 'skipped N')");
+    if (c.echo)
+      throw case_error("skip is for chat clients");
+    pattern p = compile_pattern(st.arg, *this);
+    log_.add(c.name + " (skips lines matching " + p.to_string() + ")");
+    c.skipped = 0;
+    for (auto it = c.items.begin(); it != c.items.end();)
+      if (!it->telnet && !foreign(*it) && matches(p, it->bytes))
+      {
+        ++c.skipped;
+        it = c.items.erase(it);
+      }
+      else
+        ++it;
+    c.skip = std::move(p);
+  }
+
+  /// `skipped N`: exactly N lines were set aside since `skip` (waiting up to
+  /// --timeout for the last of them); the skipping ends.
+  void expect_skipped(client& c, const step& st)
+  {
+    if (!c.skip)
+      throw case_error(c.name + ": 'skipped' without 'skip'");
+    const long want = st.arg.empty() ? st.count : eval_expr(st.arg, *this);
+    const auto until = deadline();
+    while (c.skipped < want)
+      if (!pump(c, until))
+        break;
+    const std::string shown = c.skip->to_string();
+    const long got = c.skipped;
+    c.skip.reset();
+    c.skipped = 0;
+    log_.add(c.name + " (skipped " + std::to_string(got) + " lines matching " + shown + ")");
+    if (got != want)
+      throw failure{c.name + " received " + std::to_string(got) + " lines matching " + shown +
+                        (got < want ? " (the rest did not arrive)" : ""),
+                    {"expected: " + std::to_string(want) + " such lines",
+                     got < want ? nothing_came(c) : "actual:   " + std::to_string(got)}};
+  }
+
+  /// `reset within Ns`: without reading anything more, the connection of
+  /// `c` is reset (or closed, its FIN having arrived behind everything the
+  /// server sent) within N seconds.
+  void expect_reset(client& c, const step& st)
+  {
+    if (!c.connected || c.closed_by_us)
+      throw case_error(c.name + ": 'reset within' needs a connection the case did not close");
+    const auto start = clock::now();
+    const std::string limit = std::to_string(st.count / 1000) + " s";
+    if (c.eof || c.reset)
+    {
+      log_.add(c.name + " (the connection had already ended)");
+      return;
+    }
+    std::size_t unread = 0;
+    const auto how = c.sock.wait_dropped(start + std::chrono::milliseconds(st.count), unread);
+    const std::string waited = std::to_string(
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count());
+    const std::string left = std::to_string(unread) + " octets unread";
+    if (how == tcp_socket::drop::timeout)
+      throw failure{
+          "the server neither reset nor closed " + c.name + "'s connection within " + limit,
+          {"expected: " + c.name + ": reset within " + std::to_string(st.count / 1000) + "s",
+           "actual:   (still open after " + waited + " ms, " + left + ")"}};
+    (how == tcp_socket::drop::reset ? c.reset : c.eof) = true;
+    log_.add(c.name + " (connection " +
+             std::string(how == tcp_socket::drop::reset ? "reset" : "closed") +
+             " by the server after " + waited + " ms, " + left + ")");
+  }
+
+  void cork(client& c, bool on)
+  {
+    if (c.corked == on)
+      throw case_error(c.name + (on ? " is already corked" : " is not corked"));
+    c.corked = on;
+    if (on)
+    {
+      if (!c.connected)
+        connect(c, false, false);
+      return;
+    }
+    log_.add(c.name + " (the " + std::to_string(c.cork.size()) +
+             " octets sent since 'cork' go out in one write)");
+    const std::string bytes = std::move(c.cork);
+    c.cork.clear();
+    write(c, bytes);
+  }
+
   void register_client(client& c, const step& st)
   {
     const std::string nick = expand(st.arg, *this);
@@ -628,7 +865,7 @@ private:
   {
     const std::string& v = st.verb;
     if (v == "connect")
-      connect(c, st.arg == "raw", st.arg == "echo");
+      connect(c, st.arg == "raw", st.arg == "echo", static_cast<int>(st.count));
     else if (v == "register")
       register_client(c, st);
     else if (v == "nothing")
@@ -641,16 +878,26 @@ private:
     {
       c.sock.close(st.arg == "reset");
       c.closed_by_us = true;
-      log_.push_back(c.name + " (closed" + std::string(st.arg == "reset" ? " with a reset)" : ")"));
+      log_.add(c.name + " (closed" + std::string(st.arg == "reset" ? " with a reset)" : ")"));
     }
     else if (v == "shutdown")
     {
       c.sock.shutdown_send();
       c.shut = true;
-      log_.push_back(c.name + " (shut down its sending side)");
+      log_.add(c.name + " (shut down its sending side)");
     }
     else if (v == "wait")
       std::this_thread::sleep_for(std::chrono::milliseconds(st.count));
+    else if (v == "cork" || v == "uncork")
+      cork(c, v == "cork");
+    else if (v == "idle")
+      stay_idle(c);
+    else if (v == "skip")
+      start_skipping(c, st);
+    else if (v == "skipped")
+      expect_skipped(c, st);
+    else if (v == "reset")
+      expect_reset(c, st);
     else if (v == "backpressure")
     {
       if (!c.echo)
@@ -658,7 +905,7 @@ private:
       const auto limit = static_cast<std::size_t>(st.count);
       const std::size_t n = c.sock.write_until_stalled(limit, std::chrono::milliseconds(500),
                                                        clock::now() + opt_.timeout * 4);
-      log_.push_back(c.name + " (sent " + std::to_string(n) + " octets without reading)");
+      log_.add(c.name + " (sent " + std::to_string(n) + " octets without reading)");
       if (n >= limit)
         throw failure{c.name + ": the echo service took " + std::to_string(n) +
                           " octets from a client that reads nothing, without pushing back",
@@ -671,16 +918,25 @@ private:
     for (const step& st : steps)
     {
       current_line_ = st.line;
+      if (!st.client.empty() && get(st.client).corked && st.what != step::kind::send_line &&
+          st.what != step::kind::send_raw &&
+          !(st.what == step::kind::action && st.verb == "uncork"))
+        throw case_error(st.client + " is corked: only sends until 'uncork'");
       switch (st.what)
       {
       case step::kind::repeat:
-        for (long k = 1; k <= st.count; ++k)
+      {
+        const long count = st.arg.empty() ? st.count : eval_expr(st.arg, *this);
+        if (count < 1 || count > 100000)
+          throw case_error("repeat count " + std::to_string(count) + " is not 1 to 100000");
+        for (long k = 1; k <= count; ++k)
         {
           counters_.push_back(k);
           run_steps(st.body);
           counters_.pop_back();
         }
         break;
+      }
       case step::kind::mark: mark_ = clock::now(); break;
       case step::kind::elapsed:
       {
@@ -694,7 +950,7 @@ private:
         if (udp_answers(opt_.host, opt_.echo_port, "natter-conform udp probe\r\n",
                         std::chrono::milliseconds(300)))
           throw failure{"a UDP datagram to the echo port was answered", {}};
-        log_.push_back("(a UDP datagram to the echo port got no answer)");
+        log_.add("(a UDP datagram to the echo port got no answer)");
         break;
       case step::kind::send_line: send(get(st.client), expand(st.arg, *this) + "\r\n", true); break;
       case step::kind::send_raw: send(get(st.client), expand(st.arg, *this), false); break;
@@ -710,26 +966,15 @@ private:
   /// rounds of barriers flush what the case's commands caused.
   void final_check()
   {
+    for (auto& c : clients_)
+      if (c->corked)
+        throw case_error(c->name + " is still corked at the end of the case");
     for (int round = 0; round < 2; ++round)
       for (auto& c : clients_)
         if (c->live())
           ping_through(*c);
     for (auto& c : clients_)
-    {
-      if (c->echo)
-      {
-        if (!c->closed_by_us && !c->raw.empty())
-          throw failure{c->name + " received octets the case did not expect",
-                        {"actual:   " + c->name + "<< " + printable(c->raw.substr(0, 64))}};
-        continue;
-      }
-      while (!c->items.empty() && foreign(c->items.front()))
-        c->items.pop_front();
-      if (!c->items.empty())
-        throw failure{c->name + " received a line the case did not expect",
-                      {"actual:   " + c->name + (c->items.front().telnet ? "<< " : "< ") +
-                       printable(c->items.front().bytes)}};
-    }
+      expect_no_leftovers(*c);
   }
 
   const test_case& tc_;
@@ -739,7 +984,7 @@ private:
   std::map<std::string, std::string> nicks_;
   std::set<std::string> ours_;
   std::vector<long> counters_;
-  std::vector<std::string> log_;
+  transcript log_;
   clock::time_point mark_ = clock::now();
   unsigned tokens_ = 0;
   int current_line_ = 0;

@@ -23,7 +23,10 @@ struct run_options
   bool echo = true;                        ///< false: echo cases are skipped
   std::chrono::milliseconds timeout{3000}; ///< bound of every single wait
   long max_line = 1024;                    ///< the server's line limit L
-  std::string salt = "zz";                 ///< makes nicks unique per run
+  /// The idle timeout the server was started with (T); zero when it is not
+  /// known, and then the cases that need it are skipped.
+  std::chrono::seconds idle_timeout{0};
+  std::string salt = "zz"; ///< makes nicks unique per run
 };
 
 /// The outcome of one case.

@@ -1,6 +1,7 @@
 // natter-conform: holds a natter server to spec/natter.md, case by case.
 // Point it at any server that claims to speak natter (h2spec style):
-//   natter-conform --host H --port P [--echo-port E|off] [CASE_FILE_OR_DIR...]
+//   natter-conform --host H --port P [--echo-port E|off] [--idle-timeout S]
+//                  [CASE_FILE_OR_DIR...]
 // It prints one line per case, the transcript of each failure, a summary
 // per spec section and "N passed, N failed"; --tap prints TAP instead.
 #include "case_file.hpp"
@@ -115,6 +116,7 @@ int main(int argc, char** argv)
   bool verbose = false;
   unsigned jobs = 16;
   long timeout_ms = 3000;
+  long idle_timeout_s = 0;
   app.add_option("--host", opt.host, "server host name or address")->capture_default_str();
   app.add_option("--port", opt.port, "chat port")->capture_default_str();
   app.add_option("--echo-port", echo_port, "echo port, or 'off' to skip the echo cases")
@@ -130,6 +132,10 @@ int main(int argc, char** argv)
   app.add_option("--max-line", opt.max_line, "the server's line limit L, in octets")
       ->capture_default_str()
       ->check(CLI::Range(32L, 1L << 24));
+  app.add_option("--idle-timeout", idle_timeout_s,
+                 "the idle timeout the server was started with, in seconds; the cases that "
+                 "need it are skipped without it")
+      ->check(CLI::Range(1L, 3600L));
   app.add_option("--jobs", jobs, "cases run at the same time")
       ->capture_default_str()
       ->check(CLI::Range(1U, 256U));
@@ -139,6 +145,7 @@ int main(int argc, char** argv)
   CLI11_PARSE(app, argc, argv);
 
   opt.timeout = std::chrono::milliseconds(timeout_ms);
+  opt.idle_timeout = std::chrono::seconds(idle_timeout_s);
   opt.salt = random_salt();
   if (echo_port == "off")
     opt.echo = false;
@@ -184,27 +191,43 @@ int main(int argc, char** argv)
     return 0;
   }
 
-  // Cases run on a pool of threads; results print in suite order as soon as
-  // every earlier case has finished.
+  // Cases run on a pool of threads, then the cases marked "alone" one at a
+  // time with nothing else running (they load the shared room enough to
+  // disturb other cases); results print in suite order as soon as every
+  // earlier case has finished.
   std::vector<std::optional<case_result>> results(cases.size());
   std::mutex mu;
   std::condition_variable cv;
-  std::atomic<std::size_t> next{0};
-  std::vector<std::thread> pool;
-  const unsigned workers =
-      static_cast<unsigned>(std::min<std::size_t>(jobs, std::max<std::size_t>(cases.size(), 1)));
-  for (unsigned w = 0; w < workers; ++w)
-    pool.emplace_back(
-        [&]
-        {
-          for (std::size_t k = next++; k < cases.size(); k = next++)
-          {
-            case_result r = natter::conform::run_case(*cases[k], opt, static_cast<unsigned>(k));
-            const std::lock_guard lock(mu);
-            results[k] = std::move(r);
-            cv.notify_all();
-          }
-        });
+  std::vector<std::size_t> shared;
+  std::vector<std::size_t> alone;
+  for (std::size_t k = 0; k < cases.size(); ++k)
+    (cases[k]->alone ? alone : shared).push_back(k);
+  auto run_one = [&](std::size_t k)
+  {
+    case_result r = natter::conform::run_case(*cases[k], opt, static_cast<unsigned>(k));
+    const std::lock_guard lock(mu);
+    results[k] = std::move(r);
+    cv.notify_all();
+  };
+  std::thread scheduler(
+      [&]
+      {
+        std::atomic<std::size_t> next{0};
+        std::vector<std::thread> pool;
+        const unsigned workers = static_cast<unsigned>(
+            std::min<std::size_t>(jobs, std::max<std::size_t>(shared.size(), 1)));
+        for (unsigned w = 0; w < workers; ++w)
+          pool.emplace_back(
+              [&]
+              {
+                for (std::size_t k = next++; k < shared.size(); k = next++)
+                  run_one(shared[k]);
+              });
+        for (std::thread& t : pool)
+          t.join();
+        for (const std::size_t k : alone)
+          run_one(k);
+      });
 
   if (tap)
     std::printf("TAP version 13\n1..%zu\n", cases.size());
@@ -259,8 +282,7 @@ int main(int argc, char** argv)
     }
     std::fflush(stdout);
   }
-  for (std::thread& t : pool)
-    t.join();
+  scheduler.join();
 
   const char* pre = tap ? "# " : "";
   std::printf("%s\n%sBy spec section:\n", tap ? "#" : "", pre);

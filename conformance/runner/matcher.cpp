@@ -86,6 +86,8 @@ std::string variable_value(std::string_view body, variables& vars)
     return std::to_string(vars.counter());
   if (head == "L" && colon == std::string_view::npos)
     return std::to_string(vars.max_line());
+  if (head == "T" && colon == std::string_view::npos)
+    return std::to_string(vars.idle_timeout());
   if (head == "expr")
     return std::to_string(eval_expr(rest, vars));
   if (head == "fill")
@@ -190,6 +192,11 @@ long eval_expr(std::string_view expr, variables& vars)
       if (c == 'L')
       {
         value = vars.max_line();
+        ++k;
+      }
+      else if (c == 'T')
+      {
+        value = vars.idle_timeout();
         ++k;
       }
       else if (c == 'i')

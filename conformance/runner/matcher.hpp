@@ -31,10 +31,13 @@ public:
   virtual long counter() const = 0;
   /// The server's line limit L in octets.
   virtual long max_line() const = 0;
+  /// The server's idle timeout T in seconds (natter-conform --idle-timeout);
+  /// throws case_error when it is not known.
+  virtual long idle_timeout() const = 0;
 };
 
 /// Expands escapes (\r \n \t \0 \\ \$ \{ \} \xNN) and variables ($name,
-/// ${name}, ${name:upper}, ${name:lower}, ${name:N}, ${i}, ${L},
+/// ${name}, ${name:upper}, ${name:lower}, ${name:N}, ${i}, ${L}, ${T},
 /// ${expr:E}, ${fill:E}, ${fill:E:STR}) into octets. Throws case_error.
 std::string expand(std::string_view src, variables& vars);
 
@@ -70,7 +73,7 @@ bool matches(const pattern& p, std::string_view subject);
 /// the regex syntax itself alone.
 std::string expand_regex(std::string_view src, variables& vars);
 
-/// Evaluates an integer expression of numbers, L and i joined by + - * /
+/// Evaluates an integer expression of numbers, L, T and i joined by + - * /
 /// (integer division; * and / bind tighter than + and -).
 long eval_expr(std::string_view expr, variables& vars);
 

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -84,7 +85,7 @@ tcp_socket::~tcp_socket()
 }
 
 std::string tcp_socket::connect(const std::string& host, std::uint16_t port,
-                                clock::time_point deadline)
+                                clock::time_point deadline, int rcvbuf)
 {
   close();
   std::string error;
@@ -103,6 +104,12 @@ std::string tcp_socket::connect(const std::string& host, std::uint16_t port,
     }
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (rcvbuf > 0 && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0)
+    {
+      error = std::string("setsockopt SO_RCVBUF: ") + std::strerror(errno);
+      ::close(fd);
+      continue;
+    }
     int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
     if (rc != 0 && errno == EINPROGRESS)
     {
@@ -212,6 +219,39 @@ std::size_t tcp_socket::write_until_stalled(std::size_t limit, std::chrono::mill
       break; // no progress for `stall`: the peer stopped reading
   }
   return written;
+}
+
+tcp_socket::drop tcp_socket::wait_dropped(clock::time_point deadline, std::size_t& unread)
+{
+  unread = 0;
+  if (fd_ < 0)
+    return drop::reset;
+#ifdef POLLRDHUP
+  constexpr short fin_event = POLLRDHUP;
+#else
+  constexpr short fin_event = 0;
+#endif
+  drop how = drop::timeout;
+  for (;;)
+  {
+    // POLLERR and POLLHUP are reported whatever is asked for; POLLIN is
+    // not asked for, so octets waiting to be read do not count.
+    pollfd p{fd_, fin_event, 0};
+    const int rc = ::poll(&p, 1, ms_until(deadline));
+    if (rc < 0 && errno == EINTR)
+      continue;
+    if (rc < 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0)
+      how = drop::reset;
+    else if (rc > 0 && (p.revents & fin_event) != 0)
+      how = drop::closed;
+    else if (clock::now() < deadline)
+      continue;
+    break;
+  }
+  int queued = 0;
+  if (::ioctl(fd_, FIONREAD, &queued) == 0 && queued > 0)
+    unread = static_cast<std::size_t>(queued);
+  return how;
 }
 
 void tcp_socket::shutdown_send() noexcept

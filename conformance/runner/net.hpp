@@ -35,8 +35,24 @@ public:
   ~tcp_socket();
 
   /// Connects to host:port (every address getaddrinfo gives, in order).
-  /// Returns an empty string on success, else why it failed.
-  std::string connect(const std::string& host, std::uint16_t port, clock::time_point deadline);
+  /// A `rcvbuf` other than 0 is set as SO_RCVBUF before connecting, so the
+  /// window offered from the handshake on is that small. Returns an empty
+  /// string on success, else why it failed.
+  std::string connect(const std::string& host, std::uint16_t port, clock::time_point deadline,
+                      int rcvbuf = 0);
+
+  /// How a connection that is not read ended (wait_dropped()).
+  enum class drop
+  {
+    reset,   ///< reset, or closed both ways: poll() reports POLLERR or POLLHUP
+    closed,  ///< the peer's FIN arrived (behind everything it sent): POLLRDHUP
+    timeout, ///< still open at the deadline
+  };
+
+  /// Waits until the deadline for the connection to end, without reading:
+  /// poll() asks for no input event, so unread octets in the receive buffer
+  /// do not end the wait. `unread` is set to the octets left unread there.
+  drop wait_dropped(clock::time_point deadline, std::size_t& unread);
 
   /// Reads what is available, waiting until the deadline for something.
   /// Appends to `out`.

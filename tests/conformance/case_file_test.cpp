@@ -52,12 +52,28 @@ mark
 elapsed >= 10
 udp-silent
 ```
+
+### A case that needs the idle timeout
+
+<!-- meta={"id": "9.4/9"} -->
+
+> Text [N-CONN-6]
+
+```session
+c1: register $a
+c1: cork
+repeat ${expr:20*T+1}
+  c1> PING ${i}
+end
+c1: uncork
+c1: idle
+```
 )";
 
 TEST(ConformCaseFile, ParsesCasesStepsAndIds)
 {
   const auto cases = parse_case_file(good, "x.md");
-  ASSERT_EQ(cases.size(), 2U);
+  ASSERT_EQ(cases.size(), 3U);
   const auto& c = cases[0];
   EXPECT_EQ(c.id, "7.2/3");
   EXPECT_EQ(c.title, "NICK without a nickname is refused");
@@ -79,6 +95,58 @@ TEST(ConformCaseFile, ParsesCasesStepsAndIds)
   EXPECT_EQ(cases[1].steps[1].what, step::kind::mark);
   EXPECT_EQ(cases[1].steps[2].count, 10);
   EXPECT_TRUE(cases[1].needs_echo); // udp-silent probes the echo port
+  EXPECT_FALSE(cases[0].needs_idle_timeout);
+  EXPECT_FALSE(cases[1].needs_idle_timeout);
+  const auto& idle = cases[2];
+  EXPECT_TRUE(idle.needs_idle_timeout);
+  EXPECT_FALSE(idle.needs_echo);
+  ASSERT_EQ(idle.steps.size(), 5U);
+  EXPECT_EQ(idle.steps[1].verb, "cork");
+  EXPECT_EQ(idle.steps[2].what, step::kind::repeat);
+  EXPECT_EQ(idle.steps[2].count, 0);
+  EXPECT_EQ(idle.steps[2].arg, "20*T+1");
+  EXPECT_EQ(idle.steps[3].verb, "uncork");
+  EXPECT_EQ(idle.steps[4].verb, "idle");
+}
+
+TEST(ConformCaseFile, UsingTNeedsTheIdleTimeout)
+{
+  const auto cases = parse_case_file("### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n"
+                                     "```session\nc1> ECHO ${expr:T*1000}\n```\n",
+                                     "t.md");
+  ASSERT_EQ(cases.size(), 1U);
+  EXPECT_TRUE(cases[0].needs_idle_timeout);
+}
+
+TEST(ConformCaseFile, ParsesSlowConsumerSteps)
+{
+  const auto cases = parse_case_file(
+      "### t\n<!-- meta={\"id\": \"12/9\", \"alone\": true} -->\n> [N-SLOW-6]\n"
+      "```session\nz: connect rcvbuf 4096\nr: connect raw rcvbuf 512\no: skip {JOIN|MSG} $s{*}\n"
+      "o: skipped 20\no: skip MSG {*}\no: skipped ${expr:L/2}\nz: reset within 8s\n"
+      "s: connect\n```\n"
+      "### u\n<!-- meta={\"id\": \"12/10\", \"alone\": false} -->\n> [N-SLOW-6]\n"
+      "```session\nc1> x\n```\n",
+      "t.md");
+  ASSERT_EQ(cases.size(), 2U);
+  EXPECT_TRUE(cases[0].alone);
+  EXPECT_FALSE(cases[1].alone);
+  const auto& st = cases[0].steps;
+  ASSERT_EQ(st.size(), 8U);
+  EXPECT_EQ(st[0].verb, "connect");
+  EXPECT_EQ(st[0].arg, "");
+  EXPECT_EQ(st[0].count, 4096);
+  EXPECT_EQ(st[1].arg, "raw");
+  EXPECT_EQ(st[1].count, 512);
+  EXPECT_EQ(st[2].verb, "skip");
+  EXPECT_EQ(st[2].arg, "{JOIN|MSG} $s{*}");
+  EXPECT_EQ(st[3].verb, "skipped");
+  EXPECT_EQ(st[3].count, 20);
+  EXPECT_EQ(st[3].arg, "");
+  EXPECT_EQ(st[5].arg, "L/2");
+  EXPECT_EQ(st[6].verb, "reset");
+  EXPECT_EQ(st[6].count, 8000);
+  EXPECT_EQ(st[7].count, 0);
 }
 
 TEST(ConformCaseFile, RejectsMistakesWithFileAndLine)
@@ -100,6 +168,25 @@ TEST(ConformCaseFile, RejectsMistakesWithFileAndLine)
       {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1> x\n", "not closed"},
       {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: wait 99999\n```\n",
        "at most"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nrepeat ${expr:T+}\nend\n```\n",
+       "bad expression"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: idle 3\n```\n",
+       "takes no argument"},
+      {"### t\n<!-- meta={\"id\": \"1\", \"alone\": \"yes\"} -->\n> [N-A-1]\n```session\nc1> x\n"
+       "```\n",
+       "true or false"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: connect rcvbuf\n```\n",
+       "connect takes"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: connect rcvbuf 8\n```\n",
+       "256 to 64 Mi"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reset within 40s\n```\n",
+       "1 to 30 seconds"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reset 3\n```\n",
+       "within Ns"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: skipped many\n```\n",
+       "not a number"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: skip {a\n```\n",
+       "unterminated"},
   };
   for (const auto& [text, why] : bad)
   {

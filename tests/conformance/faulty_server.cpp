@@ -2,10 +2,14 @@
 // faults, so the conformance tests can show that natter-conform catches each
 // one (issue 5, "It must be able to fail"). It serves the core of the spec
 // (framing, text, telnet and commands via natter::proto, the room, the echo
-// service) and nothing else: no flood control, limits or timeouts, so the
-// fault tests run it only on the cases that cover what it does.
+// service), the HTTP check of the first line, flood control at natterd's
+// default rate (charged per framed line), an optional idle timeout and the
+// send queue limit of registered clients (1 MiB, with the kernel's send
+// buffer capped as natterd does), and nothing else: no other limits, no
+// soft mark, no TLS check, no registration timeout, so the fault tests run
+// it only on the cases that cover what it does.
 //
-//   natter-faulty --fault NAME
+//   natter-faulty --fault NAME [--idle-timeout S]
 // prints "natterd: chat listening on 127.0.0.1:<port>" and the echo line as
 // natterd does, then serves until killed.
 #include "natter/proto/command_parser.hpp"
@@ -23,29 +27,133 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace
 {
 
 namespace proto = natter::proto;
+using clock = std::chrono::steady_clock;
 
 /// The faults; each breaks one requirement of the spec.
 struct faults
 {
-  bool msg_to_sender = false;   ///< MSG also goes back to its sender [N-MSG-4]
-  bool no_join = false;         ///< no JOIN event [N-NICK-8]
-  bool overlong_415 = false;    ///< an overlong line gets 415, not 413 [N-FRAME-8]
-  bool duplicate_nick = false;  ///< a nick in use is given out again [N-NICK-4]
-  bool lf_only = false;         ///< lines end with LF, not CRLF [N-FRAME-5]
-  bool who_unsorted = false;    ///< WHO in reverse order [N-WHO-3]
-  bool echo_drop_ff = false;    ///< the echo service drops 0xFF octets [N-ECHOSVC-1]
-  bool quit_stays_open = false; ///< 221 without closing [N-QUIT-1]
+  bool msg_to_sender = false;            ///< MSG also goes back to its sender [N-MSG-4]
+  bool no_join = false;                  ///< no JOIN event [N-NICK-8]
+  bool overlong_415 = false;             ///< an overlong line gets 415, not 413 [N-FRAME-8]
+  bool duplicate_nick = false;           ///< a nick in use is given out again [N-NICK-4]
+  bool lf_only = false;                  ///< lines end with LF, not CRLF [N-FRAME-5]
+  bool who_unsorted = false;             ///< WHO in reverse order [N-WHO-3]
+  bool echo_drop_ff = false;             ///< the echo service drops 0xFF octets [N-ECHOSVC-1]
+  bool quit_stays_open = false;          ///< 221 without closing [N-QUIT-1]
+  bool http_check_before_telnet = false; ///< the HTTP check reads raw octets [N-CONN-2]
+  bool idle_counts_held_input = false;   ///< idle time runs while input is held [N-CONN-10]
+  bool dropped_stays_open =
+      false; ///< a dropped slow consumer is closed only once flushed [N-SLOW-6]
+};
+
+/// Flood control at natterd's defaults (spec section 11): a bucket of 100
+/// tokens that gains 20 a second; each framed line costs one.
+constexpr double flood_burst = 100;
+constexpr double flood_rate = 20;
+
+/// Section 12 at natterd's defaults: a registered client whose pending
+/// output passes max_sendq is dropped, and its connection closed (reset
+/// when output is still unsent) within flush_deadline. The kernel's send
+/// buffer of a chat socket is capped at chat_sndbuf (which Linux doubles).
+constexpr std::size_t max_sendq = std::size_t{1} << 20;
+constexpr auto flush_deadline = std::chrono::seconds(3);
+constexpr int chat_sndbuf = 64 * 1024;
+
+/// Decides from its first octets whether a chat connection's first line is
+/// an HTTP request line [N-CONN-2]. It sees the line as framing does, after
+/// telnet removal (spec section 6.1), unless told to look at raw octets.
+class http_sniffer
+{
+public:
+  enum class verdict
+  {
+    undecided,
+    http,
+    other,
+  };
+
+  verdict push(unsigned char o, bool strip_telnet)
+  {
+    if (!strip_telnet)
+      return data(o);
+    switch (state_)
+    {
+    case state::data:
+      if (o == iac)
+        state_ = state::after_iac;
+      else
+        return data(o);
+      break;
+    case state::after_iac: command(o); break;
+    case state::option: state_ = state::data; break;
+    case state::subneg:
+      if (o == iac)
+        state_ = state::subneg_iac;
+      break;
+    case state::subneg_iac:
+      if (o == iac)
+        state_ = state::subneg; // IAC IAC: a payload octet
+      else if (o == se)
+        state_ = state::data;
+      else
+        command(o); // any other command ends the subnegotiation [N-TELNET-6]
+      break;
+    }
+    return verdict::undecided;
+  }
+
+private:
+  static constexpr unsigned char iac = 0xFF;
+  static constexpr unsigned char se = 0xF0;
+  static constexpr unsigned char sb = 0xFA;
+
+  enum class state
+  {
+    data,
+    after_iac,
+    option,     ///< after IAC WILL, WONT, DO or DONT
+    subneg,     ///< inside IAC SB ... IAC SE
+    subneg_iac, ///< an IAC inside a subnegotiation
+  };
+
+  /// The octet after an IAC (IAC IAC is removed entirely [N-TELNET-3]).
+  void command(unsigned char o)
+  {
+    state_ = o == sb ? state::subneg : o >= 0xFB && o <= 0xFE ? state::option : state::data;
+  }
+
+  verdict data(unsigned char o)
+  {
+    static constexpr std::array<std::string_view, 10> methods{
+        "CONNECT ", "DELETE ", "GET ", "HEAD ", "OPTIONS ",
+        "PATCH ",   "POST ",   "PRI ", "PUT ",  "TRACE "};
+    seen_ += static_cast<char>(o);
+    bool possible = false;
+    for (const std::string_view m : methods)
+    {
+      if (m == seen_)
+        return verdict::http;
+      possible = possible || m.starts_with(seen_);
+    }
+    return possible ? verdict::undecided : verdict::other;
+  }
+
+  state state_ = state::data;
+  std::string seen_;
 };
 
 struct conn
@@ -53,11 +161,23 @@ struct conn
   int fd = -1;
   bool echo = false;
   std::string out;
+  std::string in; ///< received and not yet processed: held by flood control
   proto::command_parser parser;
   proto::telnet_answerer telnet;
+  http_sniffer sniffer;
+  bool first_line_known = false; ///< the first line is known not to be HTTP
+  double tokens = flood_burst;
+  clock::time_point refilled = clock::now();
+  clock::time_point idle_from = clock::now(); ///< the idle time runs from here
   std::string nick;
   bool closing = false; ///< close once `out` is written
   bool dead = false;
+  bool mid_line = false; ///< the last write ended inside a line
+  bool over = false;     ///< pending output passed max_sendq: to be dropped
+  /// A dropped slow consumer is closed by then, reset if output is left.
+  clock::time_point close_by = clock::time_point::max();
+
+  bool held() const { return !in.empty(); }
 };
 
 int listen_on_loopback(std::uint16_t& port)
@@ -90,7 +210,7 @@ std::string lower(std::string_view s)
 class server
 {
 public:
-  explicit server(faults f) : f_(f) {}
+  server(faults f, std::chrono::seconds idle_timeout) : f_(f), idle_timeout_(idle_timeout) {}
 
   int run()
   {
@@ -105,11 +225,21 @@ public:
     for (;;)
     {
       std::vector<pollfd> fds{{chat_fd_, POLLIN, 0}, {echo_fd_, POLLIN, 0}};
+      clock::time_point wake = clock::time_point::max();
       for (const conn& c : conns_)
-        fds.push_back({c.fd,
-                       static_cast<short>((c.closing ? 0 : POLLIN) | (c.out.empty() ? 0 : POLLOUT)),
-                       0});
-      if (::poll(fds.data(), fds.size(), -1) < 0)
+      {
+        // Held input: the socket is not read until the bucket refilled
+        // [N-FLOOD-3].
+        const bool read = !c.closing && !c.held();
+        fds.push_back(
+            {c.fd, static_cast<short>((read ? POLLIN : 0) | (c.out.empty() ? 0 : POLLOUT)), 0});
+        wake = std::min({wake, resume_at(c), idle_deadline(c), c.close_by});
+      }
+      int timeout_ms = -1;
+      if (wake != clock::time_point::max())
+        timeout_ms = static_cast<int>(std::clamp<long long>(
+            std::chrono::ceil<std::chrono::milliseconds>(wake - clock::now()).count(), 0, 60000));
+      if (::poll(fds.data(), fds.size(), timeout_ms) < 0)
         continue;
       if (fds[0].revents != 0)
         accept_from(chat_fd_, false);
@@ -126,6 +256,24 @@ public:
         if (!c.dead && (ev & POLLOUT) != 0)
           write_to(c);
       }
+      const clock::time_point now = clock::now();
+      for (conn& c : conns_)
+      {
+        if (now >= resume_at(c))
+          resume(c, now);
+        if (now >= idle_deadline(c))
+          close_with(c, 523, "idle timeout", "idle timeout");
+        if (now >= c.close_by && !c.dead)
+        {
+          // Output is still unsent: reset, so the kernel drops it too.
+          const linger abort_on_close{1, 0};
+          ::setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+          c.dead = true;
+        }
+      }
+      for (conn& c : conns_)
+        if (c.over)
+          drop_slow(c, now);
       for (auto it = conns_.begin(); it != conns_.end();)
       {
         if (it->dead || (it->closing && it->out.empty()))
@@ -150,7 +298,26 @@ private:
     c.fd = fd;
     c.echo = echo;
     if (!echo)
+    {
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &chat_sndbuf, sizeof chat_sndbuf);
       reply(c, 220, "natter/1 ready");
+    }
+  }
+
+  /// A slow consumer [N-SLOW-2]: all its pending output is dropped but the
+  /// rest of a line partly written and the 524, the others are told, and the
+  /// connection must be closed within the flush deadline [N-SLOW-6]. The
+  /// fault leaves it open until the final lines are written, which for a
+  /// client that does not read is never.
+  void drop_slow(conn& c, clock::time_point now)
+  {
+    c.over = false;
+    if (c.closing || c.dead)
+      return;
+    c.out.erase(c.mid_line ? c.out.find('\n') + 1 : 0);
+    close_with(c, 524, "send queue exceeded", "send queue exceeded");
+    if (!f_.dropped_stays_open)
+      c.close_by = now + flush_deadline;
   }
 
   void read_from(conn& c)
@@ -176,19 +343,102 @@ private:
     }
     if (c.closing)
       return;
-    c.parser.feed(data,
-                  [&](const proto::parse_event& ev)
-                  {
-                    if (!c.closing)
-                      handle(c, ev);
-                  });
+    const clock::time_point now = clock::now();
+    c.idle_from = now; // any octet counts [N-CONN-6]
+    c.in.append(data);
+    process(c, now);
+  }
+
+  /// Processes received octets one event at a time, as far as the flood
+  /// tokens allow; what is left stays held in `c.in`.
+  void process(conn& c, clock::time_point now)
+  {
+    c.tokens =
+        std::min(flood_burst,
+                 c.tokens + std::chrono::duration<double>(now - c.refilled).count() * flood_rate);
+    c.refilled = now;
+    std::size_t pos = 0;
+    while (pos < c.in.size() && !c.closing && !c.dead && c.tokens >= 1)
+    {
+      // Until the first line is known not to be HTTP, one octet at a time:
+      // the line is refused before any of it reaches the parser.
+      std::size_t n = std::min<std::size_t>(c.in.size() - pos, 1024);
+      if (!c.first_line_known)
+      {
+        n = 1;
+        const auto v =
+            c.sniffer.push(static_cast<unsigned char>(c.in[pos]), !f_.http_check_before_telnet);
+        if (v == http_sniffer::verdict::http)
+        {
+          close_with(c, 500, "this port speaks natter, a line-based chat protocol", nullptr);
+          break;
+        }
+        c.first_line_known = v == http_sniffer::verdict::other;
+      }
+      std::size_t used = 0;
+      const std::uint64_t framed = c.parser.lines_framed();
+      const proto::parse_event ev = c.parser.next(std::string_view(c.in).substr(pos, n), used);
+      c.tokens -= static_cast<double>(c.parser.lines_framed() - framed);
+      if (ev.what != proto::parse_event::kind::none && !c.closing)
+        handle(c, ev);
+      if (used == 0 && ev.what == proto::parse_event::kind::none)
+        break;
+      pos += used;
+    }
+    if (c.closing)
+      c.in.clear();
+    else
+      c.in.erase(0, pos);
+  }
+
+  /// When held input may be processed again; max() when none is held.
+  static clock::time_point resume_at(const conn& c)
+  {
+    if (!c.held() || c.closing || c.dead)
+      return clock::time_point::max();
+    return c.refilled + std::chrono::duration_cast<clock::duration>(
+                            std::chrono::duration<double>((1 - c.tokens) / flood_rate));
+  }
+
+  void resume(conn& c, clock::time_point now)
+  {
+    process(c, now);
+    // Held input is not idleness: the idle time starts again once all of it
+    // was processed [N-CONN-10]. The fault lets it run from the last octet.
+    if (!c.held() && !f_.idle_counts_held_input)
+      c.idle_from = now;
+  }
+
+  /// When the idle timeout ends the connection; max() when it cannot.
+  clock::time_point idle_deadline(const conn& c) const
+  {
+    if (idle_timeout_.count() == 0 || c.echo || c.closing || c.dead ||
+        (c.held() && !f_.idle_counts_held_input))
+      return clock::time_point::max();
+    return c.idle_from + idle_timeout_;
+  }
+
+  /// Sends a final reply and closes; `reason` is the QUIT event's reason
+  /// for the others (none for a connection that never got that far).
+  void close_with(conn& c, int code, std::string_view text, const char* reason)
+  {
+    reply(c, code, text);
+    if (!c.nick.empty() && reason != nullptr)
+      broadcast(c, "QUIT " + c.nick + " " + reason);
+    c.nick.clear();
+    c.closing = true;
+    c.in.clear();
+    ::shutdown(c.fd, SHUT_RD);
   }
 
   void write_to(conn& c)
   {
     const ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
     if (n > 0)
+    {
+      c.mid_line = c.out[static_cast<std::size_t>(n) - 1] != '\n';
       c.out.erase(0, static_cast<std::size_t>(n));
+    }
     else if (n < 0 && errno != EAGAIN && errno != EINTR)
       c.dead = true;
   }
@@ -197,6 +447,8 @@ private:
   {
     c.out.append(text);
     c.out.append(f_.lf_only ? "\n" : "\r\n");
+    if (!c.nick.empty() && !c.closing && c.out.size() > max_sendq)
+      c.over = true;
   }
 
   void reply(conn& c, int code, std::string_view text, bool more = false)
@@ -308,6 +560,7 @@ private:
   }
 
   faults f_;
+  std::chrono::seconds idle_timeout_;
   int chat_fd_ = -1;
   int echo_fd_ = -1;
   std::list<conn> conns_;
@@ -321,8 +574,26 @@ int main(int argc, char** argv)
   faults f;
   const std::string usage =
       "usage: natter-faulty --fault none|msg-to-sender|no-join|overlong-415|duplicate-nick|lf-only|"
-      "who-unsorted|echo-drop-ff|quit-stays-open\n";
-  if (argc != 3 || std::strcmp(argv[1], "--fault") != 0)
+      "who-unsorted|echo-drop-ff|quit-stays-open|http-check-before-telnet|"
+      "idle-counts-held-input|dropped-stays-open [--idle-timeout S]\n";
+  std::chrono::seconds idle_timeout{0};
+  if (argc == 5 && std::strcmp(argv[3], "--idle-timeout") == 0)
+  {
+    char* end = nullptr;
+    const long s = std::strtol(argv[4], &end, 10);
+    if (*argv[4] == '\0' || *end != '\0' || s < 0 || s > 3600)
+    {
+      std::fputs(usage.c_str(), stderr);
+      return 2;
+    }
+    idle_timeout = std::chrono::seconds(s);
+  }
+  else if (argc != 3)
+  {
+    std::fputs(usage.c_str(), stderr);
+    return 2;
+  }
+  if (std::strcmp(argv[1], "--fault") != 0)
   {
     std::fputs(usage.c_str(), stderr);
     return 2;
@@ -344,10 +615,16 @@ int main(int argc, char** argv)
     f.echo_drop_ff = true;
   else if (name == "quit-stays-open")
     f.quit_stays_open = true;
+  else if (name == "http-check-before-telnet")
+    f.http_check_before_telnet = true;
+  else if (name == "idle-counts-held-input")
+    f.idle_counts_held_input = true;
+  else if (name == "dropped-stays-open")
+    f.dropped_stays_open = true;
   else if (name != "none")
   {
     std::fputs(usage.c_str(), stderr);
     return 2;
   }
-  return server(f).run();
+  return server(f, idle_timeout).run();
 }

@@ -14,7 +14,8 @@ using natter::conform::compile_pattern;
 using natter::conform::expand;
 using natter::conform::matches;
 
-/// Fixed variables: $alice is "alice_t1", lengths give 'n' runs, i is 7.
+/// Fixed variables: $alice is "alice_t1", lengths give 'n' runs, i is 7,
+/// L is 1024 and T is 2.
 class fixed_variables final : public natter::conform::variables
 {
 public:
@@ -24,6 +25,7 @@ public:
   }
   long counter() const override { return 7; }
   long max_line() const override { return 1024; }
+  long idle_timeout() const override { return 2; }
 };
 
 struct row
@@ -53,6 +55,8 @@ TEST(ConformMatcher, Matches)
       {"x${fill:3}y", "xaaay"},
       {"${fill:2:ab}", "abab"},
       {"${expr:L-7}", "1017"},
+      {"${T}", "2"},
+      {"${expr:20*T+120}", "160"},
       {"${long:16}", "nnnnnnnnnnnnnnnn"},
       {"trailing\\x20\\x20", "trailing  "},
   };
