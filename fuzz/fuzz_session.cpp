@@ -1,12 +1,15 @@
-// Up to 8 simulated clients drive natter_core's room through its transport
-// interface, as natterd's connections do, with the input choosing who
-// connects, sends which octets, stops reading, half-closes or disconnects,
-// and how time passes. Checks (spec/natter.md sections 7, 8 and 12):
-// nicks stay unique ignoring case; every line a client receives is a
-// well-formed server line (telnet answers only between lines); a tagged MSG
-// reaches only others, carries a nick its sender asked for, and arrives in
-// the order sent; open send queues stay within their limit; the server-wide
-// total equals the sum of the queues.
+// Up to 8 simulated clients, each a core::connection (the state machine
+// natterd's connections run), share natter_core's room, with the input
+// choosing who connects, sends which octets, stops reading, half-closes or
+// disconnects, and how time passes. Checks (spec/natter.md sections 7, 8,
+// 9 and 12): nicks stay unique ignoring case; every line a client receives
+// is a well-formed server line (telnet answers only between lines); a
+// tagged MSG reaches only others, carries a nick its sender asked for, and
+// arrives in the order sent; open send queues stay within their limit; the
+// server-wide total equals the sum of the queues; the room's log keeps only
+// the chunks its readers hold, and no reader a chunk of its own events; a
+// dropped slow consumer holds only a line's rest and its 524; a closing
+// connection is over by its flush deadline.
 #include "check.hpp"
 #include "session_sim.hpp"
 

@@ -1,14 +1,14 @@
-// The simulated clients of fuzz_session: each plays natterd's connection
-// (chat_connection.cpp) against a core::session, with virtual time, and
-// reads what the session sends the way a client would. A client that does
-// not read still has a writer, which finds its socket full: it peeks and
-// writes nothing, as natterd's does.
+// The simulated clients of fuzz_session: each drives a core::connection,
+// the very state machine natterd's connections run, with virtual time and a
+// simulated socket, and reads what it sends the way a client would. A
+// client that does not read still has a writer, which finds its socket
+// full: it peeks and writes nothing, as natterd's does.
 #ifndef NATTER_FUZZ_SESSION_SIM_HPP
 #define NATTER_FUZZ_SESSION_SIM_HPP
 
 #include "check.hpp"
+#include "natter/core/connection.hpp"
 #include "natter/core/room.hpp"
-#include "natter/core/session.hpp"
 #include "natter/proto/command_parser.hpp"
 #include "natter/proto/server_line.hpp"
 
@@ -83,7 +83,8 @@ struct client final : core::transport
   void wake() noexcept override {}
 
   std::size_t id = 0;
-  std::unique_ptr<core::session> session;
+  std::unique_ptr<core::connection> conn;
+  core::time_point closing_since = core::time_point::max(); // first seen closing
   bool reading = true;
   proto::command_parser shadow;            // parses what the session parses
   std::set<std::string> nicks;             // every valid nick it asked for
@@ -128,8 +129,8 @@ public:
     auto c = std::make_unique<client>();
     c->id = all_.size();
     c->shadow = proto::command_parser(cfg_.max_line);
-    c->session = std::make_unique<core::session>(*room_, *c, now_);
-    c->session->start();
+    c->conn = std::make_unique<core::connection>(*room_, *c, now_);
+    c->conn->start();
     live_[slot] = c.get();
     all_.push_back(std::move(c));
   }
@@ -150,7 +151,7 @@ public:
   void send(std::size_t slot, std::string_view bytes)
   {
     client* c = live_[slot];
-    if (c == nullptr || c->session->next_wait() == core::session::wait::closed)
+    if (c == nullptr || c->conn->session().next_wait() == core::session::wait::closed)
       return;
     c->shadow.feed(bytes,
                    [&](const proto::parse_event& ev)
@@ -160,7 +161,7 @@ public:
                        c->nicks.emplace(ev.cmd.arg);
                    });
     trace(c->id, ">", bytes);
-    c->session->receive(bytes, now_);
+    c->conn->received(bytes, now_);
   }
 
   void toggle_reading(std::size_t slot)
@@ -177,16 +178,19 @@ public:
 
   void half_close(std::size_t slot)
   {
-    if (live_[slot] != nullptr && live_[slot]->session->next_wait() != core::session::wait::closed)
-      live_[slot]->session->end_of_input(now_);
+    if (live_[slot] != nullptr &&
+        live_[slot]->conn->session().next_wait() != core::session::wait::closed)
+      live_[slot]->conn->end_of_input(now_);
   }
 
   void advance(std::chrono::milliseconds d)
   {
     now_ += d;
+    // Whatever timer a connection asked for has come or is still ahead:
+    // timer_fired() acts only on what is due.
     for (client* c : live_)
       if (c != nullptr)
-        c->session->on_timer(now_);
+        c->conn->timer_fired(now_);
   }
 
   /// Does what the connections would do now: write to reading clients,
@@ -221,7 +225,7 @@ public:
                      [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
       check(lower.insert(l).second, "nicks are unique ignoring case");
       check(std::any_of(live_.begin(), live_.end(),
-                        [&](client* c) { return c != nullptr && c->session->nick() == nick; }),
+                        [&](client* c) { return c != nullptr && c->conn->session().nick() == nick; }),
             "every member is a live session with that nick");
     }
     check(listed == room_->size(), "WHO lists every member");
@@ -231,10 +235,10 @@ public:
     {
       if (c == nullptr)
         continue;
-      const std::string& nick = c->session->nick();
+      const std::string& nick = c->conn->session().nick();
       if (!nick.empty())
         check(c->nicks.count(nick) == 1, "a client only gets a nick it asked for");
-      core::outbox& out = c->session->output();
+      core::outbox& out = c->conn->session().output();
       total += out.bytes();
       const std::size_t limit = nick.empty() ? cfg_.unregistered_sendq : cfg_.max_sendq;
       if (!out.closing())
@@ -242,6 +246,13 @@ public:
     }
     check(room_->total_sendq().load() == total, "the total send queue is the sum of the queues");
     check_log_chunks();
+    // A closing connection (QUIT, a 5xx, dropped) is over by its flush
+    // deadline, whether its client reads or not (spec N-SLOW-6, N-CONN-9).
+    for (client* c : live_)
+      if (c != nullptr)
+        check(c->closing_since == core::time_point::max() ||
+                  now_ < c->closing_since + core::connection::flush_deadline,
+              "a closing connection is over within its flush deadline");
   }
 
   /// No chunk of the room's log outlives the last reader that needs it: the
@@ -257,7 +268,7 @@ public:
     {
       if (c == nullptr)
         continue;
-      const core::outbox& out = c->session->output();
+      const core::outbox& out = c->conn->session().output();
       const core::log_chunk* first = nullptr;
       const core::log_chunk* last = nullptr;
       std::uint64_t position = 0;
@@ -296,39 +307,35 @@ public:
 private:
   void serve(client& c)
   {
-    core::session& s = *c.session;
-    if (s.next_wait() == core::session::wait::rate && now_ >= s.resume_at())
-      s.resume(now_);
-    if (!c.reading)
+    core::connection& conn = *c.conn;
+    for (int i = 0; i < 64 && !conn.over(); ++i)
     {
-      // Its socket is full: the writer looks, and the write takes nothing.
-      if (s.output().peek(pieces_, 16384) > 0)
-        s.output().written(0);
-      return;
-    }
-    for (int i = 0; i < 64; ++i)
-    {
-      const std::size_t count = s.output().peek(pieces_, 16384);
+      const core::connection::next next = conn.step(now_);
+      if (next.close)
+        break;
+      if (conn.session().output().closing() && c.closing_since == core::time_point::max())
+        c.closing_since = now_;
+      const std::size_t count = conn.peek(pieces_, 16384);
+      if (count == 0)
+        break;
       std::size_t offered = 0;
       for (std::size_t k = 0; k < count; ++k)
         offered += pieces_[k].size;
-      // Every third write is short, as a full socket makes it: the rest
-      // of what was peeked must follow, whole, whatever happens meanwhile.
-      std::size_t n = i % 3 == 1 ? offered / 2 + (offered > 0 ? 1 : 0) : offered;
+      // A client that does not read has a full socket: nothing is taken.
+      // Every third write is short, as a full socket makes it: the rest of
+      // what was peeked must follow, whole, whatever happens meanwhile.
+      std::size_t n = !c.reading ? 0 : i % 3 == 1 ? offered / 2 + 1 : offered;
       for (std::size_t k = 0, left = n; k < count && left > 0; ++k)
       {
         const std::size_t part = std::min(left, pieces_[k].size);
         take_in(c, std::string_view(pieces_[k].data, part));
         left -= part;
       }
-      if (count != 0)
-        s.output().written(n);
-      if (s.next_wait() == core::session::wait::output)
-        s.resume(now_);
-      else if (n == 0)
+      conn.wrote(n, now_);
+      if (n == 0)
         break;
     }
-    if (s.output().finished())
+    if (conn.step(now_).close || conn.over())
       drop(c);
   }
 
@@ -390,8 +397,8 @@ private:
 
   void drop(client& c)
   {
-    c.session->on_closed();
-    c.session.reset();
+    c.conn->failed(); // nothing when it is over already
+    c.conn.reset();
     for (client*& slot : live_)
       if (slot == &c)
         slot = nullptr;

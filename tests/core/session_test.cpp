@@ -1,9 +1,9 @@
-// Session and room logic driven in memory, with no sockets: a fake transport
-// per client drains the outbox into lines, and time is passed in.
-#include "natter/core/session.hpp"
+// Session and room logic driven in memory, with no sockets: each client is
+// a core::connection (natterd's own state machine) whose socket takes
+// everything it is given, and time is passed in.
+#include "natter/core/connection.hpp"
 
 #include "natter/core/room.hpp"
-#include "support/outbox_writer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -21,18 +21,28 @@ using namespace std::chrono_literals;
 
 const time_point t0{};
 
-/// One simulated client: its session and what it has received so far.
+/// One simulated client: the connection natterd would give it (the same
+/// state machine), a socket that takes everything, and what it has
+/// received so far.
 struct client : transport
 {
-  explicit client(room& r, time_point now = t0) : s(r, *this, now) { s.start(); }
+  explicit client(room& r, time_point now = t0) : c(r, *this, now), s(c.session()) { c.start(); }
 
   void wake() noexcept override { ++wakes; }
 
   /// Everything written to the client since the last call, split into lines.
-  lines read()
+  lines read(time_point now = t0)
   {
-    while (natter::test::write_some(s.output(), raw) > 0)
+    std::array<piece, 8> pieces;
+    for (std::size_t count; (count = c.peek(pieces, 4096)) > 0;)
     {
+      std::size_t n = 0;
+      for (std::size_t i = 0; i < count; ++i)
+      {
+        raw.append(pieces[i].data, pieces[i].size);
+        n += pieces[i].size;
+      }
+      c.wrote(n, now);
     }
     lines out;
     std::size_t pos;
@@ -44,17 +54,32 @@ struct client : transport
     return out;
   }
 
-  void send(std::string_view bytes, time_point now = t0) { s.receive(bytes, now); }
+  void send(std::string_view bytes, time_point now = t0) { c.received(bytes, now); }
+
+  /// The connection's timer fires at `now`.
+  void tick(time_point now) { c.timer_fired(now); }
 
   int wakes = 0;
   std::string raw;
-  session s;
+  connection c;
+  session& s; // for what the tests look at
 };
 
 config fast()
 {
   config c;
   c.rate = 0;
+  return c;
+}
+
+// Flood control at 10 lines a second with a bucket of `burst`, and an idle
+// timeout.
+config paced(double burst, std::chrono::milliseconds idle)
+{
+  config c;
+  c.rate = 10;
+  c.burst = burst;
+  c.idle_timeout = idle;
   return c;
 }
 
@@ -255,7 +280,7 @@ TEST(Session, HalfCloseStillAnswersCompleteLines)
   b.send("NICK b\n");
   b.read();
   a.send("NICK a\nPING 1\nPING 2");
-  a.s.end_of_input(t0);
+  a.c.end_of_input(t0);
   EXPECT_EQ(a.read(), (lines{"220 natter/1 ready", "200 a nick accepted", "PONG 1"}));
   EXPECT_TRUE(a.s.output().finished());
   EXPECT_EQ(b.read(), (lines{"JOIN a", "QUIT a connection closed"}));
@@ -281,7 +306,7 @@ TEST(Session, TelnetTimingMarkIsAnswered)
   EXPECT_EQ(a.raw, "");
   std::array<piece, 4> pieces;
   a.send("\xff\xfd\x06");
-  ASSERT_EQ(a.s.output().peek(pieces, 100), 1u);
+  ASSERT_EQ(a.c.peek(pieces, 100), 1u);
   EXPECT_EQ(std::string_view(pieces[0].data, pieces[0].size), "\xff\xfb\x06");
 }
 
@@ -293,10 +318,10 @@ TEST(Session, RegistrationTimeoutIsAbsolute)
   client a(r);
   a.read();
   a.send("PING x\n", t0 + 9s);
-  a.s.on_timer(t0 + 9s);
+  a.tick(t0 + 9s);
   EXPECT_EQ(a.read(), lines{"PONG x"});
   EXPECT_EQ(a.s.deadline(), t0 + 10s);
-  a.s.on_timer(t0 + 10s);
+  a.tick(t0 + 10s);
   EXPECT_EQ(a.read(), lines{"522 registration timeout"});
   EXPECT_EQ(a.s.next_wait(), session::wait::closed);
 }
@@ -311,8 +336,8 @@ TEST(Session, IdleTimeoutTellsTheOthers)
   b.send("NICK b\n", t0 + 4s);
   a.read();
   b.read();
-  a.s.on_timer(t0 + 5s);
-  b.s.on_timer(t0 + 5s);
+  a.tick(t0 + 5s);
+  b.tick(t0 + 5s);
   EXPECT_EQ(a.read(), lines{"523 idle timeout"});
   EXPECT_EQ(b.read(), lines{"QUIT a idle timeout"});
 }
@@ -324,7 +349,7 @@ TEST(Session, ConnectionClosedTellsTheOthers)
   a.send("NICK a\n");
   b.send("NICK b\n");
   b.read();
-  a.s.on_closed();
+  a.c.failed();
   EXPECT_EQ(b.read(), lines{"QUIT a connection closed"});
   EXPECT_EQ(r.size(), 1u);
 }
@@ -333,11 +358,7 @@ TEST(Session, ConnectionClosedTellsTheOthers)
 // again only once the session has caught up. [N-CONN-10]
 TEST(Session, IdleTimeWaitsForHeldInput)
 {
-  config c;
-  c.rate = 10;
-  c.burst = 5;
-  c.idle_timeout = 1s;
-  room r(c);
+  room r(paced(5, 1s));
   client a(r);
   a.read();
   std::string many = "NICK a\n";
@@ -349,18 +370,18 @@ TEST(Session, IdleTimeWaitsForHeldInput)
   for (int step = 1; step <= 3; ++step)
   {
     const time_point now = t0 + step * 500ms;
-    a.s.on_timer(now); // past the idle time of the last octet from 1 s on
-    a.s.resume(now);
+    a.tick(now); // past the idle time of the last octet from 1 s on
+    a.tick(now);
     const lines got = a.read();
     ASSERT_EQ(got.size(), 5u);
     EXPECT_EQ(got.back(), "PONG " + std::to_string(3 + 5 * step));
   }
-  a.s.resume(t0 + 2s); // the rest: caught up at 2 s
+  a.tick(t0 + 2s); // the rest: caught up at 2 s
   EXPECT_EQ(a.read().back(), "PONG 23");
   EXPECT_EQ(a.s.deadline(), t0 + 3s);
-  a.s.on_timer(t0 + 2900ms);
+  a.tick(t0 + 2900ms);
   EXPECT_EQ(a.read(), lines{});
-  a.s.on_timer(t0 + 3s);
+  a.tick(t0 + 3s);
   EXPECT_EQ(a.read(), lines{"523 idle timeout"});
 }
 
@@ -379,9 +400,9 @@ TEST(Session, FloodControlPausesWithoutDropping)
   EXPECT_EQ(a.read().size(), 5u);
   EXPECT_EQ(a.s.next_wait(), session::wait::rate);
   EXPECT_EQ(a.s.resume_at(), t0 + 100ms);
-  a.s.resume(t0 + 100ms);
+  a.tick(t0 + 100ms);
   EXPECT_EQ(a.read(), lines{"PONG 5"});
-  a.s.resume(t0 + 300ms);
+  a.tick(t0 + 300ms);
   EXPECT_EQ(a.read(), (lines{"PONG 6", "PONG 7"}));
   EXPECT_EQ(a.s.next_wait(), session::wait::input);
 }
@@ -400,7 +421,7 @@ TEST(Session, EmptyAndRefusedLinesCostTokens)
   // the fifth, PING 2 waits.
   EXPECT_EQ(a.read(), (lines{"415 invalid text: not UTF-8 or a control character", "PONG 1"}));
   EXPECT_EQ(a.s.next_wait(), session::wait::rate);
-  a.s.resume(t0 + 100ms);
+  a.tick(t0 + 100ms);
   EXPECT_EQ(a.read(), lines{"PONG 2"});
 }
 
@@ -429,14 +450,10 @@ TEST(Session, NonReaderStopsBeingRead)
   a.send(many);
   EXPECT_EQ(a.s.next_wait(), session::wait::output);
   EXPECT_LT(a.s.output().bytes(), 1100u);
-  a.read();
-  a.s.resume(t0);
-  EXPECT_EQ(a.s.next_wait(), session::wait::output);
-  for (int i = 0; i < 100 && a.s.next_wait() == session::wait::output; ++i)
-  {
-    a.read();
-    a.s.resume(t0);
-  }
+  // As the client reads, the rest is processed, a soft mark at a time.
+  const lines got = a.read();
+  ASSERT_EQ(got.size(), 1001u); // the greeting and every ECHO
+  EXPECT_EQ(got.back(), "ECHO 0123456789");
   EXPECT_EQ(a.s.next_wait(), session::wait::input);
 }
 
@@ -547,8 +564,8 @@ void join(client& c, const std::string& nick)
 void write_nothing(client& c)
 {
   std::array<piece, 8> pieces;
-  if (c.s.output().peek(pieces, 1 << 20) > 0)
-    c.s.output().written(0);
+  if (c.c.peek(pieces, 1 << 20) > 0)
+    c.c.wrote(0, t0);
 }
 
 const std::string text100(100, 't');
@@ -622,6 +639,77 @@ TEST(Session, AMemberThatTalksWithoutReadingHoldsNoBacklog)
   // What z was sent still arrives, once, when it reads again.
   EXPECT_EQ(z.read(), lines{"MSG alice for zed, never read"});
   EXPECT_EQ(r.total_sendq().load(), 0u);
+}
+
+// After a final line went out, the connection shuts down its sending side,
+// drains input for a second and then closes: not a reset, which could
+// destroy that line. [N-CONN-9]
+TEST(Connection, AfterQuitItLingersThenCloses)
+{
+  room r(fast());
+  client a(r);
+  a.send("QUIT\n");
+  EXPECT_EQ(a.read(), (lines{"220 natter/1 ready", "221 goodbye"}));
+  connection::next n = a.c.step(t0);
+  EXPECT_TRUE(n.shutdown_send);
+  EXPECT_TRUE(n.read); // drained, not processed
+  EXPECT_FALSE(n.close);
+  EXPECT_EQ(n.wake_at, t0 + connection::linger_time);
+  a.send("PING ignored\n");
+  EXPECT_EQ(a.read(), lines{});
+  a.tick(t0 + connection::linger_time);
+  n = a.c.step(t0 + connection::linger_time);
+  EXPECT_TRUE(n.close);
+  EXPECT_FALSE(n.reset);
+  EXPECT_TRUE(a.c.over());
+}
+
+// A dropped client that never reads is reset at its flush deadline: its
+// 524 cannot leave, and a plain close would leave it to the kernel.
+// [N-SLOW-6]
+TEST(Connection, ADroppedNonReaderIsResetAtItsFlushDeadline)
+{
+  config c = fast();
+  c.max_sendq = 2048;
+  room r(c);
+  client a(r), z(r);
+  join(a, "alice");
+  join(z, "zed");
+  a.read();
+  for (int i = 0; i < 40 && !z.s.output().closing(); ++i)
+  {
+    a.send("MSG " + text100 + "\n");
+    write_nothing(z);
+  }
+  ASSERT_TRUE(z.s.output().closing());
+  connection::next n = z.c.step(t0);
+  EXPECT_FALSE(n.close);
+  EXPECT_EQ(n.wake_at, t0 + connection::flush_deadline);
+  z.tick(t0 + connection::flush_deadline - 1ms);
+  EXPECT_FALSE(z.c.step(t0 + connection::flush_deadline - 1ms).close);
+  z.tick(t0 + connection::flush_deadline);
+  n = z.c.step(t0 + connection::flush_deadline);
+  EXPECT_TRUE(n.close);
+  EXPECT_TRUE(n.reset);
+  EXPECT_STREQ(z.c.reason(), "send queue exceeded");
+}
+
+// One timer serves every deadline: the flood-control pause, then the idle
+// timeout once the held input is processed.
+TEST(Connection, OneTimerForEveryDeadline)
+{
+  room r(paced(2, 5s));
+  client a(r);
+  a.read();
+  a.send("PING 1\nPING 2\nPING 3\n");
+  EXPECT_EQ(a.read(), (lines{"PONG 1", "PONG 2"}));
+  EXPECT_EQ(a.c.step(t0).wake_at, t0 + 100ms); // the pause, not the idle time
+  EXPECT_FALSE(a.c.step(t0).read);
+  a.tick(t0 + 100ms);
+  EXPECT_EQ(a.read(t0 + 100ms), lines{"PONG 3"});
+  const connection::next n = a.c.step(t0 + 100ms);
+  EXPECT_TRUE(n.read);
+  EXPECT_EQ(n.wake_at, t0 + 100ms + 5s);
 }
 
 } // namespace

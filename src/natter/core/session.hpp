@@ -81,6 +81,7 @@ public:
 
   /// This connection's pending output.
   outbox& output() noexcept { return out_; }
+  const outbox& output() const noexcept { return out_; }
 
   /// Octets received and not yet processed (kept while reading is paused).
   std::size_t pending() const noexcept { return pending_ ? pending_->size() : 0; }

@@ -25,11 +25,6 @@ constexpr std::size_t max_write_batch = 256 * 1024;
 // Lines handed to one sendmsg (Linux's IOV_MAX).
 constexpr std::size_t write_iov_max = 1024;
 
-// How long a closing connection may take to flush its final lines, and how
-// long input is discarded after the final line (spec N-CONN-9).
-constexpr auto flush_deadline = 3s;
-constexpr auto linger_time = 1s;
-
 // Reads go through one buffer per thread, so an idle connection owns no
 // read buffer: its socket waits for readability, then the bytes are handed
 // to the session, which keeps only what it cannot process yet.
@@ -42,7 +37,7 @@ thread_local std::array<char, 64 * 1024> read_buffer;
 chat_connection::chat_connection(worker_socket socket, const asio::ip::tcp::endpoint& peer,
                                  server& srv, worker& w)
     : socket_(std::move(socket)), peer_(peer), server_(srv), worker_(w),
-      session_(srv.room(), *this, core::clock::now())
+      conn_(srv.room(), *this, core::clock::now())
 {
 }
 
@@ -57,9 +52,8 @@ void chat_connection::start()
              {
                asio::error_code ec;
                self->socket_.non_blocking(true, ec);
-               self->session_.start();
-               self->do_wait_read();
-               self->arm_timer();
+               self->conn_.start(); // the greeting wakes the writer
+               self->settle();
              });
 }
 
@@ -74,6 +68,25 @@ void chat_connection::wake() noexcept
 void chat_connection::flush()
 {
   do_write();
+}
+
+// Does what the state machine asks for now: close, shut down the sending
+// side, wait for input, keep the timer at its next deadline.
+void chat_connection::settle()
+{
+  if (closed_)
+    return;
+  const core::connection::next next = conn_.step(core::clock::now());
+  if (next.close)
+    return close_socket(next.reset);
+  if (next.shutdown_send)
+  {
+    asio::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  }
+  if (next.read)
+    do_wait_read();
+  arm_timer(next.wake_at);
 }
 
 void chat_connection::do_wait_read()
@@ -101,90 +114,41 @@ void chat_connection::on_readable(const asio::error_code& wait_ec)
   const auto now = core::clock::now();
   if (ec == asio::error::would_block || ec == asio::error::try_again)
     return do_wait_read();
-  if (lingering_)
-  {
-    // The final line is out; input is only drained until the peer closes.
-    if (ec)
-      return close(nullptr);
-    return do_wait_read();
-  }
   if (ec == asio::error::eof)
-    session_.end_of_input(now);
+    conn_.end_of_input(now);
   else if (ec)
     return fail(ec, "read");
   else
-    session_.receive(std::string_view(read_buffer.data(), n), now);
-  after_input();
-}
-
-// Decides what the session waits for: more input, the outbox to drain, or
-// the flood-control timer.
-void chat_connection::after_input()
-{
-  switch (session_.next_wait())
-  {
-  case core::session::wait::input: do_wait_read(); break;
-  case core::session::wait::output: break; // on_write() resumes
-  case core::session::wait::rate:
-  case core::session::wait::closed: break;
-  }
-  arm_timer();
+    conn_.received(std::string_view(read_buffer.data(), n), now);
+  settle();
   do_write();
 }
 
 void chat_connection::do_write()
 {
-  if (closed_ || lingering_)
+  if (closed_)
     return;
-  core::outbox& out = session_.output();
-  // A closing connection (QUIT, 5xx, dropped by another client's broadcast)
-  // gets a hard deadline to flush, even while a write is stuck.
-  if (out.closing() && close_by_ == core::time_point::max())
-  {
-    close_by_ = core::clock::now() + flush_deadline;
-    arm_timer();
-  }
   if (writing_)
-    return; // waiting for the socket to take more
-  const std::size_t n = write_pending();
-  if (n == 0)
-  {
-    // Nothing was pending (the outbox is idle now and the next output
-    // wakes us), the socket would block (writing_ is set) or it failed.
-    if (!writing_ && !closed_ && out.finished())
-      linger();
-    return;
-  }
-  const std::size_t left = out.written(n);
-  if (session_.next_wait() == core::session::wait::output)
-  {
-    session_.resume(core::clock::now());
-    after_input(); // writes again
-    return;
-  }
-  if (left == 0)
-  {
-    // The outbox went idle: its next output wakes us, so no post is
-    // needed (one per write, per recipient, on the hot path).
-    if (out.finished())
-      linger();
-    return;
-  }
+    return settle(); // a close meanwhile arms its flush deadline now
+  const std::size_t left = write_pending();
+  settle();
   // More is pending: continue in the worker's next flush, after whatever
-  // else waits on this thread.
-  worker_.defer_write(shared_from_this());
+  // else waits on this thread. When the outbox went idle, its next output
+  // wakes us, so no post is needed (one per write, per recipient, on the
+  // hot path).
+  if (left > 0 && !writing_ && !closed_)
+    worker_.defer_write(shared_from_this());
 }
 
 // One gathered write of the front of the outbox: the connection's own
 // lines and spans of the room's log, each written in place, up to IOV_MAX
 // pieces per sendmsg. (Asio 1.22's async_write over a buffer sequence hands
-// sendmsg at most 16 buffers at a time.) Returns the octets written; 0 when
-// nothing is pending, when the socket would block (a wait for writability
-// is then armed) or when it failed.
+// sendmsg at most 16 buffers at a time.) Returns the octets still pending;
+// when the socket would block, a wait for writability is armed.
 std::size_t chat_connection::write_pending()
 {
   std::array<core::piece, write_iov_max> pieces;
-  const std::size_t count = session_.output().peek(pieces, max_write_batch);
+  const std::size_t count = conn_.peek(pieces, max_write_batch);
   if (count == 0)
     return 0;
   std::array<iovec, write_iov_max> iov;
@@ -197,25 +161,21 @@ std::size_t chat_connection::write_pending()
   do
     n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
-  if (n < 0)
+  const int err = errno;
+  const auto now = core::clock::now();
+  const std::size_t left = conn_.wrote(n < 0 ? 0 : static_cast<std::size_t>(n), now);
+  if (n >= 0)
+    return left;
+  if (err == EAGAIN || err == EWOULDBLOCK)
   {
-    const int err = errno;
-    // Nothing of the peeked output was handed over: it is all still
-    // pending, and all of it droppable by a slow-consumer close.
-    session_.output().written(0);
-    errno = err;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-    {
-      writing_ = true;
-      socket_.async_wait(asio::ip::tcp::socket::wait_write,
-                         [self = shared_from_this()](const asio::error_code& ec)
-                         { self->on_writable(ec); });
-    }
-    else
-      fail(asio::error_code(errno, asio::error::get_system_category()), "write");
-    return 0;
+    writing_ = true;
+    socket_.async_wait(asio::ip::tcp::socket::wait_write,
+                       [self = shared_from_this()](const asio::error_code& ec)
+                       { self->on_writable(ec); });
+    return left;
   }
-  return static_cast<std::size_t>(n);
+  fail(asio::error_code(err, asio::error::get_system_category()), "write");
+  return 0;
 }
 
 void chat_connection::on_writable(const asio::error_code& ec)
@@ -228,18 +188,13 @@ void chat_connection::on_writable(const asio::error_code& ec)
   do_write();
 }
 
-// One timer per connection serves every deadline: registration and idle
-// timeouts, the flood-control pause and the closing flush deadline. It
-// exists only while a deadline does: a registered client with no idle
-// timeout carries none.
-void chat_connection::arm_timer()
+// One timer per connection serves every deadline the state machine has:
+// registration and idle timeouts, the flood-control pause, the flush
+// deadline and the linger. It exists only while a deadline does: a
+// registered client with no idle timeout carries none.
+void chat_connection::arm_timer(core::time_point at)
 {
-  if (closed_)
-    return;
-  core::time_point at = std::min(session_.deadline(), close_by_);
-  if (session_.next_wait() == core::session::wait::rate)
-    at = std::min(at, session_.resume_at());
-  if (at == timer_at_)
+  if (closed_ || at == timer_at_)
     return;
   timer_at_ = at;
   if (at == core::time_point::max())
@@ -262,65 +217,32 @@ void chat_connection::on_timer(const asio::error_code& ec)
   if (now < timer_at_)
     return; // superseded by a later expires_at() whose wait is pending
   timer_at_ = core::time_point::max();
-  if (now >= close_by_ && lingering_)
-    return close(nullptr); // the final line went out; its reader had a second
-  if (now >= close_by_)
-  {
-    // What is still queued will not be read in time: reset the connection
-    // rather than leave it to the kernel, which would go on holding the
-    // send buffer for a client whose window stays shut (spec section 12).
-    const ::linger abort_on_close{1, 0};
-    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_LINGER, &abort_on_close,
-                 sizeof abort_on_close);
-    return close("flush deadline passed");
-  }
-  session_.on_timer(now);
-  if (session_.next_wait() == core::session::wait::rate && now >= session_.resume_at())
-  {
-    session_.resume(now);
-    after_input();
-    return;
-  }
-  arm_timer();
+  conn_.timer_fired(now);
+  settle();
   do_write();
-}
-
-// The final line is written: shut down our side and drain input briefly,
-// so the peer's unread input does not turn our close into a reset that
-// destroys that line (spec N-CONN-9).
-void chat_connection::linger()
-{
-  lingering_ = true;
-  asio::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  close_by_ = std::min(close_by_, core::clock::now() + linger_time);
-  timer_at_ = core::time_point::min(); // force re-arm
-  arm_timer();
-  do_wait_read();
 }
 
 void chat_connection::fail(const asio::error_code& ec, const char* what)
 {
   if (log_enabled(log_level::debug))
     log(log_level::debug, std::string(what) + " failed: " + ec.message());
-  close(nullptr);
+  conn_.failed();
+  settle();
 }
 
-void chat_connection::close(const char* why)
+void chat_connection::close_socket(bool reset)
 {
-  if (closed_)
-    return;
   closed_ = true;
   asio::error_code ignored;
+  if (reset)
+  {
+    const ::linger abort_on_close{1, 0};
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_LINGER, &abort_on_close,
+                 sizeof abort_on_close);
+  }
   socket_.close(ignored);
   timer_.reset();
-  // The session's own reason (quit, 5xx, dropped) wins over ours.
-  const char* reason = session_.output().reason();
-  if (reason == nullptr)
-    reason = why != nullptr ? why : "connection closed";
-  // Leaves the room (QUIT <nick> connection closed) unless it already left.
-  session_.on_closed();
-  server_.chat_closed(peer_, reason);
+  server_.chat_closed(peer_, conn_.reason());
 }
 
 } // namespace natter::server

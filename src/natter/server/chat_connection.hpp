@@ -1,9 +1,11 @@
-// One chat connection: wires a core::session to an Asio socket (spec
-// sections 9-12). All its handlers run on its worker's one thread.
+// One chat connection: wires a core::connection (the state machine) to an
+// Asio socket and sendmsg. It decides nothing about the protocol: it reads
+// when told, writes what it is given, keeps the one timer asked for and
+// closes when told. All its handlers run on its worker's one thread.
 #ifndef NATTER_SERVER_CHAT_CONNECTION_HPP
 #define NATTER_SERVER_CHAT_CONNECTION_HPP
 
-#include "natter/core/session.hpp"
+#include "natter/core/connection.hpp"
 #include "natter/server/worker.hpp"
 
 #include <asio.hpp>
@@ -42,27 +44,24 @@ public:
 private:
   void do_wait_read();
   void on_readable(const asio::error_code& ec);
-  void after_input();
   void do_write();
   std::size_t write_pending();
   void on_writable(const asio::error_code& ec);
-  void arm_timer();
+  void settle();
+  void arm_timer(core::time_point at);
   void on_timer(const asio::error_code& ec);
-  void linger();
-  void close(const char* why);
   void fail(const asio::error_code& ec, const char* what);
+  void close_socket(bool reset);
 
   worker_socket socket_;
   asio::ip::tcp::endpoint peer_;
   std::unique_ptr<worker_timer> timer_; // while a deadline is set (arm_timer)
   server& server_;
   worker& worker_;
-  core::session session_;
+  core::connection conn_;
   core::time_point timer_at_ = core::time_point::max();
-  core::time_point close_by_ = core::time_point::max(); // hard flush deadline
   bool reading_ = false;
-  bool writing_ = false;
-  bool lingering_ = false; // final line sent: discarding input until EOF
+  bool writing_ = false; // waiting for the socket to take more
   bool closed_ = false;
 };
 

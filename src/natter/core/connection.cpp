@@ -1,0 +1,111 @@
+#include "natter/core/connection.hpp"
+
+#include <algorithm>
+
+namespace natter::core
+{
+
+void connection::received(std::string_view data, time_point now)
+{
+  if (ended_ || lingering_)
+    return; // the final line is out: input is only drained until the peer closes
+  session_.receive(data, now);
+}
+
+void connection::end_of_input(time_point now)
+{
+  if (ended_)
+    return;
+  if (lingering_)
+    return end(false, nullptr);
+  session_.end_of_input(now);
+}
+
+void connection::failed()
+{
+  if (!ended_)
+    end(false, nullptr);
+}
+
+// The session's own reason (quit, a 5xx, dropped) wins over ours.
+void connection::end(bool reset, const char* why)
+{
+  ended_ = true;
+  reset_ = reset;
+  if (session_.output().reason() == nullptr)
+    reason_ = why != nullptr ? why : "connection closed";
+  session_.on_closed(); // leaves the room (QUIT <nick> connection closed) unless it left
+}
+
+void connection::timer_fired(time_point now)
+{
+  if (ended_)
+    return;
+  if (now >= close_by_)
+  {
+    // After the linger, an ordinary close: the final line went out. Before
+    // it, output is still queued that will not be read in time: a reset,
+    // or the kernel would go on holding it for a client whose window stays
+    // shut (spec N-SLOW-6).
+    if (lingering_)
+      return end(false, nullptr);
+    return end(true, "flush deadline passed");
+  }
+  session_.on_timer(now);
+  if (session_.next_wait() == session::wait::rate && now >= session_.resume_at())
+    session_.resume(now);
+}
+
+std::size_t connection::peek(std::span<piece> out, std::size_t max_bytes)
+{
+  if (ended_ || lingering_)
+    return 0;
+  return session_.output().peek(out, max_bytes);
+}
+
+std::size_t connection::wrote(std::size_t n, time_point now)
+{
+  const std::size_t left = session_.output().written(n);
+  if (n > 0 && session_.next_wait() == session::wait::output)
+    session_.resume(now); // below the soft mark again, perhaps
+  return left;
+}
+
+connection::next connection::step(time_point now)
+{
+  next n;
+  if (close_told_)
+    return n;
+  if (ended_)
+  {
+    n.close = true;
+    n.reset = reset_;
+    close_told_ = true;
+    return n;
+  }
+  const outbox& out = session_.output();
+  // A closing connection (QUIT, 5xx, dropped by another client's broadcast)
+  // gets a hard deadline to flush, even while a write is stuck.
+  if (out.closing() && close_by_ == time_point::max())
+    close_by_ = now + flush_deadline;
+  if (!lingering_ && out.finished())
+  {
+    // The final line is written: shut down our side and drain input briefly.
+    lingering_ = true;
+    close_by_ = std::min(close_by_, now + linger_time);
+  }
+  if (lingering_ && !shutdown_told_)
+  {
+    n.shutdown_send = true;
+    shutdown_told_ = true;
+  }
+  const session::wait w = session_.next_wait();
+  n.read = lingering_ || w == session::wait::input;
+  n.write = !lingering_ && out.bytes() > 0;
+  n.wake_at = std::min(session_.deadline(), close_by_);
+  if (!lingering_ && w == session::wait::rate)
+    n.wake_at = std::min(n.wake_at, session_.resume_at());
+  return n;
+}
+
+} // namespace natter::core

@@ -1,0 +1,102 @@
+// One chat connection's whole life without a socket (spec sections 9-12):
+// the session, and every decision natterd's Asio connection used to make
+// around it (when to read, what to write next, one timer for every
+// deadline, the flush deadline of a closing connection, the linger after a
+// final line, when to reset). A transport tells it what happened, with the
+// time, and asks step() what to do; natterd, the session fuzzer and the core
+// tests all drive this same class.
+//
+// Threads: as session (one thread at a time; the room may queue output and
+// close the outbox from others, which wakes the transport).
+#ifndef NATTER_CORE_CONNECTION_HPP
+#define NATTER_CORE_CONNECTION_HPP
+
+#include "natter/core/session.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <span>
+#include <string_view>
+
+namespace natter::core
+{
+
+/// The state machine of one chat connection.
+class connection
+{
+public:
+  /// How long a closing connection (QUIT, a 5xx, dropped) may take to write
+  /// its last lines before it is reset (spec N-SLOW-6).
+  static constexpr std::chrono::milliseconds flush_deadline{3000};
+  /// How long input is drained after the final line went out, so that the
+  /// client's unread input does not turn the close into a reset that
+  /// destroys that line (spec N-CONN-9).
+  static constexpr std::chrono::milliseconds linger_time{1000};
+
+  /// What the transport does next, as step() answers it.
+  struct next
+  {
+    bool read = false;          ///< wait for input: received() or end_of_input()
+    bool write = false;         ///< output is pending: peek() and wrote()
+    bool shutdown_send = false; ///< shut down the sending side now (told once)
+    bool close = false;         ///< close the socket now (told once)
+    bool reset = false;         ///< ...abortively: output was left unsent
+    time_point wake_at = time_point::max(); ///< call timer_fired() then
+  };
+
+  connection(room& r, transport& t, time_point now) : session_(r, t, now) {}
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  /// Queues the greeting.
+  void start() { session_.start(); }
+
+  /// Octets arrived (while lingering they are only drained).
+  void received(std::string_view data, time_point now);
+
+  /// The client shut down its sending side.
+  void end_of_input(time_point now);
+
+  /// The socket failed (reset, error): the connection is over.
+  void failed();
+
+  /// The time step() asked for (or later) has come.
+  void timer_fired(time_point now);
+
+  /// The front of the pending output (see outbox::peek): nothing once the
+  /// final line went out or the connection is over.
+  std::size_t peek(std::span<piece> out, std::size_t max_bytes);
+
+  /// The socket took `n` octets of what peek() gave (0: none). Returns the
+  /// octets still pending.
+  std::size_t wrote(std::size_t n, time_point now);
+
+  /// What to do now. Each one-time action (shutdown_send, close) is told
+  /// once; after close, nothing more is asked.
+  next step(time_point now);
+
+  /// True once the transport was told to close.
+  bool over() const noexcept { return close_told_; }
+
+  /// Why the connection ended, for the log (null while it has not).
+  const char* reason() const { return reason_ != nullptr ? reason_ : session_.output().reason(); }
+
+  core::session& session() noexcept { return session_; }
+  const core::session& session() const noexcept { return session_; }
+
+private:
+  void end(bool reset, const char* why);
+
+  core::session session_;
+  time_point close_by_ = time_point::max(); // flush deadline, then the linger's end
+  const char* reason_ = nullptr;            // ours, when the session gave none
+  bool lingering_ = false;                  // the final line went out: draining input
+  bool shutdown_told_ = false;
+  bool ended_ = false; // the session left; the socket is to be closed
+  bool reset_ = false;
+  bool close_told_ = false;
+};
+
+} // namespace natter::core
+
+#endif // NATTER_CORE_CONNECTION_HPP
