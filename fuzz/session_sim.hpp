@@ -225,7 +225,8 @@ public:
                      [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
       check(lower.insert(l).second, "nicks are unique ignoring case");
       check(std::any_of(live_.begin(), live_.end(),
-                        [&](client* c) { return c != nullptr && c->conn->session().nick() == nick; }),
+                        [&](client* c)
+                        { return c != nullptr && c->conn->session().nick() == nick; }),
             "every member is a live session with that nick");
     }
     check(listed == room_->size(), "WHO lists every member");
@@ -279,8 +280,7 @@ public:
         held.insert(k);
       check(out.own_events_held() < log.chunk_size() + cfg_.max_line,
             "an outbox holds less than a chunk of its own events");
-      const char* reason = out.reason();
-      if (reason != nullptr && std::string_view(reason) == "send queue exceeded")
+      if (out.reason() == core::close_reason::sendq_exceeded)
       {
         check(first == nullptr, "a dropped slow consumer holds no chunk");
         check(out.bytes() <= cfg_.max_line + 64,

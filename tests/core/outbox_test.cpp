@@ -40,8 +40,8 @@ struct fixture
   void event(std::string_view line, bool own = false)
   {
     const std::uint64_t at = log.append(line);
-    auto readers = static_cast<std::size_t>(
-        std::count_if(outboxes.begin(), outboxes.end(), [](outbox* o) { return o->stream_open(); }));
+    auto readers = static_cast<std::size_t>(std::count_if(
+        outboxes.begin(), outboxes.end(), [](outbox* o) { return o->stream_open(); }));
     if (own)
     {
       out.skip(at, line.size());
@@ -146,10 +146,10 @@ TEST(Outbox, DiscardKeepsThePeekedLinesWhole)
   f.out.written(5); // "first"
   f.event("second\r\n");
   f.out.push(text("own\r\n"));
-  EXPECT_TRUE(f.out.close(text("524 bye\r\n"), "send queue exceeded", true));
+  EXPECT_TRUE(f.out.close(close_reason::sendq_exceeded));
   f.event("third\r\n");
   EXPECT_EQ(f.out.bytes(), f.total.load());
-  EXPECT_EQ(f.write(), " line\r\n524 bye\r\n");
+  EXPECT_EQ(f.write(), " line\r\n524 send queue exceeded\r\n");
   EXPECT_TRUE(f.out.finished());
   EXPECT_EQ(f.total.load(), 0u);
   EXPECT_FALSE(f.out.stream_open());
@@ -179,7 +179,7 @@ TEST(Outbox, DroppedWithAnOpenStreamGivesItsShareBack)
     f.out.open_stream();
     f.event("shared\r\n");
     EXPECT_EQ(f.total.load(), 16u);
-    other.close(nullptr, "gone", true);
+    other.close(close_reason::failed); // discards, sends nothing
     EXPECT_FALSE(other.stream_open());
     f.outboxes.pop_back();
   }
@@ -241,7 +241,8 @@ TEST(Outbox, EventsReachAWriterOnAnotherThread)
   talker.s.receive("NICK talker\n", time_point{});
   constexpr int count = 5000;
   std::string got;
-  std::thread drain([&] { got = reader.read_until("MSG talker " + std::to_string(count - 1) + "\r\n"); });
+  std::thread drain(
+      [&] { got = reader.read_until("MSG talker " + std::to_string(count - 1) + "\r\n"); });
   for (int i = 0; i < count; ++i)
   {
     talker.s.receive("MSG " + std::to_string(i) + "\n", time_point{});

@@ -691,7 +691,7 @@ TEST(Connection, ADroppedNonReaderIsResetAtItsFlushDeadline)
   n = z.c.step(t0 + connection::flush_deadline);
   EXPECT_TRUE(n.close);
   EXPECT_TRUE(n.reset);
-  EXPECT_STREQ(z.c.reason(), "send queue exceeded");
+  EXPECT_EQ(z.c.reason(), close_reason::sendq_exceeded);
 }
 
 // One timer serves every deadline: the flood-control pause, then the idle

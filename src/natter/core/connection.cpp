@@ -17,23 +17,23 @@ void connection::end_of_input(time_point now)
   if (ended_)
     return;
   if (lingering_)
-    return end(false, nullptr);
+    return end(false, close_reason::peer_closed);
   session_.end_of_input(now);
 }
 
 void connection::failed()
 {
   if (!ended_)
-    end(false, nullptr);
+    end(false, close_reason::failed);
 }
 
 // The session's own reason (quit, a 5xx, dropped) wins over ours.
-void connection::end(bool reset, const char* why)
+void connection::end(bool reset, close_reason why)
 {
   ended_ = true;
   reset_ = reset;
-  if (session_.output().reason() == nullptr)
-    reason_ = why != nullptr ? why : "connection closed";
+  if (session_.output().reason() == close_reason::none)
+    reason_ = why;
   session_.on_closed(); // leaves the room (QUIT <nick> connection closed) unless it left
 }
 
@@ -48,8 +48,8 @@ void connection::timer_fired(time_point now)
     // or the kernel would go on holding it for a client whose window stays
     // shut (spec N-SLOW-6).
     if (lingering_)
-      return end(false, nullptr);
-    return end(true, "flush deadline passed");
+      return end(false, close_reason::none);
+    return end(true, close_reason::flush_deadline);
   }
   session_.on_timer(now);
   if (session_.next_wait() == session::wait::rate && now >= session_.resume_at())

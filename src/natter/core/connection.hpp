@@ -36,11 +36,11 @@ public:
   /// What the transport does next, as step() answers it.
   struct next
   {
-    bool read = false;          ///< wait for input: received() or end_of_input()
-    bool write = false;         ///< output is pending: peek() and wrote()
-    bool shutdown_send = false; ///< shut down the sending side now (told once)
-    bool close = false;         ///< close the socket now (told once)
-    bool reset = false;         ///< ...abortively: output was left unsent
+    bool read = false;                      ///< wait for input: received() or end_of_input()
+    bool write = false;                     ///< output is pending: peek() and wrote()
+    bool shutdown_send = false;             ///< shut down the sending side now (told once)
+    bool close = false;                     ///< close the socket now (told once)
+    bool reset = false;                     ///< ...abortively: output was left unsent
     time_point wake_at = time_point::max(); ///< call timer_fired() then
   };
 
@@ -78,19 +78,22 @@ public:
   /// True once the transport was told to close.
   bool over() const noexcept { return close_told_; }
 
-  /// Why the connection ended, for the log (null while it has not).
-  const char* reason() const { return reason_ != nullptr ? reason_ : session_.output().reason(); }
+  /// Why the connection ended, for the log (none while it has not).
+  close_reason reason() const
+  {
+    return reason_ != close_reason::none ? reason_ : session_.output().reason();
+  }
 
   core::session& session() noexcept { return session_; }
   const core::session& session() const noexcept { return session_; }
 
 private:
-  void end(bool reset, const char* why);
+  void end(bool reset, close_reason why);
 
   core::session session_;
-  time_point close_by_ = time_point::max(); // flush deadline, then the linger's end
-  const char* reason_ = nullptr;            // ours, when the session gave none
-  bool lingering_ = false;                  // the final line went out: draining input
+  time_point close_by_ = time_point::max();  // flush deadline, then the linger's end
+  close_reason reason_ = close_reason::none; // ours, when the session gave none
+  bool lingering_ = false;                   // the final line went out: draining input
   bool shutdown_told_ = false;
   bool ended_ = false; // the session left; the socket is to be closed
   bool reset_ = false;

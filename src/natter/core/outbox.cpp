@@ -226,11 +226,11 @@ std::size_t outbox::push(shared_text text)
 
 // A close is news to the writer even when it is busy: a writer waiting for
 // a socket that never drains must still learn that it has a deadline now.
-bool outbox::close(shared_text last, const char* reason, bool discard)
+bool outbox::close(close_reason why)
 {
   {
     std::lock_guard lock(mutex_);
-    if (!close_locked(std::move(last), reason, discard))
+    if (!close_locked(why))
       return false;
     claim_idle();
   }
@@ -346,14 +346,15 @@ void outbox::step_over_own() noexcept
   }
 }
 
-bool outbox::close_locked(shared_text last, const char* reason, bool discard)
+bool outbox::close_locked(close_reason why)
 {
   if (closing_)
     return false;
   closing_ = true;
-  reason_ = reason;
+  reason_ = why;
   const std::uint64_t log_end = log_.end();
-  if (discard)
+  shared_text last = final_line(why);
+  if (discards_output(why))
     discard_locked(log_end);
   else if (stream_open())
     end_stream_at(log_end);
@@ -581,7 +582,7 @@ bool outbox::finished() const
   return closing_ && pending_locked(log_.end()) == 0;
 }
 
-const char* outbox::reason() const
+close_reason outbox::reason() const
 {
   std::lock_guard lock(mutex_);
   return reason_;

@@ -12,7 +12,9 @@
 #ifndef NATTER_CORE_OUTBOX_HPP
 #define NATTER_CORE_OUTBOX_HPP
 
+#include "natter/core/close_reason.hpp"
 #include "natter/core/room_log.hpp"
+#include "natter/core/text.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -25,16 +27,6 @@
 
 namespace natter::core
 {
-
-/// One or more complete CRLF-terminated lines of a connection's own output.
-/// Lines every session sends unchanged are built once and shared.
-using shared_text = std::shared_ptr<const std::string>;
-
-/// Makes a shared_text from a string.
-inline shared_text make_text(std::string s)
-{
-  return std::make_shared<const std::string>(std::move(s));
-}
 
 /// Octets to write, in place (a part of a line or of the log).
 struct piece
@@ -76,16 +68,15 @@ public:
   /// closing and `text` was dropped.
   std::size_t push(shared_text text);
 
-  /// Stops accepting output: ends the stream of events (under the room's
-  /// lock when it is open), queues `last` (a final line, may be null) and
-  /// wakes the writer, busy or not, so that it closes the connection once
-  /// everything queued is written (or its flush deadline passes). With
-  /// `discard` (a slow consumer), first drops everything but the rest of a
-  /// line the writer has partly written: the outbox then holds no part of
-  /// the room's log. Returns false when the outbox was already closing
-  /// (nothing changes then). `reason` (a string with static storage) is
-  /// kept for the log.
-  bool close(shared_text last, const char* reason, bool discard = false);
+  /// Stops accepting output because of `why`: ends the stream of events
+  /// (under the room's lock when it is open), queues the reason's final
+  /// line and wakes the writer, busy or not, so that it closes the
+  /// connection once everything queued is written (or its flush deadline
+  /// passes). When the reason discards output (a slow consumer, a failed
+  /// socket), first drops everything but the rest of a line the writer has
+  /// partly written: the outbox then holds no part of the room's log.
+  /// Returns false when the outbox was already closing (nothing changes).
+  bool close(close_reason why);
 
   /// Fills `out` with the front of the pending output (whole lines, events
   /// in spans of the log), stopping once `max_bytes` or `out.size()` pieces
@@ -114,8 +105,8 @@ public:
   /// True when closing and everything queued was written: time to close.
   bool finished() const;
 
-  /// The reason given to close(), or null while open.
-  const char* reason() const;
+  /// The reason given to close(); none while open.
+  close_reason reason() const;
 
   // ---- the room's side, with the room's lock held ----
 
@@ -198,7 +189,7 @@ private:
   void queue(std::uint64_t at, shared_text text, std::size_t skip);
   bool claim_idle() noexcept;
   bool go_idle(std::uint64_t seen_end) noexcept;
-  bool close_locked(shared_text last, const char* reason, bool discard);
+  bool close_locked(close_reason why);
 
   mutable std::mutex mutex_;
   transport& transport_;
@@ -218,7 +209,7 @@ private:
   bool closing_ = false;
   bool trim_ = false;         // discarded while in flight: trim at written()
   bool final_queued_ = false; // ...and the last entry is the final line
-  const char* reason_ = nullptr;
+  close_reason reason_ = close_reason::none;
 };
 
 } // namespace natter::core

@@ -1,6 +1,5 @@
 #include "natter/core/room.hpp"
 
-#include "natter/core/session.hpp"
 #include "natter/proto/ascii.hpp"
 #include "natter/proto/reply.hpp"
 
@@ -28,18 +27,6 @@ std::string_view event_line(std::string_view verb, std::string_view a, std::stri
   return line;
 }
 
-shared_text sendq_exceeded_line()
-{
-  static const shared_text line = []
-  {
-    std::string s;
-    proto::append_reply(s, proto::reply_code::sendq_exceeded,
-                        proto::reply_text(proto::reply_code::sendq_exceeded));
-    return make_text(std::move(s));
-  }();
-  return line;
-}
-
 } // namespace
 
 bool room::nick_order::less(std::string_view a, std::string_view b) noexcept
@@ -51,24 +38,24 @@ bool room::nick_order::less(std::string_view a, std::string_view b) noexcept
   return a.size() < b.size();
 }
 
-bool room::nick_order::operator()(const session* a, const session* b) const noexcept
+bool room::nick_order::operator()(const seat* a, const seat* b) const noexcept
 {
   return less(a->nick_, b->nick_);
 }
 
-bool room::nick_order::operator()(const session* a, std::string_view b) const noexcept
+bool room::nick_order::operator()(const seat* a, std::string_view b) const noexcept
 {
   return less(a->nick_, b);
 }
 
-bool room::nick_order::operator()(std::string_view a, const session* b) const noexcept
+bool room::nick_order::operator()(std::string_view a, const seat* b) const noexcept
 {
   return less(a, b->nick_);
 }
 
-room::nick_result room::set_nick(session& s, std::string_view nick, shared_text accepted)
+room::nick_result room::set_nick(seat& s, std::string_view nick, shared_text accepted)
 {
-  std::vector<session*> over;
+  std::vector<seat*> over;
   nick_result result = nick_result::accepted;
   {
     std::lock_guard lock(mutex_);
@@ -109,12 +96,12 @@ room::nick_result room::set_nick(session& s, std::string_view nick, shared_text 
   return result;
 }
 
-void room::message(session& from, std::string_view text)
+void room::message(seat& from, std::string_view text)
 {
   // The line is built before the lock: only from's own thread writes its
   // nick (set_nick runs on it), so reading it here needs no lock.
   const std::string_view line = event_line("MSG", from.nick_, text);
-  std::vector<session*> over;
+  std::vector<seat*> over;
   std::lock_guard lock(mutex_);
   if (!from.in_room_)
     return;
@@ -122,52 +109,46 @@ void room::message(session& from, std::string_view text)
   drop_overflowed(over);
 }
 
-void room::drop(session& s, const char* reason, shared_text last, bool discard)
+void room::leave(seat& s, close_reason why, std::string_view words)
 {
-  quit(s, reason, std::move(last), discard, reason);
-}
-
-void room::quit(session& s, const char* reason, shared_text last, bool discard,
-                std::string_view event_reason)
-{
-  std::vector<session*> over;
+  std::vector<seat*> over;
   std::lock_guard lock(mutex_);
-  s.out_.close(std::move(last), reason, discard);
+  s.out_.close(why);
   unlist(s);
-  remove_locked(s, event_reason, over);
+  remove_locked(s, why == close_reason::quit ? words : describe(why), over);
   drop_overflowed(over);
 }
 
-void room::attach(session& s)
+void room::attach(seat& s)
 {
   std::lock_guard lock(mutex_);
-  s.room_prev_ = nullptr;
-  s.room_next_ = sessions_;
-  if (sessions_ != nullptr)
-    sessions_->room_prev_ = &s;
-  sessions_ = &s;
+  s.prev_ = nullptr;
+  s.next_ = seats_;
+  if (seats_ != nullptr)
+    seats_->prev_ = &s;
+  seats_ = &s;
 }
 
-void room::detach(session& s)
+void room::detach(seat& s)
 {
   std::lock_guard lock(mutex_);
   s.out_.close_stream(); // a session always leaves first; this keeps the count right if not
   unlist(s);
-  if (s.room_prev_ != nullptr)
-    s.room_prev_->room_next_ = s.room_next_;
+  if (s.prev_ != nullptr)
+    s.prev_->next_ = s.next_;
   else
-    sessions_ = s.room_next_;
-  if (s.room_next_ != nullptr)
-    s.room_next_->room_prev_ = s.room_prev_;
-  s.room_prev_ = s.room_next_ = nullptr;
+    seats_ = s.next_;
+  if (s.next_ != nullptr)
+    s.next_->prev_ = s.prev_;
+  s.prev_ = s.next_ = nullptr;
 }
 
 void room::shut_down_all()
 {
   std::lock_guard lock(mutex_);
-  for (session* s = sessions_; s != nullptr; s = s->room_next_)
+  for (seat* s = seats_; s != nullptr; s = s->next_)
   {
-    s->shutdown();
+    s->out_.close(close_reason::shutting_down);
     unlist(*s);
   }
 }
@@ -176,7 +157,7 @@ void room::enforce_total()
 {
   if (total_sendq_.load(std::memory_order_relaxed) <= config_.max_total_sendq)
     return;
-  std::vector<session*> over;
+  std::vector<seat*> over;
   std::lock_guard lock(mutex_);
   pick_total_victims(over);
   drop_overflowed(over);
@@ -187,7 +168,7 @@ std::string room::who() const
   std::string out;
   std::lock_guard lock(mutex_);
   out.reserve(members_.size() * 24 + 32);
-  for (const session* member : members_)
+  for (const seat* member : members_)
     proto::append_reply(out, proto::reply_code::who, member->nick_, true);
   std::string last = std::to_string(members_.size());
   last += ' ';
@@ -207,7 +188,7 @@ std::size_t room::size() const
 // line is written once; each member's share is counted in the total with
 // one addition, and a member is touched only to wake its writer if it is
 // idle. Called with the lock held.
-void room::deliver(std::string_view line, session* except, std::vector<session*>& over)
+void room::deliver(std::string_view line, seat* except, std::vector<seat*>& over)
 {
   const std::uint64_t at = log_.append(line);
   std::size_t receivers = readers_.size();
@@ -222,7 +203,7 @@ void room::deliver(std::string_view line, session* except, std::vector<session*>
   if (skipping)
     except->out_.settle(); // a member that only talks keeps no old chunk
   const std::uint64_t end = log_.end();
-  for (session* member : readers_)
+  for (seat* member : readers_)
   {
     if (member == except)
       continue;
@@ -241,13 +222,13 @@ void room::deliver(std::string_view line, session* except, std::vector<session*>
 // gone soon whatever happens, and counting them would drop healthy clients
 // one after another. Unregistered sessions are candidates too. Called with
 // the lock held.
-void room::pick_total_victims(std::vector<session*>& over)
+void room::pick_total_victims(std::vector<seat*>& over)
 {
   if (total_sendq_.load(std::memory_order_relaxed) <= config_.max_total_sendq)
     return;
-  std::vector<std::pair<std::size_t, session*>> sizes;
+  std::vector<std::pair<std::size_t, seat*>> sizes;
   std::size_t droppable = 0;
-  for (session* s = sessions_; s != nullptr; s = s->room_next_)
+  for (seat* s = seats_; s != nullptr; s = s->next_)
   {
     if (s->out_.closing())
       continue;
@@ -267,33 +248,33 @@ void room::pick_total_victims(std::vector<session*>& over)
 
 // Drops every session in `over` with 524; their QUIT events may push others
 // over, so this runs until no new one appears. Called with the lock held.
-void room::drop_overflowed(std::vector<session*>& over)
+void room::drop_overflowed(std::vector<seat*>& over)
 {
   while (!over.empty())
   {
-    session* s = over.back();
+    seat* s = over.back();
     over.pop_back();
     // Closing an outbox twice changes nothing; the first reason stays.
-    s->out_.close(sendq_exceeded_line(), "send queue exceeded", true);
+    s->out_.close(close_reason::sendq_exceeded);
     unlist(*s);
-    remove_locked(*s, "send queue exceeded", over);
+    remove_locked(*s, describe(close_reason::sendq_exceeded), over);
   }
 }
 
 // Takes `s` off the list of readers once its stream has ended (any close of
 // its outbox ends it). Called with the lock held.
-void room::unlist(session& s)
+void room::unlist(seat& s)
 {
-  if (s.reader_slot_ == session::no_slot || s.out_.stream_open())
+  if (s.reader_slot_ == seat::no_slot || s.out_.stream_open())
     return;
-  session* last = readers_.back();
+  seat* last = readers_.back();
   readers_[s.reader_slot_] = last;
   last->reader_slot_ = s.reader_slot_;
   readers_.pop_back();
-  s.reader_slot_ = session::no_slot;
+  s.reader_slot_ = seat::no_slot;
 }
 
-void room::remove_locked(session& s, std::string_view reason, std::vector<session*>& over)
+void room::remove_locked(seat& s, std::string_view reason, std::vector<seat*>& over)
 {
   if (!s.in_room_)
     return;

@@ -6,6 +6,7 @@
 #ifndef NATTER_CORE_ROOM_HPP
 #define NATTER_CORE_ROOM_HPP
 
+#include "natter/core/close_reason.hpp"
 #include "natter/core/config.hpp"
 #include "natter/core/outbox.hpp"
 #include "natter/core/room_log.hpp"
@@ -21,12 +22,41 @@
 namespace natter::core
 {
 
-class session;
-
 /// Shared state of the chat service.
 class room
 {
 public:
+  /// A connection's place in the room: its pending output, and the room's
+  /// record of it (its nick, whether it is a member, its slot among the
+  /// readers of the log, its place in the list of every connection). Owned
+  /// by the connection's session, which calls the room with it; only the
+  /// room changes it, under its lock.
+  class seat
+  {
+  public:
+    seat(room& r, transport& t) : out_(t, r.log(), &r.total_sendq()) {}
+    seat(const seat&) = delete;
+    seat& operator=(const seat&) = delete;
+
+    outbox& output() noexcept { return out_; }
+    const outbox& output() const noexcept { return out_; }
+
+    /// The nick, empty before registration. Read without the lock by the
+    /// connection's own thread, the only one that changes it (set_nick).
+    const std::string& nick() const noexcept { return nick_; }
+
+  private:
+    friend class room; // the room's own record
+
+    static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
+    outbox out_;
+    std::string nick_;
+    seat* prev_ = nullptr; // the room's list of every connection
+    seat* next_ = nullptr;
+    std::uint32_t reader_slot_ = no_slot; // index in readers_
+    bool in_room_ = false;
+  };
+
   explicit room(const config& cfg) : config_(cfg), log_(cfg.log_chunk) {}
   room(const room&) = delete;
   room& operator=(const room&) = delete;
@@ -52,28 +82,23 @@ public:
   /// Registers `s` as `nick` (JOIN to the others) or renames it (NICK old
   /// new). On success `accepted` (the 200 line) is queued to `s` under the
   /// lock, before any event can reach it as a member.
-  nick_result set_nick(session& s, std::string_view nick, shared_text accepted);
+  nick_result set_nick(seat& s, std::string_view nick, shared_text accepted);
 
   /// Sends "MSG <nick> <text>" to every registered client but `from`.
-  void message(session& from, std::string_view text);
+  void message(seat& from, std::string_view text);
 
-  /// Closes `s`'s outbox with `last` (a final line, may be null) as its
-  /// final output (dropping what is queued first when `discard`), then, if
-  /// it is registered, removes it and sends "QUIT <nick> <reason>" to the
-  /// others. `reason` is a string with static storage.
-  void drop(session& s, const char* reason, shared_text last, bool discard);
+  /// Closes `s`'s outbox because of `why` (close_reason.hpp: its final
+  /// line, and whether queued output goes first), then, if it is
+  /// registered, removes it and sends "QUIT <nick> <reason>" to the others:
+  /// the reason's text, or for QUIT the client's own `words`.
+  void leave(seat& s, close_reason why, std::string_view words = {});
 
-  /// As drop(), but the others' QUIT event carries `event_reason` (the
-  /// client's own words), while `reason` is kept for the log.
-  void quit(session& s, const char* reason, shared_text last, bool discard,
-            std::string_view event_reason);
+  /// Every seat, registered or not, is known to the room from its
+  /// session's construction to its destruction.
+  void attach(seat& s);
+  void detach(seat& s);
 
-  /// Every session of this room, registered or not, is known to it from
-  /// construction to destruction (session's constructor and destructor).
-  void attach(session& s);
-  void detach(session& s);
-
-  /// Server shutdown (spec section 13): queues 521 to every session,
+  /// Server shutdown (spec section 13): queues 521 to every connection,
   /// registered or not, and closes its outbox once that is written. Every
   /// member's outbox is closed under this lock, since closing ends its share
   /// of the log (outbox.hpp).
@@ -98,26 +123,26 @@ private:
   {
     using is_transparent = void;
     static bool less(std::string_view a, std::string_view b) noexcept;
-    bool operator()(const session* a, const session* b) const noexcept;
-    bool operator()(const session* a, std::string_view b) const noexcept;
-    bool operator()(std::string_view a, const session* b) const noexcept;
+    bool operator()(const seat* a, const seat* b) const noexcept;
+    bool operator()(const seat* a, std::string_view b) const noexcept;
+    bool operator()(std::string_view a, const seat* b) const noexcept;
   };
 
-  void deliver(std::string_view line, session* except, std::vector<session*>& over);
-  void drop_overflowed(std::vector<session*>& over);
-  void pick_total_victims(std::vector<session*>& over);
-  void remove_locked(session& s, std::string_view reason, std::vector<session*>& over);
-  void unlist(session& s);
+  void deliver(std::string_view line, seat* except, std::vector<seat*>& over);
+  void drop_overflowed(std::vector<seat*>& over);
+  void pick_total_victims(std::vector<seat*>& over);
+  void remove_locked(seat& s, std::string_view reason, std::vector<seat*>& over);
+  void unlist(seat& s);
 
   const config config_;
   mutable std::mutex mutex_;
-  room_log log_; // appended under mutex_
-  std::set<session*, nick_order> members_; // a member's nick changes only outside it
-  std::vector<session*> readers_;          // exactly the sessions whose outbox stream is
-                                           // open: an event's recipients, and their count
-                                           // its share of the total (session::reader_slot_)
-  session* sessions_ = nullptr;            // every session, members or not: a list
-                                           // through session::room_prev_/room_next_
+  room_log log_;                        // appended under mutex_
+  std::set<seat*, nick_order> members_; // a member's nick changes only outside it
+  std::vector<seat*> readers_;          // exactly the seats whose outbox stream is open:
+                                        // an event's recipients, and their count its share
+                                        // of the total (seat::reader_slot_)
+  seat* seats_ = nullptr;               // every seat, members or not: a list through
+                                        // seat::prev_/next_
   std::atomic<std::size_t> total_sendq_{0};
 };
 

@@ -1,6 +1,5 @@
 #include "natter/core/session.hpp"
 
-#include "natter/core/room.hpp"
 #include "natter/proto/parse_error.hpp"
 
 #include <algorithm>
@@ -22,28 +21,13 @@ shared_text reply_line(reply_code code)
   return make_text(std::move(s));
 }
 
-// Lines every session sends unchanged are built once and shared.
+// Lines every session sends unchanged are built once and shared (the final
+// lines are close_reason's).
 const shared_text& fixed_line(reply_code code)
 {
-  static const std::array<shared_text, 8> lines{reply_line(reply_code::greeting),
-                                                reply_line(reply_code::closing),
-                                                reply_line(reply_code::wrong_protocol),
-                                                reply_line(reply_code::shutting_down),
-                                                reply_line(reply_code::registration_timeout),
-                                                reply_line(reply_code::idle_timeout),
-                                                reply_line(reply_code::sendq_exceeded),
-                                                reply_line(reply_code::not_registered)};
-  switch (code)
-  {
-  case reply_code::greeting: return lines[0];
-  case reply_code::closing: return lines[1];
-  case reply_code::wrong_protocol: return lines[2];
-  case reply_code::shutting_down: return lines[3];
-  case reply_code::registration_timeout: return lines[4];
-  case reply_code::idle_timeout: return lines[5];
-  case reply_code::sendq_exceeded: return lines[6];
-  default: return lines[7];
-  }
+  static const shared_text greeting = reply_line(reply_code::greeting);
+  static const shared_text not_registered = reply_line(reply_code::not_registered);
+  return code == reply_code::greeting ? greeting : not_registered;
 }
 
 const shared_text& help_text()
@@ -65,15 +49,15 @@ constexpr unsigned char tls_handshake = 0x16;
 } // namespace
 
 session::session(room& r, transport& t, time_point now)
-    : room_(r), out_(t, r.log(), &r.total_sendq()), parser_(r.settings().max_line), started_(now),
-      last_input_(now), refilled_(now), tokens_(r.settings().burst)
+    : room_(r), seat_(r, t), parser_(r.settings().max_line), started_(now), last_input_(now),
+      refilled_(now), tokens_(r.settings().burst)
 {
-  room_.attach(*this);
+  room_.attach(seat_);
 }
 
 session::~session()
 {
-  room_.detach(*this);
+  room_.detach(seat_);
 }
 
 void session::start()
@@ -91,7 +75,7 @@ void session::receive(std::string_view data, time_point now)
     tls_checked_ = true;
     if (static_cast<unsigned char>(data.front()) == tls_handshake)
     {
-      close_with(reply_code::wrong_protocol, "wrong protocol");
+      close_with(close_reason::wrong_protocol);
       return;
     }
   }
@@ -139,7 +123,7 @@ void session::finish_input()
   if (done_)
     return;
   done_ = true;
-  room_.drop(*this, "connection closed", nullptr, false);
+  room_.leave(seat_, close_reason::peer_closed);
 }
 
 // Spec 9.2: a first line that starts with an HTTP method and SP is another
@@ -167,7 +151,7 @@ bool session::first_line_is_http()
 
 session::wait session::next_wait() const
 {
-  if (done_ || out_.closing())
+  if (done_ || out().closing())
     return wait::closed;
   if (!pending_)
     return wait::input;
@@ -200,21 +184,16 @@ void session::on_timer(time_point now)
     return;
   if (!registered_ && cfg.registration_timeout.count() > 0 &&
       now >= started_ + cfg.registration_timeout)
-    close_with(reply_code::registration_timeout, "registration timeout");
+    close_with(close_reason::registration_timeout);
   else if (idle_clock_runs() && now >= last_input_ + cfg.idle_timeout)
-    close_with(reply_code::idle_timeout, "idle timeout");
+    close_with(close_reason::idle_timeout);
 }
 
 void session::on_closed()
 {
   done_ = true;
-  room_.drop(*this, "connection closed", nullptr, true);
+  room_.leave(seat_, close_reason::failed);
   pending_.reset();
-}
-
-void session::shutdown()
-{
-  out_.close(fixed_line(reply_code::shutting_down), "shutting down");
 }
 
 // Processes `in` one event at a time and stops early when the client must
@@ -227,12 +206,12 @@ std::size_t session::run(std::string_view in, time_point now)
   refill(now);
   while (!in.empty() && !done_)
   {
-    if (out_.closing())
+    if (out().closing())
     {
       done_ = true;
       break;
     }
-    if (out_.bytes() > cfg.soft_sendq)
+    if (out().bytes() > cfg.soft_sendq)
     {
       blocked_ = wait::output;
       break;
@@ -259,7 +238,7 @@ std::size_t session::run(std::string_view in, time_point now)
     charge(used, parser_.lines_framed() - framed);
     if (!protocol_known_ && first_line_is_http())
     {
-      close_with(reply_code::wrong_protocol, "wrong protocol");
+      close_with(close_reason::wrong_protocol);
       break;
     }
     if (ev.what != proto::parse_event::kind::none)
@@ -305,13 +284,13 @@ void session::handle_command(const proto::command& cmd)
   case command_type::nick:
     // The 200 is queued by the room under its lock, so no event reaches this
     // client before the reply that tells it it is registered.
-    switch (room_.set_nick(*this, cmd.arg, reply_line(reply_code::nick_accepted, cmd.arg)))
+    switch (room_.set_nick(seat_, cmd.arg, reply_line(reply_code::nick_accepted, cmd.arg)))
     {
     case room::nick_result::accepted:
     case room::nick_result::unchanged:
       registered_ = true;
-      if (out_.bytes() > sendq_limit())
-        close_with(reply_code::sendq_exceeded, "send queue exceeded", true);
+      if (out().bytes() > sendq_limit())
+        close_with(close_reason::sendq_exceeded);
       break;
     case room::nick_result::in_use: reply(reply_code::nick_in_use, cmd.arg); break;
     case room::nick_result::gone: break;
@@ -324,7 +303,7 @@ void session::handle_command(const proto::command& cmd)
     else if (cmd.arg.find_first_not_of(' ') == std::string_view::npos)
       reply(reply_code::bad_argument, proto::verb_name(cmd.type));
     else
-      room_.message(*this, cmd.arg);
+      room_.message(seat_, cmd.arg);
     break;
   case command_type::echo:
   case command_type::ping:
@@ -342,9 +321,8 @@ void session::handle_command(const proto::command& cmd)
     break;
   case command_type::help: send(help_text()); break;
   case command_type::quit:
-    send(fixed_line(reply_code::closing));
     done_ = true;
-    room_.quit(*this, "quit", nullptr, false, cmd.arg); // QUIT <nick> [<reason>]
+    room_.leave(seat_, close_reason::quit, cmd.arg); // 221; QUIT <nick> [<reason>]
     break;
   }
 }
@@ -376,16 +354,16 @@ void session::reply(reply_code code, std::string_view subject)
 
 void session::send(shared_text text)
 {
-  if (out_.push(std::move(text)) > sendq_limit())
-    close_with(reply_code::sendq_exceeded, "send queue exceeded", true);
+  if (out().push(std::move(text)) > sendq_limit())
+    close_with(close_reason::sendq_exceeded);
   else
     room_.enforce_total(); // a reply can take the server over its total too
 }
 
-void session::close_with(reply_code code, const char* reason, bool discard)
+void session::close_with(close_reason why)
 {
   done_ = true;
-  room_.drop(*this, reason, fixed_line(code), discard);
+  room_.leave(seat_, why);
 }
 
 std::size_t session::sendq_limit() const noexcept

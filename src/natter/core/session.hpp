@@ -9,6 +9,7 @@
 
 #include "natter/core/config.hpp"
 #include "natter/core/outbox.hpp"
+#include "natter/core/room.hpp"
 #include "natter/proto/command_parser.hpp"
 #include "natter/proto/reply.hpp"
 #include "natter/proto/telnet.hpp"
@@ -21,8 +22,6 @@
 
 namespace natter::core
 {
-
-class room;
 
 /// The protocol side of one chat connection.
 class session
@@ -75,23 +74,17 @@ public:
   /// with "connection closed" and discards queued output.
   void on_closed();
 
-  /// Server shutdown: queue 521 and close. Called by the room, under its
-  /// lock (room::shut_down_all), from any thread.
-  void shutdown();
-
   /// This connection's pending output.
-  outbox& output() noexcept { return out_; }
-  const outbox& output() const noexcept { return out_; }
+  outbox& output() noexcept { return seat_.output(); }
+  const outbox& output() const noexcept { return seat_.output(); }
 
   /// Octets received and not yet processed (kept while reading is paused).
   std::size_t pending() const noexcept { return pending_ ? pending_->size() : 0; }
 
   /// The nick, empty before registration (this session's thread only).
-  const std::string& nick() const noexcept { return nick_; }
+  const std::string& nick() const noexcept { return seat_.nick(); }
 
 private:
-  friend class room;
-
   std::size_t run(std::string_view in, time_point now);
   void handle(const proto::parse_event& ev);
   void handle_command(const proto::command& cmd);
@@ -100,7 +93,9 @@ private:
   void reply(proto::reply_code code, std::string_view subject);
   static shared_text reply_line(proto::reply_code code, std::string_view subject);
   void send(shared_text text);
-  void close_with(proto::reply_code code, const char* reason, bool discard = false);
+  void close_with(close_reason why);
+  outbox& out() noexcept { return seat_.output(); }
+  const outbox& out() const noexcept { return seat_.output(); }
   bool first_line_is_http();
   bool idle_clock_runs() const noexcept;
   void finish_input();
@@ -109,28 +104,22 @@ private:
   void charge(std::size_t bytes, std::uint64_t lines);
 
   room& room_;
-  session* room_prev_ = nullptr; // the room's list of every session
-  session* room_next_ = nullptr;
-  outbox out_;
+  room::seat seat_;
   proto::command_parser parser_;
   proto::telnet_answerer telnet_;
   std::unique_ptr<std::string> pending_; // input held while paused; null when none
-  std::string nick_;                     // written under the room lock
   time_point started_;
   time_point last_input_;
   time_point refilled_;
   time_point resume_at_{};
   double tokens_;
-  std::size_t byte_debt_ = 0; // octets received since the last byte token
-  static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
-  std::uint32_t reader_slot_ = no_slot; // index in the room's readers (room lock)
-  bool registered_ = false;             // this session's thread only
-  bool in_room_ = false;                // guarded by the room lock
-  bool tls_checked_ = false;            // the first octet was checked for TLS
-  bool protocol_known_ = false;         // the first line is known not to be HTTP
-  bool eof_ = false;                    // the client shut down its sending side
-  bool done_ = false;                   // QUIT, error close or end of connection
-  wait blocked_ = wait::input;          // why run() last stopped early
+  std::size_t byte_debt_ = 0;   // octets received since the last byte token
+  bool registered_ = false;     // this session's thread only
+  bool tls_checked_ = false;    // the first octet was checked for TLS
+  bool protocol_known_ = false; // the first line is known not to be HTTP
+  bool eof_ = false;            // the client shut down its sending side
+  bool done_ = false;           // QUIT, error close or end of connection
+  wait blocked_ = wait::input;  // why run() last stopped early
 };
 
 } // namespace natter::core

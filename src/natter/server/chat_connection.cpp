@@ -242,7 +242,7 @@ void chat_connection::close_socket(bool reset)
   }
   socket_.close(ignored);
   timer_.reset();
-  server_.chat_closed(peer_, conn_.reason());
+  server_.chat_closed(peer_, core::describe(conn_.reason()));
 }
 
 } // namespace natter::server

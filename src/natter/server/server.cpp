@@ -269,7 +269,7 @@ std::optional<proto::reply_code> server::admit(const asio::ip::address& raw)
   return std::nullopt;
 }
 
-void server::chat_closed(const tcp::endpoint& peer, const char* reason)
+void server::chat_closed(const tcp::endpoint& peer, std::string_view reason)
 {
   {
     std::lock_guard lock(mutex_);
@@ -280,7 +280,7 @@ void server::chat_closed(const tcp::endpoint& peer, const char* reason)
       per_ip_.erase(it);
   }
   if (log_enabled(log_level::info))
-    log(log_level::info, "chat " + to_string(peer) + " disconnected: " + reason);
+    log(log_level::info, "chat " + to_string(peer) + " disconnected: " + std::string(reason));
 }
 
 void server::accept_echo(worker_socket socket)

@@ -69,7 +69,7 @@ public:
   bool stopping() const noexcept { return stopping_.load(); }
 
   /// A chat connection ended: frees its slot and logs `reason`.
-  void chat_closed(const asio::ip::tcp::endpoint& peer, const char* reason);
+  void chat_closed(const asio::ip::tcp::endpoint& peer, std::string_view reason);
 
   /// An echo connection now holds `delta` octets more (or fewer) that its
   /// socket did not take; closes the largest holders when the echo
