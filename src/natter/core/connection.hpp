@@ -27,11 +27,11 @@ class connection
 public:
   /// How long a closing connection (QUIT, a 5xx, dropped) may take to write
   /// its last lines before it is reset (spec N-SLOW-6).
-  static constexpr std::chrono::milliseconds flush_deadline{3000};
+  static constexpr std::chrono::milliseconds flush_deadline{limits::flush_deadline};
   /// How long input is drained after the final line went out, so that the
   /// client's unread input does not turn the close into a reset that
   /// destroys that line (spec N-CONN-9).
-  static constexpr std::chrono::milliseconds linger_time{1000};
+  static constexpr std::chrono::milliseconds linger_time{limits::linger_time};
 
   /// What the transport does next, as step() answers it.
   struct next

@@ -1,6 +1,6 @@
-// Protocol limits and their defaults (spec/natter.md section 10, "Limits").
-// Every number a peer can observe lives here, so the spec, natterd's --help
-// and the tests quote one source.
+// The protocol's own numbers (spec/natter.md section 10): the line limit's
+// default and minimum, the nick length, the default ports. natterd's
+// limits and defaults, these among them, are in core/limits.hpp.
 #ifndef NATTER_PROTO_LIMITS_HPP
 #define NATTER_PROTO_LIMITS_HPP
 

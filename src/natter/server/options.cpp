@@ -21,6 +21,18 @@ std::optional<unsigned short> parse_port(const std::string& text)
   return static_cast<unsigned short>(n);
 }
 
+// The default of `flag` as the README and the spec write it (limits.hpp).
+std::string shown_default(std::string_view flag)
+{
+  const auto row = core::limits::for_flag(flag);
+  return row ? std::string(row->value) : std::string();
+}
+
+std::string seconds_text(std::chrono::seconds s)
+{
+  return std::to_string(s.count()) + " s";
+}
+
 } // namespace
 
 std::optional<int> parse_options(int argc, char** argv, options& out)
@@ -32,46 +44,53 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
 
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   out.threads = cores;
-  std::string chat_port = "7777";
-  std::string echo_port = "7";
+  namespace limits = core::limits;
+  std::string chat_port = std::to_string(limits::chat_port);
+  std::string echo_port = std::to_string(limits::echo_port);
   std::string level = "info";
-  double reg_timeout = 60;
-  double idle_timeout = 0;
-  double echo_idle = 300;
-  double user_timeout = 120;
+  auto secs = [](std::chrono::seconds d) { return static_cast<double>(d.count()); };
+  double reg_timeout = secs(limits::registration_timeout);
+  double idle_timeout = secs(limits::idle_timeout);
+  double echo_idle = secs(limits::echo_idle_timeout);
+  double user_timeout = secs(limits::tcp_user_timeout);
   core::config& c = out.chat;
 
   app.add_option("--bind", out.bind,
                  "address to listen on; :: is dual-stack (IPv4 and IPv6), "
                  "0.0.0.0 is used where the host has no IPv6")
-      ->capture_default_str();
+      ->default_str(shown_default("--bind"));
   app.add_option("--chat-port", chat_port, "chat port; 0 = ephemeral, off = disabled")
-      ->capture_default_str();
+      ->default_str(shown_default("--chat-port"));
   app.add_option("--echo-port", echo_port, "echo port (RFC 862); 0 = ephemeral, off = disabled")
-      ->capture_default_str();
+      ->default_str(shown_default("--echo-port"));
   app.add_option("--max-clients", out.max_clients,
                  "chat connections in all; beyond it a new one gets 503 and is closed")
-      ->capture_default_str();
+      ->default_str(shown_default("--max-clients"));
   app.add_option("--max-per-ip", out.max_per_ip,
                  "chat connections per client address (504 beyond it); 0 = no limit")
-      ->capture_default_str();
+      ->default_str(shown_default("--max-per-ip"));
   app.add_flag(
       "--no-loopback-exempt", [&out](std::int64_t) { out.loopback_exempt = false; },
       "count loopback addresses against --max-per-ip too (exempt by default)");
-  app.add_option("--max-line", c.max_line, "line limit in octets, terminator included (min 32)")
-      ->capture_default_str()
+  app.add_option("--max-line", c.max_line,
+                 "line limit in octets, terminator included (min " +
+                     std::to_string(proto::min_max_line) + ")")
+      ->default_str(shown_default("--max-line"))
       ->check(CLI::Range(std::size_t{proto::min_max_line}, std::size_t{1} << 24));
   app.add_option("--max-sendq", c.max_sendq,
                  "pending output per registered client in bytes (524 beyond it); "
-                 "unregistered clients: 64 KiB")
-      ->capture_default_str()
+                 "unregistered clients: " +
+                     std::to_string(limits::unregistered_sendq / limits::kib) + " KiB")
+      ->default_str(shown_default("--max-sendq"))
       ->check(CLI::PositiveNumber);
   app.add_option("--max-total-sendq", c.max_total_sendq,
                  "pending output of all clients in bytes; the largest queues are dropped first")
-      ->capture_default_str()
+      ->default_str(shown_default("--max-total-sendq"))
       ->check(CLI::PositiveNumber);
-  app.add_option("--rate", c.rate, "flood control: lines per second, burst of 100; 0 = off")
-      ->capture_default_str()
+  app.add_option("--rate", c.rate,
+                 "flood control: lines per second, burst of " +
+                     std::to_string(static_cast<int>(limits::burst)) + "; 0 = off")
+      ->default_str(shown_default("--rate"))
       ->check(CLI::Validator(
           [](const std::string& v)
           {
@@ -84,44 +103,49 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   const auto seconds = CLI::Range(0.0, 31536000.0);
   app.add_option("--registration-timeout", reg_timeout,
                  "seconds a connection has to register with NICK (522); 0 = none")
-      ->capture_default_str()
+      ->default_str(shown_default("--registration-timeout"))
       ->check(seconds);
   app.add_option("--idle-timeout", idle_timeout,
                  "seconds without an octet before a chat connection is closed (523); 0 = none")
-      ->capture_default_str()
+      ->default_str(shown_default("--idle-timeout"))
       ->check(seconds);
   app.add_option("--sndbuf", out.sndbuf,
                  "kernel send buffer per chat socket in bytes (SO_SNDBUF, which the kernel "
                  "doubles); 0 = the kernel's autotuning (up to megabytes per client)")
-      ->capture_default_str()
+      ->default_str(shown_default("--sndbuf"))
       ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 30));
   app.add_option("--tcp-user-timeout", user_timeout,
                  "seconds output may stay unacknowledged, or wait behind a client's zero "
                  "window, before the connection is dropped (TCP_USER_TIMEOUT); 0 = the kernel's")
-      ->capture_default_str()
+      ->default_str(shown_default("--tcp-user-timeout"))
       ->check(CLI::Range(0.0, 2147483.0));
   app.add_option("--echo-max-total-sendq", out.echo_max_total_sendq,
                  "echo output held for all echo connections in bytes; beyond it the "
                  "connections holding the most are closed first")
-      ->capture_default_str()
+      ->default_str(shown_default("--echo-max-total-sendq"))
       ->check(CLI::PositiveNumber);
   app.add_option("--echo-max-clients", out.echo_max_clients,
                  "echo connections in all; beyond it a new one is closed at once")
-      ->capture_default_str();
+      ->default_str(shown_default("--echo-max-clients"));
   app.add_option("--echo-idle-timeout", echo_idle,
                  "seconds without an octet before an echo connection is closed; 0 = none")
-      ->capture_default_str()
+      ->default_str(shown_default("--echo-idle-timeout"))
       ->check(seconds);
   app.add_option("--threads", out.threads, "I/O threads (default: the number of cores)")
       ->default_str(std::to_string(cores))
       ->check(CLI::Range(1u, 1024u));
   app.add_option("--log-level", level, "debug, info, warn, error or off (log to stderr)")
-      ->capture_default_str()
+      ->default_str(shown_default("--log-level"))
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
-  app.footer("TCP keepalive on chat connections: 60 s idle, 10 s interval, 6 probes.\n"
-             "Soft mark 64 KiB: while a client's pending output is above it, its "
-             "commands are not read.\nSIGTERM/SIGINT: 521 to every client, exit 0 within "
-             "5 s; a second signal exits at once.");
+  app.footer("TCP keepalive on chat connections: " + seconds_text(limits::keepalive_idle) +
+             " idle, " + seconds_text(limits::keepalive_interval) + " interval, " +
+             std::to_string(limits::keepalive_probes) + " probes.\nSoft mark " +
+             std::to_string(limits::soft_sendq / limits::kib) +
+             " KiB: while a client's pending output is above it, its commands are not "
+             "read.\nA closing connection has " +
+             seconds_text(limits::flush_deadline) +
+             " to take its last lines, then it is reset.\nSIGTERM/SIGINT: 521 to every "
+             "client, exit 0 within 5 s; a second signal exits at once.");
 
   try
   {

@@ -17,19 +17,19 @@ namespace natter::server
 struct options
 {
   std::string bind = "::";
-  std::optional<unsigned short> chat_port = 7777; ///< nullopt: "off"
-  std::optional<unsigned short> echo_port = 7;    ///< nullopt: "off"
-  std::size_t max_clients = 10000;
-  std::size_t max_per_ip = 16; ///< 0: no limit
+  std::optional<unsigned short> chat_port = core::limits::chat_port; ///< nullopt: "off"
+  std::optional<unsigned short> echo_port = core::limits::echo_port; ///< nullopt: "off"
+  std::size_t max_clients = core::limits::max_clients;
+  std::size_t max_per_ip = core::limits::max_per_ip; ///< 0: no limit
   bool loopback_exempt = true;
   /// SO_SNDBUF of chat sockets (the kernel doubles it); 0: autotuned.
-  std::size_t sndbuf = std::size_t{64} << 10;
+  std::size_t sndbuf = core::limits::sndbuf;
   /// TCP_USER_TIMEOUT of chat sockets; 0: the kernel's default.
-  std::chrono::milliseconds tcp_user_timeout{std::chrono::seconds(120)};
-  std::size_t echo_max_clients = 1000;
+  std::chrono::milliseconds tcp_user_timeout{core::limits::tcp_user_timeout};
+  std::size_t echo_max_clients = core::limits::echo_max_clients;
   /// Echo output held for all echo connections together.
-  std::size_t echo_max_total_sendq = std::size_t{64} << 20;
-  std::chrono::milliseconds echo_idle_timeout{std::chrono::seconds(300)};
+  std::size_t echo_max_total_sendq = core::limits::echo_max_total_sendq;
+  std::chrono::milliseconds echo_idle_timeout{core::limits::echo_idle_timeout};
   unsigned threads = 1;
   log_level level = log_level::info;
   core::config chat; ///< line, send queue, rate and timeout limits

@@ -29,12 +29,12 @@ using asio::ip::tcp;
 constexpr auto accept_backoff = 100ms;
 // Shutdown: clients get this long to take their 521 before natterd exits
 // (the spec allows 5 s in all).
-constexpr auto shutdown_deadline = 4s;
+constexpr auto shutdown_deadline = core::limits::shutdown_deadline;
 
 // TCP keepalive on chat sockets (spec N-CONN-7).
-constexpr int keepalive_idle_s = 60;
-constexpr int keepalive_interval_s = 10;
-constexpr int keepalive_probes = 6;
+constexpr int keepalive_idle_s = static_cast<int>(core::limits::keepalive_idle.count());
+constexpr int keepalive_interval_s = static_cast<int>(core::limits::keepalive_interval.count());
+constexpr int keepalive_probes = core::limits::keepalive_probes;
 
 // A chat socket's kernel side: keepalive (N-CONN-7), and the bounds on what
 // the kernel holds for a client that does not read (section 12): the send
