@@ -1,0 +1,88 @@
+#include "natter/server/registry.hpp"
+
+#include "natter/server/options.hpp"
+
+namespace natter::server
+{
+
+asio::ip::address canonical(const asio::ip::address& a)
+{
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  return a;
+}
+
+std::optional<proto::reply_code> registry::admit_chat(const asio::ip::address& raw)
+{
+  const asio::ip::address addr = canonical(raw);
+  std::lock_guard lock(mutex_);
+  if (chats_ >= options_.max_clients)
+    return proto::reply_code::server_full;
+  const bool exempt = options_.max_per_ip == 0 || (options_.loopback_exempt && addr.is_loopback());
+  if (!exempt)
+  {
+    std::size_t& n = per_ip_[addr];
+    if (n >= options_.max_per_ip)
+      return proto::reply_code::too_many_from_address;
+    ++n;
+  }
+  ++chats_;
+  return std::nullopt;
+}
+
+void registry::chat_gone(const asio::ip::address& raw)
+{
+  const asio::ip::address addr = canonical(raw);
+  std::unique_lock lock(mutex_);
+  --chats_;
+  const auto it = per_ip_.find(addr);
+  if (it != per_ip_.end() && --it->second == 0)
+    per_ip_.erase(it);
+  check_empty(lock);
+}
+
+bool registry::add_echo(const std::shared_ptr<echo_connection>& c)
+{
+  std::lock_guard lock(mutex_);
+  if (echoes_.size() >= options_.echo_max_clients)
+    return false;
+  echoes_.emplace(c.get(), c);
+  return true;
+}
+
+void registry::echo_gone(echo_connection* c)
+{
+  std::unique_lock lock(mutex_);
+  echoes_.erase(c);
+  check_empty(lock);
+}
+
+std::vector<std::shared_ptr<echo_connection>> registry::echoes() const
+{
+  std::vector<std::shared_ptr<echo_connection>> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& [p, w] : echoes_)
+    if (auto c = w.lock())
+      out.push_back(std::move(c));
+  return out;
+}
+
+void registry::on_empty(std::function<void()> last_gone)
+{
+  std::unique_lock lock(mutex_);
+  last_gone_ = std::move(last_gone);
+  check_empty(lock);
+}
+
+// Runs the callback once, outside the lock, when nothing is left.
+void registry::check_empty(std::unique_lock<std::mutex>& lock)
+{
+  if (!last_gone_ || chats_ != 0 || !echoes_.empty())
+    return;
+  const std::function<void()> run = std::move(last_gone_);
+  last_gone_ = nullptr;
+  lock.unlock();
+  run();
+}
+
+} // namespace natter::server
