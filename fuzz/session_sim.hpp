@@ -245,7 +245,7 @@ public:
       if (!out.closing())
         check(out.bytes() <= limit, "an open send queue stays within its limit");
     }
-    check(room_->total_sendq().load() == total, "the total send queue is the sum of the queues");
+    check(room_->total_sendq().value() == total, "the total send queue is the sum of the queues");
     check_log_chunks();
     // A closing connection (QUIT, a 5xx, dropped) is over by its flush
     // deadline, whether its client reads or not (spec N-SLOW-6, N-CONN-9).

@@ -47,7 +47,7 @@ struct fixture
       out.skip(at, line.size());
       --readers;
     }
-    total += line.size() * readers;
+    total.add(line.size() * readers);
     log.publish();
     out.notify();
   }
@@ -64,7 +64,7 @@ struct fixture
   }
 
   counting_transport t;
-  std::atomic<std::size_t> total{0};
+  pending_total total;
   room_log log;
   outbox out;
   std::vector<outbox*> outboxes{&out}; // every outbox on this log
@@ -85,10 +85,10 @@ TEST(Outbox, OwnLinesAndEventsLeaveInTheOrderTheyHappened)
   f.out.push(text("own2\r\n"));
   f.event("ev2 is longer than a chunk\r\n");
   f.event("ev3\r\n");
-  EXPECT_EQ(f.out.bytes(), f.total.load());
+  EXPECT_EQ(f.out.bytes(), f.total.value());
   EXPECT_EQ(f.write(), "own1\r\nev1\r\nown2\r\nev2 is longer than a chunk\r\nev3\r\n");
   EXPECT_EQ(f.out.bytes(), 0u);
-  EXPECT_EQ(f.total.load(), 0u);
+  EXPECT_EQ(f.total.value(), 0u);
 }
 
 TEST(Outbox, ItsOwnEventIsSkipped)
@@ -99,9 +99,9 @@ TEST(Outbox, ItsOwnEventIsSkipped)
   f.event("mine\r\n", true);
   f.event("b\r\n");
   EXPECT_EQ(f.out.bytes(), 6u);
-  EXPECT_EQ(f.total.load(), 6u);
+  EXPECT_EQ(f.total.value(), 6u);
   EXPECT_EQ(f.write(), "a\r\nb\r\n");
-  EXPECT_EQ(f.total.load(), 0u);
+  EXPECT_EQ(f.total.value(), 0u);
 }
 
 TEST(Outbox, ShortWritesResumeMidLine)
@@ -118,7 +118,7 @@ TEST(Outbox, ShortWritesResumeMidLine)
   for (int i = 0; i < 20; ++i)
     want += "event " + std::to_string(i) + "\r\n";
   EXPECT_EQ(all, want);
-  EXPECT_EQ(f.total.load(), 0u);
+  EXPECT_EQ(f.total.value(), 0u);
 }
 
 TEST(Outbox, StreamEndsWhereItWasClosed)
@@ -130,7 +130,7 @@ TEST(Outbox, StreamEndsWhereItWasClosed)
   f.event("out\r\n");
   f.out.push(text("after\r\n"));
   EXPECT_EQ(f.write(), "in\r\nafter\r\n");
-  EXPECT_EQ(f.total.load(), 0u);
+  EXPECT_EQ(f.total.value(), 0u);
 }
 
 // A slow consumer is dropped: what the writer already peeked (a line it may
@@ -148,10 +148,10 @@ TEST(Outbox, DiscardKeepsThePeekedLinesWhole)
   f.out.push(text("own\r\n"));
   EXPECT_TRUE(f.out.close(close_reason::sendq_exceeded));
   f.event("third\r\n");
-  EXPECT_EQ(f.out.bytes(), f.total.load());
+  EXPECT_EQ(f.out.bytes(), f.total.value());
   EXPECT_EQ(f.write(), " line\r\n524 send queue exceeded\r\n");
   EXPECT_TRUE(f.out.finished());
-  EXPECT_EQ(f.total.load(), 0u);
+  EXPECT_EQ(f.total.value(), 0u);
   EXPECT_FALSE(f.out.stream_open());
 }
 
@@ -178,14 +178,14 @@ TEST(Outbox, DroppedWithAnOpenStreamGivesItsShareBack)
     other.open_stream();
     f.out.open_stream();
     f.event("shared\r\n");
-    EXPECT_EQ(f.total.load(), 16u);
+    EXPECT_EQ(f.total.value(), 16u);
     other.close(close_reason::failed); // discards, sends nothing
     EXPECT_FALSE(other.stream_open());
     f.outboxes.pop_back();
   }
-  EXPECT_EQ(f.total.load(), 8u);
+  EXPECT_EQ(f.total.value(), 8u);
   EXPECT_EQ(f.write(), "shared\r\n");
-  EXPECT_EQ(f.total.load(), 0u);
+  EXPECT_EQ(f.total.value(), 0u);
 }
 
 /// A client whose writer runs on its own thread and waits for wake-ups:

@@ -613,7 +613,7 @@ TEST(Session, ADroppedNonReaderHoldsNoChunk)
   EXPECT_TRUE(z.s.output().closing());
   EXPECT_EQ(z.s.output().bytes(), std::string("524 send queue exceeded\r\n").size());
   EXPECT_EQ(r.log().chunks(), 1u);
-  EXPECT_EQ(r.total_sendq().load(), z.s.output().bytes());
+  EXPECT_EQ(r.total_sendq().value(), z.s.output().bytes());
 }
 
 // A member that talks while an event waits for it (its socket is full)
@@ -638,7 +638,7 @@ TEST(Session, AMemberThatTalksWithoutReadingHoldsNoBacklog)
   EXPECT_LT(z.s.output().own_events_held(), c.log_chunk + c.max_line);
   // What z was sent still arrives, once, when it reads again.
   EXPECT_EQ(z.read(), lines{"MSG alice for zed, never read"});
-  EXPECT_EQ(r.total_sendq().load(), 0u);
+  EXPECT_EQ(r.total_sendq().value(), 0u);
 }
 
 // After a final line went out, the connection shuts down its sending side,

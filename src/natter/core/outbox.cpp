@@ -17,7 +17,7 @@ constexpr std::size_t initial_capacity = 8;
 outbox::~outbox()
 {
   if (total_ != nullptr)
-    total_->fetch_sub(pending_locked(log_.end()), std::memory_order_relaxed);
+    total_->remove(pending_locked(log_.end()));
   // The room ends every stream before a session goes (room::detach).
   log_chunk::release_range(chunk_, last_held());
 }
@@ -190,7 +190,7 @@ void outbox::queue(std::uint64_t at, shared_text text, std::size_t skip)
   {
     own_.store(own() + text->size(), std::memory_order_relaxed);
     if (total_ != nullptr)
-      total_->fetch_add(text->size(), std::memory_order_relaxed);
+      total_->add(text->size());
   }
   else
     skipped_ += skip;
@@ -302,7 +302,7 @@ void outbox::discard_locked(std::uint64_t log_end)
   if (keep == head_)
     head_offset_ = 0;
   if (total_ != nullptr)
-    total_->fetch_sub(before - pending_locked(log_end), std::memory_order_relaxed);
+    total_->remove(before - pending_locked(log_end));
   if (copy)
     queue(pos(), std::move(copy), 0);
 }
@@ -415,7 +415,7 @@ std::size_t outbox::written(std::size_t n)
   commit(c);
   in_flight_ = 0;
   if (total_ != nullptr)
-    total_->fetch_sub(n, std::memory_order_relaxed);
+    total_->remove(n);
   if (trim_)
   {
     // Discarded while this write was under way: now only the rest of the
@@ -428,7 +428,7 @@ std::size_t outbox::written(std::size_t n)
       entries_.pop_back();
       own_.store(own() - last->size(), std::memory_order_relaxed);
       if (total_ != nullptr)
-        total_->fetch_sub(last->size(), std::memory_order_relaxed);
+        total_->remove(last->size());
       final_queued_ = false;
     }
     discard_locked(log_end);
@@ -531,7 +531,7 @@ void outbox::detach(std::uint64_t log_end)
   if (rest.empty())
     return;
   if (total_ != nullptr)
-    total_->fetch_sub(rest.size(), std::memory_order_relaxed); // queue() counts it again
+    total_->remove(rest.size()); // queue() counts it again
   queue(c.pos, make_text(std::move(rest)), 0);
 }
 

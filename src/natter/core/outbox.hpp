@@ -35,6 +35,22 @@ struct piece
   std::size_t size;
 };
 
+/// The pending output of every connection of a server together (spec
+/// N-SLOW-4). The one counter of it, changed only through this class: by
+/// each outbox for its own lines and for what its writer took or a close
+/// dropped, and by the room for an event's share of all its readers at
+/// once, with one addition.
+class pending_total
+{
+public:
+  void add(std::size_t n) noexcept { octets_.fetch_add(n, std::memory_order_relaxed); }
+  void remove(std::size_t n) noexcept { octets_.fetch_sub(n, std::memory_order_relaxed); }
+  std::size_t value() const noexcept { return octets_.load(std::memory_order_relaxed); }
+
+private:
+  std::atomic<std::size_t> octets_{0};
+};
+
 /// What the writer of a connection does next.
 class transport
 {
@@ -55,7 +71,7 @@ public:
   /// `total` (may be null) is a counter shared by every outbox of a server,
   /// kept equal to the sum of their pending octets (the room adds each
   /// event's share; see room::deliver).
-  outbox(transport& t, room_log& log, std::atomic<std::size_t>* total) noexcept
+  outbox(transport& t, room_log& log, pending_total* total) noexcept
       : transport_(t), log_(log), total_(total)
   {
   }
@@ -194,7 +210,7 @@ private:
   mutable std::mutex mutex_;
   transport& transport_;
   room_log& log_;
-  std::atomic<std::size_t>* total_;
+  pending_total* total_;
   log_chunk* chunk_ = nullptr; // first chunk held (the one pos_ is in); null: none
   std::uint64_t end_ = 0;      // end of this outbox's stream (open_end: open)
   std::vector<entry> entries_; // from head_ on: not yet written

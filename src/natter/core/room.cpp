@@ -155,7 +155,7 @@ void room::shut_down_all()
 
 void room::enforce_total()
 {
-  if (total_sendq_.load(std::memory_order_relaxed) <= config_.max_total_sendq)
+  if (total_sendq_.value() <= config_.max_total_sendq)
     return;
   std::vector<seat*> over;
   std::lock_guard lock(mutex_);
@@ -198,7 +198,7 @@ void room::deliver(std::string_view line, seat* except, std::vector<seat*>& over
     except->out_.skip(at, line.size());
     --receivers;
   }
-  total_sendq_.fetch_add(line.size() * receivers, std::memory_order_relaxed);
+  total_sendq_.add(line.size() * receivers);
   log_.publish();
   if (skipping)
     except->out_.settle(); // a member that only talks keeps no old chunk
@@ -224,7 +224,7 @@ void room::deliver(std::string_view line, seat* except, std::vector<seat*>& over
 // the lock held.
 void room::pick_total_victims(std::vector<seat*>& over)
 {
-  if (total_sendq_.load(std::memory_order_relaxed) <= config_.max_total_sendq)
+  if (total_sendq_.value() <= config_.max_total_sendq)
     return;
   std::vector<std::pair<std::size_t, seat*>> sizes;
   std::size_t droppable = 0;

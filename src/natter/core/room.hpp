@@ -65,7 +65,7 @@ public:
   const config& settings() const noexcept { return config_; }
 
   /// Sum of the queued output of every connection.
-  std::atomic<std::size_t>& total_sendq() noexcept { return total_sendq_; }
+  pending_total& total_sendq() noexcept { return total_sendq_; }
 
   /// The log of events every member reads from (its outbox keeps a place).
   room_log& log() noexcept { return log_; }
@@ -143,7 +143,7 @@ private:
                                         // of the total (seat::reader_slot_)
   seat* seats_ = nullptr;               // every seat, members or not: a list through
                                         // seat::prev_/next_
-  std::atomic<std::size_t> total_sendq_{0};
+  pending_total total_sendq_;
 };
 
 } // namespace natter::core
