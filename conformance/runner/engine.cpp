@@ -3,6 +3,7 @@
 #include "matcher.hpp"
 #include "net.hpp"
 
+#include "natter/proto/reply.hpp"
 #include "natter/proto/server_line.hpp"
 
 #include <algorithm>
@@ -20,6 +21,8 @@ namespace natter::conform
 
 namespace
 {
+
+using proto::reply_code;
 
 /// A failed expectation; ends the case.
 struct failure
@@ -92,8 +95,8 @@ struct client
   bool reset = false;
   // What the invariant checks remember.
   bool sent_iac = false;
-  bool got_200 = false;
-  bool got_5xx = false;
+  bool got_nick_accepted = false;
+  bool got_closing_reply = false;
   bool got_line = false;
   int more_code = 0;
   std::vector<std::string> who_run;
@@ -113,7 +116,7 @@ struct client
   bool live() const
   {
     return connected && !echo && !closed_by_us && !eof && !reset && !quit_sent && !shut &&
-           !got_5xx && !corked;
+           !got_closing_reply && !corked;
   }
 };
 
@@ -306,7 +309,8 @@ private:
     case k::msg:
     case k::quit: return !is_ours(sl.nick);
     case k::nick: return !is_ours(sl.nick) && !is_ours(sl.new_nick);
-    case k::reply: return sl.code == 211 && sl.more && !is_ours(sl.text);
+    case k::reply:
+      return static_cast<reply_code>(sl.code) == reply_code::who && sl.more && !is_ours(sl.text);
     default: return false;
     }
   }
@@ -325,7 +329,7 @@ private:
     if (!natter::proto::is_valid_text(line))
       throw violation{"N-ENC-6",
                       c.name + " received a line that is not valid text: " + printable(line)};
-    if (c.got_5xx)
+    if (c.got_closing_reply)
       throw violation{"N-REPLY-6",
                       c.name + " received a line after a 5xx reply: " + printable(line)};
     const auto sl = natter::proto::parse_server_line(line);
@@ -340,18 +344,21 @@ private:
     }
     if (sl.what == k::reply)
     {
+      // A code this version does not know keeps its value (N-REPLY-9).
+      const auto code = static_cast<reply_code>(sl.code);
       if (c.more_code != 0 && sl.code != c.more_code)
         throw violation{"N-REPLY-3", c.name + " received " + std::to_string(sl.code) +
                                          " inside a multi-line " + std::to_string(c.more_code) +
                                          " reply"};
       c.more_code = sl.more ? sl.code : 0;
-      if (sl.code == 220 && c.got_line)
-        throw violation{"N-CONN-1", c.name + " received a 220 that is not the first line"};
-      if (sl.code >= 500)
-        c.got_5xx = true;
-      if (sl.code == 200)
-        c.got_200 = true;
-      if (sl.code == 211)
+      if (code == reply_code::greeting && c.got_line)
+        throw violation{"N-CONN-1", c.name + " received a " + proto::to_string(code) +
+                                        " that is not the first line"};
+      if (proto::closes_connection(code))
+        c.got_closing_reply = true;
+      if (code == reply_code::nick_accepted)
+        c.got_nick_accepted = true;
+      if (code == reply_code::who)
         check_who(c, sl.more, std::string(sl.text));
     }
     else
@@ -359,7 +366,7 @@ private:
       if (c.more_code != 0)
         throw violation{"N-REPLY-4", c.name + " received an event inside a multi-line reply: " +
                                          printable(line)};
-      if (sl.what != k::echo && sl.what != k::pong && !c.got_200)
+      if (sl.what != k::echo && sl.what != k::pong && !c.got_nick_accepted)
         throw violation{"N-EVENT-2", c.name + " is not registered but received " + printable(line)};
     }
     c.got_line = true;
@@ -367,21 +374,22 @@ private:
 
   void check_who(client& c, bool more, const std::string& text)
   {
+    const std::string who = proto::to_string(reply_code::who);
     if (more)
     {
       if (!natter::proto::is_valid_nick(text))
-        throw violation{"N-WHO-2",
-                        c.name + " received a 211- line without a nick: 211-" + printable(text)};
+        throw violation{"N-WHO-2", c.name + " received a " + who + "- line without a nick: " + who +
+                                       "-" + printable(text)};
       if (!c.who_run.empty() && to_lower(c.who_run.back()) >= to_lower(text))
-        throw violation{"N-WHO-3", c.name + " received 211-" + text + " after 211-" +
-                                       c.who_run.back() + ": not in ascending order"};
+        throw violation{"N-WHO-3", c.name + " received " + who + "-" + text + " after " + who +
+                                       "-" + c.who_run.back() + ": not in ascending order"};
       c.who_run.push_back(text);
       return;
     }
     const std::string count = text.substr(0, text.find(' '));
     if (count != std::to_string(c.who_run.size()))
-      throw violation{"N-WHO-2", c.name + " received '211 " + printable(text) + "' after " +
-                                     std::to_string(c.who_run.size()) + " 211- lines"};
+      throw violation{"N-WHO-2", c.name + " received '" + who + " " + printable(text) + "' after " +
+                                     std::to_string(c.who_run.size()) + " " + who + "- lines"};
     c.who_run.clear();
   }
 
@@ -555,11 +563,11 @@ private:
              (rcvbuf > 0 ? ", SO_RCVBUF " + std::to_string(rcvbuf) : std::string()) + ")");
     if (raw || echo)
       return;
+    const std::string greeting = proto::to_string(reply_code::greeting) + " natter/1";
     const auto it = next_item(c, deadline());
-    if (!it || it->telnet ||
-        !(it->bytes == "220 natter/1" || it->bytes.rfind("220 natter/1 ", 0) == 0))
+    if (!it || it->telnet || !(it->bytes == greeting || it->bytes.rfind(greeting + " ", 0) == 0))
       throw failure{c.name + " did not receive the greeting [N-CONN-1]",
-                    {"expected: " + c.name + "< 220 natter/1 {*}",
+                    {"expected: " + c.name + "< " + greeting + " {*}",
                      it ? "actual:   " + c.name + "< " + printable(it->bytes) : nothing_came(c)}};
   }
 
@@ -842,10 +850,11 @@ private:
     if (!c.connected)
       connect(c, false, false);
     send(c, "NICK " + nick + "\r\n", true);
+    const std::string accepted = proto::to_string(reply_code::nick_accepted) + " " + nick;
     const auto it = next_item(c, deadline());
-    if (!it || it->telnet || it->bytes.rfind("200 " + nick + " ", 0) != 0)
+    if (!it || it->telnet || it->bytes.rfind(accepted + " ", 0) != 0)
       throw failure{c.name + " could not register as " + nick,
-                    {"expected: " + c.name + "< 200 " + nick + " {*}",
+                    {"expected: " + c.name + "< " + accepted + " {*}",
                      it ? "actual:   " + c.name + "< " + printable(it->bytes) : nothing_came(c)}};
     for (auto& other : clients_)
       if (other.get() != &c && other->registered && other->live())

@@ -41,6 +41,7 @@ namespace
 {
 
 namespace proto = natter::proto;
+using proto::reply_code;
 using clock = std::chrono::steady_clock;
 
 /// The faults; each breaks one requirement of the spec.
@@ -262,7 +263,7 @@ public:
         if (now >= resume_at(c))
           resume(c, now);
         if (now >= idle_deadline(c))
-          close_with(c, 523, "idle timeout", "idle timeout");
+          close_with(c, reply_code::idle_timeout, "idle timeout", "idle timeout");
         if (now >= c.close_by && !c.dead)
         {
           // Output is still unsent: reset, so the kernel drops it too.
@@ -300,7 +301,7 @@ private:
     if (!echo)
     {
       ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &chat_sndbuf, sizeof chat_sndbuf);
-      reply(c, 220, "natter/1 ready");
+      reply(c, reply_code::greeting, "natter/1 ready");
     }
   }
 
@@ -315,7 +316,7 @@ private:
     if (c.closing || c.dead)
       return;
     c.out.erase(c.mid_line ? c.out.find('\n') + 1 : 0);
-    close_with(c, 524, "send queue exceeded", "send queue exceeded");
+    close_with(c, reply_code::sendq_exceeded, "send queue exceeded", "send queue exceeded");
     if (!f_.dropped_stays_open)
       c.close_by = now + flush_deadline;
   }
@@ -370,7 +371,8 @@ private:
             c.sniffer.push(static_cast<unsigned char>(c.in[pos]), !f_.http_check_before_telnet);
         if (v == http_sniffer::verdict::http)
         {
-          close_with(c, 500, "this port speaks natter, a line-based chat protocol", nullptr);
+          close_with(c, reply_code::wrong_protocol,
+                     "this port speaks natter, a line-based chat protocol", nullptr);
           break;
         }
         c.first_line_known = v == http_sniffer::verdict::other;
@@ -420,7 +422,7 @@ private:
 
   /// Sends a final reply and closes; `reason` is the QUIT event's reason
   /// for the others (none for a connection that never got that far).
-  void close_with(conn& c, int code, std::string_view text, const char* reason)
+  void close_with(conn& c, reply_code code, std::string_view text, const char* reason)
   {
     reply(c, code, text);
     if (!c.nick.empty() && reason != nullptr)
@@ -451,9 +453,9 @@ private:
       c.over = true;
   }
 
-  void reply(conn& c, int code, std::string_view text, bool more = false)
+  void reply(conn& c, reply_code code, std::string_view text, bool more = false)
   {
-    line(c, std::to_string(code) + (more ? "-" : " ") + std::string(text));
+    line(c, proto::to_string(code) + (more ? "-" : " ") + std::string(text));
   }
 
   void broadcast(const conn& from, const std::string& event)
@@ -477,17 +479,21 @@ private:
     {
       const bool msg_verb = lower(ev.token) == "msg";
       if (ev.error == proto::parse_error::missing_argument && msg_verb && c.nick.empty())
-        return reply(c, 401, "register first with NICK");
+        return reply(c, reply_code::not_registered, "register first with NICK");
       switch (ev.error)
       {
       case proto::parse_error::line_too_long:
-        return reply(c, f_.overlong_415 ? 415 : 413, "line too long");
-      case proto::parse_error::invalid_text: return reply(c, 415, "invalid text");
+        return reply(c, f_.overlong_415 ? reply_code::invalid_text : reply_code::line_too_long,
+                     "line too long");
+      case proto::parse_error::invalid_text:
+        return reply(c, reply_code::invalid_text, "invalid text");
       case proto::parse_error::unknown_command:
-        return reply(c, 421, std::string(ev.token) + " unknown command");
+        return reply(c, reply_code::unknown_command, std::string(ev.token) + " unknown command");
       case proto::parse_error::missing_argument:
-        return reply(c, 400, std::string(msg_verb ? "MSG" : "NICK") + " missing or bad argument");
-      case proto::parse_error::invalid_nick: return reply(c, 432, "invalid nick");
+        return reply(c, reply_code::bad_argument,
+                     std::string(msg_verb ? "MSG" : "NICK") + " missing or bad argument");
+      case proto::parse_error::invalid_nick:
+        return reply(c, reply_code::invalid_nick, "invalid nick");
       }
       return;
     }
@@ -499,7 +505,7 @@ private:
     case proto::command_type::nick: return nick(c, arg);
     case proto::command_type::msg:
       if (c.nick.empty())
-        return reply(c, 401, "register first with NICK");
+        return reply(c, reply_code::not_registered, "register first with NICK");
       return broadcast(c, "MSG " + c.nick + " " + arg);
     case proto::command_type::echo: return line(c, arg.empty() ? "ECHO" : "ECHO " + arg);
     case proto::command_type::ping: return line(c, arg.empty() ? "PONG" : "PONG " + arg);
@@ -507,10 +513,10 @@ private:
     case proto::command_type::help:
       for (const char* h : {"NICK <nick>", "MSG <text>", "ECHO [<text>]", "PING [<token>]", "WHO",
                             "HELP", "QUIT [<reason>]"})
-        reply(c, 214, h, true);
-      return reply(c, 214, "end of help");
+        reply(c, reply_code::help, h, true);
+      return reply(c, reply_code::help, "end of help");
     case proto::command_type::quit:
-      reply(c, 221, "goodbye");
+      reply(c, reply_code::closing, "goodbye");
       if (!c.nick.empty())
         broadcast(c, arg.empty() ? "QUIT " + c.nick : "QUIT " + c.nick + " " + arg);
       if (!f_.quit_stays_open)
@@ -526,13 +532,13 @@ private:
   void nick(conn& c, const std::string& want)
   {
     if (want == c.nick)
-      return reply(c, 200, want + " nick accepted");
+      return reply(c, reply_code::nick_accepted, want + " nick accepted");
     for (const conn& o : conns_)
       if (&o != &c && !o.nick.empty() && lower(o.nick) == lower(want) && !f_.duplicate_nick)
-        return reply(c, 433, want + " nick already in use");
+        return reply(c, reply_code::nick_in_use, want + " nick already in use");
     const std::string old = c.nick;
     c.nick = want;
-    reply(c, 200, want + " nick accepted");
+    reply(c, reply_code::nick_accepted, want + " nick accepted");
     if (old.empty())
     {
       if (!f_.no_join)
@@ -545,7 +551,7 @@ private:
   void who(conn& c)
   {
     if (c.nick.empty())
-      return reply(c, 401, "register first with NICK");
+      return reply(c, reply_code::not_registered, "register first with NICK");
     std::vector<std::string> nicks;
     for (const conn& o : conns_)
       if (!o.nick.empty() && !o.dead && !o.closing)
@@ -555,8 +561,8 @@ private:
     if (f_.who_unsorted)
       std::reverse(nicks.begin(), nicks.end());
     for (const std::string& n : nicks)
-      reply(c, 211, n, true);
-    reply(c, 211, std::to_string(nicks.size()) + " users in the room");
+      reply(c, reply_code::who, n, true);
+    reply(c, reply_code::who, std::to_string(nicks.size()) + " users in the room");
   }
 
   faults f_;

@@ -42,10 +42,21 @@ TEST(Reply, Formats)
   EXPECT_EQ(out, "211-bob\r\n211 1 users in the room\r\nQUIT bob\r\nNICK a b\r\n");
 }
 
+// Code that compares received lines by name spells the code this way.
+TEST(Reply, CodeDigits)
+{
+  for (const reply_info& r : reply_table())
+    EXPECT_EQ(to_string(r.code), std::to_string(static_cast<int>(r.code)));
+  EXPECT_EQ(to_string(reply_code::nick_accepted), "200");
+  EXPECT_EQ(to_string(static_cast<reply_code>(299)), "299"); // a code this version does not know
+}
+
 TEST(Reply, ClassesAndErrorCodes)
 {
   EXPECT_TRUE(closes_connection(reply_code::server_full));
   EXPECT_FALSE(closes_connection(reply_code::nick_in_use));
+  EXPECT_TRUE(closes_connection(static_cast<reply_code>(599)));
+  EXPECT_FALSE(closes_connection(static_cast<reply_code>(299)));
   EXPECT_EQ(reply_code_for(parse_error::line_too_long), 413);
   EXPECT_EQ(reply_code_for(parse_error::invalid_text), 415);
   EXPECT_EQ(reply_code_for(parse_error::unknown_command), 421);

@@ -76,7 +76,10 @@ void conversation::server_line(std::string_view line)
   switch (l.what)
   {
   case k::invalid: error("unexpected line from server: " + std::string(line)); return;
-  case k::reply: on_reply(l.code, l.more, l.text); return;
+  case k::reply:
+    // A code this version does not know keeps its value (N-REPLY-9).
+    on_reply(static_cast<proto::reply_code>(l.code), l.more, l.text);
+    return;
   case k::join: notice(display_line::kind::event, std::string(l.nick) + " joined"); return;
   case k::nick:
     notice(display_line::kind::event,
@@ -117,9 +120,10 @@ void conversation::server_line(std::string_view line)
   }
 }
 
-void conversation::on_reply(int code, bool more, std::string_view text)
+void conversation::on_reply(proto::reply_code code, bool more, std::string_view text)
 {
-  if (code == 211)
+  using rc = proto::reply_code;
+  if (code == rc::who)
   {
     if (more)
     {
@@ -137,20 +141,20 @@ void conversation::on_reply(int code, bool more, std::string_view text)
     notice(display_line::kind::event, line);
     return;
   }
-  if (code == 214)
+  if (code == rc::help)
   {
     notice(display_line::kind::event, text);
     return;
   }
-  if (code == 220)
+  if (code == rc::greeting)
     return; // the greeting: "connected to ..." was already said
-  if (code == 221)
+  if (code == rc::closing)
   {
     // Also reached through "/raw QUIT": the close that follows is wanted.
     quitting_ = true;
     return;
   }
-  if (code == 200)
+  if (code == rc::nick_accepted)
   {
     const std::string_view word = first_word(text);
     const std::string accepted = proto::is_valid_nick(word) ? std::string(word) : nick_;
@@ -180,17 +184,18 @@ void conversation::on_reply(int code, bool more, std::string_view text)
     }
     return;
   }
-  if (!registered_ && connected_ && (code == 433 || code == 432 || code == 400))
+  if (!registered_ && connected_ &&
+      (code == rc::nick_in_use || code == rc::invalid_nick || code == rc::bad_argument))
   {
     on_registration_refused(code, text);
     return;
   }
-  error(std::to_string(code) + " " + std::string(text));
+  error(proto::to_string(code) + " " + std::string(text));
 }
 
-void conversation::on_registration_refused(int code, std::string_view text)
+void conversation::on_registration_refused(proto::reply_code code, std::string_view text)
 {
-  if (code == 433 && attempt_ + 1 < max_nick_attempts)
+  if (code == proto::reply_code::nick_in_use && attempt_ + 1 < max_nick_attempts)
   {
     const std::string taken = nick_;
     ++attempt_;
@@ -199,7 +204,7 @@ void conversation::on_registration_refused(int code, std::string_view text)
     send("NICK " + nick_);
     return;
   }
-  error(std::to_string(code) + " " + std::string(text));
+  error(proto::to_string(code) + " " + std::string(text));
   error("could not register a nick; giving up");
   out_.exit_code = 1;
 }

@@ -5,6 +5,7 @@
 #define NATTER_CLIENT_CONVERSATION_HPP
 
 #include "natter/client/input.hpp"
+#include "natter/proto/reply.hpp"
 
 #include <chrono>
 #include <deque>
@@ -103,8 +104,8 @@ private:
 
   void submit(held item);
   void perform(const held& item);
-  void on_reply(int code, bool more, std::string_view text);
-  void on_registration_refused(int code, std::string_view text);
+  void on_reply(proto::reply_code code, bool more, std::string_view text);
+  void on_registration_refused(proto::reply_code code, std::string_view text);
   void send(std::string line);
   void show(display_line::kind what, std::string text);
   void notice(display_line::kind what, std::string_view text);

@@ -56,6 +56,13 @@ std::string_view reply_text(reply_code code) noexcept
   return it == rows.end() ? std::string_view{} : it->text;
 }
 
+std::string to_string(reply_code code)
+{
+  std::string out;
+  append_code(out, code);
+  return out;
+}
+
 void append_reply(std::string& out, reply_code code, std::string_view text, bool more)
 {
   append_code(out, code);

@@ -49,11 +49,17 @@ std::span<const reply_info> reply_table() noexcept;
 /// The default text of a code ("nick accepted").
 std::string_view reply_text(reply_code code) noexcept;
 
-/// True for 5xx: the server closes the connection after sending it.
+/// True for 5xx: the server closes the connection after sending it. Also
+/// for a code this version does not know: a code read off the wire becomes
+/// a reply_code by static_cast, its value kept, and is handled by its first
+/// digit [N-REPLY-9].
 constexpr bool closes_connection(reply_code code) noexcept
 {
   return static_cast<int>(code) >= 500;
 }
+
+/// The three digits of `code` as they appear on the wire ("211").
+std::string to_string(reply_code code);
 
 /// Appends "CODE SP text CRLF" (or "CODE-text CRLF" when `more`) to `out`.
 /// `text` must already be valid protocol text (no CR, LF or controls).
