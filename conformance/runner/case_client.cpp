@@ -1,0 +1,477 @@
+#include "case_client.hpp"
+
+#include "natter/proto/reply.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+#include <utility>
+
+namespace natter::conform
+{
+
+namespace
+{
+
+using proto::reply_code;
+
+/// True when `s` starts with the command `word` (lower case), ignoring case.
+bool starts_with_ci(std::string_view s, std::string_view word)
+{
+  if (s.size() < word.size())
+    return false;
+  for (std::size_t k = 0; k < word.size(); ++k)
+    if (std::tolower(static_cast<unsigned char>(s[k])) != word[k])
+      return false;
+  return s.size() == word.size() || s[word.size()] == ' ' || s[word.size()] == '\r' ||
+         s[word.size()] == '\n';
+}
+
+std::string milliseconds_since(clock::time_point start)
+{
+  return std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count());
+}
+
+} // namespace
+
+case_client::case_client(std::string name, case_context& ctx)
+    : name_(std::move(name)), ctx_(ctx), checks_(name_, ctx.opt.max_line)
+{
+}
+
+bool case_client::live() const noexcept
+{
+  return connected() && !echo_ && !over() && !conn_.shut() && !quit_sent_ &&
+         !checks_.got_closing_reply() && !corked_;
+}
+
+clock::time_point case_client::deadline() const
+{
+  return clock::now() + ctx_.opt.timeout;
+}
+
+void case_client::note(std::string_view op, std::string_view text)
+{
+  ctx_.log.add(name_ + std::string(op) + " " + printable(text));
+}
+
+// ---- connecting and sending ----
+
+void case_client::connect(bool raw, bool echo, int rcvbuf)
+{
+  echo_ = echo;
+  const std::string err =
+      conn_.connect(ctx_.opt.host, echo ? ctx_.opt.echo_port : ctx_.opt.port, deadline(), rcvbuf);
+  if (!err.empty())
+    throw failure{name_ + " cannot connect: " + err, {}};
+  ctx_.log.add(name_ + " (connected to the " + std::string(echo ? "echo" : "chat") + " service" +
+               (rcvbuf > 0 ? ", SO_RCVBUF " + std::to_string(rcvbuf) : std::string()) + ")");
+  if (raw || echo)
+    return;
+  const std::string greeting = proto::to_string(reply_code::greeting) + " natter/1";
+  const auto it = next_item(deadline());
+  if (!it || it->telnet || !(it->bytes == greeting || it->bytes.rfind(greeting + " ", 0) == 0))
+    throw failure{name_ + " did not receive the greeting [N-CONN-1]",
+                  {"expected: " + name_ + "< " + greeting + " {*}",
+                   it ? "actual:   " + name_ + "< " + printable(it->bytes) : nothing_came()}};
+}
+
+void case_client::send(const std::string& bytes, bool line)
+{
+  if (!connected())
+    connect(false, false);
+  checks_.sent(bytes);
+  if (!echo_ && starts_with_ci(bytes, "quit"))
+    quit_sent_ = true;
+  note(line ? ">" : ">>", line ? std::string_view(bytes).substr(0, bytes.size() - 2) : bytes);
+  if (corked_)
+    cork_ += bytes;
+  else
+    write(bytes);
+}
+
+void case_client::write(const std::string& bytes)
+{
+  if (!conn_.write(bytes, clock::now() + ctx_.opt.timeout * 4))
+    throw failure{name_ + " could not send within " + std::to_string(ctx_.opt.timeout.count() * 4) +
+                      " ms",
+                  {}};
+  // A reset while sending is left for the expectations to discover.
+  receive();
+}
+
+void case_client::cork(bool on)
+{
+  corked_ = on;
+  if (on)
+  {
+    if (!connected())
+      connect(false, false);
+    return;
+  }
+  ctx_.log.add(name_ + " (the " + std::to_string(cork_.size()) +
+               " octets sent since 'cork' go out in one write)");
+  const std::string bytes = std::move(cork_);
+  cork_.clear();
+  write(bytes);
+}
+
+void case_client::close(bool reset)
+{
+  conn_.close(reset);
+  ctx_.log.add(name_ + " (closed" + std::string(reset ? " with a reset)" : ")"));
+}
+
+void case_client::shutdown()
+{
+  conn_.shutdown_send();
+  ctx_.log.add(name_ + " (shut down its sending side)");
+}
+
+// ---- receiving ----
+
+/// Frames what arrived, checks every frame, and queues those of the case.
+void case_client::receive()
+{
+  if (echo_)
+    return;
+  while (std::optional<frame> f = take_frame(conn_.received()))
+  {
+    if (f->telnet)
+    {
+      checks_.telnet(f->bytes);
+      note("<<", f->bytes);
+      items_.push_back(std::move(*f));
+      continue;
+    }
+    checks_.line(f->bytes, f->crlf);
+    if (!foreign(*f))
+    {
+      if (skip_ && matches(*skip_, f->bytes))
+      {
+        ++skipped_; // checked like any line, then set aside uncounted in the transcript
+        continue;
+      }
+      note("<", f->bytes);
+    }
+    items_.push_back(std::move(*f));
+  }
+  checks_.unterminated(conn_.received().size());
+}
+
+/// Waits once for more input. False when nothing more can arrive in time.
+bool case_client::wait(clock::time_point until)
+{
+  switch (conn_.wait_for_input(until))
+  {
+  case arrival::nothing: return false;
+  case arrival::octets: receive(); return true;
+  case arrival::end:
+    ctx_.log.add(name_ + " (connection closed by the server" +
+                 std::string(conn_.reset() ? ", reset)" : ")"));
+    receive();
+    if (!echo_)
+      checks_.ended(conn_.received());
+    return true;
+  }
+  return false;
+}
+
+/// Events and WHO lines about other cases' clients, which run at the same
+/// time in the same room: not part of this case.
+bool case_client::foreign(const frame& f) const
+{
+  return !f.telnet && ctx_.nicks.about_others(f.bytes);
+}
+
+void case_client::drop_foreign()
+{
+  while (!items_.empty() && foreign(items_.front()))
+    items_.pop_front();
+}
+
+/// The next item of this case, or nothing (timeout or closed).
+std::optional<frame> case_client::next_item(clock::time_point until)
+{
+  for (;;)
+  {
+    drop_foreign();
+    if (!items_.empty())
+    {
+      frame f = std::move(items_.front());
+      items_.pop_front();
+      return f;
+    }
+    if (!wait(until))
+      return std::nullopt;
+  }
+}
+
+std::string case_client::actual(const frame& f) const
+{
+  return "actual:   " + name_ + (f.telnet ? "<< " : "< ") + printable(f.bytes);
+}
+
+std::string case_client::nothing_came() const
+{
+  if (conn_.ended())
+    return "actual: (the connection was closed)";
+  return "actual: (nothing within " + std::to_string(ctx_.opt.timeout.count()) + " ms)";
+}
+
+// ---- expectations ----
+
+void case_client::sync()
+{
+  const std::string token = ctx_.barrier_token();
+  send("PING " + token + "\r\n", true);
+  const auto until = deadline();
+  for (;;)
+  {
+    for (auto it = items_.begin(); it != items_.end(); ++it)
+      if (!it->telnet && it->bytes == "PONG " + token)
+      {
+        items_.erase(it);
+        return;
+      }
+    if (!wait(until))
+      throw failure{name_ + " got no PONG for its barrier PING", {nothing_came()}};
+  }
+}
+
+void case_client::expect_silence()
+{
+  const std::string token = ctx_.barrier_token();
+  send("PING " + token + "\r\n", true);
+  const auto it = next_item(deadline());
+  if (!it || it->telnet || it->bytes != "PONG " + token)
+    throw failure{name_ + " received something it should not have",
+                  {"expected: " + name_ + "< PONG " + token + " (nothing before it)",
+                   it ? actual(*it) : nothing_came()}};
+}
+
+void case_client::register_as(const std::string& nick)
+{
+  if (!connected())
+    connect(false, false);
+  send("NICK " + nick + "\r\n", true);
+  const std::string accepted = proto::to_string(reply_code::nick_accepted) + " " + nick;
+  const auto it = next_item(deadline());
+  if (!it || it->telnet || it->bytes.rfind(accepted + " ", 0) != 0)
+    throw failure{name_ + " could not register as " + nick,
+                  {"expected: " + name_ + "< " + accepted + " {*}",
+                   it ? "actual:   " + name_ + "< " + printable(it->bytes) : nothing_came()}};
+  registered_ = true;
+}
+
+void case_client::expect_join(const std::string& nick)
+{
+  const auto ev = next_item(deadline());
+  if (!ev || ev->telnet || ev->bytes != "JOIN " + nick)
+    throw failure{name_ + " was not told that " + nick + " joined",
+                  {"expected: " + name_ + "< JOIN " + nick,
+                   ev ? "actual:   " + name_ + "< " + printable(ev->bytes) : nothing_came()}};
+}
+
+void case_client::expect_line(const pattern& p)
+{
+  const std::string shown = name_ + "< " + p.to_string();
+  const auto it = next_item(deadline());
+  if (!it || it->telnet || !matches(p, it->bytes))
+    throw failure{"unexpected line for " + name_,
+                  {"expected: " + shown, it ? actual(*it) : nothing_came()}};
+}
+
+void case_client::expect_regex(const std::string& re_text)
+{
+  const std::regex re(re_text, std::regex::ECMAScript);
+  const std::string shown = name_ + "<~ " + re_text;
+  const auto it = next_item(deadline());
+  if (!it || it->telnet || !std::regex_match(it->bytes, re))
+    throw failure{"unexpected line for " + name_,
+                  {"expected: " + shown, it ? actual(*it) : nothing_came()}};
+}
+
+void case_client::expect_bytes(const std::string& want)
+{
+  if (!echo_)
+  {
+    const auto it = next_item(deadline());
+    if (!it || !it->telnet || it->bytes != want)
+      throw failure{
+          "unexpected octets for " + name_,
+          {"expected: " + name_ + "<< " + printable(want), it ? actual(*it) : nothing_came()}};
+    return;
+  }
+  // Echo: octets in order; big transfers get a proportionally longer bound.
+  std::string& got = conn_.received();
+  const auto until = deadline() + std::chrono::milliseconds(want.size() / 1000);
+  while (got.size() < want.size())
+    if (!wait(until))
+      break;
+  const std::size_t n = std::min(got.size(), want.size());
+  std::size_t same = 0;
+  while (same < n && got[same] == want[same])
+    ++same;
+  if (same < want.size())
+  {
+    const std::size_t from = same > 16 ? same - 16 : 0;
+    throw failure{
+        name_ + ": echoed octets differ from what was sent, at octet " + std::to_string(same) +
+            " of " + std::to_string(want.size()),
+        {"expected: ..." + printable(want.substr(from, 48)),
+         "actual:   ..." +
+             printable(got.substr(from, std::min<std::size_t>(48, got.size() - from))) +
+             (got.size() < want.size() ? " (" + std::to_string(got.size()) + " octets arrived)"
+                                       : "")}};
+  }
+  ctx_.log.add(name_ + "<< (" + std::to_string(want.size()) + " octets, as sent)");
+  got.erase(0, want.size());
+}
+
+void case_client::expect_closed()
+{
+  const auto until = deadline();
+  for (;;)
+  {
+    if (echo_)
+    {
+      if (!conn_.received().empty())
+        throw failure{name_ + " received octets instead of the close",
+                      {"expected: " + name_ + ": closed",
+                       "actual:   " + name_ + "<< " + printable(conn_.received().substr(0, 64))}};
+    }
+    else if (const auto it = next_item(clock::now()); it)
+      throw failure{name_ + " received a line instead of the close",
+                    {"expected: " + name_ + ": closed", actual(*it)}};
+    if (conn_.ended())
+      return;
+    if (!wait(until))
+      throw failure{name_ + ": the server did not close the connection",
+                    {"expected: " + name_ + ": closed", nothing_came()}};
+  }
+}
+
+// Nothing may arrive for three quarters of T (a quarter is the tolerance
+// for the time the server took to send what arrived last, and for timers);
+// then a line or the close must arrive within T plus the bound of a wait,
+// and stays queued for the next steps.
+void case_client::stay_idle()
+{
+  const auto start = clock::now();
+  const auto t = std::chrono::duration_cast<clock::duration>(ctx_.opt.idle_timeout);
+  const auto quiet = t - t / 4;
+  const auto quiet_until = start + quiet;
+  const auto until = start + t + ctx_.opt.timeout;
+  auto arrived = [&]
+  {
+    drop_foreign();
+    return !items_.empty() || conn_.ended();
+  };
+  while (!arrived())
+    if (!wait(until))
+      break;
+  const auto now = clock::now();
+  const std::string waited =
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - start).count()) +
+      " ms";
+  const std::string limit = std::to_string(ctx_.opt.idle_timeout.count()) + " s";
+  if (!arrived())
+    throw failure{name_ + " stayed silent for " + waited + " and the server neither sent a " +
+                      "line nor closed the connection",
+                  {"expected: a line or the close within the idle timeout (" + limit + ") plus " +
+                       std::to_string(ctx_.opt.timeout.count()) + " ms",
+                   "actual:   (nothing)"}};
+  if (now < quiet_until)
+    throw failure{
+        "the server ended " + name_ + "'s silence after only " + waited + "; the idle timeout is " +
+            limit,
+        {"expected: nothing for " +
+             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count()) +
+             " ms",
+         !items_.empty() ? actual(items_.front()) : "actual:   (the connection was closed)"}};
+  ctx_.log.add(name_ + " (stayed silent for " + waited + ")");
+}
+
+void case_client::start_skipping(pattern p)
+{
+  ctx_.log.add(name_ + " (skips lines matching " + p.to_string() + ")");
+  skipped_ = 0;
+  for (auto it = items_.begin(); it != items_.end();)
+    if (!it->telnet && !foreign(*it) && matches(p, it->bytes))
+    {
+      ++skipped_;
+      it = items_.erase(it);
+    }
+    else
+      ++it;
+  skip_ = std::move(p);
+}
+
+void case_client::expect_skipped(long want)
+{
+  const auto until = deadline();
+  while (skipped_ < want)
+    if (!wait(until))
+      break;
+  const std::string shown = skip_->to_string();
+  const long got = skipped_;
+  skip_.reset();
+  skipped_ = 0;
+  ctx_.log.add(name_ + " (skipped " + std::to_string(got) + " lines matching " + shown + ")");
+  if (got != want)
+    throw failure{name_ + " received " + std::to_string(got) + " lines matching " + shown +
+                      (got < want ? " (the rest did not arrive)" : ""),
+                  {"expected: " + std::to_string(want) + " such lines",
+                   got < want ? nothing_came() : "actual:   " + std::to_string(got)}};
+}
+
+void case_client::expect_reset(long ms)
+{
+  const auto start = clock::now();
+  const std::string limit = std::to_string(ms / 1000) + " s";
+  if (conn_.ended())
+  {
+    ctx_.log.add(name_ + " (the connection had already ended)");
+    return;
+  }
+  std::size_t unread = 0;
+  const auto how = conn_.wait_dropped(start + std::chrono::milliseconds(ms), unread);
+  const std::string waited = milliseconds_since(start);
+  const std::string left = std::to_string(unread) + " octets unread";
+  if (how == tcp_socket::drop::timeout)
+    throw failure{"the server neither reset nor closed " + name_ + "'s connection within " + limit,
+                  {"expected: " + name_ + ": reset within " + std::to_string(ms / 1000) + "s",
+                   "actual:   (still open after " + waited + " ms, " + left + ")"}};
+  ctx_.log.add(name_ + " (connection " +
+               std::string(how == tcp_socket::drop::reset ? "reset" : "closed") +
+               " by the server after " + waited + " ms, " + left + ")");
+}
+
+void case_client::backpressure(std::size_t limit)
+{
+  const std::size_t n = conn_.write_until_stalled(limit, std::chrono::milliseconds(500),
+                                                  clock::now() + ctx_.opt.timeout * 4);
+  ctx_.log.add(name_ + " (sent " + std::to_string(n) + " octets without reading)");
+  if (n >= limit)
+    throw failure{name_ + ": the echo service took " + std::to_string(n) +
+                      " octets from a client that reads nothing, without pushing back",
+                  {}};
+}
+
+void case_client::expect_no_leftovers()
+{
+  if (echo_)
+  {
+    if (!conn_.closed() && !conn_.received().empty())
+      throw failure{name_ + " received octets the case did not expect",
+                    {"actual:   " + name_ + "<< " + printable(conn_.received().substr(0, 64))}};
+    return;
+  }
+  drop_foreign();
+  if (!items_.empty())
+    throw failure{name_ + " received a line the case did not expect", {actual(items_.front())}};
+}
+
+} // namespace natter::conform

@@ -1,0 +1,169 @@
+// One connection of a named client of a conformance case, as the steps see
+// it: it connects, sends (or collects what it sends while corked), passes
+// everything that arrives through the checks of checks.hpp, sets aside the
+// lines that are not the case's (about other cases' nicks, or skipped) and
+// holds the rest until a step expects it.
+//
+// Each expect_* member plays one kind of step against the server. It throws
+// `failure` when the server did not do what the step expects, and lets the
+// `violation` of a check through. Whether a step may be used at all (on an
+// echo client, while corked, ...) is the interpreter's to check, before it
+// calls; the requirements are stated with each member.
+#ifndef NATTER_CONFORMANCE_CASE_CLIENT_HPP
+#define NATTER_CONFORMANCE_CASE_CLIENT_HPP
+
+#include "checks.hpp"
+#include "engine.hpp"
+#include "matcher.hpp"
+#include "nicks.hpp"
+#include "pump.hpp"
+#include "transcript.hpp"
+
+#include <cstddef>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace natter::conform
+{
+
+/// A failed expectation; ends the case.
+struct failure
+{
+  std::string reason;
+  std::vector<std::string> details; ///< "expected: ...", "actual: ..."
+};
+
+/// What the clients of one running case share.
+struct case_context
+{
+  const run_options& opt;
+  const case_nicks& nicks; ///< lines about other nicks are set aside
+  transcript& log;
+  std::string run_id;    ///< see run_id(); makes barrier tokens unique
+  unsigned barriers = 0; ///< barrier PINGs sent so far
+
+  /// A PING token no other barrier of the run uses.
+  std::string barrier_token() { return "barrier-" + run_id + "-" + std::to_string(++barriers); }
+};
+
+/// One connection of a client of a case. A client that connects again gets
+/// a new case_client under the same name.
+class case_client
+{
+public:
+  case_client(std::string name, case_context& ctx);
+
+  const std::string& name() const noexcept { return name_; }
+  bool echo() const noexcept { return echo_; }
+  bool connected() const noexcept { return conn_.opened(); }
+  /// Nothing more can arrive: the server ended the connection or we closed it.
+  bool over() const noexcept { return conn_.over(); }
+  bool closed_by_us() const noexcept { return conn_.closed(); }
+  bool corked() const noexcept { return corked_; }
+  bool skipping() const noexcept { return skip_.has_value(); }
+  /// Registered by a `register` step.
+  bool registered() const noexcept { return registered_; }
+
+  /// The server may still answer a PING on it (a corked client sends none).
+  bool live() const noexcept;
+
+  /// Connects to the chat service (expecting the greeting unless `raw`) or
+  /// to the echo service; `rcvbuf` (0: the default) is its SO_RCVBUF.
+  /// Requires: not connected().
+  void connect(bool raw, bool echo, int rcvbuf = 0);
+
+  /// Sends `bytes` (`line`: they end in CRLF, which the transcript leaves
+  /// out), connecting first if need be. While corked, only collects them.
+  void send(const std::string& bytes, bool line);
+
+  /// `cork` (connecting first if need be) or `uncork`, which writes what
+  /// was collected in one write. Requires: corked() != on.
+  void cork(bool on);
+
+  /// `close` (with a FIN, or an RST with `reset`) and `shutdown`.
+  void close(bool reset);
+  void shutdown();
+
+  /// `sync`: PING and wait for the PONG, leaving every other line queued.
+  void sync();
+
+  /// `nothing`, once the other clients are synced: PING, and the PONG must
+  /// be the next line [N-FRAME-16]. Requires: live().
+  void expect_silence();
+
+  /// `register`: NICK `nick`, answered by 200 (connecting first if need
+  /// be); registered() from then on.
+  void register_as(const std::string& nick);
+
+  /// The next line is the JOIN of `nick` (another client's `register`).
+  void expect_join(const std::string& nick);
+
+  /// `<` and `<~`: the next line matches `p`, or (whole) the regex.
+  void expect_line(const pattern& p);
+  void expect_regex(const std::string& re_text);
+
+  /// `<<`: chat: the next thing received is the telnet answer `want`;
+  /// echo: `want` comes back.
+  void expect_bytes(const std::string& want);
+
+  /// `closed`: the server closes the connection with nothing more sent.
+  void expect_closed();
+
+  /// `idle` (see conformance/README.md) [N-CONN-6]. Requires: live().
+  void stay_idle();
+
+  /// `skip`: from now on the lines that match `p` are checked, counted and
+  /// set aside, those already queued too. Requires: a chat client, not
+  /// skipping().
+  void start_skipping(pattern p);
+
+  /// `skipped`: exactly `want` lines were set aside since `skip` (waiting
+  /// for the last of them); the skipping ends. Requires: skipping().
+  void expect_skipped(long want);
+
+  /// `reset within`: reading nothing more, the connection is reset (or
+  /// closed, its FIN behind everything sent) within `ms` milliseconds.
+  /// Requires: connected(), not closed_by_us().
+  void expect_reset(long ms);
+
+  /// `backpressure`: writes without reading stall before `limit` octets.
+  /// Requires: an echo client.
+  void backpressure(std::size_t limit);
+
+  /// Every line received was expected (at the end of a case, or before the
+  /// name connects again).
+  void expect_no_leftovers();
+
+private:
+  clock::time_point deadline() const;
+  void note(std::string_view op, std::string_view text);
+  void write(const std::string& bytes);
+  void receive();
+  bool wait(clock::time_point until);
+  bool foreign(const frame& f) const;
+  void drop_foreign();
+  std::optional<frame> next_item(clock::time_point until);
+  std::string actual(const frame& f) const;
+  std::string nothing_came() const;
+
+  std::string name_;
+  case_context& ctx_;
+  bool echo_ = false;
+  pump conn_;
+  line_checks checks_;
+  std::deque<frame> items_; ///< received, not yet expected
+  bool quit_sent_ = false;
+  bool registered_ = false;
+  bool corked_ = false; ///< between `cork` and `uncork`: sends are collected
+  std::string cork_;    ///< what the sends collected
+  /// Between `skip` and `skipped`: lines that match are set aside, counted.
+  std::optional<pattern> skip_;
+  long skipped_ = 0;
+};
+
+} // namespace natter::conform
+
+#endif // NATTER_CONFORMANCE_CASE_CLIENT_HPP
