@@ -1,5 +1,7 @@
 #include "natter/bench/chat_conn.hpp"
 
+#include "natter/bench/socket.hpp"
+
 #include <unistd.h>
 
 #include <stdexcept>

@@ -10,9 +10,10 @@
 
 #include <sys/socket.h>
 
-#include "natter/bench/common.hpp"
-#include <algorithm>
+#include "natter/bench/endpoint.hpp"
+#include "natter/bench/poller.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstddef>

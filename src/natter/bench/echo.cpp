@@ -8,6 +8,15 @@
 // printable text ending in LF, so line-oriented servers see lines.
 #include "natter/bench/modes.hpp"
 
+#include "natter/bench/clock.hpp"
+#include "natter/bench/endpoint.hpp"
+#include "natter/bench/latency_histogram.hpp"
+#include "natter/bench/poller.hpp"
+#include "natter/bench/process_stats.hpp"
+#include "natter/bench/progress.hpp"
+#include "natter/bench/report.hpp"
+#include "natter/bench/socket.hpp"
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,6 +25,8 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace natter::bench

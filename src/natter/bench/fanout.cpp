@@ -18,6 +18,16 @@
 #include "natter/bench/chat_conn.hpp"
 #include "natter/bench/modes.hpp"
 
+#include "natter/bench/clock.hpp"
+#include "natter/bench/endpoint.hpp"
+#include "natter/bench/latency_histogram.hpp"
+#include "natter/bench/parse_number.hpp"
+#include "natter/bench/poller.hpp"
+#include "natter/bench/process_stats.hpp"
+#include "natter/bench/progress.hpp"
+#include "natter/bench/report.hpp"
+#include "natter/bench/socket.hpp"
+
 #include <unistd.h>
 
 #include <charconv>

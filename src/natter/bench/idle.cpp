@@ -6,6 +6,14 @@
 #include "natter/bench/chat_conn.hpp"
 #include "natter/bench/modes.hpp"
 
+#include "natter/bench/clock.hpp"
+#include "natter/bench/endpoint.hpp"
+#include "natter/bench/poller.hpp"
+#include "natter/bench/process_stats.hpp"
+#include "natter/bench/progress.hpp"
+#include "natter/bench/report.hpp"
+#include "natter/bench/socket.hpp"
+
 #include <unistd.h>
 
 #include <cerrno>

@@ -5,7 +5,7 @@
 #ifndef NATTER_BENCH_MODES_HPP
 #define NATTER_BENCH_MODES_HPP
 
-#include "natter/bench/common.hpp"
+#include "natter/bench/options.hpp"
 
 #include <cstddef>
 #include <string>

@@ -1,0 +1,23 @@
+// natter-bench: the options every mode takes (main.cpp defines the flags).
+#ifndef NATTER_BENCH_OPTIONS_HPP
+#define NATTER_BENCH_OPTIONS_HPP
+
+#include <string>
+
+namespace natter::bench
+{
+
+/// Options every mode takes.
+struct common_options
+{
+  std::string host = "127.0.0.1";
+  unsigned short port = 0;
+  double duration = 5;       ///< seconds of measurement (echo, fanout) or hold (idle)
+  double setup_timeout = 60; ///< seconds allowed to connect and register
+  bool json = false;
+  int server_pid = 0; ///< 0: server CPU and memory are not reported
+};
+
+} // namespace natter::bench
+
+#endif // NATTER_BENCH_OPTIONS_HPP

@@ -1,0 +1,24 @@
+// natter-bench: non-blocking client sockets, and enough descriptors for
+// them.
+#ifndef NATTER_BENCH_SOCKET_HPP
+#define NATTER_BENCH_SOCKET_HPP
+
+#include "natter/bench/endpoint.hpp"
+
+#include <netinet/in.h>
+
+namespace natter::bench
+{
+
+/// Starts a non-blocking connect to `to`, bound first to `source` (IPv4
+/// only, port chosen at connect time) when given. Returns the socket or -1
+/// with errno set. TCP_NODELAY is set.
+int start_connect(const endpoint& to, const in_addr* source);
+
+/// Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the new
+/// soft limit.
+long raise_nofile_limit();
+
+} // namespace natter::bench
+
+#endif // NATTER_BENCH_SOCKET_HPP
