@@ -15,24 +15,26 @@
 // (the server adds the sender's nick); raw "<nick> <seq> <ts>" (a relay
 // such as ncat --chat adds a prefix of its own, so receivers read the last
 // three words).
-#include "natter/bench/chat_conn.hpp"
 #include "natter/bench/modes.hpp"
 
+#include "natter/bench/chat_conn.hpp"
 #include "natter/bench/clock.hpp"
 #include "natter/bench/endpoint.hpp"
 #include "natter/bench/latency_histogram.hpp"
+#include "natter/bench/mode_driver.hpp"
 #include "natter/bench/parse_number.hpp"
 #include "natter/bench/poller.hpp"
 #include "natter/bench/process_stats.hpp"
-#include "natter/bench/progress.hpp"
 #include "natter/bench/report.hpp"
 #include "natter/bench/socket.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace natter::bench
@@ -59,31 +61,22 @@ bool parse_payload(std::string_view text, std::uint64_t& seq, std::uint64_t& ts)
   return parse_u64(text, ts);
 }
 
-class fanout_run
+/// The fanout mode (see mode_driver.hpp for the shape).
+class fanout_mode
 {
 public:
-  explicit fanout_run(const fanout_options& o)
-      : o_(o), d_(parse_dialect(o.dialect)), ep_(resolve_loopback(o.host, o.port)),
-        conns_(o.receivers + o.senders), next_(std::size_t{o.receivers} * o.senders),
-        got_(std::size_t{o.receivers} * o.senders), sent_(o.senders), acked_(o.senders),
-        ring_(std::size_t{o.senders} * o.window), buf_(read_buffer_size), cpu_(o.server_pid)
-  {
-    if (o.receivers == 0 || o.senders == 0 || o.window == 0)
-      throw std::runtime_error("--receivers, --senders and --window must be positive");
-    make_tag(tag_);
-    for (std::size_t i = 0; i < conns_.size(); ++i)
-    {
-      conns_[i].sender = i >= o.receivers;
-      conns_[i].index = static_cast<std::uint32_t>(conns_[i].sender ? i - o.receivers : i);
-      if (conns_[i].sender)
-        conns_[i].out.reserve(64 * 1024);
-    }
-    live_receivers_ = o.receivers;
-    for (std::uint32_t j = 0; j < o.senders; ++j)
-      nicks_.push_back(make_nick(true, tag_, j));
-  }
+  using options_type = fanout_options;
+  static constexpr const char* name = "fanout";
 
-  int run();
+  explicit fanout_mode(const fanout_options& o);
+
+  poller& poll() noexcept { return poll_; }
+  int wait_ms() const noexcept { return ph_ == phase::running && o_.rate > 0 ? 1 : 10; }
+  void start(std::uint64_t now);
+  void on_event(const epoll_event& ev, std::uint64_t now);
+  bool advance(std::uint64_t now, std::size_t ready);
+  std::string status(std::uint64_t now) const;
+  int finish(report& r);
 
 private:
   enum class phase
@@ -95,17 +88,32 @@ private:
     finished
   };
 
+  // Setup: connect, register, join, then the barrier.
   void start_next();
+  void on_connected(chat_conn& c);
+  void on_setup_line(chat_conn& c, std::string_view line);
+  void set_ready(chat_conn& c);
+  void end_setup(std::uint64_t now);
   void send_barriers(std::uint64_t now);
-  void on_event(chat_conn& c, std::uint32_t events, std::uint64_t now);
+  void end_barrier(std::uint64_t now);
+  // Receiving: one line, by dialect, down to deliver().
+  void on_readable(chat_conn& c, std::uint64_t now);
   void on_line(chat_conn& c, std::string_view line, std::uint64_t now);
+  void on_chat_line(chat_conn& c, std::string_view line, std::uint64_t now);
+  void on_raw_line(chat_conn& c, std::string_view line, std::uint64_t now);
+  void on_natter_line(chat_conn& c, std::string_view line, std::uint64_t now);
+  void on_irc_line(chat_conn& c, std::string_view line, std::uint64_t now);
   void deliver(chat_conn& r, std::string_view nick, std::string_view text, std::uint64_t now);
-  void advance(std::size_t j);
+  void advance_window(std::size_t j);
+  // Sending.
+  void produce(std::uint64_t now);
+  void enqueue(std::size_t j, std::uint64_t now);
+  void flush_senders();
+  void stop_running(std::uint64_t now);
+  bool all_acked() const;
+  // Connections.
   void kill(chat_conn& c);
   void want_out(chat_conn& c);
-  void pump(std::uint64_t now, bool produce);
-  void enqueue(std::size_t j, std::uint64_t now);
-  int report_results();
 
   const fanout_options& o_;
   dialect d_;
@@ -122,8 +130,7 @@ private:
   std::vector<std::uint64_t> next_, got_;
   std::vector<std::uint64_t> sent_, acked_;
   std::vector<std::uint32_t> ring_; // per sender: receivers that have message seq % window
-  std::uint64_t deliveries_ = 0, reordered_ = 0, deliveries_at_start_ = 0, deliveries_at_end_ = 0,
-                sent_at_start_ = 0, sent_at_end_ = 0;
+  std::uint64_t deliveries_ = 0, reordered_ = 0, deliveries_at_start_ = 0, deliveries_at_end_ = 0;
   std::uint64_t scheduled_ = 0; // rate mode: messages due so far
   std::vector<char> buf_;
   latency_histogram latency_;
@@ -135,7 +142,36 @@ private:
   std::vector<std::string> nicks_; // raw dialect: the senders' names
 };
 
-void fanout_run::start_next()
+fanout_mode::fanout_mode(const fanout_options& o)
+    : o_(o), d_(parse_dialect(o.dialect)), conns_(o.receivers + o.senders),
+      next_(std::size_t{o.receivers} * o.senders), got_(std::size_t{o.receivers} * o.senders),
+      sent_(o.senders), acked_(o.senders), ring_(std::size_t{o.senders} * o.window),
+      buf_(read_buffer_size), cpu_(o.server_pid)
+{
+  if (o.receivers == 0 || o.senders == 0 || o.window == 0)
+    throw std::runtime_error("--receivers, --senders and --window must be positive");
+  raise_nofile_limit();
+  ep_ = resolve_loopback(o.host, o.port);
+  make_tag(tag_);
+  for (std::size_t i = 0; i < conns_.size(); ++i)
+  {
+    conns_[i].sender = i >= o.receivers;
+    conns_[i].index = static_cast<std::uint32_t>(conns_[i].sender ? i - o.receivers : i);
+    if (conns_[i].sender)
+      conns_[i].out.reserve(64 * 1024);
+  }
+  live_receivers_ = o.receivers;
+  for (std::uint32_t j = 0; j < o.senders; ++j)
+    nicks_.push_back(make_nick(true, tag_, j));
+}
+
+void fanout_mode::start(std::uint64_t now)
+{
+  deadline_ = now + seconds_to_ns(o_.setup_timeout);
+  start_next();
+}
+
+void fanout_mode::start_next()
 {
   while (in_setup_ < o_.concurrency && started_ < conns_.size())
   {
@@ -146,7 +182,7 @@ void fanout_run::start_next()
   }
 }
 
-void fanout_run::kill(chat_conn& c)
+void fanout_mode::kill(chat_conn& c)
 {
   if (c.st == chat_conn::state::dead)
     return;
@@ -169,12 +205,12 @@ void fanout_run::kill(chat_conn& c)
     {
       --live_receivers_;
       for (std::size_t j = 0; j < o_.senders; ++j)
-        advance(j);
+        advance_window(j);
     }
   }
 }
 
-void fanout_run::want_out(chat_conn& c)
+void fanout_mode::want_out(chat_conn& c)
 {
   const bool want = c.out_off < c.out.size();
   if (want != c.want_out && c.st != chat_conn::state::dead)
@@ -184,7 +220,7 @@ void fanout_run::want_out(chat_conn& c)
   }
 }
 
-void fanout_run::advance(std::size_t j)
+void fanout_mode::advance_window(std::size_t j)
 {
   std::uint32_t* ring = ring_.data() + j * o_.window;
   while (acked_[j] < sent_[j] && ring[acked_[j] % o_.window] >= live_receivers_)
@@ -194,8 +230,8 @@ void fanout_run::advance(std::size_t j)
   }
 }
 
-void fanout_run::deliver(chat_conn& r, std::string_view nick, std::string_view text,
-                         std::uint64_t now)
+void fanout_mode::deliver(chat_conn& r, std::string_view nick, std::string_view text,
+                          std::uint64_t now)
 {
   // Sender nicks are "s" + tag + number.
   if (nick.size() < 4 || nick[0] != 's' || nick[1] != tag_[0] || nick[2] != tag_[1])
@@ -218,7 +254,7 @@ void fanout_run::deliver(chat_conn& r, std::string_view nick, std::string_view t
   if (seq >= acked_[j] && seq < sent_[j])
   {
     ++ring_[j * o_.window + seq % o_.window];
-    advance(j);
+    advance_window(j);
   }
 }
 
@@ -228,9 +264,9 @@ void fanout_run::deliver(chat_conn& r, std::string_view nick, std::string_view t
 // setup, which the server queues behind that backlog (the protocol's barrier,
 // spec section 4.3), so no run measures the tail of its own setup. The raw
 // dialect's relays send nothing on connect and need no barrier.
-void fanout_run::send_barriers(std::uint64_t now)
+void fanout_mode::send_barriers(std::uint64_t now)
 {
-  deadline_ = now + static_cast<std::uint64_t>(o_.setup_timeout * 1e9);
+  deadline_ = now + seconds_to_ns(o_.setup_timeout);
   for (chat_conn& c : conns_)
   {
     if (c.st != chat_conn::state::ready)
@@ -245,64 +281,84 @@ void fanout_run::send_barriers(std::uint64_t now)
   }
 }
 
-void fanout_run::on_line(chat_conn& c, std::string_view line, std::uint64_t now)
+void fanout_mode::on_line(chat_conn& c, std::string_view line, std::uint64_t now)
 {
   if (c.st == chat_conn::state::ready)
+    on_chat_line(c, line, now);
+  else
+    on_setup_line(c, line);
+}
+
+void fanout_mode::on_chat_line(chat_conn& c, std::string_view line, std::uint64_t now)
+{
+  if (ends_barrier(c, line))
   {
-    if (ends_barrier(c, line))
-    {
-      --barrier_left_;
-      return;
-    }
-    if (d_ == dialect::raw)
-    {
-      if (c.sender)
-        return;
-      const std::size_t b = line.rfind(' ');
-      if (b == std::string_view::npos || b == 0)
-        return;
-      const std::size_t a = line.rfind(' ', b - 1);
-      if (a == std::string_view::npos || a == 0)
-        return;
-      const std::size_t n = line.rfind(' ', a - 1);
-      const std::size_t start = n == std::string_view::npos ? 0 : n + 1;
-      deliver(c, line.substr(start, a - start), line.substr(a + 1), now);
-      return;
-    }
-    if (d_ == dialect::natter)
-    {
-      // "MSG <nick> <text>"
-      if (!c.sender && line.size() > 4 && line.starts_with("MSG "))
-      {
-        line.remove_prefix(4);
-        const std::size_t sp = line.find(' ');
-        if (sp != std::string_view::npos)
-          deliver(c, line.substr(0, sp), line.substr(sp + 1), now);
-      }
-      return;
-    }
-    // ":nick!user@host PRIVMSG #chan :<text>"
-    if (!line.empty() && line.front() == ':')
-    {
-      const std::size_t sp = line.find(' ');
-      if (sp == std::string_view::npos)
-        return;
-      std::string_view prefix = line.substr(1, sp - 1);
-      std::string_view rest = line.substr(sp + 1);
-      if (!rest.starts_with("PRIVMSG "))
-        return;
-      if (c.sender)
-        return;
-      const std::size_t colon = rest.find(" :");
-      if (colon == std::string_view::npos)
-        return;
-      deliver(c, prefix.substr(0, prefix.find('!')), rest.substr(colon + 2), now);
-      return;
-    }
-    if (answer_ping(c, line))
-      want_out(c);
+    --barrier_left_;
     return;
   }
+  switch (d_)
+  {
+  case dialect::raw: on_raw_line(c, line, now); return;
+  case dialect::natter: on_natter_line(c, line, now); return;
+  case dialect::irc: on_irc_line(c, line, now); return;
+  }
+}
+
+// "<relay's prefix> <nick> <seq> <ts>": the last three words.
+void fanout_mode::on_raw_line(chat_conn& c, std::string_view line, std::uint64_t now)
+{
+  if (c.sender)
+    return;
+  const std::size_t b = line.rfind(' ');
+  if (b == std::string_view::npos || b == 0)
+    return;
+  const std::size_t a = line.rfind(' ', b - 1);
+  if (a == std::string_view::npos || a == 0)
+    return;
+  const std::size_t n = line.rfind(' ', a - 1);
+  const std::size_t start = n == std::string_view::npos ? 0 : n + 1;
+  deliver(c, line.substr(start, a - start), line.substr(a + 1), now);
+}
+
+// "MSG <nick> <text>"
+void fanout_mode::on_natter_line(chat_conn& c, std::string_view line, std::uint64_t now)
+{
+  if (!c.sender && line.size() > 4 && line.starts_with("MSG "))
+  {
+    line.remove_prefix(4);
+    const std::size_t sp = line.find(' ');
+    if (sp != std::string_view::npos)
+      deliver(c, line.substr(0, sp), line.substr(sp + 1), now);
+  }
+}
+
+// ":nick!user@host PRIVMSG #chan :<text>"; anything else without a prefix
+// may be a PING.
+void fanout_mode::on_irc_line(chat_conn& c, std::string_view line, std::uint64_t now)
+{
+  if (!line.empty() && line.front() == ':')
+  {
+    const std::size_t sp = line.find(' ');
+    if (sp == std::string_view::npos)
+      return;
+    std::string_view prefix = line.substr(1, sp - 1);
+    std::string_view rest = line.substr(sp + 1);
+    if (!rest.starts_with("PRIVMSG "))
+      return;
+    if (c.sender)
+      return;
+    const std::size_t colon = rest.find(" :");
+    if (colon == std::string_view::npos)
+      return;
+    deliver(c, prefix.substr(0, prefix.find('!')), rest.substr(colon + 2), now);
+    return;
+  }
+  if (answer_ping(c, line))
+    want_out(c);
+}
+
+void fanout_mode::on_setup_line(chat_conn& c, std::string_view line)
+{
   if (d_ == dialect::irc && answer_ping(c, line))
   {
     want_out(c);
@@ -323,59 +379,37 @@ void fanout_run::on_line(chat_conn& c, std::string_view line, std::uint64_t now)
     [[fallthrough]];
   case setup_event::joined:
     if (c.st == chat_conn::state::registering || c.st == chat_conn::state::joining)
-    {
-      c.st = chat_conn::state::ready;
-      --in_setup_;
-      ++ready_;
-    }
+      set_ready(c);
     return;
   case setup_event::failed: kill(c); return;
   case setup_event::none: return;
   }
 }
 
-void fanout_run::on_event(chat_conn& c, std::uint32_t events, std::uint64_t now)
+void fanout_mode::set_ready(chat_conn& c)
 {
+  c.st = chat_conn::state::ready;
+  --in_setup_;
+  ++ready_;
+}
+
+void fanout_mode::on_event(const epoll_event& ev, std::uint64_t now)
+{
+  auto& c = *static_cast<chat_conn*>(ev.data.ptr);
+  if (c.st == chat_conn::state::dead)
+    return;
   if (c.st == chat_conn::state::connecting)
   {
-    if (!connect_succeeded(c.fd))
-    {
-      kill(c);
-      return;
-    }
-    c.st = chat_conn::state::registering;
-    poll_.modify(c.fd, &c, EPOLLIN);
-    if (d_ == dialect::raw)
-    {
-      c.st = chat_conn::state::ready;
-      --in_setup_;
-      ++ready_;
-      return;
-    }
-    const std::string nick = make_nick(c.sender, tag_, c.index);
-    if (!send_registration(c, d_, nick))
-      kill(c);
-    else
-      want_out(c);
+    on_connected(c);
     return;
   }
-  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+  if (ev.events & (EPOLLIN | EPOLLERR | EPOLLHUP))
   {
-    // A few reads per wake-up: enough to batch, few enough to stay fair.
-    for (int rounds = 0; rounds < 4 && c.st != chat_conn::state::dead; ++rounds)
-    {
-      const long n =
-          read_lines(c, buf_.data(), [&](std::string_view line) { on_line(c, line, now); });
-      if (n == 0 || n == -2)
-      {
-        kill(c);
-        return;
-      }
-      if (n < static_cast<long>(read_buffer_size - max_held_line))
-        break;
-    }
+    on_readable(c, now);
+    if (c.st == chat_conn::state::dead)
+      return;
   }
-  if (c.st != chat_conn::state::dead && (events & EPOLLOUT))
+  if (ev.events & EPOLLOUT)
   {
     if (!flush(c))
       kill(c);
@@ -384,7 +418,45 @@ void fanout_run::on_event(chat_conn& c, std::uint32_t events, std::uint64_t now)
   }
 }
 
-void fanout_run::enqueue(std::size_t j, std::uint64_t now)
+void fanout_mode::on_connected(chat_conn& c)
+{
+  if (!connect_succeeded(c.fd))
+  {
+    kill(c);
+    return;
+  }
+  c.st = chat_conn::state::registering;
+  poll_.modify(c.fd, &c, EPOLLIN);
+  if (d_ == dialect::raw)
+  {
+    set_ready(c);
+    return;
+  }
+  const std::string nick = make_nick(c.sender, tag_, c.index);
+  if (!send_registration(c, d_, nick))
+    kill(c);
+  else
+    want_out(c);
+}
+
+void fanout_mode::on_readable(chat_conn& c, std::uint64_t now)
+{
+  // A few reads per wake-up: enough to batch, few enough to stay fair.
+  for (int rounds = 0; rounds < 4 && c.st != chat_conn::state::dead; ++rounds)
+  {
+    const long n =
+        read_lines(c, buf_.data(), [&](std::string_view line) { on_line(c, line, now); });
+    if (n == 0 || n == -2)
+    {
+      kill(c);
+      return;
+    }
+    if (n < static_cast<long>(read_buffer_size - max_held_line))
+      break;
+  }
+}
+
+void fanout_mode::enqueue(std::size_t j, std::uint64_t now)
 {
   chat_conn& s = conns_[o_.receivers + j];
   char* p = line_;
@@ -411,15 +483,13 @@ void fanout_run::enqueue(std::size_t j, std::uint64_t now)
   ++sent_[j];
 }
 
-void fanout_run::pump(std::uint64_t now, bool produce)
+// Queues the messages due now: with --rate, those the schedule has reached
+// (round robin over the senders); without, enough to fill every window.
+void fanout_mode::produce(std::uint64_t now)
 {
-  if (!produce)
+  if (o_.rate > 0)
   {
-  }
-  else if (o_.rate > 0)
-  {
-    const auto due =
-        static_cast<std::uint64_t>(static_cast<double>(now - t_start_) / 1e9 * o_.rate);
+    const auto due = static_cast<std::uint64_t>(ns_to_seconds(now - t_start_) * o_.rate);
     while (scheduled_ < due)
     {
       const std::size_t j = scheduled_ % o_.senders;
@@ -437,6 +507,10 @@ void fanout_run::pump(std::uint64_t now, bool produce)
         while (sent_[j] - acked_[j] < o_.window)
           enqueue(j, now);
   }
+}
+
+void fanout_mode::flush_senders()
+{
   for (std::size_t j = 0; j < o_.senders; ++j)
   {
     chat_conn& s = conns_[o_.receivers + j];
@@ -450,104 +524,97 @@ void fanout_run::pump(std::uint64_t now, bool produce)
   }
 }
 
-int fanout_run::run()
+bool fanout_mode::advance(std::uint64_t now, std::size_t /*ready*/)
 {
-  progress prog;
-  const std::uint64_t t0 = now_ns();
-  deadline_ = t0 + static_cast<std::uint64_t>(o_.setup_timeout * 1e9);
-  start_next();
-  while (ph_ != phase::finished)
+  switch (ph_)
   {
-    int timeout = 10;
-    if (ph_ == phase::running && o_.rate > 0)
-      timeout = 1;
-    const auto events = poll_.wait(timeout);
-    const std::uint64_t now = now_ns();
-    for (const epoll_event& ev : events)
+  case phase::setup:
+    start_next();
+    if (ready_ + failed_ == conns_.size() || now > deadline_)
+      end_setup(now);
+    break;
+  case phase::barrier:
+    if (barrier_left_ > 0 && now > deadline_)
     {
-      auto& c = *static_cast<chat_conn*>(ev.data.ptr);
-      if (c.st != chat_conn::state::dead)
-        on_event(c, ev.events, now);
+      setup_failed_ = true;
+      ph_ = phase::finished;
     }
-    switch (ph_)
-    {
-    case phase::setup:
-      start_next();
-      if (ready_ + failed_ == conns_.size() || now > deadline_)
-      {
-        if (ready_ != conns_.size())
-        {
-          setup_failed_ = true;
-          ph_ = phase::finished;
-          break;
-        }
-        ph_ = phase::barrier;
-        if (d_ != dialect::raw)
-          send_barriers(now);
-      }
-      break;
-    case phase::barrier:
-      if (barrier_left_ > 0 && now > deadline_)
-      {
-        setup_failed_ = true;
-        ph_ = phase::finished;
-        break;
-      }
-      if (barrier_left_ == 0)
-      {
-        ph_ = phase::running;
-        t_start_ = now;
-        cpu_.start();
-        deliveries_at_start_ = deliveries_;
-      }
-      break;
-    case phase::running:
-      pump(now, true);
-      if (now - t_start_ >= static_cast<std::uint64_t>(o_.duration * 1e9))
-      {
-        cpu_.stop();
-        t_end_ = now;
-        deliveries_at_end_ = deliveries_;
-        for (const std::uint64_t s : sent_)
-          sent_at_end_ += s;
-        ph_ = phase::draining;
-        deadline_ = now + static_cast<std::uint64_t>(o_.drain * 1e9);
-      }
-      break;
-    case phase::draining:
-    {
-      pump(now, false); // flushes what the senders still hold
-      bool all = true;
-      for (std::size_t j = 0; j < o_.senders; ++j)
-        if (acked_[j] < sent_[j])
-          all = false;
-      if (all || now > deadline_)
-        ph_ = phase::finished;
-      break;
-    }
-    case phase::finished: break;
-    }
-    if (prog.due(now))
-    {
-      char text[160];
-      if (ph_ == phase::setup || ph_ == phase::barrier)
-        std::snprintf(text, sizeof text, "fanout: registered %zu/%zu", ready_, conns_.size());
-      else
-      {
-        const double s = std::max(0.1, static_cast<double>(now - t_start_) / 1e9);
-        std::snprintf(text, sizeof text, "fanout: %.1f s  %.0f deliveries/s  p50 %.2f ms%s", s,
-                      static_cast<double>(deliveries_ - deliveries_at_start_) / s,
-                      static_cast<double>(latency_.quantile(0.5)) / 1e6,
-                      ph_ == phase::draining ? "  draining" : "");
-      }
-      prog.show(now, text);
-    }
+    else if (barrier_left_ == 0)
+      end_barrier(now);
+    break;
+  case phase::running:
+    produce(now);
+    flush_senders();
+    if (now - t_start_ >= seconds_to_ns(o_.duration))
+      stop_running(now);
+    break;
+  case phase::draining:
+    flush_senders(); // what the senders still hold
+    if (all_acked() || now > deadline_)
+      ph_ = phase::finished;
+    break;
+  case phase::finished: break;
   }
-  prog.finish();
-  return report_results();
+  return ph_ != phase::finished;
 }
 
-int fanout_run::report_results()
+// Every client set up (or the time is up): on to the barrier, or give up.
+void fanout_mode::end_setup(std::uint64_t now)
+{
+  if (ready_ != conns_.size())
+  {
+    setup_failed_ = true;
+    ph_ = phase::finished;
+    return;
+  }
+  ph_ = phase::barrier;
+  if (d_ != dialect::raw)
+    send_barriers(now);
+}
+
+void fanout_mode::end_barrier(std::uint64_t now)
+{
+  ph_ = phase::running;
+  t_start_ = now;
+  cpu_.start();
+  deliveries_at_start_ = deliveries_;
+}
+
+// The measurement ends here; the drain that follows finds what was lost.
+void fanout_mode::stop_running(std::uint64_t now)
+{
+  cpu_.stop();
+  t_end_ = now;
+  deliveries_at_end_ = deliveries_;
+  ph_ = phase::draining;
+  deadline_ = now + seconds_to_ns(o_.drain);
+}
+
+bool fanout_mode::all_acked() const
+{
+  for (std::size_t j = 0; j < o_.senders; ++j)
+    if (acked_[j] < sent_[j])
+      return false;
+  return true;
+}
+
+std::string fanout_mode::status(std::uint64_t now) const
+{
+  char text[160];
+  if (ph_ == phase::setup || ph_ == phase::barrier)
+    std::snprintf(text, sizeof text, "fanout: registered %zu/%zu", ready_, conns_.size());
+  else
+  {
+    const double s = std::max(0.1, ns_to_seconds(now - t_start_));
+    std::snprintf(text, sizeof text, "fanout: %.1f s  %.0f deliveries/s  p50 %.2f ms%s", s,
+                  static_cast<double>(deliveries_ - deliveries_at_start_) / s,
+                  static_cast<double>(latency_.quantile(0.5)) / 1e6,
+                  ph_ == phase::draining ? "  draining" : "");
+  }
+  return text;
+}
+
+int fanout_mode::finish(report& rep)
 {
   std::uint64_t lost = 0, sent = 0;
   for (const std::uint64_t s : sent_)
@@ -561,10 +628,9 @@ int fanout_run::report_results()
     }
   for (chat_conn& c : conns_)
     kill(c);
-  const double secs = t_end_ > t_start_ ? static_cast<double>(t_end_ - t_start_) / 1e9 : 0;
+  const double secs = t_end_ > t_start_ ? ns_to_seconds(t_end_ - t_start_) : 0;
   const auto in_window = static_cast<double>(deliveries_at_end_ - deliveries_at_start_);
 
-  report rep("fanout");
   rep.text("target", "target", o_.host + ":" + std::to_string(o_.port));
   rep.text("dialect", "dialect", o_.dialect);
   rep.number("receivers", "receivers", o_.receivers);
@@ -584,7 +650,6 @@ int fanout_run::report_results()
   rep.number("disconnected", "disconnected", static_cast<double>(disconnected_));
   rep.number("setup_failed", "failed to register", static_cast<double>(failed_));
   report_cpu(rep, cpu_);
-  rep.print(o_.json);
   return (setup_failed_ || lost || reordered_ || disconnected_ || sent == 0) ? 1 : 0;
 }
 
@@ -592,9 +657,7 @@ int fanout_run::report_results()
 
 int run_fanout(const fanout_options& o)
 {
-  raise_nofile_limit();
-  fanout_run run(o);
-  return run.run();
+  return run_mode<fanout_mode>(o);
 }
 
 } // namespace natter::bench

@@ -3,14 +3,14 @@
 // resident memory grew by. Source addresses are spread over 127.0.0.0/8
 // (1000 connections per address) so the ephemeral port range of one address
 // is never the limit.
-#include "natter/bench/chat_conn.hpp"
 #include "natter/bench/modes.hpp"
 
+#include "natter/bench/chat_conn.hpp"
 #include "natter/bench/clock.hpp"
 #include "natter/bench/endpoint.hpp"
+#include "natter/bench/mode_driver.hpp"
 #include "natter/bench/poller.hpp"
 #include "natter/bench/process_stats.hpp"
-#include "natter/bench/progress.hpp"
 #include "natter/bench/report.hpp"
 #include "natter/bench/socket.hpp"
 
@@ -21,144 +21,199 @@
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace natter::bench
 {
 
-int run_idle(const idle_options& o)
+namespace
 {
-  const dialect d = parse_dialect(o.dialect);
+
+/// The idle mode (see mode_driver.hpp for the shape).
+class idle_mode
+{
+public:
+  using options_type = idle_options;
+  static constexpr const char* name = "idle";
+
+  explicit idle_mode(const idle_options& o);
+
+  poller& poll() noexcept { return poll_; }
+  int wait_ms() const noexcept { return 20; }
+  void start(std::uint64_t now);
+  void on_event(const epoll_event& ev, std::uint64_t now);
+  bool advance(std::uint64_t now, std::size_t ready);
+  std::string status(std::uint64_t now) const;
+  int finish(report& r);
+
+private:
+  enum class phase
+  {
+    registering, ///< connecting and registering, --concurrency at a time
+    settling,    ///< waiting for every client's barrier PONG
+    holding,     ///< all set up; holding them for --duration
+    finished
+  };
+
+  void start_next();
+  void on_connected(chat_conn& c);
+  void on_readable(chat_conn& c);
+  void on_line(chat_conn& c, std::string_view line);
+  void send_barriers();
+  void kill(chat_conn& c);
+
+  const idle_options& o_;
+  dialect d_;
+  endpoint ep_;
+  char tag_[2]{};
+  poller poll_;
+  std::vector<chat_conn> conns_;
+  std::vector<char> buf_;
+  std::size_t started_ = 0, in_setup_ = 0, ready_ = 0, failed_ = 0, dropped_ = 0;
+  std::size_t barrier_left_ = 0; // connections whose barrier PONG is still due
+  // Why connections failed: connect() refused or failed, the server refused
+  // the registration (a 4xx/5xx or ERROR line), or it closed the connection.
+  std::size_t failed_connect_ = 0, failed_refused_ = 0, failed_closed_ = 0;
+  int connect_errno_ = 0;
+  long rss_before_ = -1, rss_held_ = -1;
+  phase ph_ = phase::registering;
+  std::uint64_t t0_ = 0, setup_deadline_ = 0, t_ready_ = 0, hold_end_ = 0;
+};
+
+idle_mode::idle_mode(const idle_options& o) : o_(o), d_(parse_dialect(o.dialect))
+{
   const long nofile = raise_nofile_limit();
-  const endpoint ep = resolve_loopback(o.host, o.port);
+  ep_ = resolve_loopback(o.host, o.port);
   if (nofile > 0 && o.conns + 64 > static_cast<unsigned long>(nofile))
     throw std::runtime_error("--conns " + std::to_string(o.conns) +
                              " needs more descriptors than RLIMIT_NOFILE allows (" +
                              std::to_string(nofile) + ")");
-  char tag[2];
   const auto p = static_cast<unsigned>(::getpid());
-  tag[0] = static_cast<char>('a' + (p / 7) % 26);
-  tag[1] = static_cast<char>('a' + (p / 182) % 26);
+  tag_[0] = static_cast<char>('a' + (p / 7) % 26);
+  tag_[1] = static_cast<char>('a' + (p / 182) % 26);
+  conns_.resize(o.conns);
+  buf_.resize(read_buffer_size);
+  for (std::size_t i = 0; i < conns_.size(); ++i)
+    conns_[i].index = static_cast<std::uint32_t>(i);
+  rss_before_ = rss_kib(o.server_pid);
+}
 
-  poller poll;
-  std::vector<chat_conn> conns(o.conns);
-  std::vector<char> buf(read_buffer_size);
-  for (std::size_t i = 0; i < conns.size(); ++i)
-    conns[i].index = static_cast<std::uint32_t>(i);
-  std::size_t started = 0, in_setup = 0, ready = 0, failed = 0, dropped = 0;
-  std::size_t barrier_left = 0; // connections whose barrier PONG is still due
-  // Why connections failed: connect() refused or failed, the server refused
-  // the registration (a 4xx/5xx or ERROR line), or it closed the connection.
-  std::size_t failed_connect = 0, failed_refused = 0, failed_closed = 0;
-  int connect_errno = 0;
-  const long rss_before = rss_kib(o.server_pid);
-
-  auto kill = [&](chat_conn& c)
-  {
-    if (c.st == chat_conn::state::dead)
-      return;
-    if (c.barrier)
-    {
-      c.barrier = false;
-      --barrier_left;
-    }
-    if (c.st == chat_conn::state::ready)
-    {
-      --ready;
-      ++dropped;
-    }
-    else if (c.st != chat_conn::state::idle)
-    {
-      --in_setup;
-      ++failed;
-    }
-    close_conn(c, poll);
-  };
-  auto start_next = [&]
-  {
-    while (in_setup < o.concurrency && started < conns.size())
-    {
-      const in_addr src = spread_source(started);
-      if (begin_connect(conns[started], ep, o.spread ? &src : nullptr, poll))
-        ++in_setup;
-      else
-      {
-        ++failed;
-        ++failed_connect;
-        connect_errno = errno;
-      }
-      ++started;
-    }
-  };
-  auto on_event = [&](chat_conn& c, std::uint32_t events)
-  {
-    if (c.st == chat_conn::state::connecting)
-    {
-      if (!connect_succeeded(c.fd))
-      {
-        ++failed_connect;
-        return kill(c);
-      }
-      c.st = chat_conn::state::registering;
-      poll.modify(c.fd, &c, EPOLLIN);
-      if (!send_registration(c, d, make_nick(false, tag, c.index)))
-        kill(c);
-      return;
-    }
-    if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-      return;
-    const long n = read_lines(c, buf.data(),
-                              [&](std::string_view line)
-                              {
-                                if (d == dialect::irc && answer_ping(c, line))
-                                  return;
-                                if (ends_barrier(c, line))
-                                {
-                                  --barrier_left;
-                                  return;
-                                }
-                                if (c.st != chat_conn::state::registering)
-                                  return;
-                                switch (setup_line(line, d))
-                                {
-                                case setup_event::registered:
-                                case setup_event::joined:
-                                  c.st = chat_conn::state::ready;
-                                  --in_setup;
-                                  ++ready;
-                                  break;
-                                case setup_event::failed:
-                                  ++failed_refused;
-                                  kill(c);
-                                  break;
-                                case setup_event::none: break;
-                                }
-                              });
-    if (n == 0 || n == -2)
-    {
-      if (c.st != chat_conn::state::ready)
-        ++failed_closed;
-      kill(c);
-    }
-  };
-
-  progress prog;
-  const std::uint64_t t0 = now_ns();
-  const std::uint64_t setup_deadline = t0 + static_cast<std::uint64_t>(o.setup_timeout * 1e9);
-  std::uint64_t t_ready = 0, hold_end = 0;
-  long rss_held = -1;
+void idle_mode::start(std::uint64_t now)
+{
+  t0_ = now;
+  setup_deadline_ = now + seconds_to_ns(o_.setup_timeout);
   start_next();
-  for (;;)
+}
+
+void idle_mode::start_next()
+{
+  while (in_setup_ < o_.concurrency && started_ < conns_.size())
   {
-    const auto events = poll.wait(20);
-    const std::uint64_t now = now_ns();
-    for (const epoll_event& ev : events)
+    const in_addr src = spread_source(started_);
+    if (begin_connect(conns_[started_], ep_, o_.spread ? &src : nullptr, poll_))
+      ++in_setup_;
+    else
     {
-      auto& c = *static_cast<chat_conn*>(ev.data.ptr);
-      if (c.st != chat_conn::state::dead)
-        on_event(c, ev.events);
+      ++failed_;
+      ++failed_connect_;
+      connect_errno_ = errno;
     }
-    if (t_ready == 0 && events.size() > 64)
+    ++started_;
+  }
+}
+
+void idle_mode::on_event(const epoll_event& ev, std::uint64_t /*now*/)
+{
+  auto& c = *static_cast<chat_conn*>(ev.data.ptr);
+  if (c.st == chat_conn::state::dead)
+    return;
+  if (c.st == chat_conn::state::connecting)
+    on_connected(c);
+  else if (ev.events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+    on_readable(c);
+}
+
+void idle_mode::on_connected(chat_conn& c)
+{
+  if (!connect_succeeded(c.fd))
+  {
+    ++failed_connect_;
+    kill(c);
+    return;
+  }
+  c.st = chat_conn::state::registering;
+  poll_.modify(c.fd, &c, EPOLLIN);
+  if (!send_registration(c, d_, make_nick(false, tag_, c.index)))
+    kill(c);
+}
+
+void idle_mode::on_readable(chat_conn& c)
+{
+  const long n = read_lines(c, buf_.data(), [&](std::string_view line) { on_line(c, line); });
+  if (n == 0 || n == -2)
+  {
+    if (c.st != chat_conn::state::ready)
+      ++failed_closed_;
+    kill(c);
+  }
+}
+
+void idle_mode::on_line(chat_conn& c, std::string_view line)
+{
+  if (d_ == dialect::irc && answer_ping(c, line))
+    return;
+  if (ends_barrier(c, line))
+  {
+    --barrier_left_;
+    return;
+  }
+  if (c.st != chat_conn::state::registering)
+    return;
+  switch (setup_line(line, d_))
+  {
+  case setup_event::registered:
+  case setup_event::joined:
+    c.st = chat_conn::state::ready;
+    --in_setup_;
+    ++ready_;
+    break;
+  case setup_event::failed:
+    ++failed_refused_;
+    kill(c);
+    break;
+  case setup_event::none: break;
+  }
+}
+
+void idle_mode::kill(chat_conn& c)
+{
+  if (c.st == chat_conn::state::dead)
+    return;
+  if (c.barrier)
+  {
+    c.barrier = false;
+    --barrier_left_;
+  }
+  if (c.st == chat_conn::state::ready)
+  {
+    --ready_;
+    ++dropped_;
+  }
+  else if (c.st != chat_conn::state::idle)
+  {
+    --in_setup_;
+    ++failed_;
+  }
+  close_conn(c, poll_);
+}
+
+bool idle_mode::advance(std::uint64_t now, std::size_t ready)
+{
+  switch (ph_)
+  {
+  case phase::registering:
+    if (ready > 64)
     {
       // Registered clients receive a JOIN line for every later registration
       // (natter). Letting them pile up for a few milliseconds turns a read
@@ -166,76 +221,95 @@ int run_idle(const idle_options& o)
       timespec pause{0, 5'000'000};
       ::nanosleep(&pause, nullptr);
     }
-    if (t_ready == 0)
+    start_next();
+    if ((started_ == conns_.size() && in_setup_ == 0) || now > setup_deadline_)
     {
-      start_next();
-      if ((started == conns.size() && in_setup == 0) || now > setup_deadline)
-      {
-        t_ready = now;
-        // The hold starts once every client has the PONG to a PING sent
-        // now: the server queued it behind everything setup left queued
-        // (natter's JOIN storm), so its memory is measured at rest.
-        for (chat_conn& c : conns)
-        {
-          if (c.st != chat_conn::state::ready || d == dialect::raw)
-            continue;
-          if (!start_barrier(c))
-          {
-            kill(c);
-            continue;
-          }
-          ++barrier_left;
-        }
-      }
+      t_ready_ = now;
+      send_barriers();
+      ph_ = phase::settling;
     }
-    else if (hold_end == 0)
+    break;
+  case phase::settling:
+    if (barrier_left_ == 0 || now > setup_deadline_)
     {
-      if (barrier_left == 0 || now > setup_deadline)
-        hold_end = now + static_cast<std::uint64_t>(o.duration * 1e9);
+      hold_end_ = now + seconds_to_ns(o_.duration);
+      ph_ = phase::holding;
     }
-    else if (now >= hold_end)
+    break;
+  case phase::holding:
+    if (now >= hold_end_)
     {
-      rss_held = rss_kib(o.server_pid); // at the end of the hold: after any lazy growth
-      break;
+      rss_held_ = rss_kib(o_.server_pid); // at the end of the hold: after any lazy growth
+      ph_ = phase::finished;
     }
-    if (prog.due(now))
-    {
-      char text[128];
-      std::snprintf(text, sizeof text, "idle: registered %zu/%zu%s", ready, conns.size(),
-                    t_ready ? "  holding" : "");
-      prog.show(now, text);
-    }
+    break;
+  case phase::finished: break;
   }
-  prog.finish();
-  const std::size_t held = ready;
-  const std::size_t dropped_while_held = dropped;
-  for (chat_conn& c : conns)
+  return ph_ != phase::finished;
+}
+
+// The hold starts once every client has the PONG to a PING sent now: the
+// server queued it behind everything setup left queued (natter's JOIN
+// storm), so its memory is measured at rest.
+void idle_mode::send_barriers()
+{
+  for (chat_conn& c : conns_)
+  {
+    if (c.st != chat_conn::state::ready || d_ == dialect::raw)
+      continue;
+    if (!start_barrier(c))
+    {
+      kill(c);
+      continue;
+    }
+    ++barrier_left_;
+  }
+}
+
+std::string idle_mode::status(std::uint64_t /*now*/) const
+{
+  char text[128];
+  std::snprintf(text, sizeof text, "idle: registered %zu/%zu%s", ready_, conns_.size(),
+                ph_ != phase::registering ? "  holding" : "");
+  return text;
+}
+
+int idle_mode::finish(report& r)
+{
+  const std::size_t held = ready_;
+  const std::size_t dropped_while_held = dropped_;
+  for (chat_conn& c : conns_)
     kill(c);
 
-  report r("idle");
-  r.text("target", "target", o.host + ":" + std::to_string(o.port));
-  r.text("dialect", "dialect", o.dialect);
-  r.number("requested", "requested", o.conns);
+  r.text("target", "target", o_.host + ":" + std::to_string(o_.port));
+  r.text("dialect", "dialect", o_.dialect);
+  r.number("requested", "requested", o_.conns);
   r.number("registered", "registered and held", static_cast<double>(held));
-  r.number("failed", "failed", static_cast<double>(failed));
-  r.number("failed_connect", "  connect failed", static_cast<double>(failed_connect));
-  if (connect_errno != 0)
-    r.text("connect_error", "  connect error", std::strerror(connect_errno));
-  r.number("failed_refused", "  refused by the server", static_cast<double>(failed_refused));
-  r.number("failed_closed", "  closed by the server", static_cast<double>(failed_closed));
+  r.number("failed", "failed", static_cast<double>(failed_));
+  r.number("failed_connect", "  connect failed", static_cast<double>(failed_connect_));
+  if (connect_errno_ != 0)
+    r.text("connect_error", "  connect error", std::strerror(connect_errno_));
+  r.number("failed_refused", "  refused by the server", static_cast<double>(failed_refused_));
+  r.number("failed_closed", "  closed by the server", static_cast<double>(failed_closed_));
   r.number("dropped", "dropped while held", static_cast<double>(dropped_while_held));
-  r.number("setup_s", "time to register all", static_cast<double>(t_ready - t0) / 1e9, 2, "s");
-  if (rss_before >= 0 && rss_held >= 0)
+  r.number("setup_s", "time to register all", ns_to_seconds(t_ready_ - t0_), 2, "s");
+  if (rss_before_ >= 0 && rss_held_ >= 0)
   {
-    r.number("server_rss_before_kib", "server RSS before", static_cast<double>(rss_before), 0,
+    r.number("server_rss_before_kib", "server RSS before", static_cast<double>(rss_before_), 0,
              "KiB");
-    r.number("server_rss_kib", "server RSS holding them", static_cast<double>(rss_held), 0, "KiB");
+    r.number("server_rss_kib", "server RSS holding them", static_cast<double>(rss_held_), 0, "KiB");
     r.number("rss_per_client_kib", "server RSS per client",
-             held ? static_cast<double>(rss_held - rss_before) / static_cast<double>(held) : 0, 3,
+             held ? static_cast<double>(rss_held_ - rss_before_) / static_cast<double>(held) : 0, 3,
              "KiB");
   }
-  r.print(o.json);
-  return (held == o.conns && dropped_while_held == 0) ? 0 : 1;
+  return (held == o_.conns && dropped_while_held == 0) ? 0 : 1;
+}
+
+} // namespace
+
+int run_idle(const idle_options& o)
+{
+  return run_mode<idle_mode>(o);
 }
 
 } // namespace natter::bench

@@ -1,7 +1,8 @@
-// natter-bench's three modes. Each is bounded in time and count, stops by
-// itself, prints its report and returns the exit status: 0 when everything
-// sent was received intact, 1 when something was lost, corrupted or could
-// not be set up.
+// natter-bench's three modes: their options and entry points. Each is
+// bounded in time and count, stops by itself, prints its report and returns
+// the exit status: 0 when everything sent was received intact, 1 when
+// something was lost, corrupted or could not be set up. Each is a class of
+// the one shape in mode_driver.hpp, in its own .cpp, run by run_mode().
 #ifndef NATTER_BENCH_MODES_HPP
 #define NATTER_BENCH_MODES_HPP
 
