@@ -162,13 +162,4 @@ bool ends_barrier(chat_conn& c, std::string_view line)
   return true;
 }
 
-std::string make_nick(bool sender, const char tag[2], std::uint32_t index)
-{
-  std::string n(1, sender ? 's' : 'r');
-  n += tag[0];
-  n += tag[1];
-  n += std::to_string(index);
-  return n;
-}
-
 } // namespace natter::bench

@@ -121,10 +121,6 @@ bool start_barrier(chat_conn& c);
 /// <token>", IRC ":server PONG server :<token>"); `c` stops waiting then.
 bool ends_barrier(chat_conn& c, std::string_view line);
 
-/// The nick of a sender or receiver: "s" or "r", the run tag (two letters)
-/// and the number. Valid in natter and in RFC 2812 for up to 6 digits.
-std::string make_nick(bool sender, const char tag[2], std::uint32_t index);
-
 template <class OnLine>
 long read_lines(chat_conn& c, char* buf, OnLine&& on_line)
 {

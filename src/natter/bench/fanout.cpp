@@ -22,13 +22,12 @@
 #include "natter/bench/endpoint.hpp"
 #include "natter/bench/latency_histogram.hpp"
 #include "natter/bench/mode_driver.hpp"
+#include "natter/bench/nick.hpp"
 #include "natter/bench/parse_number.hpp"
 #include "natter/bench/poller.hpp"
 #include "natter/bench/process_stats.hpp"
 #include "natter/bench/report.hpp"
 #include "natter/bench/socket.hpp"
-
-#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -42,15 +41,6 @@ namespace natter::bench
 
 namespace
 {
-
-// The nick's run tag: two letters from the PID, so that a rerun against the
-// same server does not collide with nicks the server has not freed yet.
-void make_tag(char tag[2])
-{
-  const auto p = static_cast<unsigned>(::getpid());
-  tag[0] = static_cast<char>('a' + p % 26);
-  tag[1] = static_cast<char>('a' + (p / 26) % 26);
-}
 
 // Parses "<seq> <ts>" (the message text).
 bool parse_payload(std::string_view text, std::uint64_t& seq, std::uint64_t& ts)
@@ -118,7 +108,7 @@ private:
   const fanout_options& o_;
   dialect d_;
   endpoint ep_;
-  char tag_[2]{};
+  nick_tag tag_ = this_run_tag();
   poller poll_;
   std::vector<chat_conn> conns_;
   std::size_t started_ = 0, in_setup_ = 0, ready_ = 0, failed_ = 0;
@@ -152,7 +142,6 @@ fanout_mode::fanout_mode(const fanout_options& o)
     throw std::runtime_error("--receivers, --senders and --window must be positive");
   raise_nofile_limit();
   ep_ = resolve_loopback(o.host, o.port);
-  make_tag(tag_);
   for (std::size_t i = 0; i < conns_.size(); ++i)
   {
     conns_[i].sender = i >= o.receivers;
@@ -233,12 +222,8 @@ void fanout_mode::advance_window(std::size_t j)
 void fanout_mode::deliver(chat_conn& r, std::string_view nick, std::string_view text,
                           std::uint64_t now)
 {
-  // Sender nicks are "s" + tag + number.
-  if (nick.size() < 4 || nick[0] != 's' || nick[1] != tag_[0] || nick[2] != tag_[1])
-    return;
-  nick.remove_prefix(3);
   std::uint64_t j = 0, seq = 0, ts = 0;
-  if (!parse_u64(nick, j) || j >= o_.senders || !parse_payload(text, seq, ts))
+  if (!parse_sender_nick(nick, tag_, j) || j >= o_.senders || !parse_payload(text, seq, ts))
     return;
   ++deliveries_;
   if (now > ts)

@@ -9,12 +9,11 @@
 #include "natter/bench/clock.hpp"
 #include "natter/bench/endpoint.hpp"
 #include "natter/bench/mode_driver.hpp"
+#include "natter/bench/nick.hpp"
 #include "natter/bench/poller.hpp"
 #include "natter/bench/process_stats.hpp"
 #include "natter/bench/report.hpp"
 #include "natter/bench/socket.hpp"
-
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -66,7 +65,7 @@ private:
   const idle_options& o_;
   dialect d_;
   endpoint ep_;
-  char tag_[2]{};
+  nick_tag tag_ = this_run_tag();
   poller poll_;
   std::vector<chat_conn> conns_;
   std::vector<char> buf_;
@@ -89,9 +88,6 @@ idle_mode::idle_mode(const idle_options& o) : o_(o), d_(parse_dialect(o.dialect)
     throw std::runtime_error("--conns " + std::to_string(o.conns) +
                              " needs more descriptors than RLIMIT_NOFILE allows (" +
                              std::to_string(nofile) + ")");
-  const auto p = static_cast<unsigned>(::getpid());
-  tag_[0] = static_cast<char>('a' + (p / 7) % 26);
-  tag_[1] = static_cast<char>('a' + (p / 182) % 26);
   conns_.resize(o.conns);
   buf_.resize(read_buffer_size);
   for (std::size_t i = 0; i < conns_.size(); ++i)
