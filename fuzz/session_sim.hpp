@@ -10,6 +10,7 @@
 #include "natter/core/connection.hpp"
 #include "natter/core/room.hpp"
 #include "natter/proto/command_parser.hpp"
+#include "natter/proto/reply.hpp"
 #include "natter/proto/server_line.hpp"
 
 #include <algorithm>
@@ -216,9 +217,11 @@ public:
       check(end != std::string::npos, "WHO lines end in CRLF");
       const std::string_view line(who.data() + at, end - at);
       at = end + 2;
-      if (line.rfind("211-", 0) != 0)
+      const proto::server_line item = proto::parse_server_line(line);
+      if (item.what != proto::server_line::kind::reply ||
+          item.code != static_cast<int>(proto::reply_code::who) || !item.more)
         continue;
-      const std::string nick(line.substr(4));
+      const std::string nick(item.text);
       ++listed;
       std::string l = nick;
       std::transform(l.begin(), l.end(), l.begin(),

@@ -1,6 +1,8 @@
 #include "natter/bench/chat_conn.hpp"
 
 #include "natter/bench/socket.hpp"
+#include "natter/proto/reply.hpp"
+#include "natter/proto/server_line.hpp"
 
 #include <unistd.h>
 
@@ -112,11 +114,15 @@ setup_event setup_line(std::string_view line, dialect d)
 {
   if (d == dialect::natter)
   {
-    if (line.size() < 3)
+    using proto::reply_code;
+    const proto::server_line l = proto::parse_server_line(line);
+    if (l.what != proto::server_line::kind::reply)
       return setup_event::none;
-    if (line.starts_with("200 "))
+    const auto code = static_cast<reply_code>(l.code);
+    if (code == reply_code::nick_accepted)
       return setup_event::registered;
-    if (line.starts_with("433") || line.starts_with("432") || line.front() == '5')
+    if (code == reply_code::nick_in_use || code == reply_code::invalid_nick ||
+        proto::closes_connection(code))
       return setup_event::failed;
     return setup_event::none;
   }
