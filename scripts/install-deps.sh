@@ -12,7 +12,8 @@ packages=(
   libreadline-dev                    # the client's line editing
   libgtest-dev libgmock-dev          # GoogleTest
   libbenchmark-dev                   # Google Benchmark
-  clang libclang-rt-14-dev           # libFuzzer and the clang sanitizers
+  clang libclang-rt-14-dev           # the clang build, libFuzzer, clang's sanitizers
+  clang-format                       # scripts/check-format.sh
 )
 
 missing=()
