@@ -355,6 +355,45 @@ std::string server::address() const
   return "127.0.0.1:" + std::to_string(port_);
 }
 
+// ---- reserved_port ---------------------------------------------------------
+
+reserved_port::reserved_port()
+{
+  const int on = 1;
+  const int off = 0;
+  fd_ = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ != -1)
+  {
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_addr = in6addr_any;
+    socklen_t len = sizeof addr;
+    if (::setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) == 0 &&
+        ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0 &&
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+      port_ = ntohs(addr.sin6_port);
+  }
+  else if (fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); fd_ != -1)
+  {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    socklen_t len = sizeof addr;
+    if (::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0 &&
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+      port_ = ntohs(addr.sin_port);
+  }
+  if (port_ == 0)
+    close_fd(fd_);
+}
+
+reserved_port::~reserved_port()
+{
+  close_fd(fd_);
+}
+
 // ---- peer ------------------------------------------------------------------
 
 peer::~peer()

@@ -108,6 +108,30 @@ private:
   std::string error_;
 };
 
+/// A TCP port held for natterd: a socket bound to it with SO_REUSEADDR that
+/// never listens. natterd, which sets SO_REUSEADDR too, can listen on the
+/// port while it is held; while no natterd listens there, Linux gives the
+/// port to nobody else, since neither a bind() to port 0 nor the local end
+/// of a connect() is given a port that a socket was bound to. So natterd can
+/// be stopped and started again on the same port without another test's
+/// server or client being given the port in between.
+class reserved_port
+{
+public:
+  /// Reserves a free port (dual-stack like natterd's "::", IPv4 without
+  /// IPv6); port() is 0 when that failed.
+  reserved_port();
+  reserved_port(const reserved_port&) = delete;
+  reserved_port& operator=(const reserved_port&) = delete;
+  ~reserved_port();
+
+  std::uint16_t port() const noexcept { return port_; }
+
+private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
 /// A plain protocol client over a loopback socket, to see exactly what the
 /// room sees and to say things as someone else.
 class peer
