@@ -149,6 +149,29 @@ bool session::first_line_is_http()
   return false;
 }
 
+// Until the first line is known not to be HTTP, the parser gets one octet
+// at a time, in a loop of its own (the checks of run() come once per
+// window), stopping at an event, at the end of the first line, or once the
+// line's content decides it; `http` is set when it is an HTTP request.
+proto::parse_event session::next_on_first_line(std::string_view window, std::size_t& used,
+                                               bool& http)
+{
+  const std::uint64_t framed = parser_.lines_framed();
+  proto::parse_event ev;
+  used = 0;
+  while (used < window.size())
+  {
+    std::size_t step = 0;
+    ev = parser_.next(window.substr(used, 1), step);
+    used += step;
+    http = first_line_is_http();
+    if (http || protocol_known_ || ev.what != proto::parse_event::kind::none ||
+        parser_.lines_framed() != framed)
+      break;
+  }
+  return ev;
+}
+
 session::wait session::next_wait() const
 {
   if (done_ || out().closing())
@@ -227,16 +250,17 @@ std::size_t session::run(std::string_view in, time_point now)
     }
     // At most one line's worth at a time, so a long run without LF is paid
     // for in small steps and pausing stays fine-grained.
-    // Until the first line is known not to be HTTP, one octet at a time.
     std::size_t used = 0;
+    bool http = false;
     const std::uint64_t framed = parser_.lines_framed();
-    const proto::parse_event ev =
-        parser_.next(in.substr(0, protocol_known_ ? cfg.max_line : 1), used);
+    const proto::parse_event ev = protocol_known_
+                                      ? parser_.next(in.substr(0, cfg.max_line), used)
+                                      : next_on_first_line(in.substr(0, cfg.max_line), used, http);
     in.remove_prefix(used);
     used_total += used;
     // Every framed line costs a token, the ignored and refused ones too.
     charge(used, parser_.lines_framed() - framed);
-    if (!protocol_known_ && first_line_is_http())
+    if (http)
     {
       close_with(close_reason::wrong_protocol);
       break;

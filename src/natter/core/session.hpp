@@ -97,6 +97,7 @@ private:
   outbox& out() noexcept { return seat_.output(); }
   const outbox& out() const noexcept { return seat_.output(); }
   bool first_line_is_http();
+  proto::parse_event next_on_first_line(std::string_view window, std::size_t& used, bool& http);
   bool idle_clock_runs() const noexcept;
   void finish_input();
   std::size_t sendq_limit() const noexcept;
