@@ -146,11 +146,15 @@ TEST(Outbox, DiscardKeepsThePeekedLinesWhole)
   f.out.written(5); // "first"
   f.event("second\r\n");
   f.out.push(text("own\r\n"));
+  EXPECT_FALSE(f.out.state().closing);
   EXPECT_TRUE(f.out.close(close_reason::sendq_exceeded));
   f.event("third\r\n");
   EXPECT_EQ(f.out.bytes(), f.total.value());
+  EXPECT_TRUE(f.out.state().closing);
+  EXPECT_EQ(f.out.state().bytes, f.out.bytes());
   EXPECT_EQ(f.write(), " line\r\n524 send queue exceeded\r\n");
   EXPECT_TRUE(f.out.finished());
+  EXPECT_EQ(f.out.state().bytes, 0u);
   EXPECT_EQ(f.total.value(), 0u);
   EXPECT_FALSE(f.out.stream_open());
 }

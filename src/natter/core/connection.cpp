@@ -83,12 +83,12 @@ connection::next connection::step(time_point now)
     close_told_ = true;
     return n;
   }
-  const outbox& out = session_.output();
+  const outbox::status out = session_.output().state();
   // A closing connection (QUIT, 5xx, dropped by another client's broadcast)
   // gets a hard deadline to flush, even while a write is stuck.
-  if (out.closing() && close_by_ == time_point::max())
+  if (out.closing && close_by_ == time_point::max())
     close_by_ = now + flush_deadline;
-  if (!lingering_ && out.finished())
+  if (!lingering_ && out.closing && out.bytes == 0)
   {
     // The final line is written: shut down our side and drain input briefly.
     lingering_ = true;
@@ -101,7 +101,7 @@ connection::next connection::step(time_point now)
   }
   const session::wait w = session_.next_wait();
   n.read = lingering_ || w == session::wait::input;
-  n.write = !lingering_ && out.bytes() > 0;
+  n.write = !lingering_ && out.bytes > 0;
   n.wake_at = std::min(session_.deadline(), close_by_);
   if (!lingering_ && w == session::wait::rate)
     n.wake_at = std::min(n.wake_at, session_.resume_at());

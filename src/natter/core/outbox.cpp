@@ -566,14 +566,21 @@ std::size_t outbox::untaken() const
 {
   std::lock_guard lock(mutex_);
   const std::uint64_t log_end = log_.end();
+  const std::size_t pending = pending_locked(log_end);
   const std::size_t kept = in_flight_ > 0 ? in_flight_ : line_rest(log_end).size();
-  return pending_locked(log_end) - std::min(kept, pending_locked(log_end));
+  return pending - std::min(kept, pending);
 }
 
 bool outbox::closing() const
 {
   std::lock_guard lock(mutex_);
   return closing_;
+}
+
+outbox::status outbox::state() const
+{
+  std::lock_guard lock(mutex_);
+  return {closing_, pending_locked(log_.end())};
 }
 
 bool outbox::finished() const

@@ -118,6 +118,16 @@ public:
   /// True once close() was called.
   bool closing() const;
 
+  /// What a connection's writer asks after every event, under one lock:
+  /// whether the outbox is closing and how many octets are pending
+  /// (finished() is `closing && bytes == 0`).
+  struct status
+  {
+    bool closing;
+    std::size_t bytes;
+  };
+  status state() const;
+
   /// True when closing and everything queued was written: time to close.
   bool finished() const;
 
