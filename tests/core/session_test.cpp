@@ -264,6 +264,39 @@ TEST(Session, InvalidFirstLineIsNotHttp)
   EXPECT_EQ(a.read(), (lines{"415 invalid text: not UTF-8 or a control character", "PONG 1"}));
 }
 
+// Lines that N-CMD-1 ignores are not the first line: an HTTP client may
+// send an empty line before its request (RFC 9112, section 2.2), and the
+// request is refused all the same. [N-CONN-2]
+TEST(Session, IgnoredLinesBeforeAnHttpRequestDoNotHideIt)
+{
+  const std::vector<std::vector<std::string>> requests{
+      {"\r\nGET / HTTP/1.1\r\n"},
+      {"\n\r\n   \r\nPOST /x HTTP/1.1\r\n\r\nNICK evil\n"},
+      {"\r\n\xff\xf1\r\nG", "ET / HTTP/1.1\r\n"}};
+  for (const auto& chunks : requests)
+  {
+    room r(fast());
+    client a(r);
+    a.read();
+    for (const std::string& chunk : chunks)
+      a.send(chunk);
+    EXPECT_EQ(a.read(), lines{"500 this port speaks natter, a line-based chat protocol"})
+        << chunks.front();
+    EXPECT_TRUE(a.s.output().finished());
+    EXPECT_EQ(r.size(), 0u);
+  }
+}
+
+// Once a line that is not ignored has been seen, the check is over.
+TEST(Session, ALineThatIsNotIgnoredEndsTheHttpCheck)
+{
+  room r(fast());
+  client a(r);
+  a.read();
+  a.send("\r\nPING 1\r\nGET / HTTP/1.1\r\n");
+  EXPECT_EQ(a.read(), (lines{"PONG 1", "421 GET unknown command"}));
+}
+
 TEST(Session, GetAloneIsAnUnknownCommand)
 {
   room r(fast());

@@ -127,9 +127,10 @@ void session::finish_input()
 }
 
 // Spec 9.2: a first line that starts with an HTTP method and SP is another
-// protocol. The line is the one framing sees, after telnet removal, so the
-// first line's octets go to the parser one at a time until its content
-// either is such a prefix or cannot become one; nothing of the line has been
+// protocol. The line is the one framing sees, after telnet removal, and the
+// first line is the first one that N-CMD-1 does not ignore, so the octets go
+// to the parser one at a time until the content of such a line either is a
+// method's prefix or cannot become one; nothing of the line has been
 // executed by then, since LF, CR and SP end the decision. Returns true when
 // the line is an HTTP request.
 bool session::first_line_is_http()
@@ -138,21 +139,26 @@ bool session::first_line_is_http()
                                                             "OPTIONS ", "PATCH ",  "POST ", "PRI ",
                                                             "PUT ",     "TRACE "};
   const std::string_view seen = parser_.partial();
-  bool possible = !parser_.line_refused(); // no method name breaks a rule
+  // Spaces alone may still become an ignored line (N-CMD-1), and an HTTP
+  // request line never starts with one.
+  const bool blank = seen.find_first_not_of(' ') == std::string_view::npos;
+  bool possible = !parser_.line_refused() && blank;
   for (std::string_view m : methods)
   {
     if (m == seen)
       return true;
-    possible = possible || m.starts_with(seen);
+    possible = possible || (!parser_.line_refused() && m.starts_with(seen));
   }
-  protocol_known_ = !possible || parser_.lines_framed() > 0;
+  protocol_known_ = !possible;
   return false;
 }
 
 // Until the first line is known not to be HTTP, the parser gets one octet
 // at a time, in a loop of its own (the checks of run() come once per
-// window), stopping at an event, at the end of the first line, or once the
-// line's content decides it; `http` is set when it is an HTTP request.
+// window), stopping at an event, at the end of a line, or once the line's
+// content decides it; `http` is set when it is an HTTP request. A line that
+// ends with an event (a command or an error) decides it; an ignored line
+// (empty or only spaces) does not, so the line after it is checked.
 proto::parse_event session::next_on_first_line(std::string_view window, std::size_t& used,
                                                bool& http)
 {
@@ -164,9 +170,13 @@ proto::parse_event session::next_on_first_line(std::string_view window, std::siz
     std::size_t step = 0;
     ev = parser_.next(window.substr(used, 1), step);
     used += step;
-    http = first_line_is_http();
-    if (http || protocol_known_ || ev.what != proto::parse_event::kind::none ||
-        parser_.lines_framed() != framed)
+    const bool line_ended = parser_.lines_framed() != framed;
+    if (line_ended && ev.what != proto::parse_event::kind::none &&
+        ev.what != proto::parse_event::kind::telnet)
+      protocol_known_ = true;
+    else
+      http = first_line_is_http();
+    if (http || protocol_known_ || ev.what != proto::parse_event::kind::none || line_ended)
       break;
   }
   return ev;
