@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <csignal>
+#include <cstdio>
+#include <string>
 #include <thread>
 
 namespace
@@ -20,7 +24,7 @@ TEST(Lifecycle, SigtermSends521AndExitsZero)
   client u("127.0.0.1", d.chat_port());
   EXPECT_EQ(u.line(), "220 natter/1 ready");
   client e("127.0.0.1", d.echo_port());
-  d.signal(SIGHUP); // does no harm
+  d.signal(SIGHUP); // does no harm [N-SHUT-8]
   a.send("PING h\r\n");
   EXPECT_EQ(a.line(), "PONG h");
   d.signal(SIGTERM);
@@ -48,18 +52,76 @@ TEST(Lifecycle, SigtermWithAClientThatNeverReads)
   EXPECT_LT(steady::now() - start, 5s);
 }
 
+// A second signal while a client that never reads holds the shutdown up:
+// natterd exits at once, with status 1. [N-SHUT-5]
+TEST(Lifecycle, ASecondSignalExitsAtOnce)
+{
+  natterd_process d({"--rate", "0"});
+  client stuck = registered(d.chat_port(), "stuck", "127.0.0.1", 4096);
+  const std::string echo = "ECHO " + std::string(4000, 'e') + "\r\n";
+  for (int i = 0; i < 2000 && stuck.try_send(echo) > 0; ++i)
+  {
+  }
+  client other = registered(d.chat_port(), "other");
+  d.signal(SIGTERM);
+  EXPECT_EQ(other.line(), "521 server shutting down");
+  EXPECT_EQ(d.wait_exit(0ms), -1); // still flushing to the one that never reads
+  d.signal(SIGINT);
+  EXPECT_EQ(d.wait_exit(2s), 1);
+}
+
+// natterd run to its end with `flags`: its exit status and what it wrote.
+struct run_result
+{
+  int status;
+  std::string output;
+};
+
+run_result run_natterd(const std::string& flags)
+{
+  const std::string cmd = std::string(NATTERD_PATH) + " " + flags + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr)
+    return {-1, "popen failed"};
+  std::string out;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
+    out.append(buf, n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// Cannot start: status 1 and one line naming the flag. [N-SHUT-9]
 TEST(Lifecycle, PortInUseNamesTheFlag)
 {
   natterd_process d;
-  const std::string cmd = std::string(NATTERD_PATH) + " --echo-port off --chat-port " +
-                          std::to_string(d.chat_port()) + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  char buf[512] = {};
-  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, p);
-  const int status = ::pclose(p);
-  EXPECT_NE(status, 0);
-  EXPECT_NE(std::string(buf, n).find("--chat-port"), std::string::npos) << buf;
+  const run_result r = run_natterd("--echo-port off --chat-port " + std::to_string(d.chat_port()));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("--chat-port"), std::string::npos) << r.output;
+}
+
+// A wrong command line: status 2 and the flag named, whatever the error.
+// [N-SHUT-9]
+TEST(Lifecycle, ABadCommandLineExitsTwoNamingTheFlag)
+{
+  for (const std::string flags :
+       {"--no-such-flag", "--max-line 31", "--rate fast", "--chat-port 70000", "--log-level loud"})
+  {
+    const run_result r = run_natterd("--echo-port off " + flags);
+    EXPECT_EQ(r.status, 2) << flags << ": " << r.output;
+    const std::string flag = flags.substr(0, flags.find(' '));
+    EXPECT_NE(r.output.find(flag), std::string::npos) << flags << ": " << r.output;
+  }
+}
+
+TEST(Lifecycle, HelpAndVersionExitZero)
+{
+  for (const std::string flags : {"--help", "--version"})
+  {
+    const run_result r = run_natterd(flags);
+    EXPECT_EQ(r.status, 0) << flags;
+    EXPECT_NE(r.output.find("natter"), std::string::npos) << r.output;
+  }
 }
 
 TEST(Lifecycle, DescriptorExhaustionDoesNotSpin)

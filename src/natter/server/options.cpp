@@ -2,6 +2,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
+#include <string_view>
+#include <system_error>
 #include <thread>
 
 namespace natter::server
@@ -11,13 +14,15 @@ namespace
 {
 
 // "off" or a port number (0: ephemeral).
-std::optional<unsigned short> parse_port(const std::string& text)
+std::optional<unsigned short> parse_port(std::string_view flag, const std::string& text)
 {
   if (text == "off")
     return std::nullopt;
-  const unsigned long n = std::stoul(text);
-  if (n > 65535)
-    throw CLI::ValidationError("port", "must be 0..65535 or off");
+  unsigned n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || n > 65535)
+    throw CLI::ValidationError(std::string(flag),
+                               "'" + text + "' is not a port: use 0..65535 or off");
   return static_cast<unsigned short>(n);
 }
 
@@ -94,9 +99,12 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
       ->check(CLI::Validator(
           [](const std::string& v)
           {
-            const double r = std::stod(v);
-            return r == 0 || (r >= 0.001 && r <= 1e9) ? std::string()
-                                                      : "must be 0 or from 0.001 to 1e9";
+            double r = -1;
+            const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), r);
+            const bool number = ec == std::errc() && end == v.data() + v.size();
+            return number && (r == 0 || (r >= 0.001 && r <= 1e9))
+                       ? std::string()
+                       : "must be 0 or a number from 0.001 to 1e9";
           },
           "0 or 0.001..1e9"));
   // Timeouts stop at a year, so a deadline never overflows the clock.
@@ -150,16 +158,18 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   try
   {
     app.parse(argc, argv);
-    out.chat_port = parse_port(chat_port);
-    out.echo_port = parse_port(echo_port);
+    out.chat_port = parse_port("--chat-port", chat_port);
+    out.echo_port = parse_port("--echo-port", echo_port);
   }
   catch (const CLI::ParseError& e)
   {
-    return app.exit(e);
+    // --help and --version exit 0; every error of the command line exits
+    // 2 (spec 13.1), whatever CLI11's own code for it.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   catch (const std::exception& e)
   {
-    std::fprintf(stderr, "natterd: bad port: %s (use a number 0..65535 or off)\n", e.what());
+    std::fprintf(stderr, "natterd: %s\n", e.what());
     return 2;
   }
   parse_log_level(level, out.level);
