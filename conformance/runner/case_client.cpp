@@ -236,7 +236,8 @@ void case_client::sync()
         return;
       }
     if (!wait(until))
-      throw failure{name_ + " got no PONG for its barrier PING", {nothing_came()}};
+      throw failure{name_ + " got no PONG for its barrier PING (N-FRAME-16, N-FRAME-17)",
+                    {nothing_came()}};
   }
 }
 
@@ -246,7 +247,8 @@ void case_client::expect_silence()
   send("PING " + token + "\r\n", true);
   const auto it = next_item(deadline());
   if (!it || it->telnet || it->bytes != "PONG " + token)
-    throw failure{name_ + " received something it should not have",
+    throw failure{name_ + " received something it should not have (before its barrier's PONG: "
+                          "N-FRAME-16, N-FRAME-17)",
                   {"expected: " + name_ + "< PONG " + token + " (nothing before it)",
                    it ? actual(*it) : nothing_came()}};
 }

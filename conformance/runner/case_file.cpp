@@ -377,6 +377,19 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
   return st;
 }
 
+// True when a step (or a step of a repeat) is a PING barrier the case
+// relies on: `nothing` or `sync`.
+bool uses_barrier(const std::vector<step>& steps)
+{
+  return std::any_of(steps.begin(), steps.end(),
+                     [](const step& st)
+                     {
+                       return (st.what == step::kind::action &&
+                               (st.verb == "nothing" || st.verb == "sync")) ||
+                              uses_barrier(st.body);
+                     });
+}
+
 void finish_case(test_case& tc, bool had_session, const std::string& path)
 {
   const std::string where = path + ":" + std::to_string(tc.line) + ": ";
@@ -386,6 +399,13 @@ void finish_case(test_case& tc, bool had_session, const std::string& path)
     throw case_error(where + "the case has no ```session block");
   if (tc.requirements.empty())
     throw case_error(where + "the case names no requirement ID like [N-FRAME-1]");
+  // A barrier holds only if the server queues a command's events before the
+  // next line (N-FRAME-16) and sends a connection's output in order
+  // (N-FRAME-17): a case that relies on one cites both.
+  if (uses_barrier(tc.steps))
+    for (const char* id : barrier_requirements)
+      if (std::find(tc.requirements.begin(), tc.requirements.end(), id) == tc.requirements.end())
+        tc.requirements.emplace_back(id);
 }
 
 } // namespace

@@ -4,6 +4,7 @@
 #ifndef NATTER_CONFORMANCE_CASE_FILE_HPP
 #define NATTER_CONFORMANCE_CASE_FILE_HPP
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,10 @@ std::vector<test_case> parse_case_file(std::string_view text, const std::string&
 /// Loads every *.md file under each path (a file or a directory), in name
 /// order; checks that ids are unique. Throws case_error.
 std::vector<test_case> load_cases(const std::vector<std::string>& paths);
+
+/// What a PING barrier (the steps `nothing` and `sync`, and the runner's
+/// final check) relies on; every case that uses one cites these.
+inline constexpr std::array<const char*, 2> barrier_requirements{"N-FRAME-16", "N-FRAME-17"};
 
 /// Every requirement ID tagged in a spec text: "[N-AREA-n]" occurrences.
 std::vector<std::string> requirement_ids(std::string_view text);

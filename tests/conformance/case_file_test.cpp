@@ -79,7 +79,9 @@ TEST(ConformCaseFile, ParsesCasesStepsAndIds)
   EXPECT_EQ(c.title, "NICK without a nickname is refused");
   EXPECT_EQ(c.section, "7.2 NICK");
   EXPECT_EQ(c.line, 5);
-  EXPECT_EQ(c.requirements, (std::vector<std::string>{"N-NICK-2", "N-NICK-6"}));
+  // `nothing` is a barrier: the case cites what barriers rely on, too.
+  EXPECT_EQ(c.requirements,
+            (std::vector<std::string>{"N-NICK-2", "N-NICK-6", "N-FRAME-16", "N-FRAME-17"}));
   EXPECT_TRUE(c.needs_echo);
   ASSERT_EQ(c.steps.size(), 5U);
   EXPECT_EQ(c.steps[0].what, step::kind::send_line);
@@ -116,6 +118,20 @@ TEST(ConformCaseFile, UsingTNeedsTheIdleTimeout)
                                      "t.md");
   ASSERT_EQ(cases.size(), 1U);
   EXPECT_TRUE(cases[0].needs_idle_timeout);
+}
+
+TEST(ConformCaseFile, ABarrierInARepeatCitesWhatBarriersRelyOn)
+{
+  const auto with = parse_case_file("### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n"
+                                    "```session\nrepeat 2\n  c1: sync\nend\n```\n",
+                                    "t.md");
+  ASSERT_EQ(with.size(), 1U);
+  EXPECT_EQ(with[0].requirements, (std::vector<std::string>{"N-A-1", "N-FRAME-16", "N-FRAME-17"}));
+  const auto without = parse_case_file("### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n"
+                                       "```session\nc1> PING x\nc1< PONG x\n```\n",
+                                       "t.md");
+  ASSERT_EQ(without.size(), 1U);
+  EXPECT_EQ(without[0].requirements, std::vector<std::string>{"N-A-1"});
 }
 
 TEST(ConformCaseFile, ParsesSlowConsumerSteps)

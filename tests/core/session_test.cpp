@@ -518,7 +518,8 @@ TEST(Session, SlowConsumerIsDroppedOthersKeepEverything)
 }
 
 // N-SLOW-4: an unregistered client that never reads is a candidate too, and
-// the clients that keep up are not dropped for bytes they cannot free.
+// the clients that keep up are not dropped for bytes they cannot free; the
+// ballast, already closing, is not chosen again (N-SLOW-9).
 TEST(Session, TotalSendqDropsTheUnregisteredBallastNotTheReaders)
 {
   config c = fast();
