@@ -123,6 +123,10 @@ inline const std::vector<vector_case>& parser_vectors()
       {"SubnegotiationEndedByCommand", "\xFF\xFA\x01\nx\xFF\xFD\x06PING\r\n", {"T253 6", "PING"}},
       {"IpDiscardsPartialLine", "MSG typo\xFF\xF4PING\r\n", {"PING"}},
       {"IpAfterCr", "MSG x\r\xFF\xF4PING\r\n", {"PING"}},
+      // N-TELNET-17: IP discards the CR before it, so the LF ends an empty
+      // line, not the CRLF of "MSG x".
+      {"CrIpLfIsAnEmptyLine", "MSG x\r\xFF\xF4\nPING\r\n", {"PING"}},
+      {"CrCrLfContentEndsInCr", "\r\r\nECHO a\r\r\nPING\r\n", {"E415", "E415", "PING"}},
       {"IpTimingMarkLikeNetkit", "MSG half\xFF\xF4\xFF\xFD\x06PING\r\n", {"T253 6", "PING"}},
       {"IacAtLineStart", "\xFF\xF1PING\r\n", {"PING"}},
       {"IacOnlyLineIgnored", "\xFF\xF1\r\n", {}},
