@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -46,6 +47,68 @@ std::map<std::string, std::string> untestable()
     out[id] = reason;
   }
   return out;
+}
+
+// Every sentence of the spec's prose with a key word of BCP 14 (MUST, SHOULD,
+// MAY, ...) carries a requirement ID, so that every normative sentence can
+// be cited. Code blocks are not prose; a table row may not be normative.
+TEST(ConformCoverage, EveryNormativeSentenceHasAnId)
+{
+  const std::string spec = read_file(NATTER_SPEC_PATH);
+  static const std::regex keyword(R"(\b(MUST|SHOULD|MAY|REQUIRED|SHALL|RECOMMENDED|OPTIONAL)\b)");
+  static const std::regex id(R"(\[N-[A-Z]+-[0-9]+\])");
+  // A sentence ends after an ID, or at . ! ? before a capital, ` or (.
+  static const std::regex sentence_end(R"((\]|[.!?])\s+(?=[A-Z`(]))");
+  std::istringstream in(spec);
+  std::string line;
+  std::string para;
+  bool in_code = false;
+  int line_no = 0;
+  int para_line = 0;
+  const auto check = [&](const std::string& p, int where)
+  {
+    if (p.empty() || p.find("BCP 14") != std::string::npos)
+      return;
+    std::size_t from = 0;
+    for (auto it = std::sregex_iterator(p.begin(), p.end(), sentence_end);; ++it)
+    {
+      const bool last = it == std::sregex_iterator();
+      const std::size_t to = last ? p.size() : static_cast<std::size_t>(it->position() + 1);
+      const std::string s = p.substr(from, to - from);
+      EXPECT_FALSE(std::regex_search(s, keyword) && !std::regex_search(s, id))
+          << "spec/natter.md:" << where << ": a normative sentence without an ID: " << s;
+      if (last)
+        break;
+      from = static_cast<std::size_t>(it->position() + it->length());
+    }
+  };
+  while (std::getline(in, line))
+  {
+    ++line_no;
+    if (line.rfind("```", 0) == 0)
+    {
+      in_code = !in_code;
+      continue;
+    }
+    if (in_code)
+      continue;
+    if (line.rfind("|", 0) == 0)
+    {
+      EXPECT_FALSE(std::regex_search(line, keyword))
+          << "spec/natter.md:" << line_no << ": a key word in a table row: " << line;
+      continue;
+    }
+    if (line.find_first_not_of(' ') == std::string::npos)
+    {
+      check(para, para_line);
+      para.clear();
+      continue;
+    }
+    if (para.empty())
+      para_line = line_no;
+    para += (para.empty() ? "" : " ") + line.substr(line.find_first_not_of(' '));
+  }
+  check(para, para_line);
 }
 
 TEST(ConformCoverage, SpecHasItsRequirementIds)
