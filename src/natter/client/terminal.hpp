@@ -8,6 +8,7 @@
 #include <asio/posix/stream_descriptor.hpp>
 
 #include <array>
+#include <cstdio>
 #include <functional>
 #include <optional>
 #include <string>
@@ -18,6 +19,14 @@ namespace natter::client
 
 /// Line editing on stdin/stdout. Only one may be started at a time: readline
 /// is a process-wide library.
+///
+/// Nothing written to the terminal is ever dropped. Reading stdin through
+/// Asio makes its open file description non-blocking, and on a terminal
+/// stdout is usually that same description, so a plain write to stdout can
+/// fail with EAGAIN when the terminal is slower than the chat. All output,
+/// readline's included, therefore goes through a stream that waits until
+/// the terminal takes it. While it waits nothing else runs, the socket is
+/// not read, and TCP holds the server back.
 class terminal
 {
 public:
@@ -64,6 +73,7 @@ private:
   std::string history_path_;
   std::string prompt_;
   bool erase_echo_;
+  FILE* out_; // stdout, waiting out EAGAIN
   std::array<char, 256> buffer_{};
   std::size_t pos_ = 0;
   std::size_t len_ = 0;
