@@ -319,6 +319,41 @@ TEST_F(Conversation, ReRegistersTheCurrentNickAfterReconnect)
   EXPECT_EQ(sent(), lines{"MSG while away"});
 }
 
+// Spec 8.3: "A client MUST ignore an event whose name it does not know
+// [N-EVENT-3]."
+TEST_F(Conversation, UnknownEventsAreIgnored)
+{
+  register_as();
+  conv_.server_line("TOPIC the new topic");
+  conv_.server_line("AWAY bob");
+  conv_.server_line("X-FUTURE");
+  const effects e = take();
+  EXPECT_TRUE(e.show.empty()) << e.show.front().text;
+  EXPECT_TRUE(e.send.empty());
+  // A known event without its arguments is still a broken line.
+  conv_.server_line("JOIN");
+  const lines out = shown();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_NE(out[0].find("unexpected line"), std::string::npos);
+}
+
+// Spec 8.1: "A client MUST handle a reply code it does not know by its first
+// digit [N-REPLY-9]."
+TEST_F(Conversation, UnknownCodesByTheirClass)
+{
+  register_as();
+  conv_.server_line("250 future success code");
+  conv_.server_line("450 future client error");
+  conv_.server_line("550 future closing reason");
+  const effects e = take();
+  ASSERT_EQ(e.show.size(), 3u);
+  EXPECT_EQ(e.show[0].what, display_line::kind::event);
+  EXPECT_EQ(e.show[0].text, "[12:34] * 250 future success code");
+  EXPECT_EQ(e.show[1].what, display_line::kind::error);
+  EXPECT_EQ(e.show[2].what, display_line::kind::error);
+  EXPECT_FALSE(e.exit_code);
+}
+
 TEST_F(Conversation, UnparseableServerLineIsShownSafely)
 {
   register_as();

@@ -89,5 +89,33 @@ TEST_F(Hostile, SlowTerminalReceivesEveryLine)
   EXPECT_EQ(expected - 1, count);
 }
 
+// Issue 19, 6: unknown events "must be ignored [...] not shown as `!
+// unexpected line from server` (N-EVENT-3); unknown codes handled by their
+// class (`250 ...` is a success, not a red error) (N-REPLY-9)".
+TEST_F(Hostile, UnknownEventsAndCodesFromALaterVersion)
+{
+  child c = start_pty({}); // in colour: red is what an error looks like
+  peer conn;
+  register_alice(conn);
+  const auto registered = c.wait_for("you are alice", 10s);
+  ASSERT_TRUE(registered) << c.out();
+  ASSERT_TRUE(conn.send("TOPIC the new topic"));
+  ASSERT_TRUE(conn.send("AWAY bob"));
+  ASSERT_TRUE(conn.send("250 future success code"));
+  ASSERT_TRUE(conn.send("MSG eve marker"));
+  ASSERT_TRUE(c.wait_for("marker", 10s, *registered)) << c.out();
+  const std::string shown = c.out().substr(*registered);
+  EXPECT_EQ(shown.find("unexpected"), std::string::npos) << shown;
+  EXPECT_EQ(shown.find("TOPIC"), std::string::npos) << shown;
+  EXPECT_EQ(shown.find("AWAY"), std::string::npos) << shown;
+  const std::size_t success = shown.find("250 future success code");
+  ASSERT_NE(success, std::string::npos) << shown;
+  // The line it is on is dimmed, as news is, and carries no red.
+  const std::size_t row = shown.rfind('\n', success) + 1;
+  const std::string line = shown.substr(row, success - row);
+  EXPECT_NE(line.find("\x1b[2m"), std::string::npos) << line;
+  EXPECT_EQ(line.find("\x1b[1;31m"), std::string::npos) << line;
+}
+
 } // namespace
 } // namespace natter::test

@@ -25,6 +25,23 @@ std::string_view first_word(std::string_view text) noexcept
   return text.substr(0, text.find(' '));
 }
 
+// An event is named in upper case, never with a digit first (spec 8.3,
+// N-EVENT-1). A line so named that is not one of the events this client
+// knows is an event of a later version of the protocol.
+bool is_unknown_event(std::string_view line) noexcept
+{
+  const std::string_view name = first_word(line);
+  if (name.empty() || name.front() < 'A' || name.front() > 'Z')
+    return false;
+  for (const char c : name)
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+      return false;
+  for (const std::string_view known : {"JOIN", "NICK", "MSG", "QUIT", "ECHO", "PONG"})
+    if (name == known)
+      return false;
+  return true;
+}
+
 } // namespace
 
 conversation::conversation(options opts, clock_fn clock, steady_fn steady)
@@ -75,7 +92,11 @@ void conversation::server_line(std::string_view line)
   const proto::server_line l = proto::parse_server_line(line);
   switch (l.what)
   {
-  case k::invalid: error("unexpected line from server: " + std::string(line)); return;
+  case k::invalid:
+    // A client MUST ignore an event whose name it does not know [N-EVENT-3].
+    if (!is_unknown_event(line))
+      error("unexpected line from server: " + std::string(line));
+    return;
   case k::reply:
     // A code this version does not know keeps its value (N-REPLY-9).
     on_reply(static_cast<proto::reply_code>(l.code), l.more, l.text);
@@ -190,7 +211,13 @@ void conversation::on_reply(proto::reply_code code, bool more, std::string_view 
     on_registration_refused(code, text);
     return;
   }
-  error(proto::to_string(code) + " " + std::string(text));
+  // Any other code by its class [N-REPLY-9]: 2xx is news of a success,
+  // 4xx and 5xx are errors.
+  const std::string shown = proto::to_string(code) + " " + std::string(text);
+  if (static_cast<int>(code) / 100 == 2)
+    notice(display_line::kind::event, shown);
+  else
+    error(shown);
 }
 
 void conversation::on_registration_refused(proto::reply_code code, std::string_view text)
