@@ -342,6 +342,10 @@ TEST_F(Conversation, UnknownEventsAreIgnored)
 TEST_F(Conversation, UnknownCodesByTheirClass)
 {
   register_as();
+  conv_.user_line("/raw FUTURE one");
+  conv_.user_line("/raw FUTURE two");
+  conv_.user_line("/raw FUTURE three");
+  take();
   conv_.server_line("250 future success code");
   conv_.server_line("450 future client error");
   conv_.server_line("550 future closing reason");
@@ -362,6 +366,100 @@ TEST_F(Conversation, UnparseableServerLineIsShownSafely)
   ASSERT_EQ(e.show.size(), 1u);
   EXPECT_EQ(e.show[0].what, display_line::kind::error);
   EXPECT_EQ(e.show[0].text.find('\x1b'), std::string::npos);
+}
+
+// Issue 19, 7: "Act on a reply only when it answers a command the client
+// sent."
+TEST_F(Conversation, UnaskedNickAcceptedChangesNothing)
+{
+  register_as();
+  conv_.server_line("200 admin nick accepted");
+  const effects e = take();
+  EXPECT_FALSE(e.nick_changed);
+  EXPECT_EQ(conv_.nick(), "alice");
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].what, display_line::kind::status);
+  EXPECT_EQ(e.show[0].text,
+            "[12:34] * ignored a reply to nothing natter sent: 200 admin nick accepted");
+  conv_.user_line("hi");
+  EXPECT_EQ(shown(), lines{"[12:34] <alice> hi"});
+}
+
+TEST_F(Conversation, UnaskedGoodbyeDoesNotEndTheSession)
+{
+  register_as();
+  conv_.server_line("221 goodbye");
+  take();
+  EXPECT_FALSE(conv_.quitting());
+  conv_.disconnected();
+  EXPECT_FALSE(take().exit_code) << "a lost connection, not a quit";
+}
+
+TEST_F(Conversation, UnaskedRefusalDoesNotRetryTheNick)
+{
+  register_as();
+  conv_.server_line("433 alice nick already in use");
+  const effects e = take();
+  EXPECT_TRUE(e.send.empty());
+  EXPECT_FALSE(e.exit_code);
+  EXPECT_EQ(conv_.nick(), "alice");
+}
+
+TEST_F(Conversation, UnaskedWhoIsIgnored)
+{
+  register_as();
+  conv_.server_line("211-mallory");
+  conv_.server_line("211-eve");
+  EXPECT_TRUE(take().show.empty());
+  conv_.user_line("/who");
+  take();
+  conv_.server_line("211-alice");
+  conv_.server_line("211 1 users in the room");
+  EXPECT_EQ(shown(), lines{"[12:34] * 1 users in the room: alice"});
+}
+
+// Spec 4.3: the server sends "what answers [lines] (replies, and the `ECHO`
+// and `PONG` events) in the same order [N-FRAME-14]", and 7.3: "On success
+// the server MUST send nothing to the sender [N-MSG-4]". So an answer
+// passes over the MSGs before its command: they went through.
+TEST_F(Conversation, AnswersPassOverMessages)
+{
+  register_as();
+  conv_.user_line("one");
+  conv_.user_line("two");
+  conv_.user_line("/nick bob");
+  conv_.user_line("three");
+  take();
+  conv_.server_line("415 invalid text"); // answers "one"
+  conv_.server_line("200 bob nick accepted");
+  EXPECT_EQ(conv_.nick(), "bob");
+  conv_.server_line("200 carol nick accepted"); // "three" asked for no nick
+  EXPECT_EQ(conv_.nick(), "bob");
+  conv_.user_line("/ping");
+  const lines ping = sent();
+  ASSERT_EQ(ping.size(), 1u);
+  conv_.server_line("PONG " + ping[0].substr(5));
+  EXPECT_EQ(shown().back(), "[12:34] * pong from server: 0.0 ms");
+}
+
+// Issue 19, 7: "While not registered, typed lines that are not sent must be
+// reported as not sent."
+TEST_F(Conversation, TypedLinesNotSentAreReported)
+{
+  conv_.connected();
+  take();
+  conv_.user_line("are you there?");
+  effects e = take();
+  EXPECT_TRUE(e.send.empty());
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].text,
+            "[12:34] * not sent yet, held until the server accepts the nick: are you there?");
+  conv_.quit({});
+  e = take();
+  EXPECT_EQ(e.send, lines{"QUIT"});
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].what, display_line::kind::error);
+  EXPECT_EQ(e.show[0].text, "[12:34] ! not sent: 1 line held while not registered");
 }
 
 class PipeConversation : public Conversation

@@ -40,6 +40,17 @@ protected:
     ASSERT_TRUE(conn.send("200 alice nick accepted"));
   }
 
+  /// Starts natter on a terminal as start_pty() does and registers it on
+  /// `conn`; returns the offset in its output just past "you are alice".
+  std::optional<std::size_t> start_registered(child& c, peer& conn,
+                                              std::vector<std::string> args = {"--no-color"},
+                                              unsigned short cols = 80)
+  {
+    c = start_pty(std::move(args), cols);
+    register_alice(conn);
+    return c.wait_for("you are alice", 10s);
+  }
+
   listener server_;
   temp_dir home_;
 };
@@ -52,10 +63,9 @@ protected:
 // order.
 TEST_F(Hostile, SlowTerminalReceivesEveryLine)
 {
-  child c = start_pty();
+  child c;
   peer conn;
-  register_alice(conn);
-  ASSERT_TRUE(c.wait_for("you are alice", 10s)) << c.out();
+  ASSERT_TRUE(start_registered(c, conn)) << c.out();
 
   constexpr int count = 3000;
   std::string flood;
@@ -94,10 +104,9 @@ TEST_F(Hostile, SlowTerminalReceivesEveryLine)
 // class (`250 ...` is a success, not a red error) (N-REPLY-9)".
 TEST_F(Hostile, UnknownEventsAndCodesFromALaterVersion)
 {
-  child c = start_pty({}); // in colour: red is what an error looks like
+  child c;
   peer conn;
-  register_alice(conn);
-  const auto registered = c.wait_for("you are alice", 10s);
+  const auto registered = start_registered(c, conn, {}); // in colour: red is how errors look
   ASSERT_TRUE(registered) << c.out();
   ASSERT_TRUE(conn.send("TOPIC the new topic"));
   ASSERT_TRUE(conn.send("AWAY bob"));
@@ -115,6 +124,54 @@ TEST_F(Hostile, UnknownEventsAndCodesFromALaterVersion)
   const std::string line = shown.substr(row, success - row);
   EXPECT_NE(line.find("\x1b[2m"), std::string::npos) << line;
   EXPECT_EQ(line.find("\x1b[1;31m"), std::string::npos) << line;
+}
+
+// Issue 19, 7: "an unsolicited `221 goodbye` must not make natter exit
+// silently; an unsolicited `200 admin nick accepted` must not change the
+// user's nick."
+TEST_F(Hostile, UnaskedRepliesChangeNothing)
+{
+  child c;
+  peer conn;
+  const auto registered = start_registered(c, conn);
+  ASSERT_TRUE(registered) << c.out();
+  ASSERT_TRUE(conn.send("200 admin nick accepted"));
+  ASSERT_TRUE(conn.send("221 goodbye"));
+  ASSERT_TRUE(conn.send("MSG eve after"));
+  ASSERT_TRUE(c.wait_for("<eve> after", 10s, *registered)) << c.out();
+  ASSERT_TRUE(c.write("still me\r"));
+  ASSERT_TRUE(conn.expect("MSG still me", 10s));
+  ASSERT_TRUE(c.wait_for("<alice> still me", 10s, *registered)) << c.out();
+  EXPECT_EQ(c.out().find("[admin]", *registered), std::string::npos) << c.out();
+
+  // The server's close is a lost connection, not the end of a QUIT.
+  conn.close();
+  ASSERT_TRUE(c.wait_for("connection lost", 10s, *registered)) << c.out();
+  peer again;
+  EXPECT_TRUE(server_.accept(again, 10s)) << "natter did not reconnect";
+}
+
+// Issue 19, 7: "While not registered, typed lines that are not sent must be
+// reported as not sent." This server greets and never answers NICK.
+TEST_F(Hostile, TypedLinesNotSentAreReported)
+{
+  child c = start_pty();
+  peer conn;
+  ASSERT_TRUE(server_.accept(conn, 10s));
+  ASSERT_TRUE(conn.send("220 natter/1 ready"));
+  ASSERT_TRUE(conn.expect("NICK alice", 10s));
+  ASSERT_TRUE(c.write("are you there\r"));
+  const auto held =
+      c.wait_for("not sent yet, held until the server accepts the nick: are you there", 10s);
+  ASSERT_TRUE(held) << c.out();
+  // Readline leaves the terminal cooked between lines, where Ctrl-D would
+  // be the kernel's end of file: wait until the prompt is back.
+  ASSERT_TRUE(c.wait_for("[alice] ", 10s, *held)) << c.out();
+  ASSERT_TRUE(c.write("\x04")); // Ctrl-D
+  ASSERT_TRUE(conn.expect("QUIT", 10s)) << c.out();
+  ASSERT_TRUE(c.wait_for("not sent: 1 line held while not registered", 10s)) << c.out();
+  conn.close();
+  EXPECT_EQ(c.wait(10s), 0);
 }
 
 } // namespace

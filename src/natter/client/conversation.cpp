@@ -2,9 +2,11 @@
 
 #include "natter/client/format.hpp"
 #include "natter/client/nick.hpp"
+#include "natter/proto/ascii.hpp"
 #include "natter/proto/limits.hpp"
 #include "natter/proto/server_line.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 namespace natter::client
@@ -73,13 +75,13 @@ void conversation::disconnected()
   connected_ = false;
   registered_ = false;
   who_.clear();
-  pings_.clear();
+  awaiting_.clear();
   // The barrier's PONG can no longer come on this connection: ask again on
   // the next one, after anything still held.
   if (barrier_sent_)
   {
     barrier_sent_ = false;
-    held_.push_back(held{user_input::kind::ping, std::string(eof_barrier_token), true});
+    held_.push_back(held{user_input::kind::ping, std::string(eof_barrier_token), true, {}});
   }
   // A QUIT that the server never answered is as good as answered.
   if (quitting_)
@@ -115,42 +117,136 @@ void conversation::server_line(std::string_view line)
                (l.has_text ? " (" + std::string(l.text) + ")" : std::string()));
     return;
   case k::echo:
+    take_answered([](const sent& c) { return c.what == sent::verb::echo; });
     notice(display_line::kind::event, l.has_text ? "echo: " + std::string(l.text) : "echo");
     return;
-  case k::pong:
-    if (barrier_sent_ && l.text == eof_barrier_token)
-    {
-      // Everything sent before the barrier has been processed.
-      barrier_sent_ = false;
-      quit({});
-      return;
-    }
-    if (const auto it = pings_.find(l.text); it != pings_.end())
-    {
-      const auto rtt =
-          std::chrono::duration_cast<std::chrono::microseconds>(steady_() - it->second);
-      pings_.erase(it);
-      const auto ms = static_cast<double>(rtt.count()) / 1000.0;
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "pong from server: %.1f ms", ms);
-      notice(display_line::kind::event, buf);
-      return;
-    }
-    notice(display_line::kind::event, l.has_text ? "PONG " + std::string(l.text) : "PONG");
-    return;
+  case k::pong: on_pong(l.text, l.has_text); return;
   }
 }
 
+void conversation::on_pong(std::string_view token, bool has_token)
+{
+  const std::optional<sent> ping =
+      take_answered([&](const sent& c) { return c.what == sent::verb::ping && c.arg == token; });
+  if (ping && token == eof_barrier_token && barrier_sent_)
+  {
+    // Everything sent before the barrier has been processed.
+    barrier_sent_ = false;
+    quit({});
+    return;
+  }
+  if (ping)
+  {
+    const auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(steady_() - ping->at);
+    const auto ms = static_cast<double>(rtt.count()) / 1000.0;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "pong from server: %.1f ms", ms);
+    notice(display_line::kind::event, buf);
+    return;
+  }
+  notice(display_line::kind::event, has_token ? "PONG " + std::string(token) : "PONG");
+}
+
+// Spec 7 lists the replies of each command. Any command can be refused
+// with a 4xx; a success code answers only its own command, so one natter
+// does not know answers only a /raw line natter does not know either.
+bool conversation::answers(const sent& cmd, proto::reply_code code, std::string_view text) noexcept
+{
+  using rc = proto::reply_code;
+  using v = sent::verb;
+  if (cmd.what == v::other)
+    return true;
+  switch (code)
+  {
+  case rc::nick_accepted:
+  case rc::invalid_nick:
+  case rc::nick_in_use: return cmd.what == v::nick;
+  case rc::who: return cmd.what == v::who;
+  case rc::help: return cmd.what == v::help;
+  case rc::closing: return cmd.what == v::quit;
+  case rc::bad_argument: return cmd.what == (first_word(text) == "NICK" ? v::nick : v::msg);
+  case rc::not_registered: return cmd.what == v::msg || cmd.what == v::who;
+  default: return static_cast<int>(code) / 100 == 4;
+  }
+}
+
+// The oldest command awaiting an answer that `fits` says this answer is
+// for, passing over MSGs: when one succeeds the server says nothing, so a
+// later command's answer tells that the MSGs before it went through.
+template <class Fits>
+std::optional<conversation::sent> conversation::take_answered(Fits fits)
+{
+  for (auto it = awaiting_.begin(); it != awaiting_.end(); ++it)
+  {
+    if (fits(*it))
+    {
+      sent cmd = *it;
+      if (it->what == sent::verb::msg && it->runs > 1)
+        --it->runs; // one MSG of the run was refused
+      else
+        ++it;
+      awaiting_.erase(awaiting_.begin(), it);
+      return cmd;
+    }
+    if (it->what != sent::verb::msg)
+      break;
+  }
+  return std::nullopt;
+}
+
+template <class Fits>
+bool conversation::awaited(Fits fits) const
+{
+  for (const sent& cmd : awaiting_)
+  {
+    if (fits(cmd))
+      return true;
+    if (cmd.what != sent::verb::msg)
+      return false;
+  }
+  return false;
+}
+
+// Acts on a reply only when it answers a command sent on this connection:
+// a reply that answers nothing (a hostile or broken server's) changes no
+// state, whatever its code says.
 void conversation::on_reply(proto::reply_code code, bool more, std::string_view text)
+{
+  using rc = proto::reply_code;
+  if (code == rc::greeting)
+  {
+    on_answer(sent{sent::verb::other, {}}, code, text); // it answers connecting
+    return;
+  }
+  if (static_cast<int>(code) / 100 == 5)
+  {
+    // The server ends the connection (spec 8.1); the close will follow.
+    error(proto::to_string(code) + " " + std::string(text));
+    return;
+  }
+  const auto fits = [&](const sent& cmd) { return answers(cmd, code, text); };
+  if (more)
+  {
+    // A line of a multi-line reply: kept or shown only as part of an answer.
+    if (!awaited(fits))
+      return;
+    if (code == rc::who)
+      who_.emplace_back(text);
+    else
+      on_answer(sent{sent::verb::other, {}}, code, text);
+    return;
+  }
+  if (const std::optional<sent> cmd = take_answered(fits))
+    on_answer(*cmd, code, text);
+  else
+    on_unasked(code, text);
+}
+
+void conversation::on_answer(const sent& cmd, proto::reply_code code, std::string_view text)
 {
   using rc = proto::reply_code;
   if (code == rc::who)
   {
-    if (more)
-    {
-      who_.emplace_back(text);
-      return;
-    }
     std::string line(text);
     if (!who_.empty())
     {
@@ -178,7 +274,7 @@ void conversation::on_reply(proto::reply_code code, bool more, std::string_view 
   if (code == rc::nick_accepted)
   {
     const std::string_view word = first_word(text);
-    const std::string accepted = proto::is_valid_nick(word) ? std::string(word) : nick_;
+    const std::string accepted = proto::is_valid_nick(word) ? std::string(word) : cmd.arg;
     if (!registered_)
     {
       registered_ = true;
@@ -205,17 +301,27 @@ void conversation::on_reply(proto::reply_code code, bool more, std::string_view 
     }
     return;
   }
-  if (!registered_ && connected_ &&
+  if (!registered_ && cmd.what == sent::verb::nick &&
       (code == rc::nick_in_use || code == rc::invalid_nick || code == rc::bad_argument))
   {
     on_registration_refused(code, text);
     return;
   }
   // Any other code by its class [N-REPLY-9]: 2xx is news of a success,
-  // 4xx and 5xx are errors.
+  // 4xx an error.
   const std::string shown = proto::to_string(code) + " " + std::string(text);
   if (static_cast<int>(code) / 100 == 2)
     notice(display_line::kind::event, shown);
+  else
+    error(shown);
+}
+
+// A reply to nothing natter sent: shown for what it is, acted on never.
+void conversation::on_unasked(proto::reply_code code, std::string_view text)
+{
+  const std::string shown = proto::to_string(code) + " " + std::string(text);
+  if (static_cast<int>(code) / 100 == 2)
+    notice(display_line::kind::status, "ignored a reply to nothing natter sent: " + shown);
   else
     error(shown);
 }
@@ -233,6 +339,7 @@ void conversation::on_registration_refused(proto::reply_code code, std::string_v
   }
   error(proto::to_string(code) + " " + std::string(text));
   error("could not register a nick; giving up");
+  drop_held();
   out_.exit_code = 1;
 }
 
@@ -256,30 +363,29 @@ void conversation::user_line(std::string_view line)
     return;
   }
   case k::quit: quit(in.text); return;
-  case k::message: message(in.text); return;
+  case k::message:
+    if (!sendable(in.text))
+      return;
+    break;
   case k::raw:
     if (!fits({}, in.text))
       return;
-    submit(held{in.what, std::move(in.text)});
-    return;
+    break;
   case k::echo:
     if (!fits("ECHO", in.text))
       return;
-    submit(held{in.what, std::move(in.text)});
-    return;
+    break;
   case k::nick:
   case k::who:
-  case k::ping: submit(held{in.what, std::move(in.text)}); return;
+  case k::ping: break;
   }
+  submit(held{in.what, std::move(in.text), false, std::string(line)});
 }
 
 void conversation::message(std::string_view text)
 {
-  if (text.find_first_not_of(' ') == std::string_view::npos)
-    return; // the server would ignore it, or refuse "MSG " with 400
-  if (!fits("MSG", text))
-    return;
-  submit(held{user_input::kind::message, std::string(text)});
+  if (sendable(text))
+    submit(held{user_input::kind::message, std::string(text), false, {}});
 }
 
 void conversation::input_ended()
@@ -287,7 +393,7 @@ void conversation::input_ended()
   if (input_ended_ || quitting_)
     return;
   input_ended_ = true;
-  submit(held{user_input::kind::ping, std::string(eof_barrier_token), true});
+  submit(held{user_input::kind::ping, std::string(eof_barrier_token), true, {}});
 }
 
 void conversation::quit(std::string_view reason)
@@ -295,6 +401,7 @@ void conversation::quit(std::string_view reason)
   if (quitting_)
     return;
   quitting_ = true;
+  drop_held();
   if (!connected_)
   {
     out_.exit_code = 0;
@@ -319,12 +426,31 @@ void conversation::submit(held item)
     error("not connected, and too much is waiting to be sent; line dropped");
     return;
   }
-  if (!connected_ && !told_held_)
+  if (!item.typed.empty())
+  {
+    // The typed line has left the screen: say where it went.
+    notice(display_line::kind::status,
+           std::string("not sent yet, held until ") +
+               (connected_ ? "the server accepts the nick: " : "reconnected: ") + item.typed);
+  }
+  else if (!connected_ && !told_held_)
   {
     told_held_ = true;
     notice(display_line::kind::status, "not connected; will send once reconnected");
   }
   held_.push_back(std::move(item));
+}
+
+// Forgets what is held, saying how many lines will never be sent.
+void conversation::drop_held()
+{
+  std::size_t lines = 0;
+  for (const held& item : held_)
+    lines += item.barrier ? 0 : 1;
+  held_.clear();
+  if (lines > 0)
+    error("not sent: " + std::to_string(lines) + (lines == 1 ? " line" : " lines") +
+          " held while not registered");
 }
 
 void conversation::perform(const held& item)
@@ -347,11 +473,7 @@ void conversation::perform(const held& item)
       send("PING " + item.text);
       return;
     }
-    {
-      const std::string token = "natter-" + std::to_string(++next_ping_);
-      pings_.emplace(token, steady_());
-      send("PING " + token);
-    }
+    send("PING natter-" + std::to_string(++next_ping_));
     return;
   case k::raw: send(item.text); return;
   case k::nothing:
@@ -359,6 +481,13 @@ void conversation::perform(const held& item)
   case k::quit:
   case k::error: return;
   }
+}
+
+bool conversation::sendable(std::string_view text)
+{
+  if (text.find_first_not_of(' ') == std::string_view::npos)
+    return false; // the server would ignore it, or refuse "MSG " with 400
+  return fits("MSG", text);
 }
 
 // The protocol allows no control characters and bounded lines; saying so
@@ -380,8 +509,28 @@ bool conversation::fits(std::string_view verb, std::string_view text)
   return true;
 }
 
+// Every line sent is remembered until answered, so that a reply is acted
+// on only as the answer to the command it answers.
 void conversation::send(std::string line)
 {
+  using v = sent::verb;
+  std::string verb(first_word(line));
+  for (char& c : verb)
+    c = proto::ascii_lower(c);
+  std::string_view arg = std::string_view(line).substr(verb.size());
+  arg.remove_prefix(std::min(arg.find_first_not_of(' '), arg.size())); // spec 7.1
+  const v what = verb == "nick"   ? v::nick
+                 : verb == "msg"  ? v::msg
+                 : verb == "who"  ? v::who
+                 : verb == "help" ? v::help
+                 : verb == "echo" ? v::echo
+                 : verb == "ping" ? v::ping
+                 : verb == "quit" ? v::quit
+                                  : v::other;
+  if (what == v::msg && !awaiting_.empty() && awaiting_.back().what == v::msg)
+    ++awaiting_.back().runs;
+  else
+    awaiting_.push_back(sent{what, std::string(arg), 1, steady_()});
   out_.send.push_back(std::move(line));
 }
 

@@ -10,7 +10,6 @@
 #include <chrono>
 #include <deque>
 #include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -100,17 +99,50 @@ private:
     user_input::kind what;
     std::string text;
     bool barrier = false;
+    std::string typed; // what the user typed, to report it; empty for piped input
+  };
+
+  /// A command sent on this connection and not answered yet. The server
+  /// answers a connection's commands in the order it received them
+  /// (N-FRAME-14); a MSG that succeeds is not answered at all (N-MSG-4).
+  struct sent
+  {
+    enum class verb
+    {
+      nick,
+      msg,
+      who,
+      help,
+      echo,
+      ping,
+      quit,
+      other, ///< a /raw line with a verb natter does not know
+    };
+    verb what;
+    std::string arg;                            ///< NICK: the nick asked for; PING: the token
+    std::size_t runs = 1;                       ///< MSG: how many in a row
+    std::chrono::steady_clock::time_point at{}; ///< when it was sent
   };
 
   void submit(held item);
   void perform(const held& item);
   void on_reply(proto::reply_code code, bool more, std::string_view text);
+  void on_answer(const sent& cmd, proto::reply_code code, std::string_view text);
+  void on_unasked(proto::reply_code code, std::string_view text);
   void on_registration_refused(proto::reply_code code, std::string_view text);
+  void on_pong(std::string_view token, bool has_token);
+  static bool answers(const sent& cmd, proto::reply_code code, std::string_view text) noexcept;
+  template <class Fits>
+  std::optional<sent> take_answered(Fits fits);
+  template <class Fits>
+  bool awaited(Fits fits) const;
+  void drop_held();
   void send(std::string line);
   void show(display_line::kind what, std::string text);
   void notice(display_line::kind what, std::string_view text);
   void error(std::string_view text);
   bool fits(std::string_view verb, std::string_view text);
+  bool sendable(std::string_view message);
 
   options opts_;
   clock_fn clock_;
@@ -127,8 +159,8 @@ private:
   bool told_held_ = false; // "held until connected" said once per outage
 
   std::deque<held> held_;
+  std::deque<sent> awaiting_; // oldest first; runs of MSG are one entry
   std::vector<std::string> who_;
-  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> pings_;
   unsigned next_ping_ = 0;
   bool input_ended_ = false;
   bool barrier_sent_ = false;
