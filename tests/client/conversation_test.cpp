@@ -418,6 +418,24 @@ TEST_F(Conversation, UnaskedWhoIsIgnored)
   EXPECT_EQ(shown(), lines{"[12:34] * 1 users in the room: alice"});
 }
 
+// Issue 19, 2: "bound what a multi-line reply may hold".
+TEST_F(Conversation, WhoReplyIsBounded)
+{
+  register_as();
+  conv_.user_line("/who");
+  take();
+  for (std::size_t i = 0; i < conversation::max_who_nicks + 5; ++i)
+    conv_.server_line("211-n" + std::to_string(i));
+  conv_.server_line("211-" + std::string(60000, 'w')); // no nick: not kept
+  EXPECT_TRUE(take().show.empty());
+  conv_.server_line("211 10006 users in the room");
+  const lines out = shown();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].starts_with("[12:34] * 10006 users in the room: n0 n1 n2 ")) << out[0];
+  EXPECT_TRUE(out[0].ends_with(" n9999 (and 6 more lines not shown)"));
+  EXPECT_LT(out[0].size(), 100000u);
+}
+
 // Spec 4.3: the server sends "what answers [lines] (replies, and the `ECHO`
 // and `PONG` events) in the same order [N-FRAME-14]", and 7.3: "On success
 // the server MUST send nothing to the sender [N-MSG-4]". So an answer

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
 
 #include <poll.h>
@@ -14,6 +15,20 @@ namespace natter::test
 {
 namespace
 {
+
+/// Resident memory of process `pid` in KiB (VmRSS), or -1.
+long resident_kib(pid_t pid)
+{
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  while (status >> key)
+  {
+    long kib = 0;
+    if (key == "VmRSS:" && status >> kib)
+      return kib;
+  }
+  return -1;
+}
 
 class Hostile : public ::testing::Test
 {
@@ -97,6 +112,38 @@ TEST_F(Hostile, SlowTerminalReceivesEveryLine)
     ++expected;
   }
   EXPECT_EQ(expected - 1, count);
+}
+
+// Issue 19, 2: "Unbounded memory on a multi-line reply that never ends
+// (`211-` + 60,000 x `w` forever, never the final line, and the client never
+// sent WHO): bound what a multi-line reply may hold, and ignore replies to
+// commands never sent." 800 such lines (48 MB) unasked, then 800 more after
+// a /who, which the server never ends either: natter's memory stays flat.
+TEST_F(Hostile, EndlessMultiLineReplyNeedsNoMemory)
+{
+  child c;
+  peer conn;
+  ASSERT_TRUE(start_registered(c, conn)) << c.out();
+  const std::string flood_line = "211-" + std::string(60000, 'w') + "\r\n";
+  const long before = resident_kib(c.pid());
+  ASSERT_GT(before, 0);
+  for (const std::string marker : {"unasked", "asked"})
+  {
+    if (marker == "asked")
+    {
+      ASSERT_TRUE(c.write("/who\r"));
+      ASSERT_TRUE(conn.expect("WHO", 10s));
+    }
+    for (int i = 0; i < 800; ++i)
+      ASSERT_TRUE(conn.send_raw(flood_line));
+    // natter reads its socket in order: once it shows the marker, it has
+    // taken in every line before it.
+    ASSERT_TRUE(conn.send("MSG eve " + marker + " done"));
+    ASSERT_TRUE(c.wait_for("<eve> " + marker + " done", 60s)) << marker;
+    const long after = resident_kib(c.pid());
+    EXPECT_LT(after - before, 16 * 1024)
+        << marker << ": " << before << " KiB before, " << after << " KiB after";
+  }
 }
 
 // Issue 19, 6: unknown events "must be ignored [...] not shown as `!

@@ -75,6 +75,7 @@ void conversation::disconnected()
   connected_ = false;
   registered_ = false;
   who_.clear();
+  who_left_out_ = 0;
   awaiting_.clear();
   // The barrier's PONG can no longer come on this connection: ask again on
   // the next one, after anything still held.
@@ -230,10 +231,12 @@ void conversation::on_reply(proto::reply_code code, bool more, std::string_view 
     // A line of a multi-line reply: kept or shown only as part of an answer.
     if (!awaited(fits))
       return;
-    if (code == rc::who)
-      who_.emplace_back(text);
-    else
+    if (code != rc::who)
       on_answer(sent{sent::verb::other, {}}, code, text);
+    else if (who_.size() < max_who_nicks && proto::is_valid_nick(text))
+      who_.emplace_back(text); // a who-item is a nick (spec 7.6)
+    else
+      ++who_left_out_; // a reply that never ends holds no memory
     return;
   }
   if (const std::optional<sent> cmd = take_answered(fits))
@@ -254,7 +257,10 @@ void conversation::on_answer(const sent& cmd, proto::reply_code code, std::strin
       for (const std::string& n : who_)
         line += ' ' + n;
     }
+    if (who_left_out_ > 0)
+      line += " (and " + std::to_string(who_left_out_) + " more lines not shown)";
     who_.clear();
+    who_left_out_ = 0;
     notice(display_line::kind::event, line);
     return;
   }

@@ -63,6 +63,9 @@ public:
   static constexpr unsigned max_nick_attempts = 50;
   /// Most user lines held while not registered; more are refused.
   static constexpr std::size_t max_held = 5000;
+  /// Most nicks kept from one WHO reply (natterd's default room is full at
+  /// 10000); the rest of a longer reply is only counted.
+  static constexpr std::size_t max_who_nicks = 10000;
 
   explicit conversation(options opts, clock_fn clock = {}, steady_fn steady = {});
 
@@ -161,6 +164,7 @@ private:
   std::deque<held> held_;
   std::deque<sent> awaiting_; // oldest first; runs of MSG are one entry
   std::vector<std::string> who_;
+  std::size_t who_left_out_ = 0; // lines of the WHO reply not kept
   unsigned next_ping_ = 0;
   bool input_ended_ = false;
   bool barrier_sent_ = false;
