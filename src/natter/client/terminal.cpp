@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -54,6 +55,31 @@ FILE* open_output()
 }
 
 } // namespace
+
+std::size_t terminal_columns(int fd) noexcept
+{
+  winsize ws{};
+  if (::ioctl(fd, TIOCGWINSZ, &ws) != 0)
+    return 0;
+  return ws.ws_col;
+}
+
+void write_rows(FILE* out, std::string_view line, std::size_t columns)
+{
+  if (columns == 0)
+  {
+    std::fwrite(line.data(), 1, line.size(), out);
+    std::fputc('\n', out);
+    return;
+  }
+  std::fputs("\x1b[?7l", out); // DECAWM off
+  for (const std::string& row : wrap_rows(line, columns))
+  {
+    std::fwrite(row.data(), 1, row.size(), out);
+    std::fputc('\n', out);
+  }
+  std::fputs("\x1b[?7h", out);
+}
 
 terminal::terminal(asio::io_context& io, line_handler on_line, std::string history_path,
                    bool erase_echo)
@@ -117,8 +143,7 @@ void terminal::print(std::string_view text)
   if (!installed_ || in_handler_)
   {
     // No prompt on screen: nothing to protect.
-    std::fwrite(text.data(), 1, text.size(), out_);
-    std::fputc('\n', out_);
+    write_rows(out_, text, terminal_columns(STDOUT_FILENO));
     std::fflush(out_);
     return;
   }
@@ -127,8 +152,7 @@ void terminal::print(std::string_view text)
   // redraw prompt, input and cursor from its buffer. No save/restore of the
   // line is needed because the buffer itself is never modified.
   rl_clear_visible_line();
-  std::fwrite(text.data(), 1, text.size(), out_);
-  std::fputc('\n', out_);
+  write_rows(out_, text, terminal_columns(STDOUT_FILENO));
   rl_forced_update_display();
   std::fflush(out_);
 }

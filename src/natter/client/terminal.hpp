@@ -17,6 +17,16 @@
 namespace natter::client
 {
 
+/// Columns of the terminal on `fd`, or 0 when `fd` is not a terminal.
+std::size_t terminal_columns(int fd) noexcept;
+
+/// Writes `line` and a newline to `out`. When `columns` is not 0 (a
+/// terminal) the line goes out as the rows of wrap_rows(), with the
+/// terminal's automatic wrapping off meanwhile: a row that a terminal draws
+/// wider than natter counted loses its end instead of spilling onto a row
+/// of its own, where it could pass for another message.
+void write_rows(FILE* out, std::string_view line, std::size_t columns);
+
 /// Line editing on stdin/stdout. Only one may be started at a time: readline
 /// is a process-wide library.
 ///
