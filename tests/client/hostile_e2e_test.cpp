@@ -204,6 +204,33 @@ TEST_F(Hostile, WrappedRowsCannotPassForAnotherMessage)
   }
 }
 
+// Issue 19, 5: "a server that sends `220`, then `200 x ...`, then closes
+// gets a reconnect every 0.55 s forever [...] Reset the backoff only after
+// the connection has stayed up for a while (say 30 s), and add jitter." The
+// delays before the first three reconnections are 0.5, 1 and 2 s, each
+// scaled by a factor in [1/2, 1]: the third waits at least 1 s.
+TEST_F(Hostile, BackoffGrowsAcrossShortLivedRegistrations)
+{
+  using steady = std::chrono::steady_clock;
+  child c = start_pty();
+  std::vector<ms> gaps;
+  steady::time_point closed{};
+  for (int i = 0; i < 4; ++i)
+  {
+    peer conn;
+    register_alice(conn);
+    if (i > 0)
+      gaps.push_back(std::chrono::duration_cast<ms>(steady::now() - closed));
+    closed = steady::now();
+    conn.close(); // right after accepting the nick
+  }
+  ASSERT_EQ(gaps.size(), 3u);
+  EXPECT_GE(gaps[0], 200ms);
+  EXPECT_GE(gaps[1], 450ms);
+  EXPECT_GE(gaps[2], 950ms) << "the delay did not grow: " << gaps[0].count() << ", "
+                            << gaps[1].count() << ", " << gaps[2].count() << " ms";
+}
+
 // Issue 19, 6: unknown events "must be ignored [...] not shown as `!
 // unexpected line from server` (N-EVENT-3); unknown codes handled by their
 // class (`250 ...` is a success, not a red error) (N-REPLY-9)".

@@ -1,5 +1,6 @@
 #include "natter/client/client.hpp"
 
+#include "natter/client/backoff.hpp"
 #include "natter/client/connection.hpp"
 #include "natter/client/conversation.hpp"
 #include "natter/client/format.hpp"
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <random>
 
 #include <unistd.h>
 
@@ -43,7 +45,8 @@ public:
         conn_(
             io, [this](std::string_view line) { on_line(line); },
             [this](std::error_code ec) { on_close(ec); }),
-        signals_(io, SIGINT, SIGTERM), reconnect_timer_(io), quit_timer_(io)
+        signals_(io, SIGINT, SIGTERM), reconnect_timer_(io), quit_timer_(io),
+        backoff_(backoff::options{s.backoff_first, s.backoff_max}, std::random_device{}())
   {
     if (s_.interactive)
       signals_.add(SIGWINCH);
@@ -106,6 +109,7 @@ private:
       return;
     }
     ever_connected_ = true;
+    backoff_.connected(backoff::clock::now());
     say_status("connected to " + to_string(s_.server));
     conv_.connected();
     apply();
@@ -117,8 +121,6 @@ private:
     if (done_)
       return;
     conv_.server_line(line);
-    if (conv_.registered())
-      failures_ = 0;
     apply();
   }
 
@@ -142,16 +144,9 @@ private:
     schedule_reconnect();
   }
 
-  // Capped exponential backoff: first, 2x, 4x ... up to the cap. The count
-  // is reset once a connection registers again.
   void schedule_reconnect()
   {
-    auto delay = s_.backoff_first;
-    for (unsigned i = 0; i < failures_ && delay < s_.backoff_max; ++i)
-      delay *= 2;
-    if (delay > s_.backoff_max)
-      delay = s_.backoff_max;
-    ++failures_;
+    const std::chrono::milliseconds delay = backoff_.next(backoff::clock::now());
     char buf[64];
     std::snprintf(buf, sizeof buf, "reconnecting in %.1f s",
                   static_cast<double>(delay.count()) / 1000.0);
@@ -323,7 +318,7 @@ private:
   asio::signal_set signals_;
   asio::steady_timer reconnect_timer_;
   asio::steady_timer quit_timer_;
-  unsigned failures_ = 0;
+  backoff backoff_;
   int exit_code_ = 0;
   bool ever_connected_ = false;
   bool input_started_ = false;
