@@ -17,10 +17,10 @@ using clock = std::chrono::steady_clock;
 class Conversation : public ::testing::Test
 {
 protected:
-  explicit Conversation(bool show_own = true)
+  explicit Conversation(bool show_own = true, std::size_t confirm_every = 0)
       : conv_(
-            conversation::options{"alice", false, show_own}, [] { return std::string("12:34"); },
-            [this] { return now_; })
+            conversation::options{"alice", false, show_own, confirm_every},
+            [] { return std::string("12:34"); }, [this] { return now_; })
   {
   }
 
@@ -483,7 +483,7 @@ TEST_F(Conversation, TypedLinesNotSentAreReported)
 class PipeConversation : public Conversation
 {
 protected:
-  PipeConversation() : Conversation(false) {}
+  PipeConversation() : Conversation(false, 3) {}
 };
 
 TEST_F(PipeConversation, OwnMessagesAreNotShown)
@@ -493,6 +493,44 @@ TEST_F(PipeConversation, OwnMessagesAreNotShown)
   const effects e = take();
   EXPECT_EQ(e.send, lines{"MSG quiet"});
   EXPECT_TRUE(e.show.empty());
+}
+
+// Pipe mode confirms what it sent with a PING every so many messages: input
+// is paced by the answers, and natter knows when the server stops giving
+// them (issue 19, 4).
+TEST_F(PipeConversation, ConfirmsMessagesWithPings)
+{
+  register_as();
+  EXPECT_FALSE(conv_.waiting());
+  conv_.message("one");
+  conv_.message("two");
+  EXPECT_EQ(sent(), (lines{"MSG one", "MSG two"}));
+  EXPECT_FALSE(conv_.waiting()) << "a MSG that succeeds is not answered";
+  conv_.message("three");
+  const std::string ping = "PING " + std::string(confirm_token) + "1";
+  EXPECT_EQ(sent(), (lines{"MSG three", ping}));
+  EXPECT_EQ(conv_.pings_awaited(), 1u);
+  EXPECT_TRUE(conv_.waiting());
+  const std::uint64_t before = conv_.answers();
+  conv_.server_line("211-noise"); // answers nothing: no progress
+  EXPECT_EQ(conv_.answers(), before);
+  conv_.server_line("PONG " + ping.substr(5));
+  const effects e = take();
+  EXPECT_TRUE(e.show.empty()) << "nothing to show";
+  EXPECT_EQ(conv_.pings_awaited(), 0u);
+  EXPECT_FALSE(conv_.waiting());
+  EXPECT_EQ(conv_.answers(), before + 1);
+}
+
+TEST_F(PipeConversation, WaitsForRegistration)
+{
+  conv_.connected();
+  EXPECT_TRUE(conv_.waiting());
+  conv_.message("held");
+  EXPECT_EQ(conv_.held_lines(), 1u);
+  conv_.server_line("200 alice nick accepted");
+  EXPECT_FALSE(conv_.waiting());
+  EXPECT_EQ(conv_.held_lines(), 0u);
 }
 
 } // namespace

@@ -46,6 +46,19 @@ protected:
     return child::spawn_pty(argv, {"HOME=" + home_.path()}, rows, cols);
   }
 
+  /// natter reading `input` from a pipe (closed after it), connected to
+  /// the listener.
+  child start_pipe(std::vector<std::string> args, std::string_view input)
+  {
+    std::vector<std::string> argv = {natter_path(), "--nick", "alice"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back(server_.address());
+    child c = child::spawn_piped(argv, {"HOME=" + home_.path()});
+    EXPECT_TRUE(c.write(input));
+    c.close_stdin();
+    return c;
+  }
+
   /// Accepts natter's connection, greets it and accepts its nick: what a
   /// conforming server would do before it turns hostile.
   void register_alice(peer& conn)
@@ -229,6 +242,73 @@ TEST_F(Hostile, BackoffGrowsAcrossShortLivedRegistrations)
   EXPECT_GE(gaps[1], 450ms);
   EXPECT_GE(gaps[2], 950ms) << "the delay did not grow: " << gaps[0].count() << ", "
                             << gaps[1].count() << ", " << gaps[2].count() << " ms";
+}
+
+// Issue 19, 4: "Pipe mode never exits against a server that accepts and
+// never speaks, never answers the final PING, or keeps dropping the
+// connection: an overall deadline (a flag with a default) and a bounded
+// number of reconnections, then exit 1 with one line on stderr".
+TEST_F(Hostile, PipeGivesUpOnAServerThatNeverSpeaks)
+{
+  child c = start_pipe({"--timeout", "1"}, "hello\n");
+  peer conn;
+  ASSERT_TRUE(server_.accept(conn, 10s));
+  ASSERT_TRUE(conn.expect("NICK alice", 10s));
+  EXPECT_EQ(c.wait(10s), 1);
+  c.drain(2s);
+  EXPECT_EQ(c.err(),
+            "natter: giving up on " + server_.address() + ": no answer for 1 s; 1 line not sent\n");
+  EXPECT_EQ(c.out(), "");
+}
+
+// Lines that answer nothing do not push the deadline back.
+TEST_F(Hostile, PipeGivesUpWhenTheLastPingIsNeverAnswered)
+{
+  child c = start_pipe({"--timeout", "1"}, "hello\n");
+  peer conn;
+  register_alice(conn);
+  ASSERT_TRUE(conn.expect("MSG hello", 10s));
+  ASSERT_TRUE(conn.expect("PING natter-eof", 10s));
+  std::optional<int> status;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!status && std::chrono::steady_clock::now() < deadline)
+  {
+    conn.send("211-noise");
+    status = c.wait(50ms);
+  }
+  EXPECT_EQ(status, 1);
+  c.drain(2s);
+  EXPECT_EQ(c.err(), "natter: giving up on " + server_.address() + ": no answer for 1 s\n");
+}
+
+// A server that accepts the nick and closes, then one that closes at once,
+// and so on.
+TEST_F(Hostile, PipeGivesUpOnAServerThatKeepsDropping)
+{
+  child c = start_pipe({"--reconnects", "2"}, "hello\n");
+  for (int i = 0; i < 3; ++i)
+  {
+    peer conn;
+    // Everything natter sent is read before the close, which is then a
+    // plain end of stream and not a reset.
+    if (i % 2 == 0)
+    {
+      register_alice(conn);
+      ASSERT_TRUE(conn.expect("PING natter-eof", 10s)) << "connection " << i;
+    }
+    else
+    {
+      ASSERT_TRUE(server_.accept(conn, 10s)) << "connection " << i;
+      ASSERT_TRUE(conn.expect("NICK alice", 10s));
+    }
+    conn.close();
+  }
+  EXPECT_EQ(c.wait(10s), 1);
+  c.drain(2s);
+  EXPECT_EQ(c.err(), "natter: giving up on " + server_.address() +
+                         ": connection lost: closed by the server (after 2 reconnections)\n");
+  peer more;
+  EXPECT_FALSE(server_.accept(more, 0ms)) << "natter tried again";
 }
 
 // Issue 19, 6: unknown events "must be ignored [...] not shown as `!

@@ -77,6 +77,7 @@ void conversation::disconnected()
   who_.clear();
   who_left_out_ = 0;
   awaiting_.clear();
+  since_ping_ = 0;
   // The barrier's PONG can no longer come on this connection: ask again on
   // the next one, after anything still held.
   if (barrier_sent_)
@@ -136,6 +137,8 @@ void conversation::on_pong(std::string_view token, bool has_token)
     quit({});
     return;
   }
+  if (ping && token.starts_with(confirm_token))
+    return; // the messages before it went through: nothing to show
   if (ping)
   {
     const auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(steady_() - ping->at);
@@ -187,6 +190,7 @@ std::optional<conversation::sent> conversation::take_answered(Fits fits)
       else
         ++it;
       awaiting_.erase(awaiting_.begin(), it);
+      ++answers_;
       return cmd;
     }
     if (it->what != sent::verb::msg)
@@ -447,12 +451,30 @@ void conversation::submit(held item)
   held_.push_back(std::move(item));
 }
 
+bool conversation::waiting() const noexcept
+{
+  return connected_ &&
+         (!registered_ || std::any_of(awaiting_.begin(), awaiting_.end(),
+                                      [](const sent& c) { return c.what != sent::verb::msg; }));
+}
+
+std::size_t conversation::pings_awaited() const noexcept
+{
+  return static_cast<std::size_t>(std::count_if(awaiting_.begin(), awaiting_.end(),
+                                                [](const sent& c)
+                                                { return c.what == sent::verb::ping; }));
+}
+
+std::size_t conversation::held_lines() const noexcept
+{
+  return static_cast<std::size_t>(
+      std::count_if(held_.begin(), held_.end(), [](const held& item) { return !item.barrier; }));
+}
+
 // Forgets what is held, saying how many lines will never be sent.
 void conversation::drop_held()
 {
-  std::size_t lines = 0;
-  for (const held& item : held_)
-    lines += item.barrier ? 0 : 1;
+  const std::size_t lines = held_lines();
   held_.clear();
   if (lines > 0)
     error("not sent: " + std::to_string(lines) + (lines == 1 ? " line" : " lines") +
@@ -468,6 +490,8 @@ void conversation::perform(const held& item)
     send("MSG " + item.text);
     if (opts_.show_own)
       show(display_line::kind::chat, format_message(clock_(), nick_, item.text, opts_.colour));
+    if (opts_.confirm_every > 0 && ++since_ping_ >= opts_.confirm_every)
+      send(std::string("PING ") + std::string(confirm_token) + std::to_string(++next_ping_));
     return;
   case k::nick: send("NICK " + item.text); return;
   case k::who: send("WHO"); return;
@@ -533,6 +557,8 @@ void conversation::send(std::string line)
                  : verb == "ping" ? v::ping
                  : verb == "quit" ? v::quit
                                   : v::other;
+  if (what == v::ping)
+    since_ping_ = 0; // any PING confirms what was sent before it
   if (what == v::msg && !awaiting_.empty() && awaiting_.back().what == v::msg)
     ++awaiting_.back().runs;
   else

@@ -8,6 +8,7 @@
 #include "natter/proto/reply.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <optional>
@@ -52,6 +53,9 @@ public:
     std::string nick;     ///< the wanted nick; must be valid
     bool colour = false;  ///< emit colour escapes in formatted lines
     bool show_own = true; ///< show your own messages once sent
+    /// When not 0: a PING after every this many messages, whose PONG
+    /// confirms them (pipe mode paces its input and its patience by these).
+    std::size_t confirm_every = 0;
   };
 
   /// Returns the current time as "HH:MM".
@@ -95,6 +99,16 @@ public:
   bool registered() const noexcept { return registered_; }
   /// True once QUIT was sent (or asked for while offline).
   bool quitting() const noexcept { return quitting_; }
+  /// True while the server owes an answer that natter waits for: the
+  /// registration, or the answer to any command other than MSG.
+  bool waiting() const noexcept;
+  /// Answers received so far, over all connections: it grows while the
+  /// server answers.
+  std::uint64_t answers() const noexcept { return answers_; }
+  /// PINGs sent on this connection and not answered yet.
+  std::size_t pings_awaited() const noexcept;
+  /// Lines the user gave that are held until registration.
+  std::size_t held_lines() const noexcept;
 
 private:
   struct held
@@ -166,12 +180,16 @@ private:
   std::vector<std::string> who_;
   std::size_t who_left_out_ = 0; // lines of the WHO reply not kept
   unsigned next_ping_ = 0;
+  std::size_t since_ping_ = 0; // messages sent since the last PING
+  std::uint64_t answers_ = 0;
   bool input_ended_ = false;
   bool barrier_sent_ = false;
 };
 
 /// The barrier token sent at end of input.
 inline constexpr std::string_view eof_barrier_token = "natter-eof";
+/// How the token of a confirming PING (options::confirm_every) starts.
+inline constexpr std::string_view confirm_token = "natter-confirm-";
 
 } // namespace natter::client
 
