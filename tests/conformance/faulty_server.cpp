@@ -59,6 +59,7 @@ struct faults
   bool idle_counts_held_input = false;   ///< idle time runs while input is held [N-CONN-10]
   bool dropped_stays_open =
       false; ///< a dropped slow consumer is closed only once flushed [N-SLOW-6]
+  bool ip_in_character_discards = false; ///< IAC IP inside a character discards [N-TELNET-18]
 };
 
 /// Flood control at natterd's defaults (spec section 11): a bucket of 100
@@ -157,6 +158,91 @@ private:
   std::string seen_;
 };
 
+/// For the fault ip-in-character-discards: follows a client's octets as the
+/// parser reads them (telnet removal, and the characters of spec section
+/// 6.4) to find each IAC IP inside a character, which the server must take
+/// as the octet 0x83 [N-TELNET-18] and the fault takes as an IP outside one.
+class character_tracker
+{
+public:
+  /// The octets of `s` before the IP of the first IAC IP inside a character.
+  std::size_t before_ip(std::string_view s) const
+  {
+    character_tracker t = *this;
+    std::size_t n = 0;
+    while (n < s.size() && t.step(static_cast<unsigned char>(s[n])))
+      ++n;
+    return n;
+  }
+
+  /// Follows `s`, which holds no such IP.
+  void follow(std::string_view s)
+  {
+    for (const char o : s)
+      step(static_cast<unsigned char>(o));
+  }
+
+  /// Follows the IP that before_ip() stopped at, which discarded the line.
+  void discarded()
+  {
+    state_ = state::data;
+    due_ = 0;
+  }
+
+private:
+  enum class state
+  {
+    data,
+    iac,
+    option, ///< after IAC WILL, WONT, DO or DONT
+    sb,     ///< inside IAC SB ... IAC SE
+    sb_iac, ///< an IAC inside a subnegotiation
+  };
+
+  /// Follows one octet; returns false, and follows nothing, for the IP of
+  /// an IAC IP inside a character.
+  bool step(unsigned char o)
+  {
+    switch (state_)
+    {
+    case state::data:
+      if (o == 0xFF)
+        state_ = state::iac;
+      else if (o >= 0x80 && o <= 0xBF)
+        due_ = due_ == 0 ? 0 : due_ - 1;
+      else
+        due_ = o >= 0xF0 && o <= 0xF4   ? 3
+               : o >= 0xE0 && o <= 0xEF ? 2
+               : o >= 0xC2 && o <= 0xDF ? 1
+                                        : 0;
+      return true;
+    case state::option: state_ = state::data; return true;
+    case state::sb:
+      if (o == 0xFF)
+        state_ = state::sb_iac;
+      return true;
+    case state::sb_iac:
+      if (o == 0xFF || o == 0xFA)
+      {
+        state_ = state::sb;
+        return true;
+      }
+      [[fallthrough]]; // any other command ends the subnegotiation [N-TELNET-6]
+    case state::iac:
+      if (o == 0xF4 && due_ != 0)
+        return false;
+      state_ = o == 0xFA ? state::sb : o >= 0xFB && o <= 0xFE ? state::option : state::data;
+      if (due_ != 0 && (o == 0xF5 || o == 0xED || o == 0xF3 || o == 0xEE))
+        --due_; // AO, SUSP, BRK, ABORT: an octet of the character
+      return true;
+    }
+    return true;
+  }
+
+  state state_ = state::data;
+  int due_ = 0; ///< continuation octets due
+};
+
 struct conn
 {
   int fd = -1;
@@ -166,6 +252,7 @@ struct conn
   proto::command_parser parser;
   proto::telnet_answerer telnet;
   http_sniffer sniffer;
+  character_tracker characters;
   bool first_line_known = false; ///< the first line is known not to be HTTP
   double tokens = flood_burst;
   clock::time_point refilled = clock::now();
@@ -361,9 +448,22 @@ private:
     std::size_t pos = 0;
     while (pos < c.in.size() && !c.closing && !c.dead && c.tokens >= 1)
     {
+      std::size_t n = std::min<std::size_t>(c.in.size() - pos, 1024);
+      if (f_.ip_in_character_discards)
+      {
+        // The parser stops before an IP inside a character, and the fault
+        // applies the rule of N-TELNET-14 to it.
+        n = c.characters.before_ip(std::string_view(c.in).substr(pos, n));
+        if (n == 0)
+        {
+          c.parser.reset();
+          c.characters.discarded();
+          ++pos;
+          continue;
+        }
+      }
       // Until the first line is known not to be HTTP, one octet at a time:
       // the line is refused before any of it reaches the parser.
-      std::size_t n = std::min<std::size_t>(c.in.size() - pos, 1024);
       if (!c.first_line_known)
       {
         n = 1;
@@ -381,6 +481,8 @@ private:
       const std::uint64_t framed = c.parser.lines_framed();
       const proto::parse_event ev = c.parser.next(std::string_view(c.in).substr(pos, n), used);
       c.tokens -= static_cast<double>(c.parser.lines_framed() - framed);
+      if (f_.ip_in_character_discards)
+        c.characters.follow(std::string_view(c.in).substr(pos, used));
       if (ev.what != proto::parse_event::kind::none && !c.closing)
         handle(c, ev);
       if (used == 0 && ev.what == proto::parse_event::kind::none)
@@ -581,7 +683,7 @@ int main(int argc, char** argv)
   const std::string usage =
       "usage: natter-faulty --fault none|msg-to-sender|no-join|overlong-415|duplicate-nick|lf-only|"
       "who-unsorted|echo-drop-ff|quit-stays-open|http-check-before-telnet|"
-      "idle-counts-held-input|dropped-stays-open [--idle-timeout S]\n";
+      "idle-counts-held-input|dropped-stays-open|ip-in-character-discards [--idle-timeout S]\n";
   std::chrono::seconds idle_timeout{0};
   if (argc == 5 && std::strcmp(argv[3], "--idle-timeout") == 0)
   {
@@ -627,6 +729,8 @@ int main(int argc, char** argv)
     f.idle_counts_held_input = true;
   else if (name == "dropped-stays-open")
     f.dropped_stays_open = true;
+  else if (name == "ip-in-character-discards")
+    f.ip_in_character_discards = true;
   else if (name != "none")
   {
     std::fputs(usage.c_str(), stderr);

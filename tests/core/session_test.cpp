@@ -5,6 +5,8 @@
 
 #include "natter/core/room.hpp"
 
+#include "support/netkit_captures.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -341,6 +343,44 @@ TEST(Session, TelnetTimingMarkIsAnswered)
   a.send("\xff\xfd\x06");
   ASSERT_EQ(a.c.peek(pieces, 100), 1u);
   EXPECT_EQ(std::string_view(pieces[0].data, pieces[0].size), "\xff\xfb\x06");
+}
+
+// Section 6.4: what netkit telnet sends for a line typed with characters
+// that contain 0x83, 0x8F, 0x9A or 0x9C is relayed as typed, and every IAC
+// DO TIMING-MARK in it answered, in stream order [N-TELNET-18] [N-TELNET-8].
+TEST(Session, NetkitTelnetLineIsRelayedIntact)
+{
+  for (const natter::test::netkit_capture& capture : natter::test::netkit_captures)
+  {
+    room r(fast());
+    client a(r), b(r);
+    a.send("NICK alice\n");
+    b.send("NICK bob\n");
+    a.read();
+    b.read();
+    const std::string octets = natter::test::read_capture(capture);
+    ASSERT_FALSE(octets.empty()) << capture.file;
+    a.send(octets + "PING after\r\n");
+    std::string answers;
+    for (int i = 0; i < capture.timing_marks; ++i)
+      answers += "\xFF\xFB\x06";
+    EXPECT_EQ(a.read(), lines{answers + "PONG after"}) << capture.file;
+    const std::string typed = capture.typed;
+    EXPECT_EQ(b.read(), lines{"MSG alice " + typed.substr(4)}) << capture.file;
+  }
+}
+
+// An IP inside a character that makes it invalid is refused with the line,
+// and does not discard it: E0 83 is an overlong form [N-TELNET-18] [N-ENC-1].
+TEST(Session, IpInsideCharacterCanMakeTheLineInvalid)
+{
+  room r(fast());
+  client a(r);
+  a.read();
+  a.send("ECHO \xE0\xFF\xF4\xFF\xFD\x06PING x\r\nECHO \xC3\xA9\xFF\xF4PING y\r\n");
+  EXPECT_EQ(a.read(), (lines{"\xFF\xFB\x06"
+                             "415 invalid text: not UTF-8 or a control character",
+                             "PONG y"}));
 }
 
 TEST(Session, RegistrationTimeoutIsAbsolute)
