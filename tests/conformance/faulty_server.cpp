@@ -35,6 +35,7 @@
 #include <list>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace
@@ -60,7 +61,25 @@ struct faults
   bool dropped_stays_open =
       false; ///< a dropped slow consumer is closed only once flushed [N-SLOW-6]
   bool ip_in_character_discards = false; ///< IAC IP inside a character discards [N-TELNET-18]
+  bool refused_not_charged = false;      ///< a refused line costs no token [N-FLOOD-1]
 };
+
+/// The name of each fault on the command line.
+constexpr auto fault_names = std::to_array<std::pair<std::string_view, bool faults::*>>({
+    {"msg-to-sender", &faults::msg_to_sender},
+    {"no-join", &faults::no_join},
+    {"overlong-415", &faults::overlong_415},
+    {"duplicate-nick", &faults::duplicate_nick},
+    {"lf-only", &faults::lf_only},
+    {"who-unsorted", &faults::who_unsorted},
+    {"echo-drop-ff", &faults::echo_drop_ff},
+    {"quit-stays-open", &faults::quit_stays_open},
+    {"http-check-before-telnet", &faults::http_check_before_telnet},
+    {"idle-counts-held-input", &faults::idle_counts_held_input},
+    {"dropped-stays-open", &faults::dropped_stays_open},
+    {"ip-in-character-discards", &faults::ip_in_character_discards},
+    {"refused-not-charged", &faults::refused_not_charged},
+});
 
 /// Flood control at natterd's defaults (spec section 11): a bucket of 100
 /// tokens that gains 20 a second; each framed line costs one.
@@ -480,7 +499,12 @@ private:
       std::size_t used = 0;
       const std::uint64_t framed = c.parser.lines_framed();
       const proto::parse_event ev = c.parser.next(std::string_view(c.in).substr(pos, n), used);
-      c.tokens -= static_cast<double>(c.parser.lines_framed() - framed);
+      // One call may frame empty lines before the line of its event; the
+      // fault lets that line go free when it is answered with an error.
+      const bool refused_free = f_.refused_not_charged &&
+                                ev.what == proto::parse_event::kind::error &&
+                                c.parser.lines_framed() > framed;
+      c.tokens -= static_cast<double>(c.parser.lines_framed() - framed - (refused_free ? 1 : 0));
       if (f_.ip_in_character_discards)
         c.characters.follow(std::string_view(c.in).substr(pos, used));
       if (ev.what != proto::parse_event::kind::none && !c.closing)
@@ -680,10 +704,10 @@ int main(int argc, char** argv)
 {
   std::signal(SIGPIPE, SIG_IGN);
   faults f;
-  const std::string usage =
-      "usage: natter-faulty --fault none|msg-to-sender|no-join|overlong-415|duplicate-nick|lf-only|"
-      "who-unsorted|echo-drop-ff|quit-stays-open|http-check-before-telnet|"
-      "idle-counts-held-input|dropped-stays-open|ip-in-character-discards [--idle-timeout S]\n";
+  std::string usage = "usage: natter-faulty --fault none";
+  for (const auto& [name, member] : fault_names)
+    usage += "|" + std::string(name);
+  usage += " [--idle-timeout S]\n";
   std::chrono::seconds idle_timeout{0};
   if (argc == 5 && std::strcmp(argv[3], "--idle-timeout") == 0)
   {
@@ -706,32 +730,12 @@ int main(int argc, char** argv)
     std::fputs(usage.c_str(), stderr);
     return 2;
   }
-  const std::string name = argv[2];
-  if (name == "msg-to-sender")
-    f.msg_to_sender = true;
-  else if (name == "no-join")
-    f.no_join = true;
-  else if (name == "overlong-415")
-    f.overlong_415 = true;
-  else if (name == "duplicate-nick")
-    f.duplicate_nick = true;
-  else if (name == "lf-only")
-    f.lf_only = true;
-  else if (name == "who-unsorted")
-    f.who_unsorted = true;
-  else if (name == "echo-drop-ff")
-    f.echo_drop_ff = true;
-  else if (name == "quit-stays-open")
-    f.quit_stays_open = true;
-  else if (name == "http-check-before-telnet")
-    f.http_check_before_telnet = true;
-  else if (name == "idle-counts-held-input")
-    f.idle_counts_held_input = true;
-  else if (name == "dropped-stays-open")
-    f.dropped_stays_open = true;
-  else if (name == "ip-in-character-discards")
-    f.ip_in_character_discards = true;
-  else if (name != "none")
+  const std::string_view wanted = argv[2];
+  const auto it = std::find_if(fault_names.begin(), fault_names.end(),
+                               [&](const auto& entry) { return entry.first == wanted; });
+  if (it != fault_names.end())
+    f.*(it->second) = true;
+  else if (wanted != "none")
   {
     std::fputs(usage.c_str(), stderr);
     return 2;
