@@ -295,6 +295,51 @@ void case_client::expect_regex(const std::string& re_text)
                   {"expected: " + shown, it ? actual(*it) : nothing_came()}};
 }
 
+void case_client::expect_reply(const std::string& code, const std::vector<std::string>& words)
+{
+  // A bound on the lines of one reply, so a server that never ends it
+  // cannot keep the case running.
+  constexpr std::size_t max_lines = 1000;
+  std::string shown = name_ + ": reply " + code;
+  if (!words.empty())
+    shown += " naming";
+  for (const std::string& w : words)
+    shown += " " + printable(w);
+  std::vector<std::string> texts;
+  for (;;)
+  {
+    const auto it = next_item(deadline());
+    const reply_part part = it && !it->telnet ? split_reply(it->bytes, code) : reply_part{};
+    if (part.what == reply_part::kind::other)
+      throw failure{"unexpected line for " + name_ +
+                        (texts.empty() ? std::string() : " inside its " + code + " reply"),
+                    {"expected: " + shown, it ? actual(*it) : nothing_came()}};
+    if (part.what == reply_part::kind::last)
+    {
+      if (texts.empty())
+        throw failure{name_ + "'s " + code + " reply has no " + code + "- line before its last",
+                      {"expected: " + shown, actual(*it)}};
+      break;
+    }
+    texts.emplace_back(part.text);
+    if (texts.size() > max_lines)
+      throw failure{name_ + "'s " + code + " reply goes on for over " + std::to_string(max_lines) +
+                        " lines",
+                    {"expected: " + shown}};
+  }
+  const std::vector<std::string> missing = words_not_leading(texts, words);
+  if (missing.empty())
+    return;
+  std::string absent;
+  for (const std::string& w : missing)
+    absent += " " + printable(w);
+  std::string leading;
+  for (const std::string& t : texts)
+    leading += " " + printable(t.substr(0, t.find(' ')));
+  throw failure{"no " + code + "- line of " + name_ + "'s reply begins with" + absent,
+                {"expected: " + shown, "actual:   " + code + "- lines beginning with" + leading}};
+}
+
 void case_client::expect_bytes(const std::string& want)
 {
   if (!echo_)

@@ -105,6 +105,11 @@ public:
   void expect_line(const pattern& p);
   void expect_regex(const std::string& re_text);
 
+  /// `reply`: the next lines are a multi-line reply of `code`: one or more
+  /// `code-` lines, then the `code ` line, where each of `words` begins
+  /// some `code-` line. Requires: a chat client.
+  void expect_reply(const std::string& code, const std::vector<std::string>& words);
+
   /// `<<`: chat: the next thing received is the telnet answer `want`;
   /// echo: `want` comes back.
   void expect_bytes(const std::string& want);

@@ -192,6 +192,8 @@ void check_payload(const step& st, const std::string& where, test_case& tc)
         (void)compile_pattern(st.arg, vars);
       else if (st.verb == "skipped" && !st.arg.empty())
         (void)eval_expr(st.arg, vars);
+      else if (st.verb == "reply")
+        (void)expand_words(st.arg, vars);
       break;
     default: break;
     }
@@ -279,6 +281,27 @@ void parse_reset(step& st, const std::string& where)
   st.count = s * 1000;
 }
 
+/// `reply C [naming W...]`: st.count becomes the code C (three digits),
+/// st.arg the words W, one SP between them (empty without `naming`).
+void parse_reply(step& st, const std::string& where)
+{
+  std::istringstream words(st.arg);
+  std::string code;
+  std::string naming;
+  words >> code >> naming;
+  const bool digits = code.size() == 3 && code[0] >= '1' && code[0] <= '9' &&
+                      code.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || (!naming.empty() && naming != "naming"))
+    throw case_error(where + "reply takes a three-digit code, then 'naming' and words");
+  st.count = parse_count(code, where);
+  std::string listed;
+  for (std::string w; words >> w;)
+    listed += (listed.empty() ? "" : " ") + w;
+  if (!naming.empty() && listed.empty())
+    throw case_error(where + "'naming' needs at least one word");
+  st.arg = listed;
+}
+
 step parse_step(std::string_view text, int line, const std::string& where, test_case& tc)
 {
   step st;
@@ -341,9 +364,10 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
   st.verb = std::string(rest.substr(0, sp));
   st.arg = sp == std::string_view::npos ? std::string() : std::string(trim(rest.substr(sp + 1)));
   static const std::map<std::string, int, std::less<>> arity = {
-      {"connect", -1}, {"register", 1}, {"nothing", 0}, {"sync", 0},         {"closed", 0},
-      {"close", -1},   {"shutdown", 0}, {"wait", 1},    {"backpressure", 1}, {"cork", 0},
-      {"uncork", 0},   {"idle", 0},     {"skip", 1},    {"skipped", 1},      {"reset", 1},
+      {"connect", -1},     {"register", 1}, {"nothing", 0},  {"sync", 0},
+      {"closed", 0},       {"close", -1},   {"shutdown", 0}, {"wait", 1},
+      {"backpressure", 1}, {"cork", 0},     {"uncork", 0},   {"idle", 0},
+      {"skip", 1},         {"skipped", 1},  {"reset", 1},    {"reply", 1},
   };
   const auto it = arity.find(st.verb);
   if (it == arity.end())
@@ -361,6 +385,8 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
     parse_reset(st, where);
   if (st.verb == "skipped")
     (void)parse_count_or_expr(st.arg, st, where);
+  if (st.verb == "reply")
+    parse_reply(st, where);
   if (st.verb == "idle")
     tc.needs_idle_timeout = true;
   if (st.verb == "close" && !st.arg.empty() && st.arg != "reset")

@@ -34,7 +34,8 @@ struct step
   std::string verb;   ///< action verb
   std::string arg;    ///< payload or action argument, unexpanded; E of `repeat ${expr:E}`
   /// repeat and skipped: the count (0: evaluate arg); elapsed, wait and
-  /// reset within: milliseconds; connect rcvbuf: octets (0: none)
+  /// reset within: milliseconds; connect rcvbuf: octets (0: none); reply:
+  /// the code (arg: the words it must name)
   long count = 0;
   int line = 0;           ///< line in the case file
   std::vector<step> body; ///< repeat body

@@ -208,6 +208,12 @@ private:
         throw case_error(c.name() + ": 'skipped' without 'skip'");
       c.expect_skipped(st.arg.empty() ? st.count : eval_expr(st.arg, *this));
     }
+    else if (v == "reply")
+    {
+      if (c.echo())
+        throw case_error("reply is for chat clients");
+      c.expect_reply(std::to_string(st.count), expand_words(st.arg, *this));
+    }
     else if (v == "reset")
     {
       if (!c.connected() || c.closed_by_us())

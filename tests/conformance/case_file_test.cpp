@@ -165,6 +165,24 @@ TEST(ConformCaseFile, ParsesSlowConsumerSteps)
   EXPECT_EQ(st[7].count, 0);
 }
 
+TEST(ConformCaseFile, ParsesMultiLineReplySteps)
+{
+  const auto cases = parse_case_file(
+      "### t\n<!-- meta={\"id\": \"7.7/9\"} -->\n> [N-HELP-1]\n"
+      "```session\nc1: reply 214\nc1: reply 214 naming NICK  MSG\nc1: reply 211 naming $a\n```\n",
+      "t.md");
+  ASSERT_EQ(cases.size(), 1U);
+  const auto& st = cases[0].steps;
+  ASSERT_EQ(st.size(), 3U);
+  EXPECT_EQ(st[0].verb, "reply");
+  EXPECT_EQ(st[0].count, 214);
+  EXPECT_EQ(st[0].arg, "");
+  EXPECT_EQ(st[1].count, 214);
+  EXPECT_EQ(st[1].arg, "NICK MSG");
+  EXPECT_EQ(st[2].count, 211);
+  EXPECT_EQ(st[2].arg, "$a");
+}
+
 TEST(ConformCaseFile, RejectsMistakesWithFileAndLine)
 {
   const std::pair<const char*, const char*> bad[] = {
@@ -203,6 +221,19 @@ TEST(ConformCaseFile, RejectsMistakesWithFileAndLine)
        "not a number"},
       {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: skip {a\n```\n",
        "unterminated"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reply\n```\n",
+       "needs an argument"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reply 21\n```\n",
+       "three-digit code"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reply 214 with "
+       "NICK\n```\n",
+       "three-digit code"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reply 214 "
+       "naming\n```\n",
+       "at least one word"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reply 214 naming "
+       "\\q\n```\n",
+       "unknown escape"},
   };
   for (const auto& [text, why] : bad)
   {
