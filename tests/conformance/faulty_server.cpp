@@ -45,7 +45,8 @@ namespace proto = natter::proto;
 using proto::reply_code;
 using clock = std::chrono::steady_clock;
 
-/// The faults; each breaks one requirement of the spec.
+/// The faults, each breaking one requirement of the spec, and variations
+/// the spec allows, which every case must tolerate.
 struct faults
 {
   bool msg_to_sender = false;            ///< MSG also goes back to its sender [N-MSG-4]
@@ -62,6 +63,9 @@ struct faults
       false; ///< a dropped slow consumer is closed only once flushed [N-SLOW-6]
   bool ip_in_character_discards = false; ///< IAC IP inside a character discards [N-TELNET-18]
   bool refused_not_charged = false;      ///< a refused line costs no token [N-FLOOD-1]
+  bool help_repeats = false;             ///< HELP names NICK seven times [N-HELP-1]
+  /// Not a fault: HELP starts with a header line, which the spec allows.
+  bool help_header = false;
 };
 
 /// The name of each fault on the command line.
@@ -79,6 +83,8 @@ constexpr auto fault_names = std::to_array<std::pair<std::string_view, bool faul
     {"dropped-stays-open", &faults::dropped_stays_open},
     {"ip-in-character-discards", &faults::ip_in_character_discards},
     {"refused-not-charged", &faults::refused_not_charged},
+    {"help-repeats", &faults::help_repeats},
+    {"help-header", &faults::help_header},
 });
 
 /// Flood control at natterd's defaults (spec section 11): a bucket of 100
@@ -636,11 +642,7 @@ private:
     case proto::command_type::echo: return line(c, arg.empty() ? "ECHO" : "ECHO " + arg);
     case proto::command_type::ping: return line(c, arg.empty() ? "PONG" : "PONG " + arg);
     case proto::command_type::who: return who(c);
-    case proto::command_type::help:
-      for (const char* h : {"NICK <nick>", "MSG <text>", "ECHO [<text>]", "PING [<token>]", "WHO",
-                            "HELP", "QUIT [<reason>]"})
-        reply(c, reply_code::help, h, true);
-      return reply(c, reply_code::help, "end of help");
+    case proto::command_type::help: return help(c);
     case proto::command_type::quit:
       reply(c, reply_code::closing, "goodbye");
       if (!c.nick.empty())
@@ -672,6 +674,16 @@ private:
     }
     else
       broadcast(c, "NICK " + old + " " + want);
+  }
+
+  void help(conn& c)
+  {
+    if (f_.help_header)
+      reply(c, reply_code::help, "natter commands:", true);
+    for (const char* h : {"NICK <nick>", "MSG <text>", "ECHO [<text>]", "PING [<token>]", "WHO",
+                          "HELP", "QUIT [<reason>]"})
+      reply(c, reply_code::help, f_.help_repeats ? "NICK <nick>" : h, true);
+    reply(c, reply_code::help, "end of help");
   }
 
   void who(conn& c)
