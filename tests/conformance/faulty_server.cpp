@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -64,6 +65,7 @@ struct faults
   bool ip_in_character_discards = false; ///< IAC IP inside a character discards [N-TELNET-18]
   bool refused_not_charged = false;      ///< a refused line costs no token [N-FLOOD-1]
   bool help_repeats = false;             ///< HELP names NICK seven times [N-HELP-1]
+  bool blocking_write = false;           ///< a write waits until the client took it all [N-SLOW-5]
   /// Not a fault: HELP starts with a header line, which the spec allows.
   bool help_header = false;
 };
@@ -84,6 +86,7 @@ constexpr auto fault_names = std::to_array<std::pair<std::string_view, bool faul
     {"ip-in-character-discards", &faults::ip_in_character_discards},
     {"refused-not-charged", &faults::refused_not_charged},
     {"help-repeats", &faults::help_repeats},
+    {"blocking-write", &faults::blocking_write},
     {"help-header", &faults::help_header},
 });
 
@@ -403,7 +406,11 @@ public:
 private:
   void accept_from(int lfd, bool echo)
   {
-    const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    // The fault's chat sockets block, and each line is written as soon as
+    // it is queued (line()): one client that does not read stops the whole
+    // server once its socket's buffers are full.
+    const int fd = ::accept4(lfd, nullptr, nullptr,
+                             (f_.blocking_write && !echo ? 0 : SOCK_NONBLOCK) | SOCK_CLOEXEC);
     if (fd < 0)
       return;
     conns_.emplace_back();
@@ -413,6 +420,11 @@ private:
     if (!echo)
     {
       ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &chat_sndbuf, sizeof chat_sndbuf);
+      // As natterd: without it, Nagle holds back a reply behind the last
+      // unacknowledged segment, and a sender that writes 48 KiB at once waits
+      // for a delayed ACK.
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       reply(c, reply_code::greeting, "natter/1 ready");
     }
   }
@@ -583,6 +595,8 @@ private:
     c.out.append(f_.lf_only ? "\n" : "\r\n");
     if (!c.nick.empty() && !c.closing && c.out.size() > max_sendq)
       c.over = true;
+    if (f_.blocking_write && !c.echo && !c.dead)
+      write_to(c);
   }
 
   void reply(conn& c, reply_code code, std::string_view text, bool more = false)
