@@ -496,15 +496,27 @@ void case_client::expect_reset(long ms)
                " by the server after " + waited + " ms, " + left + ")");
 }
 
-void case_client::backpressure(std::size_t limit)
+void case_client::backpressure(const std::string& unit, std::size_t limit)
 {
-  const std::size_t n = conn_.write_until_stalled(limit, std::chrono::milliseconds(500),
-                                                  clock::now() + ctx_.opt.timeout * 4);
-  ctx_.log.add(name_ + " (sent " + std::to_string(n) + " octets without reading)");
-  if (n >= limit)
-    throw failure{name_ + ": the echo service took " + std::to_string(n) +
-                      " octets from a client that reads nothing, without pushing back",
-                  {}};
+  if (!connected())
+    connect(false, false);
+  const auto start = clock::now();
+  const auto r = conn_.write_until_stalled(unit, limit, std::chrono::milliseconds(500),
+                                           start + ctx_.opt.timeout * 4);
+  using end = tcp_socket::stall_result::end;
+  const std::string sent = std::to_string(r.written) + " octets";
+  const std::string took = milliseconds_since(start) + " ms";
+  ctx_.log.add(name_ + " (sent " + sent + " of " + printable(unit) + " without reading, in " +
+               took + (r.how == end::stalled ? ", then the writes stalled)" : ")"));
+  if (r.how == end::stalled)
+    return;
+  const std::string service = echo_ ? "the echo service" : "the server";
+  const std::string why = r.how == end::limit ? service + " took " + sent + " without pushing back"
+                          : r.how == end::failed ? "the connection failed after " + sent
+                                                 : service + " was still taking octets after " +
+                                                       took + " (" + sent + ")";
+  throw failure{name_ + ", which reads nothing: " + why,
+                {"expected: the writes stall before " + std::to_string(limit) + " octets"}};
 }
 
 void case_client::expect_no_leftovers()

@@ -134,9 +134,10 @@ public:
   /// Requires: connected(), not closed_by_us().
   void expect_reset(long ms);
 
-  /// `backpressure`: writes without reading stall before `limit` octets.
-  /// Requires: an echo client.
-  void backpressure(std::size_t limit);
+  /// `backpressure`: writes of `unit` over and over, reading nothing, stall
+  /// (the kernel takes nothing for half a second) before `limit` octets
+  /// (connecting first if need be). Requires: `unit` is not empty.
+  void backpressure(const std::string& unit, std::size_t limit);
 
   /// Every line received was expected (at the end of a case, or before the
   /// name connects again).

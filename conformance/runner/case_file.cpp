@@ -194,6 +194,8 @@ void check_payload(const step& st, const std::string& where, test_case& tc)
         (void)eval_expr(st.arg, vars);
       else if (st.verb == "reply")
         (void)expand_words(st.arg, vars);
+      else if (st.verb == "backpressure" && !st.arg.empty() && expand(st.arg, vars).empty())
+        throw case_error("backpressure needs octets to send");
       break;
     default: break;
     }
@@ -302,6 +304,17 @@ void parse_reply(step& st, const std::string& where)
   st.arg = listed;
 }
 
+/// `backpressure N [OCTETS]`: st.count becomes N, st.arg the OCTETS
+/// (unexpanded; empty for the default).
+void parse_backpressure(step& st, const std::string& where)
+{
+  const std::size_t sp = st.arg.find(' ');
+  st.count = parse_count(std::string_view(st.arg).substr(0, sp), where);
+  st.arg = sp == std::string::npos ? std::string() : st.arg.substr(sp + 1);
+  if (st.count < 1)
+    throw case_error(where + "backpressure needs a limit of at least one octet");
+}
+
 step parse_step(std::string_view text, int line, const std::string& where, test_case& tc)
 {
   step st;
@@ -398,7 +411,7 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
       throw case_error(where + "wait is at most 5000 ms");
   }
   if (st.verb == "backpressure")
-    st.count = parse_count(st.arg, where);
+    parse_backpressure(st, where);
   check_payload(st, where, tc);
   return st;
 }

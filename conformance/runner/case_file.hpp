@@ -35,7 +35,8 @@ struct step
   std::string arg;    ///< payload or action argument, unexpanded; E of `repeat ${expr:E}`
   /// repeat and skipped: the count (0: evaluate arg); elapsed, wait and
   /// reset within: milliseconds; connect rcvbuf: octets (0: none); reply:
-  /// the code (arg: the words it must name)
+  /// the code (arg: the words it must name); backpressure: the limit in
+  /// octets (arg: the octets to send, empty for the default)
   long count = 0;
   int line = 0;           ///< line in the case file
   std::vector<step> body; ///< repeat body

@@ -221,11 +221,8 @@ private:
       c.expect_reset(st.count);
     }
     else if (v == "backpressure")
-    {
-      if (!c.echo())
-        throw case_error("backpressure is for echo clients");
-      c.backpressure(static_cast<std::size_t>(st.count));
-    }
+      c.backpressure(st.arg.empty() ? std::string("x") : expand(st.arg, *this),
+                     static_cast<std::size_t>(st.count));
   }
 
   void run_steps(const std::vector<step>& steps)

@@ -183,6 +183,22 @@ TEST(ConformCaseFile, ParsesMultiLineReplySteps)
   EXPECT_EQ(st[2].arg, "$a");
 }
 
+TEST(ConformCaseFile, ParsesBackpressureSteps)
+{
+  const auto cases =
+      parse_case_file("### t\n<!-- meta={\"id\": \"11/9\"} -->\n> [N-FLOOD-3]\n"
+                      "```session\nc1: backpressure 67108864 \\r\\n\ne1: backpressure 1024\n```\n",
+                      "t.md");
+  ASSERT_EQ(cases.size(), 1U);
+  const auto& st = cases[0].steps;
+  ASSERT_EQ(st.size(), 2U);
+  EXPECT_EQ(st[0].verb, "backpressure");
+  EXPECT_EQ(st[0].count, 67108864);
+  EXPECT_EQ(st[0].arg, "\\r\\n");
+  EXPECT_EQ(st[1].count, 1024);
+  EXPECT_EQ(st[1].arg, "");
+}
+
 TEST(ConformCaseFile, RejectsMistakesWithFileAndLine)
 {
   const std::pair<const char*, const char*> bad[] = {
@@ -223,6 +239,15 @@ TEST(ConformCaseFile, RejectsMistakesWithFileAndLine)
        "unterminated"},
       {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reply\n```\n",
        "needs an argument"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: backpressure "
+       "0\n```\n",
+       "at least one octet"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: backpressure "
+       "lots\n```\n",
+       "not a number"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: backpressure 9 "
+       "\\q\n```\n",
+       "unknown escape"},
       {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reply 21\n```\n",
        "three-digit code"},
       {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reply 214 with "
