@@ -165,14 +165,19 @@ TEST(ConformCaseFile, ParsesSlowConsumerSteps)
   EXPECT_EQ(st[7].count, 0);
 }
 
-TEST(ConformCaseFile, ParsesMultiLineReplySteps)
+/// The steps of a file with one case, whose session block is `session`.
+std::vector<step> session_steps(const std::string& session)
 {
   const auto cases = parse_case_file(
-      "### t\n<!-- meta={\"id\": \"7.7/9\"} -->\n> [N-HELP-1]\n"
-      "```session\nc1: reply 214\nc1: reply 214 naming NICK  MSG\nc1: reply 211 naming $a\n```\n",
-      "t.md");
-  ASSERT_EQ(cases.size(), 1U);
-  const auto& st = cases[0].steps;
+      "### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\n" + session + "```\n", "t.md");
+  EXPECT_EQ(cases.size(), 1U);
+  return cases.empty() ? std::vector<step>() : cases[0].steps;
+}
+
+TEST(ConformCaseFile, ParsesMultiLineReplySteps)
+{
+  const auto st =
+      session_steps("c1: reply 214\nc1: reply 214 naming NICK  MSG\nc1: reply 211 naming $a\n");
   ASSERT_EQ(st.size(), 3U);
   EXPECT_EQ(st[0].verb, "reply");
   EXPECT_EQ(st[0].count, 214);
@@ -185,12 +190,7 @@ TEST(ConformCaseFile, ParsesMultiLineReplySteps)
 
 TEST(ConformCaseFile, ParsesBackpressureSteps)
 {
-  const auto cases =
-      parse_case_file("### t\n<!-- meta={\"id\": \"11/9\"} -->\n> [N-FLOOD-3]\n"
-                      "```session\nc1: backpressure 67108864 \\r\\n\ne1: backpressure 1024\n```\n",
-                      "t.md");
-  ASSERT_EQ(cases.size(), 1U);
-  const auto& st = cases[0].steps;
+  const auto st = session_steps("c1: backpressure 67108864 \\r\\n\ne1: backpressure 1024\n");
   ASSERT_EQ(st.size(), 2U);
   EXPECT_EQ(st[0].verb, "backpressure");
   EXPECT_EQ(st[0].count, 67108864);
