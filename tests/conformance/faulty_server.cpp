@@ -33,6 +33,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <list>
 #include <string>
 #include <string_view>
@@ -66,6 +67,7 @@ struct faults
   bool refused_not_charged = false;      ///< a refused line costs no token [N-FLOOD-1]
   bool help_repeats = false;             ///< HELP names NICK seven times [N-HELP-1]
   bool blocking_write = false;           ///< a write waits until the client took it all [N-SLOW-5]
+  bool flood_reads_anyway = false;       ///< input held by flood control is read on [N-FLOOD-3]
   /// Not a fault: HELP starts with a header line, which the spec allows.
   bool help_header = false;
 };
@@ -87,6 +89,7 @@ constexpr auto fault_names = std::to_array<std::pair<std::string_view, bool faul
     {"refused-not-charged", &faults::refused_not_charged},
     {"help-repeats", &faults::help_repeats},
     {"blocking-write", &faults::blocking_write},
+    {"flood-reads-anyway", &faults::flood_reads_anyway},
     {"help-header", &faults::help_header},
 });
 
@@ -277,6 +280,8 @@ struct conn
   bool echo = false;
   std::string out;
   std::string in; ///< received and not yet processed: held by flood control
+  /// What the fault reads while input is held, in reads, for `in` later.
+  std::deque<std::string> hoard;
   proto::command_parser parser;
   proto::telnet_answerer telnet;
   http_sniffer sniffer;
@@ -293,7 +298,7 @@ struct conn
   /// A dropped slow consumer is closed by then, reset if output is left.
   clock::time_point close_by = clock::time_point::max();
 
-  bool held() const { return !in.empty(); }
+  bool held() const { return !in.empty() || !hoard.empty(); }
 };
 
 int listen_on_loopback(std::uint16_t& port)
@@ -345,8 +350,8 @@ public:
       for (const conn& c : conns_)
       {
         // Held input: the socket is not read until the bucket refilled
-        // [N-FLOOD-3].
-        const bool read = !c.closing && !c.held();
+        // [N-FLOOD-3], unless the fault reads on and hoards.
+        const bool read = !c.closing && (!c.held() || f_.flood_reads_anyway);
         fds.push_back(
             {c.fd, static_cast<short>((read ? POLLIN : 0) | (c.out.empty() ? 0 : POLLOUT)), 0});
         wake = std::min({wake, resume_at(c), idle_deadline(c), c.close_by});
@@ -470,18 +475,42 @@ private:
       return;
     const clock::time_point now = clock::now();
     c.idle_from = now; // any octet counts [N-CONN-6]
+    if (c.held())
+    {
+      c.hoard.emplace_back(data); // only the fault reads while input is held
+      return;
+    }
     c.in.append(data);
     process(c, now);
   }
 
   /// Processes received octets one event at a time, as far as the flood
-  /// tokens allow; what is left stays held in `c.in`.
+  /// tokens allow; what is left stays held in `c.in` (and, read on by the
+  /// fault, in `c.hoard`).
   void process(conn& c, clock::time_point now)
   {
     c.tokens =
         std::min(flood_burst,
                  c.tokens + std::chrono::duration<double>(now - c.refilled).count() * flood_rate);
     c.refilled = now;
+    for (;;)
+    {
+      consume(c);
+      if (c.closing || !c.in.empty() || c.hoard.empty() || c.tokens < 1)
+        break;
+      c.in = std::move(c.hoard.front());
+      c.hoard.pop_front();
+    }
+    if (c.closing)
+    {
+      c.in.clear();
+      c.hoard.clear();
+    }
+  }
+
+  /// Processes `c.in` as far as the tokens allow, and erases what was used.
+  void consume(conn& c)
+  {
     std::size_t pos = 0;
     while (pos < c.in.size() && !c.closing && !c.dead && c.tokens >= 1)
     {
@@ -531,9 +560,7 @@ private:
         break;
       pos += used;
     }
-    if (c.closing)
-      c.in.clear();
-    else
+    if (!c.closing)
       c.in.erase(0, pos);
   }
 
@@ -574,6 +601,7 @@ private:
     c.nick.clear();
     c.closing = true;
     c.in.clear();
+    c.hoard.clear();
     ::shutdown(c.fd, SHUT_RD);
   }
 
