@@ -3,8 +3,10 @@
 #include "natter/proto/reply.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <regex>
+#include <thread>
 #include <utility>
 
 namespace natter::conform
@@ -115,6 +117,56 @@ void case_client::cork(bool on)
   const std::string bytes = std::move(cork_);
   cork_.clear();
   write(bytes);
+}
+
+void case_client::uncork_together(const std::vector<case_client*>& clients)
+{
+  case_context& ctx = clients.front()->ctx_;
+  std::vector<std::string> bytes;
+  std::string shown;
+  for (case_client* c : clients)
+  {
+    shown += (shown.empty() ? "" : ", ") + c->name_ + " " + std::to_string(c->cork_.size());
+    bytes.push_back(std::move(c->cork_));
+    c->cork_.clear();
+    c->corked_ = false;
+  }
+  ctx.log.add("(at the same moment, each from its own thread, the octets sent since 'cork' go " +
+              std::string("out: ") + shown + ")");
+  // The others wait for `go` spinning, not asleep, so that none of them is
+  // still being woken when the first write has long begun. This thread
+  // writes for the first client once all of them are spinning.
+  const auto deadline = clock::now() + ctx.opt.timeout * 4;
+  std::vector<char> written(clients.size(), 0);
+  std::atomic<std::size_t> ready{0};
+  std::atomic<bool> go{false};
+  auto wait_for = [&](auto&& done)
+  {
+    while (!done() && clock::now() < deadline)
+      std::this_thread::yield();
+  };
+  {
+    std::vector<std::jthread> writers;
+    for (std::size_t k = 1; k < clients.size(); ++k)
+      writers.emplace_back(
+          [&, k]
+          {
+            ready.fetch_add(1);
+            wait_for([&] { return go.load(); });
+            written[k] = clients[k]->conn_.write(bytes[k], deadline);
+          });
+    wait_for([&] { return ready.load() == clients.size() - 1; });
+    go.store(true);
+    written[0] = clients[0]->conn_.write(bytes[0], deadline);
+  }
+  for (std::size_t k = 0; k < clients.size(); ++k)
+  {
+    if (written[k] == 0)
+      throw failure{clients[k]->name_ + " could not send within " +
+                        std::to_string(ctx.opt.timeout.count() * 4) + " ms",
+                    {}};
+    clients[k]->receive();
+  }
 }
 
 void case_client::close(bool reset)

@@ -83,6 +83,12 @@ public:
   /// was collected in one write. Requires: corked() != on.
   void cork(bool on);
 
+  /// `uncork A B ...`: what each of `clients` collected since `cork` is
+  /// written at the same moment, each by a thread of its own, released
+  /// together; then each is uncorked. Requires: at least two clients, all
+  /// distinct and corked.
+  static void uncork_together(const std::vector<case_client*>& clients);
+
   /// `close` (with a FIN, or an RST with `reset`) and `shutdown`.
   void close(bool reset);
   void shutdown();

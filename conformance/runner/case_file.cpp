@@ -330,6 +330,25 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
     tc.needs_echo = true;
     return st;
   }
+  if (starts_with(text, "uncork "))
+  {
+    st.what = step::kind::uncork_all;
+    std::istringstream words{std::string(text.substr(7))};
+    std::vector<std::string> names;
+    for (std::string name; words >> name;)
+    {
+      if (!(name[0] >= 'a' && name[0] <= 'z') ||
+          !std::all_of(name.begin(), name.end(), is_client_char))
+        throw case_error(where + "uncork takes client names: '" + name + "'");
+      if (std::find(names.begin(), names.end(), name) != names.end())
+        throw case_error(where + "uncork names " + name + " twice");
+      names.push_back(name);
+      st.arg += (st.arg.empty() ? "" : " ") + name;
+    }
+    if (names.size() < 2)
+      throw case_error(where + "uncork takes two or more client names ('c1: uncork' for one)");
+    return st;
+  }
   if (starts_with(text, "elapsed >="))
   {
     st.what = step::kind::elapsed;

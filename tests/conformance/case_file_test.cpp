@@ -199,6 +199,15 @@ TEST(ConformCaseFile, ParsesBackpressureSteps)
   EXPECT_EQ(st[1].arg, "");
 }
 
+TEST(ConformCaseFile, ParsesUncorkOfSeveralClients)
+{
+  const auto st = session_steps("c1: cork\nc2: cork\nuncork c1  c2\n");
+  ASSERT_EQ(st.size(), 3U);
+  EXPECT_EQ(st[2].what, step::kind::uncork_all);
+  EXPECT_EQ(st[2].client, "");
+  EXPECT_EQ(st[2].arg, "c1 c2");
+}
+
 TEST(ConformCaseFile, RejectsMistakesWithFileAndLine)
 {
   const std::pair<const char*, const char*> bad[] = {
@@ -242,6 +251,11 @@ TEST(ConformCaseFile, RejectsMistakesWithFileAndLine)
       {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: backpressure "
        "0\n```\n",
        "at least one octet"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nuncork c1\n```\n",
+       "two or more"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nuncork c1 c1\n```\n", "twice"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nuncork c1 C2\n```\n",
+       "client names"},
       {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: backpressure "
        "lots\n```\n",
        "not a number"},
