@@ -466,10 +466,7 @@ private:
     {
       if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
-      if (!c.echo && !c.nick.empty() && !c.closing)
-        broadcast(c, "QUIT " + c.nick + " connection closed");
-      c.dead = true;
-      return;
+      return lost(c);
     }
     std::string_view data(buf, static_cast<std::size_t>(n));
     if (c.echo)
@@ -622,7 +619,17 @@ private:
       c.out.erase(0, static_cast<std::size_t>(n));
     }
     else if (n < 0 && errno != EAGAIN && errno != EINTR)
-      c.dead = true;
+      lost(c);
+  }
+
+  /// The connection ended under us (closed, reset or failed): the others
+  /// are told, whether a read or a write found out [N-QUIT-5].
+  void lost(conn& c)
+  {
+    // Dead first: a write the QUIT causes may find another client lost.
+    c.dead = true;
+    if (!c.echo && !c.nick.empty() && !c.closing)
+      broadcast(c, "QUIT " + c.nick + " connection closed");
   }
 
   void line(conn& c, std::string_view text)
