@@ -3,8 +3,10 @@
 #include "natter/proto/reply.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <regex>
+#include <thread>
 #include <utility>
 
 namespace natter::conform
@@ -115,6 +117,56 @@ void case_client::cork(bool on)
   const std::string bytes = std::move(cork_);
   cork_.clear();
   write(bytes);
+}
+
+void case_client::uncork_together(const std::vector<case_client*>& clients)
+{
+  case_context& ctx = clients.front()->ctx_;
+  std::vector<std::string> bytes;
+  std::string shown;
+  for (case_client* c : clients)
+  {
+    shown += (shown.empty() ? "" : ", ") + c->name_ + " " + std::to_string(c->cork_.size());
+    bytes.push_back(std::move(c->cork_));
+    c->cork_.clear();
+    c->corked_ = false;
+  }
+  ctx.log.add("(at the same moment, each from its own thread, the octets sent since 'cork' go " +
+              std::string("out: ") + shown + ")");
+  // The others wait for `go` spinning, not asleep, so that none of them is
+  // still being woken when the first write has long begun. This thread
+  // writes for the first client once all of them are spinning.
+  const auto deadline = clock::now() + ctx.opt.timeout * 4;
+  std::vector<char> written(clients.size(), 0);
+  std::atomic<std::size_t> ready{0};
+  std::atomic<bool> go{false};
+  auto wait_for = [&](auto&& done)
+  {
+    while (!done() && clock::now() < deadline)
+      std::this_thread::yield();
+  };
+  {
+    std::vector<std::jthread> writers;
+    for (std::size_t k = 1; k < clients.size(); ++k)
+      writers.emplace_back(
+          [&, k]
+          {
+            ready.fetch_add(1);
+            wait_for([&] { return go.load(); });
+            written[k] = clients[k]->conn_.write(bytes[k], deadline);
+          });
+    wait_for([&] { return ready.load() == clients.size() - 1; });
+    go.store(true);
+    written[0] = clients[0]->conn_.write(bytes[0], deadline);
+  }
+  for (std::size_t k = 0; k < clients.size(); ++k)
+  {
+    if (written[k] == 0)
+      throw failure{clients[k]->name_ + " could not send within " +
+                        std::to_string(ctx.opt.timeout.count() * 4) + " ms",
+                    {}};
+    clients[k]->receive();
+  }
 }
 
 void case_client::close(bool reset)
@@ -295,6 +347,51 @@ void case_client::expect_regex(const std::string& re_text)
                   {"expected: " + shown, it ? actual(*it) : nothing_came()}};
 }
 
+void case_client::expect_reply(const std::string& code, const std::vector<std::string>& words)
+{
+  // A bound on the lines of one reply, so a server that never ends it
+  // cannot keep the case running.
+  constexpr std::size_t max_lines = 1000;
+  std::string shown = name_ + ": reply " + code;
+  if (!words.empty())
+    shown += " naming";
+  for (const std::string& w : words)
+    shown += " " + printable(w);
+  std::vector<std::string> texts;
+  for (;;)
+  {
+    const auto it = next_item(deadline());
+    const reply_part part = it && !it->telnet ? split_reply(it->bytes, code) : reply_part{};
+    if (part.what == reply_part::kind::other)
+      throw failure{"unexpected line for " + name_ +
+                        (texts.empty() ? std::string() : " inside its " + code + " reply"),
+                    {"expected: " + shown, it ? actual(*it) : nothing_came()}};
+    if (part.what == reply_part::kind::last)
+    {
+      if (texts.empty())
+        throw failure{name_ + "'s " + code + " reply has no " + code + "- line before its last",
+                      {"expected: " + shown, actual(*it)}};
+      break;
+    }
+    texts.emplace_back(part.text);
+    if (texts.size() > max_lines)
+      throw failure{name_ + "'s " + code + " reply goes on for over " + std::to_string(max_lines) +
+                        " lines",
+                    {"expected: " + shown}};
+  }
+  const std::vector<std::string> missing = words_not_leading(texts, words);
+  if (missing.empty())
+    return;
+  std::string absent;
+  for (const std::string& w : missing)
+    absent += " " + printable(w);
+  std::string leading;
+  for (const std::string& t : texts)
+    leading += " " + printable(t.substr(0, t.find(' ')));
+  throw failure{"no " + code + "- line of " + name_ + "'s reply begins with" + absent,
+                {"expected: " + shown, "actual:   " + code + "- lines beginning with" + leading}};
+}
+
 void case_client::expect_bytes(const std::string& want)
 {
   if (!echo_)
@@ -451,15 +548,27 @@ void case_client::expect_reset(long ms)
                " by the server after " + waited + " ms, " + left + ")");
 }
 
-void case_client::backpressure(std::size_t limit)
+void case_client::backpressure(const std::string& unit, std::size_t limit)
 {
-  const std::size_t n = conn_.write_until_stalled(limit, std::chrono::milliseconds(500),
-                                                  clock::now() + ctx_.opt.timeout * 4);
-  ctx_.log.add(name_ + " (sent " + std::to_string(n) + " octets without reading)");
-  if (n >= limit)
-    throw failure{name_ + ": the echo service took " + std::to_string(n) +
-                      " octets from a client that reads nothing, without pushing back",
-                  {}};
+  if (!connected())
+    connect(false, false);
+  const auto start = clock::now();
+  const auto r = conn_.write_until_stalled(unit, limit, std::chrono::milliseconds(500),
+                                           start + ctx_.opt.timeout * 4);
+  using end = tcp_socket::stall_result::end;
+  const std::string sent = std::to_string(r.written) + " octets";
+  const std::string took = milliseconds_since(start) + " ms";
+  ctx_.log.add(name_ + " (sent " + sent + " of " + printable(unit) + " without reading, in " +
+               took + (r.how == end::stalled ? ", then the writes stalled)" : ")"));
+  if (r.how == end::stalled)
+    return;
+  const std::string service = echo_ ? "the echo service" : "the server";
+  const std::string why = r.how == end::limit ? service + " took " + sent + " without pushing back"
+                          : r.how == end::failed ? "the connection failed after " + sent
+                                                 : service + " was still taking octets after " +
+                                                       took + " (" + sent + ")";
+  throw failure{name_ + ", which reads nothing: " + why,
+                {"expected: the writes stall before " + std::to_string(limit) + " octets"}};
 }
 
 void case_client::expect_no_leftovers()

@@ -83,6 +83,12 @@ public:
   /// was collected in one write. Requires: corked() != on.
   void cork(bool on);
 
+  /// `uncork A B ...`: what each of `clients` collected since `cork` is
+  /// written at the same moment, each by a thread of its own, released
+  /// together; then each is uncorked. Requires: at least two clients, all
+  /// distinct and corked.
+  static void uncork_together(const std::vector<case_client*>& clients);
+
   /// `close` (with a FIN, or an RST with `reset`) and `shutdown`.
   void close(bool reset);
   void shutdown();
@@ -104,6 +110,11 @@ public:
   /// `<` and `<~`: the next line matches `p`, or (whole) the regex.
   void expect_line(const pattern& p);
   void expect_regex(const std::string& re_text);
+
+  /// `reply`: the next lines are a multi-line reply of `code`: one or more
+  /// `code-` lines, then the `code ` line, where each of `words` begins
+  /// some `code-` line. Requires: a chat client.
+  void expect_reply(const std::string& code, const std::vector<std::string>& words);
 
   /// `<<`: chat: the next thing received is the telnet answer `want`;
   /// echo: `want` comes back.
@@ -129,9 +140,10 @@ public:
   /// Requires: connected(), not closed_by_us().
   void expect_reset(long ms);
 
-  /// `backpressure`: writes without reading stall before `limit` octets.
-  /// Requires: an echo client.
-  void backpressure(std::size_t limit);
+  /// `backpressure`: writes of `unit` over and over, reading nothing, stall
+  /// (the kernel takes nothing for half a second) before `limit` octets
+  /// (connecting first if need be). Requires: `unit` is not empty.
+  void backpressure(const std::string& unit, std::size_t limit);
 
   /// Every line received was expected (at the end of a case, or before the
   /// name connects again).

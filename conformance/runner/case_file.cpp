@@ -192,6 +192,10 @@ void check_payload(const step& st, const std::string& where, test_case& tc)
         (void)compile_pattern(st.arg, vars);
       else if (st.verb == "skipped" && !st.arg.empty())
         (void)eval_expr(st.arg, vars);
+      else if (st.verb == "reply")
+        (void)expand_words(st.arg, vars);
+      else if (st.verb == "backpressure" && !st.arg.empty() && expand(st.arg, vars).empty())
+        throw case_error("backpressure needs octets to send");
       break;
     default: break;
     }
@@ -279,6 +283,38 @@ void parse_reset(step& st, const std::string& where)
   st.count = s * 1000;
 }
 
+/// `reply C [naming W...]`: st.count becomes the code C (three digits),
+/// st.arg the words W, one SP between them (empty without `naming`).
+void parse_reply(step& st, const std::string& where)
+{
+  std::istringstream words(st.arg);
+  std::string code;
+  std::string naming;
+  words >> code >> naming;
+  const bool digits = code.size() == 3 && code[0] >= '1' && code[0] <= '9' &&
+                      code.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || (!naming.empty() && naming != "naming"))
+    throw case_error(where + "reply takes a three-digit code, then 'naming' and words");
+  st.count = parse_count(code, where);
+  std::string listed;
+  for (std::string w; words >> w;)
+    listed += (listed.empty() ? "" : " ") + w;
+  if (!naming.empty() && listed.empty())
+    throw case_error(where + "'naming' needs at least one word");
+  st.arg = listed;
+}
+
+/// `backpressure N [OCTETS]`: st.count becomes N, st.arg the OCTETS
+/// (unexpanded; empty for the default).
+void parse_backpressure(step& st, const std::string& where)
+{
+  const std::size_t sp = st.arg.find(' ');
+  st.count = parse_count(std::string_view(st.arg).substr(0, sp), where);
+  st.arg = sp == std::string::npos ? std::string() : st.arg.substr(sp + 1);
+  if (st.count < 1)
+    throw case_error(where + "backpressure needs a limit of at least one octet");
+}
+
 step parse_step(std::string_view text, int line, const std::string& where, test_case& tc)
 {
   step st;
@@ -292,6 +328,25 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
   {
     st.what = step::kind::udp_silent;
     tc.needs_echo = true;
+    return st;
+  }
+  if (starts_with(text, "uncork "))
+  {
+    st.what = step::kind::uncork_all;
+    std::istringstream words{std::string(text.substr(7))};
+    std::vector<std::string> names;
+    for (std::string name; words >> name;)
+    {
+      if (!(name[0] >= 'a' && name[0] <= 'z') ||
+          !std::all_of(name.begin(), name.end(), is_client_char))
+        throw case_error(where + "uncork takes client names: '" + name + "'");
+      if (std::find(names.begin(), names.end(), name) != names.end())
+        throw case_error(where + "uncork names " + name + " twice");
+      names.push_back(name);
+      st.arg += (st.arg.empty() ? "" : " ") + name;
+    }
+    if (names.size() < 2)
+      throw case_error(where + "uncork takes two or more client names ('c1: uncork' for one)");
     return st;
   }
   if (starts_with(text, "elapsed >="))
@@ -341,9 +396,10 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
   st.verb = std::string(rest.substr(0, sp));
   st.arg = sp == std::string_view::npos ? std::string() : std::string(trim(rest.substr(sp + 1)));
   static const std::map<std::string, int, std::less<>> arity = {
-      {"connect", -1}, {"register", 1}, {"nothing", 0}, {"sync", 0},         {"closed", 0},
-      {"close", -1},   {"shutdown", 0}, {"wait", 1},    {"backpressure", 1}, {"cork", 0},
-      {"uncork", 0},   {"idle", 0},     {"skip", 1},    {"skipped", 1},      {"reset", 1},
+      {"connect", -1},     {"register", 1}, {"nothing", 0},  {"sync", 0},
+      {"closed", 0},       {"close", -1},   {"shutdown", 0}, {"wait", 1},
+      {"backpressure", 1}, {"cork", 0},     {"uncork", 0},   {"idle", 0},
+      {"skip", 1},         {"skipped", 1},  {"reset", 1},    {"reply", 1},
   };
   const auto it = arity.find(st.verb);
   if (it == arity.end())
@@ -361,6 +417,8 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
     parse_reset(st, where);
   if (st.verb == "skipped")
     (void)parse_count_or_expr(st.arg, st, where);
+  if (st.verb == "reply")
+    parse_reply(st, where);
   if (st.verb == "idle")
     tc.needs_idle_timeout = true;
   if (st.verb == "close" && !st.arg.empty() && st.arg != "reset")
@@ -372,7 +430,7 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
       throw case_error(where + "wait is at most 5000 ms");
   }
   if (st.verb == "backpressure")
-    st.count = parse_count(st.arg, where);
+    parse_backpressure(st, where);
   check_payload(st, where, tc);
   return st;
 }

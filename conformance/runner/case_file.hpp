@@ -27,14 +27,19 @@ struct step
     mark,         ///< mark         : start the stopwatch
     elapsed,      ///< elapsed >= MS
     udp_silent,   ///< udp-silent   : no UDP echo on the echo port
+    uncork_all,   ///< uncork A B.. : corked clients write at the same moment
   };
 
   kind what = kind::action;
   std::string client; ///< the client's name (empty for repeat/mark/...)
   std::string verb;   ///< action verb
-  std::string arg;    ///< payload or action argument, unexpanded; E of `repeat ${expr:E}`
+  /// payload or action argument, unexpanded; E of `repeat ${expr:E}`; the
+  /// client names of `uncork A B ...`, one SP between them
+  std::string arg;
   /// repeat and skipped: the count (0: evaluate arg); elapsed, wait and
-  /// reset within: milliseconds; connect rcvbuf: octets (0: none)
+  /// reset within: milliseconds; connect rcvbuf: octets (0: none); reply:
+  /// the code (arg: the words it must name); backpressure: the limit in
+  /// octets (arg: the octets to send, empty for the default)
   long count = 0;
   int line = 0;           ///< line in the case file
   std::vector<step> body; ///< repeat body

@@ -1,8 +1,8 @@
 // The step interpreter: walks a case's steps in order, checks that each
 // step may be used where it stands, expands its arguments and hands it to
 // the client it names (case_client.hpp), or plays it itself when it
-// concerns several clients (`register`, `nothing`, the end of the case) or
-// none (`repeat`, `mark`, `elapsed`, `udp-silent`).
+// concerns several clients (`register`, `nothing`, `uncork A B`, the end of
+// the case) or none (`repeat`, `mark`, `elapsed`, `udp-silent`).
 #include "engine.hpp"
 
 #include "case_client.hpp"
@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -208,6 +209,12 @@ private:
         throw case_error(c.name() + ": 'skipped' without 'skip'");
       c.expect_skipped(st.arg.empty() ? st.count : eval_expr(st.arg, *this));
     }
+    else if (v == "reply")
+    {
+      if (c.echo())
+        throw case_error("reply is for chat clients");
+      c.expect_reply(std::to_string(st.count), expand_words(st.arg, *this));
+    }
     else if (v == "reset")
     {
       if (!c.connected() || c.closed_by_us())
@@ -215,11 +222,23 @@ private:
       c.expect_reset(st.count);
     }
     else if (v == "backpressure")
+      c.backpressure(st.arg.empty() ? std::string("x") : expand(st.arg, *this),
+                     static_cast<std::size_t>(st.count));
+  }
+
+  /// `uncork A B ...`: the clients, each corked, write at the same moment.
+  void uncork_all(const step& st)
+  {
+    std::vector<case_client*> clients;
+    std::istringstream names(st.arg);
+    for (std::string name; names >> name;)
     {
-      if (!c.echo())
-        throw case_error("backpressure is for echo clients");
-      c.backpressure(static_cast<std::size_t>(st.count));
+      case_client& c = get(name);
+      if (!c.corked())
+        throw case_error(name + " is not corked");
+      clients.push_back(&c);
     }
+    case_client::uncork_together(clients);
   }
 
   void run_steps(const std::vector<step>& steps)
@@ -247,6 +266,7 @@ private:
         break;
       }
       case step::kind::mark: mark_ = clock::now(); break;
+      case step::kind::uncork_all: uncork_all(st); break;
       case step::kind::elapsed:
       {
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - mark_);

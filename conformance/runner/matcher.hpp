@@ -41,6 +41,9 @@ public:
 /// ${expr:E}, ${fill:E}, ${fill:E:STR}) into octets. Throws case_error.
 std::string expand(std::string_view src, variables& vars);
 
+/// Splits `src` at SP octets and expands each word (see expand()).
+std::vector<std::string> expand_words(std::string_view src, variables& vars);
+
 /// A compiled line pattern: literal octets, {*} (any octets, possibly none)
 /// and {a|b|c} (one of the alternatives, each expanded like expand()).
 struct pattern
@@ -68,6 +71,27 @@ pattern compile_pattern(std::string_view src, variables& vars);
 
 /// True when the whole of `subject` matches `p`.
 bool matches(const pattern& p, std::string_view subject);
+
+/// A line seen as part of a multi-line reply of one code (N-REPLY-3).
+struct reply_part
+{
+  enum class kind
+  {
+    more,  ///< `C-TEXT`: a line before the last
+    last,  ///< `C TEXT`: the last line
+    other, ///< any other line
+  };
+  kind what = kind::other;
+  std::string_view text; ///< after the code and its separator
+};
+
+/// Which part of a multi-line reply of `code` (three digits) `line` is.
+reply_part split_reply(std::string_view line, std::string_view code);
+
+/// The `words` that begin none of `texts`, in the order given. A word
+/// begins a text that is the word, or the word and a SP and more.
+std::vector<std::string> words_not_leading(const std::vector<std::string>& texts,
+                                           const std::vector<std::string>& words);
 
 /// For `<~` expectations: expands only variables (regex-escaped), leaving
 /// the regex syntax itself alone.

@@ -197,28 +197,54 @@ io_status tcp_socket::write_all(std::string_view bytes, std::string& readback,
   return io_status::ok;
 }
 
-std::size_t tcp_socket::write_until_stalled(std::size_t limit, std::chrono::milliseconds stall,
-                                            clock::time_point deadline)
+tcp_socket::stall_result tcp_socket::write_until_stalled(std::string_view unit, std::size_t limit,
+                                                         std::chrono::milliseconds stall,
+                                                         clock::time_point deadline)
 {
-  static const std::string chunk(65536, 'x');
-  std::size_t written = 0;
-  while (fd_ >= 0 && written < limit && clock::now() < deadline)
+  // About 64 KiB of whole units; a write may still end inside one.
+  std::string chunk;
+  while (chunk.size() < 65536)
+    chunk += unit;
+  using end = stall_result::end;
+  stall_result r;
+  std::size_t offset = 0; // where in `chunk` the stream goes on
+  if (fd_ < 0)
+    r.how = end::failed;
+  while (fd_ >= 0 && clock::now() < deadline)
   {
-    const std::size_t want = std::min(chunk.size(), limit - written);
-    const ssize_t n = ::send(fd_, chunk.data(), want, MSG_NOSIGNAL);
+    if (r.written >= limit)
+    {
+      r.how = end::limit;
+      break;
+    }
+    const std::size_t want = std::min(chunk.size() - offset, limit - r.written);
+    const ssize_t n = ::send(fd_, chunk.data() + offset, want, MSG_NOSIGNAL);
     if (n > 0)
     {
-      written += static_cast<std::size_t>(n);
+      r.written += static_cast<std::size_t>(n);
+      offset = (offset + static_cast<std::size_t>(n)) % chunk.size();
       continue;
     }
     if (n < 0 && classify(errno) == io_status::reset)
+    {
+      r.how = end::failed;
       break;
+    }
     pollfd p{fd_, POLLOUT, 0};
-    const auto until = std::min(deadline, clock::now() + stall);
-    if (::poll(&p, 1, ms_until(until)) == 0)
-      break; // no progress for `stall`: the peer stopped reading
+    const bool cut = deadline < clock::now() + stall; // the deadline comes first
+    const int rc = ::poll(&p, 1, cut ? ms_until(deadline) : static_cast<int>(stall.count()));
+    if (rc == 0 && !cut)
+    {
+      r.how = end::stalled; // no progress for `stall`: the peer stopped reading
+      break;
+    }
+    if (rc > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0)
+    {
+      r.how = end::failed;
+      break;
+    }
   }
-  return written;
+  return r;
 }
 
 tcp_socket::drop tcp_socket::wait_dropped(clock::time_point deadline, std::size_t& unread)

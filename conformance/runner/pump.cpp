@@ -51,10 +51,11 @@ bool pump::write(std::string_view bytes, clock::time_point deadline)
   return sock_.write_all(bytes, received_, deadline) != io_status::timeout;
 }
 
-std::size_t pump::write_until_stalled(std::size_t limit, std::chrono::milliseconds stall,
-                                      clock::time_point deadline)
+tcp_socket::stall_result pump::write_until_stalled(std::string_view unit, std::size_t limit,
+                                                   std::chrono::milliseconds stall,
+                                                   clock::time_point deadline)
 {
-  return sock_.write_until_stalled(limit, stall, deadline);
+  return sock_.write_until_stalled(unit, limit, stall, deadline);
 }
 
 tcp_socket::drop pump::wait_dropped(clock::time_point deadline, std::size_t& unread)

@@ -163,6 +163,23 @@ TEST(Bounds, TelnetSequencesDoNotHideAnHttpRequest)
   }
 }
 
+TEST(Bounds, OverlongLineIsDiscardedAsItArrives)
+{
+  // Flood control off, so the line comes as fast as natterd reads it: all
+  // 64 MiB of it pass through natterd's memory, none may stay there.
+  natterd_process d({"--rate", "0"});
+  client c = registered(d.chat_port(), "long");
+  const long rss_before = d.rss_kib();
+  c.send("ECHO ");
+  const std::string chunk(1 << 20, 'z');
+  for (int i = 0; i < 64; ++i)
+    c.send(chunk);
+  c.send("\r\nPING after\r\n");
+  EXPECT_TRUE(c.line().starts_with("413 "));               // [N-FRAME-8]
+  EXPECT_EQ(c.line(), "PONG after");                       // [N-FRAME-11]
+  NATTER_EXPECT_RSS_GROWTH_BELOW(d, rss_before, 8 * 1024); // [N-FRAME-10]
+}
+
 TEST(Bounds, EchoServiceHoldsAtMostItsTotal)
 {
   natterd_process d({"--echo-max-total-sendq", "1048576"});
