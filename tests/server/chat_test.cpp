@@ -64,10 +64,11 @@ TEST(Chat, GreetingAdvertisesTheFlags)
                           "idle=30 ready");
   client a("127.0.0.1", d.chat_port());
   EXPECT_EQ(a.line(), d.greeting());
-  natterd_process off({"--rate", "0", "--registration-timeout", "0"});
+  // Milliseconds as written: 1.001 s is not 1000.9999 ms cut to 1000.
+  natterd_process off({"--rate", "0", "--registration-timeout", "0", "--idle-timeout", "1.001"});
   client b("127.0.0.1", off.chat_port());
   EXPECT_EQ(b.line(), "220 natter/1 line=1024 nick=16 rate=0 burst=100 sendq=1048576 reg=0 "
-                      "idle=0 ready");
+                      "idle=1.001 ready");
 }
 
 TEST(Chat, InvalidTextAndOverlongLines)
