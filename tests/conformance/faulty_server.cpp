@@ -59,6 +59,7 @@ struct faults
   bool greeting_too_long = false;        ///< a greeting of 300 octets [N-REPLY-1]
   bool half_sendq = false;               ///< started without flags, sendq is 512 KiB [N-LIMIT-3]
   bool no_per_ip_limit = false;          ///< connections per address are not limited [N-LIMIT-5]
+  bool loopback_counted = false;         ///< loopback counts against the limit [N-LIMIT-7]
   bool reg_extended = false;             ///< each line restarts the registration time [N-CONN-5]
   bool rate0_still_paced = false;        ///< --rate 0 is advertised, 20 applied [N-FLOOD-5]
   bool msg_to_sender = false;            ///< MSG also goes back to its sender [N-MSG-4]
@@ -489,7 +490,7 @@ private:
   bool over_per_ip_limit(const conn& c) const
   {
     if (settings_.max_per_ip == 0 || f_.no_per_ip_limit ||
-        (settings_.loopback_exempt && c.peer.starts_with("127.")))
+        (settings_.loopback_exempt && !f_.loopback_counted && c.peer.starts_with("127.")))
       return false;
     std::size_t open = 0;
     for (const conn& o : conns_)
@@ -816,6 +817,7 @@ bool set_fault(const std::string& name, faults& f)
       {"greeting-too-long", &faults::greeting_too_long},
       {"half-sendq", &faults::half_sendq},
       {"no-per-ip-limit", &faults::no_per_ip_limit},
+      {"loopback-counted", &faults::loopback_counted},
       {"reg-extended", &faults::reg_extended},
       {"rate0-still-paced", &faults::rate0_still_paced},
       {"msg-to-sender", &faults::msg_to_sender},
