@@ -71,9 +71,10 @@ public:
   bool live() const noexcept;
 
   /// Connects to the chat service (expecting the greeting unless `raw`) or
-  /// to the echo service; `rcvbuf` (0: the default) is its SO_RCVBUF.
-  /// Requires: not connected().
-  void connect(bool raw, bool echo, int rcvbuf = 0);
+  /// to the echo service; `rcvbuf` (0: the default) is its SO_RCVBUF, and
+  /// `source` (empty: the default) its local address. Requires: not
+  /// connected().
+  void connect(bool raw, bool echo, int rcvbuf = 0, const std::string& source = {});
 
   /// Sends `bytes` (`line`: they end in CRLF, which the transcript leaves
   /// out), connecting first if need be. While corked, only collects them.
@@ -123,8 +124,19 @@ public:
   /// `closed`: the server closes the connection with nothing more sent.
   void expect_closed();
 
-  /// `idle` (see conformance/README.md) [N-CONN-6]. Requires: live().
+  /// `idle` (see conformance/README.md) [N-CONN-6]: the server's idle
+  /// timeout, or for an echo client the echo service's [N-ECHOSVC-6].
+  /// Requires: live(), or an echo client that is connected and not over().
   void stay_idle();
+
+  /// `reg-timeout`: the registration timeout ends the connection, counted
+  /// from the connect [N-CONN-4]. Requires: a chat client, connected.
+  void expect_registration_timeout();
+
+  /// `adverts KEY[=VALUE] ...`: the greeting advertised each KEY exactly
+  /// once, with VALUE when given (as numbers when both are) [N-CONN-11].
+  /// Requires: a chat client connected without `raw`.
+  void expect_adverts(std::string_view list);
 
   /// `skip`: from now on the lines that match `p` are checked, counted and
   /// set aside, those already queued too. Requires: a chat client, not
@@ -160,10 +172,16 @@ private:
   std::optional<frame> next_item(clock::time_point until);
   std::string actual(const frame& f) const;
   std::string nothing_came() const;
+  bool anything_arrived();
+  void await_timeout(const std::string& name, clock::time_point from, clock::duration limit,
+                     clock::time_point quiet_until, clock::time_point until,
+                     const std::string& bound);
 
   std::string name_;
   case_context& ctx_;
   bool echo_ = false;
+  clock::time_point connected_at_{};
+  std::optional<std::string> greeting_; ///< the greeting `connect` expected
   pump conn_;
   line_checks checks_;
   std::deque<frame> items_; ///< received, not yet expected

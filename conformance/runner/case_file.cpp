@@ -1,11 +1,13 @@
 #include "case_file.hpp"
 
 #include "matcher.hpp"
+#include "settings.hpp"
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -32,8 +34,20 @@ public:
     used_idle_timeout = true;
     return 1;
   }
+  long registration_timeout() const override
+  {
+    used_registration_timeout = true;
+    return 1;
+  }
+  long max_per_ip() const override
+  {
+    used_max_per_ip = true;
+    return 1;
+  }
 
   mutable bool used_idle_timeout = false;
+  mutable bool used_registration_timeout = false;
+  mutable bool used_max_per_ip = false;
 };
 
 std::string_view trim(std::string_view s)
@@ -87,6 +101,8 @@ public:
         tc.id = string();
       else if (key == "alone")
         tc.alone = boolean();
+      else if (key == "requires")
+        conditions(string(), tc);
       else if (key == "level")
       {
         tc.level = string();
@@ -125,6 +141,20 @@ private:
     if (peek() != c)
       fail(std::string("expected '") + c + "'");
     ++i_;
+  }
+
+  /// "rate=0, max-per-ip>0, defaults": comma-separated conditions.
+  void conditions(const std::string& list, test_case& tc)
+  {
+    std::istringstream in(list);
+    std::string item;
+    while (std::getline(in, item, ','))
+    {
+      const std::string c(trim(item));
+      if (!is_setting_condition(c))
+        fail("requires: '" + c + "' is not 'defaults' nor KEY=N or KEY>N");
+      tc.requires_settings.push_back(c);
+    }
   }
 
   bool boolean()
@@ -175,6 +205,7 @@ void check_payload(const step& st, const std::string& where, test_case& tc)
     switch (st.what)
     {
     case step::kind::repeat:
+    case step::kind::open:
       if (!st.arg.empty())
         (void)eval_expr(st.arg, vars);
       break;
@@ -209,6 +240,8 @@ void check_payload(const step& st, const std::string& where, test_case& tc)
     throw case_error(where + e.what());
   }
   tc.needs_idle_timeout = tc.needs_idle_timeout || vars.used_idle_timeout;
+  tc.needs_registration_timeout = tc.needs_registration_timeout || vars.used_registration_timeout;
+  tc.needs_max_per_ip = tc.needs_max_per_ip || vars.used_max_per_ip;
 }
 
 /// A count: a number into st.count, or ${expr:E}, whose E goes to st.arg
@@ -242,8 +275,37 @@ step parse_repeat(std::string_view text, int line, const std::string& where, tes
   return st;
 }
 
-/// `connect [raw|echo] [rcvbuf N]`: st.arg becomes the mode ("", "raw" or
-/// "echo"), st.count the receive buffer (0: the kernel's default).
+/// Whether the last `connect` of `client` among `steps` (repeat bodies
+/// included, in file order) was to the echo service; nothing without one.
+std::optional<bool> connected_to_echo(const std::vector<step>& steps, const std::string& client)
+{
+  std::optional<bool> echo;
+  for (const step& st : steps)
+    if (st.what == step::kind::repeat)
+    {
+      if (const auto inner = connected_to_echo(st.body, client))
+        echo = inner;
+    }
+    else if (st.what == step::kind::action && st.verb == "connect" && st.client == client)
+      echo = st.arg == "echo";
+  return echo;
+}
+
+/// "from K" (K from 1 to 64) at the front of `words`: the source address.
+int parse_source(std::istringstream& words, const std::string& where)
+{
+  std::string word;
+  if (!(words >> word))
+    throw case_error(where + "'from' needs the number of a source address (1, 2, ...)");
+  const long k = parse_count(word, where);
+  if (k < 1 || k > 64)
+    throw case_error(where + "a source address is numbered 1 to 64");
+  return static_cast<int>(k);
+}
+
+/// `connect [raw|echo] [rcvbuf N] [from K]`: st.arg becomes the mode ("",
+/// "raw" or "echo"), st.count the receive buffer (0: the kernel's default),
+/// st.source the source address (0: the default one).
 void parse_connect(step& st, const std::string& where)
 {
   std::istringstream words(st.arg);
@@ -261,8 +323,11 @@ void parse_connect(step& st, const std::string& where)
       if (rcvbuf < 256 || rcvbuf > (64L << 20))
         throw case_error(where + "rcvbuf is 256 to 64 Mi octets");
     }
+    else if (word == "from" && st.source == 0 && mode != "echo")
+      st.source = parse_source(words, where);
     else
-      throw case_error(where + "connect takes nothing, 'raw' or 'echo', then 'rcvbuf N'");
+      throw case_error(where +
+                       "connect takes nothing, 'raw' or 'echo', then 'rcvbuf N', then 'from K'");
     first = false;
   }
   st.arg = mode;
@@ -355,6 +420,27 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
     st.count = parse_count(text.substr(10), where);
     return st;
   }
+  if (starts_with(text, "elapsed <"))
+  {
+    st.what = step::kind::elapsed;
+    st.source = 1; // sooner than
+    st.count = parse_count(text.substr(9), where);
+    return st;
+  }
+  if (starts_with(text, "open "))
+  {
+    // open N from K: N a number or ${expr:E}, evaluated when the step runs.
+    st.what = step::kind::open;
+    const std::size_t from = text.find(" from ");
+    if (from == std::string_view::npos)
+      throw case_error(where + "open takes 'N from K'");
+    if (!parse_count_or_expr(text.substr(5, from - 5), st, where))
+      check_payload(st, where, tc);
+    std::istringstream words{std::string(text.substr(from + 6))};
+    st.source = parse_source(words, where);
+    tc.needs_sources = std::max(tc.needs_sources, st.source);
+    return st;
+  }
   std::size_t k = 0;
   while (k < text.size() && is_client_char(text[k]))
     ++k;
@@ -396,10 +482,10 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
   st.verb = std::string(rest.substr(0, sp));
   st.arg = sp == std::string_view::npos ? std::string() : std::string(trim(rest.substr(sp + 1)));
   static const std::map<std::string, int, std::less<>> arity = {
-      {"connect", -1},     {"register", 1}, {"nothing", 0},  {"sync", 0},
-      {"closed", 0},       {"close", -1},   {"shutdown", 0}, {"wait", 1},
-      {"backpressure", 1}, {"cork", 0},     {"uncork", 0},   {"idle", 0},
-      {"skip", 1},         {"skipped", 1},  {"reset", 1},    {"reply", 1},
+      {"connect", -1}, {"register", 1},    {"nothing", 0}, {"sync", 0},         {"closed", 0},
+      {"close", -1},   {"shutdown", 0},    {"wait", 1},    {"backpressure", 1}, {"cork", 0},
+      {"uncork", 0},   {"idle", 0},        {"skip", 1},    {"skipped", 1},      {"reset", 1},
+      {"reply", 1},    {"reg-timeout", 0}, {"adverts", 1},
   };
   const auto it = arity.find(st.verb);
   if (it == arity.end())
@@ -412,14 +498,19 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
   {
     parse_connect(st, where);
     tc.needs_echo = tc.needs_echo || st.arg == "echo";
+    tc.needs_sources = std::max(tc.needs_sources, st.source);
   }
+  if (st.verb == "reg-timeout")
+    tc.needs_registration_timeout = true;
   if (st.verb == "reset")
     parse_reset(st, where);
   if (st.verb == "skipped")
     (void)parse_count_or_expr(st.arg, st, where);
   if (st.verb == "reply")
     parse_reply(st, where);
-  if (st.verb == "idle")
+  if (st.verb == "idle" && connected_to_echo(tc.steps, st.client).value_or(false))
+    tc.needs_echo_idle_timeout = true;
+  else if (st.verb == "idle")
     tc.needs_idle_timeout = true;
   if (st.verb == "close" && !st.arg.empty() && st.arg != "reset")
     throw case_error(where + "close takes nothing or 'reset'");

@@ -88,6 +88,10 @@ std::string variable_value(std::string_view body, variables& vars)
     return std::to_string(vars.max_line());
   if (head == "T" && colon == std::string_view::npos)
     return std::to_string(vars.idle_timeout());
+  if (head == "R" && colon == std::string_view::npos)
+    return std::to_string(vars.registration_timeout());
+  if (head == "P" && colon == std::string_view::npos)
+    return std::to_string(vars.max_per_ip());
   if (head == "expr")
     return std::to_string(eval_expr(rest, vars));
   if (head == "fill")
@@ -197,6 +201,11 @@ long eval_expr(std::string_view expr, variables& vars)
       else if (c == 'T')
       {
         value = vars.idle_timeout();
+        ++k;
+      }
+      else if (c == 'R' || c == 'P')
+      {
+        value = c == 'R' ? vars.registration_timeout() : vars.max_per_ip();
         ++k;
       }
       else if (c == 'i')

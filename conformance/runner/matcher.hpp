@@ -34,11 +34,24 @@ public:
   /// The server's idle timeout T in seconds (natter-conform --idle-timeout);
   /// throws case_error when it is not known.
   virtual long idle_timeout() const = 0;
+  /// The server's registration timeout R in seconds (its `reg` advert);
+  /// throws case_error when it is not known.
+  virtual long registration_timeout() const
+  {
+    throw case_error("R: the server's registration timeout is not known");
+  }
+  /// The server's per-address limit P (natter-conform --max-per-ip);
+  /// throws case_error when it is not known.
+  virtual long max_per_ip() const
+  {
+    throw case_error("P: the server's per-address limit is not known (--max-per-ip)");
+  }
 };
 
 /// Expands escapes (\r \n \t \0 \\ \$ \{ \} \xNN) and variables ($name,
 /// ${name}, ${name:upper}, ${name:lower}, ${name:N}, ${i}, ${L}, ${T},
-/// ${expr:E}, ${fill:E}, ${fill:E:STR}) into octets. Throws case_error.
+/// ${R}, ${P}, ${expr:E}, ${fill:E}, ${fill:E:STR}) into octets. Throws
+/// case_error.
 std::string expand(std::string_view src, variables& vars);
 
 /// Splits `src` at SP octets and expands each word (see expand()).
@@ -97,7 +110,7 @@ std::vector<std::string> words_not_leading(const std::vector<std::string>& texts
 /// the regex syntax itself alone.
 std::string expand_regex(std::string_view src, variables& vars);
 
-/// Evaluates an integer expression of numbers, L, T and i joined by + - * /
+/// Evaluates an integer expression of numbers, L, T, R, P and i joined by + - * /
 /// (integer division; * and / bind tighter than + and -).
 long eval_expr(std::string_view expr, variables& vars);
 

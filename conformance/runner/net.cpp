@@ -56,6 +56,23 @@ addrinfo_ptr resolve(const std::string& host, std::uint16_t port, int socktype, 
   return addrinfo_ptr(res);
 }
 
+/// Binds `fd` to the IPv4 address `source` (any port). False, with `error`
+/// set, when it is not one or cannot be bound.
+bool bind_source(int fd, const std::string& source, std::string& error)
+{
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  if (::inet_pton(AF_INET, source.c_str(), &a.sin_addr) != 1)
+  {
+    error = "source " + source + " is not an IPv4 address";
+    return false;
+  }
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0)
+    return true;
+  error = "bind to source " + source + ": " + std::strerror(errno);
+  return false;
+}
+
 io_status classify(int err)
 {
   return (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) ? io_status::ok : io_status::reset;
@@ -85,7 +102,7 @@ tcp_socket::~tcp_socket()
 }
 
 std::string tcp_socket::connect(const std::string& host, std::uint16_t port,
-                                clock::time_point deadline, int rcvbuf)
+                                clock::time_point deadline, int rcvbuf, const std::string& source)
 {
   close();
   std::string error;
@@ -94,6 +111,8 @@ std::string tcp_socket::connect(const std::string& host, std::uint16_t port,
     return error;
   for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next)
   {
+    if (!source.empty() && ai->ai_family != AF_INET)
+      continue;
     const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0 || !set_nonblocking(fd))
     {
@@ -107,6 +126,11 @@ std::string tcp_socket::connect(const std::string& host, std::uint16_t port,
     if (rcvbuf > 0 && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0)
     {
       error = std::string("setsockopt SO_RCVBUF: ") + std::strerror(errno);
+      ::close(fd);
+      continue;
+    }
+    if (!source.empty() && !bind_source(fd, source, error))
+    {
       ::close(fd);
       continue;
     }

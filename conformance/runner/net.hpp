@@ -36,10 +36,12 @@ public:
 
   /// Connects to host:port (every address getaddrinfo gives, in order).
   /// A `rcvbuf` other than 0 is set as SO_RCVBUF before connecting, so the
-  /// window offered from the handshake on is that small. Returns an empty
+  /// window offered from the handshake on is that small. A `source` (an
+  /// IPv4 address such as 127.0.0.2) is bound as the local address first;
+  /// only the host's IPv4 addresses are tried then. Returns an empty
   /// string on success, else why it failed.
   std::string connect(const std::string& host, std::uint16_t port, clock::time_point deadline,
-                      int rcvbuf = 0);
+                      int rcvbuf = 0, const std::string& source = {});
 
   /// How a connection that is not read ended (wait_dropped()).
   enum class drop

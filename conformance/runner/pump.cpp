@@ -25,9 +25,9 @@ std::optional<frame> take_frame(std::string& buffer)
 }
 
 std::string pump::connect(const std::string& host, std::uint16_t port, clock::time_point deadline,
-                          int rcvbuf)
+                          int rcvbuf, const std::string& source)
 {
-  std::string err = sock_.connect(host, port, deadline, rcvbuf);
+  std::string err = sock_.connect(host, port, deadline, rcvbuf, source);
   opened_ = err.empty();
   return err;
 }

@@ -47,7 +47,7 @@ public:
   /// Connects (see tcp_socket::connect). Returns an empty string on
   /// success, else why it failed.
   std::string connect(const std::string& host, std::uint16_t port, clock::time_point deadline,
-                      int rcvbuf);
+                      int rcvbuf, const std::string& source = {});
 
   /// Waits once, until `until`, for input.
   arrival wait_for_input(clock::time_point until);

@@ -2,16 +2,20 @@
 // faults, so the conformance tests can show that natter-conform catches each
 // one (issue 5, "It must be able to fail"). It serves the core of the spec
 // (framing, text, telnet and commands via natter::proto, the room, the echo
-// service), the HTTP check of the first line, flood control at natterd's
-// default rate (charged per framed line), an optional idle timeout and the
-// send queue limit of registered clients (1 MiB, with the kernel's send
-// buffer capped as natterd does), and nothing else: no other limits, no
-// soft mark, no TLS check, no registration timeout, so the fault tests run
-// it only on the cases that cover what it does.
+// service), the greeting with its adverts (built as natterd builds its
+// own), the HTTP check of the first line, flood control (charged per framed
+// line), the registration timeout, an optional idle timeout, the
+// per-address limit and the send queue limit of registered clients (1 MiB,
+// with the kernel's send buffer capped as natterd does), at natterd's
+// defaults unless told otherwise, and nothing else: no other limits, no
+// soft mark, no TLS check, so the fault tests run it only on the cases that
+// cover what it does.
 //
-//   natter-faulty --fault NAME [--idle-timeout S]
+//   natter-faulty --fault NAME [--idle-timeout S] [--registration-timeout S]
+//                 [--rate R] [--max-per-ip N] [--no-loopback-exempt]
 // prints "natterd: chat listening on 127.0.0.1:<port>" and the echo line as
 // natterd does, then serves until killed.
+#include "natter/core/greeting.hpp"
 #include "natter/proto/command_parser.hpp"
 #include "natter/proto/parse_error.hpp"
 #include "natter/proto/reply.hpp"
@@ -29,6 +33,7 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -51,6 +56,16 @@ using clock = std::chrono::steady_clock;
 /// the spec allows, which every case must tolerate.
 struct faults
 {
+  bool no_adverts = false;               ///< the greeting advertises nothing [N-CONN-11]
+  bool advert_twice = false;             ///< the greeting advertises line twice [N-CONN-11]
+  bool text_with_equals = false;         ///< the text after the adverts starts "Ready=" [N-CONN-12]
+  bool advert_lies = false;              ///< advertises line=1024, applies 512 [N-CONN-11]
+  bool greeting_too_long = false;        ///< a greeting of 300 octets [N-REPLY-1]
+  bool half_sendq = false;               ///< started without flags, sendq is 512 KiB [N-LIMIT-3]
+  bool no_per_ip_limit = false;          ///< connections per address are not limited [N-LIMIT-5]
+  bool loopback_counted = false;         ///< loopback counts against the limit [N-LIMIT-7]
+  bool reg_extended = false;             ///< each line restarts the registration time [N-CONN-5]
+  bool rate0_still_paced = false;        ///< --rate 0 is advertised, 20 applied [N-FLOOD-5]
   bool msg_to_sender = false;            ///< MSG also goes back to its sender [N-MSG-4]
   bool no_join = false;                  ///< no JOIN event [N-NICK-8]
   bool overlong_415 = false;             ///< an overlong line gets 415, not 413 [N-FRAME-8]
@@ -75,6 +90,16 @@ struct faults
 
 /// The name of each fault on the command line.
 constexpr auto fault_names = std::to_array<std::pair<std::string_view, bool faults::*>>({
+    {"no-adverts", &faults::no_adverts},
+    {"advert-twice", &faults::advert_twice},
+    {"text-with-equals", &faults::text_with_equals},
+    {"advert-lies", &faults::advert_lies},
+    {"greeting-too-long", &faults::greeting_too_long},
+    {"half-sendq", &faults::half_sendq},
+    {"no-per-ip-limit", &faults::no_per_ip_limit},
+    {"loopback-counted", &faults::loopback_counted},
+    {"reg-extended", &faults::reg_extended},
+    {"rate0-still-paced", &faults::rate0_still_paced},
     {"msg-to-sender", &faults::msg_to_sender},
     {"no-join", &faults::no_join},
     {"overlong-415", &faults::overlong_415},
@@ -293,6 +318,9 @@ struct conn
   proto::telnet_answerer telnet;
   http_sniffer sniffer;
   character_tracker characters;
+  std::string peer; ///< the client's address, for the per-address limit
+  /// Accepted then: unregistered at the registration timeout, it is closed.
+  clock::time_point accepted = clock::now();
   bool first_line_known = false; ///< the first line is known not to be HTTP
   double tokens = flood_burst;
   clock::time_point refilled = clock::now();
@@ -336,10 +364,60 @@ std::string lower(std::string_view s)
   return out;
 }
 
+/// The limits natter-faulty applies, natterd's defaults unless told
+/// otherwise on its command line; its greeting advertises them.
+struct settings
+{
+  double rate = flood_rate; ///< lines per second; 0: no flood control
+  std::chrono::milliseconds registration_timeout{std::chrono::seconds(60)}; ///< 0: none
+  std::chrono::milliseconds idle_timeout{0};                                ///< 0: none
+  std::size_t max_per_ip = 16; ///< chat connections per address; 0: no limit
+  bool loopback_exempt = true; ///< 127.0.0.0/8 is not counted
+};
+
+/// The line limit natter-faulty applies: its parser's, unless a fault
+/// applies less than it advertises.
+constexpr std::size_t max_line = 1024;
+constexpr std::size_t lying_max_line = 512;
+
+/// The config natter-faulty's greeting advertises for `s`.
+natter::core::config advertised(const settings& s, const faults& f)
+{
+  natter::core::config c;
+  c.max_line = max_line;
+  c.max_sendq = f.half_sendq ? max_sendq / 2 : max_sendq;
+  c.rate = s.rate;
+  c.burst = flood_burst;
+  c.registration_timeout = s.registration_timeout;
+  c.idle_timeout = s.idle_timeout;
+  return c;
+}
+
+/// The greeting, built as natterd builds its own, unless a fault breaks it.
+std::string greeting_of(const settings& s, const faults& f)
+{
+  std::string line = natter::core::greeting_line(advertised(s, f));
+  line.resize(line.size() - 2);
+  if (f.no_adverts)
+    return "220 natter/1 ready";
+  const std::size_t text = line.rfind(' ');
+  if (f.advert_twice)
+    line.insert(text, " line=1024");
+  if (f.text_with_equals)
+    line.replace(text + 1, std::string::npos, "Ready=yes");
+  if (f.greeting_too_long)
+    line.append(" " + std::string(300 - 2 - line.size() - 1, 'x')); // under L + 64
+  return line;
+}
+
 class server
 {
 public:
-  server(faults f, std::chrono::seconds idle_timeout) : f_(f), idle_timeout_(idle_timeout) {}
+  server(faults f, settings s)
+      : f_(f), settings_(s), rate_(f.rate0_still_paced && s.rate == 0 ? flood_rate : s.rate),
+        idle_timeout_(s.idle_timeout), greeting_(greeting_of(s, f))
+  {
+  }
 
   int run()
   {
@@ -362,7 +440,8 @@ public:
         const bool read = !c.closing && (!c.held() || f_.flood_reads_anyway);
         fds.push_back(
             {c.fd, static_cast<short>((read ? POLLIN : 0) | (c.out.empty() ? 0 : POLLOUT)), 0});
-        wake = std::min({wake, resume_at(c), idle_deadline(c), c.close_by});
+        wake =
+            std::min({wake, resume_at(c), idle_deadline(c), registration_deadline(c), c.close_by});
       }
       int timeout_ms = -1;
       if (wake != clock::time_point::max())
@@ -392,6 +471,8 @@ public:
           resume(c, now);
         if (now >= idle_deadline(c))
           close_with(c, reply_code::idle_timeout, "idle timeout", "idle timeout");
+        if (now >= registration_deadline(c))
+          close_with(c, reply_code::registration_timeout, "registration timeout", nullptr);
         if (now >= c.close_by && !c.dead)
         {
           // Output is still unsent: reset, so the kernel drops it too.
@@ -438,8 +519,54 @@ private:
       // for a delayed ACK.
       const int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      reply(c, reply_code::greeting, "natter/1 ready");
+      greet(c);
     }
+  }
+
+  /// A new chat connection gets the greeting, or 504 and the close when it
+  /// is one too many from its address [N-LIMIT-5].
+  void greet(conn& c)
+  {
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    char text[INET_ADDRSTRLEN] = "";
+    if (::getpeername(c.fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
+      ::inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text);
+    c.peer = text;
+    if (f_.advert_lies)
+      c.parser = proto::command_parser(lying_max_line);
+    if (over_per_ip_limit(c))
+    {
+      reply(c, reply_code::too_many_from_address, "too many connections from your address");
+      c.closing = true;
+      ::shutdown(c.fd, SHUT_RD);
+      return;
+    }
+    line(c, greeting_);
+  }
+
+  /// The per-address limit [N-LIMIT-5]: `c` would be one too many from its
+  /// address. Loopback addresses are exempt unless told otherwise.
+  bool over_per_ip_limit(const conn& c) const
+  {
+    if (settings_.max_per_ip == 0 || f_.no_per_ip_limit ||
+        (settings_.loopback_exempt && !f_.loopback_counted && c.peer.starts_with("127.")))
+      return false;
+    std::size_t open = 0;
+    for (const conn& o : conns_)
+      open += !o.echo && !o.dead && &o != &c && o.peer == c.peer ? 1 : 0;
+    return open >= settings_.max_per_ip;
+  }
+
+  /// When the registration timeout ends the connection; max() when it
+  /// cannot [N-CONN-4].
+  clock::time_point registration_deadline(const conn& c) const
+  {
+    if (settings_.registration_timeout.count() == 0 || c.echo || c.closing || c.dead ||
+        !c.nick.empty())
+      return clock::time_point::max();
+    // The fault counts from the last input, as an idle timeout would.
+    return (f_.reg_extended ? c.idle_from : c.accepted) + settings_.registration_timeout;
   }
 
   /// A slow consumer [N-SLOW-2]: all its pending output is dropped but the
@@ -494,9 +621,10 @@ private:
   /// fault, in `c.hoard`).
   void process(conn& c, clock::time_point now)
   {
-    c.tokens =
-        std::min(flood_burst,
-                 c.tokens + std::chrono::duration<double>(now - c.refilled).count() * flood_rate);
+    c.tokens = std::min(flood_burst,
+                        c.tokens + std::chrono::duration<double>(now - c.refilled).count() * rate_);
+    if (rate_ == 0)
+      c.tokens = HUGE_VAL; // no flood control: every line finds its token [N-FLOOD-5]
     c.refilled = now;
     for (;;)
     {
@@ -570,12 +698,12 @@ private:
   }
 
   /// When held input may be processed again; max() when none is held.
-  static clock::time_point resume_at(const conn& c)
+  clock::time_point resume_at(const conn& c) const
   {
-    if (!c.held() || c.closing || c.dead)
+    if (!c.held() || c.closing || c.dead || rate_ == 0)
       return clock::time_point::max();
     return c.refilled + std::chrono::duration_cast<clock::duration>(
-                            std::chrono::duration<double>((1 - c.tokens) / flood_rate));
+                            std::chrono::duration<double>((1 - c.tokens) / rate_));
   }
 
   void resume(conn& c, clock::time_point now)
@@ -636,7 +764,7 @@ private:
   {
     c.out.append(text);
     c.out.append(f_.lf_only ? "\n" : "\r\n");
-    if (!c.nick.empty() && !c.closing && c.out.size() > max_sendq)
+    if (!c.nick.empty() && !c.closing && c.out.size() > (f_.half_sendq ? max_sendq / 2 : max_sendq))
       c.over = true;
     if (f_.blocking_write && !c.echo && !c.dead)
       write_to(c);
@@ -768,11 +896,37 @@ private:
   }
 
   faults f_;
-  std::chrono::seconds idle_timeout_;
+  settings settings_;
+  double rate_; ///< the flood-control rate applied
+  std::chrono::milliseconds idle_timeout_;
+  std::string greeting_;
   int chat_fd_ = -1;
   int echo_fd_ = -1;
   std::list<conn> conns_;
 };
+
+/// A number of seconds (a fraction allowed) from 0 to 3600, as milliseconds.
+bool parse_seconds(const char* text, std::chrono::milliseconds& out)
+{
+  char* end = nullptr;
+  const double s = std::strtod(text, &end);
+  if (*text == '\0' || *end != '\0' || !(s >= 0 && s <= 3600))
+    return false;
+  out = std::chrono::milliseconds(std::llround(s * 1000));
+  return true;
+}
+
+/// The fault named `name`; false for a name that is none.
+bool set_fault(const std::string& name, faults& f)
+{
+  for (const auto& [n, member] : fault_names)
+    if (name == n)
+    {
+      f.*member = true;
+      return true;
+    }
+  return name == "none";
+}
 
 } // namespace
 
@@ -780,41 +934,45 @@ int main(int argc, char** argv)
 {
   std::signal(SIGPIPE, SIG_IGN);
   faults f;
-  std::string usage = "usage: natter-faulty --fault none";
-  for (const auto& [name, member] : fault_names)
-    usage += "|" + std::string(name);
-  usage += " [--idle-timeout S]\n";
-  std::chrono::seconds idle_timeout{0};
-  if (argc == 5 && std::strcmp(argv[3], "--idle-timeout") == 0)
+  settings s;
+  const char* usage = "usage: natter-faulty --fault NAME [--idle-timeout S] "
+                      "[--registration-timeout S] [--rate R] [--max-per-ip N] "
+                      "[--no-loopback-exempt]\n";
+  bool fault_given = false;
+  for (int k = 1; k < argc; ++k)
   {
+    const std::string flag = argv[k];
+    const char* value = k + 1 < argc ? argv[k + 1] : nullptr;
     char* end = nullptr;
-    const long s = std::strtol(argv[4], &end, 10);
-    if (*argv[4] == '\0' || *end != '\0' || s < 0 || s > 3600)
+    bool ok = value != nullptr;
+    if (flag == "--no-loopback-exempt")
     {
-      std::fputs(usage.c_str(), stderr);
+      s.loopback_exempt = false;
+      continue;
+    }
+    if (flag == "--fault" && ok)
+      ok = fault_given = set_fault(value, f);
+    else if (flag == "--idle-timeout" && ok)
+      ok = parse_seconds(value, s.idle_timeout);
+    else if (flag == "--registration-timeout" && ok)
+      ok = parse_seconds(value, s.registration_timeout);
+    else if (flag == "--rate" && ok)
+      ok = (s.rate = std::strtod(value, &end)) >= 0 && *end == '\0';
+    else if (flag == "--max-per-ip" && ok)
+      ok = (s.max_per_ip = std::strtoul(value, &end, 10)) <= 1000 && *end == '\0';
+    else
+      ok = false;
+    if (!ok)
+    {
+      std::fprintf(stderr, "natter-faulty: bad %s\n%s", flag.c_str(), usage);
       return 2;
     }
-    idle_timeout = std::chrono::seconds(s);
+    ++k;
   }
-  else if (argc != 3)
+  if (!fault_given)
   {
-    std::fputs(usage.c_str(), stderr);
+    std::fputs(usage, stderr);
     return 2;
   }
-  if (std::strcmp(argv[1], "--fault") != 0)
-  {
-    std::fputs(usage.c_str(), stderr);
-    return 2;
-  }
-  const std::string_view wanted = argv[2];
-  const auto it = std::find_if(fault_names.begin(), fault_names.end(),
-                               [&](const auto& entry) { return entry.first == wanted; });
-  if (it != fault_names.end())
-    f.*(it->second) = true;
-  else if (wanted != "none")
-  {
-    std::fputs(usage.c_str(), stderr);
-    return 2;
-  }
-  return server(f, idle_timeout).run();
+  return server(f, s).run();
 }

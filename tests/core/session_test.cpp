@@ -5,6 +5,7 @@
 
 #include "natter/core/room.hpp"
 
+#include "support/greeting.hpp"
 #include "support/netkit_captures.hpp"
 
 #include <gtest/gtest.h>
@@ -89,10 +90,26 @@ TEST(Session, GreetsAndRegisters)
 {
   room r(fast());
   client a(r);
-  EXPECT_EQ(a.read(), lines{"220 natter/1 ready"});
+  EXPECT_EQ(a.read(), lines{natter::test::greeting(r.settings())});
   a.send("NICK alice\r\n");
   EXPECT_EQ(a.read(), lines{"200 alice nick accepted"});
   EXPECT_EQ(r.size(), 1u);
+}
+
+// N-CONN-11: "The server MUST advertise each key of this table, once, with
+// the value it applies to the connection".
+TEST(Session, GreetsWithTheAdvertsOfItsRoom)
+{
+  config c = paced(50, 3s);
+  c.max_line = 64;
+  c.registration_timeout = 2500ms;
+  room r(c);
+  client a(r);
+  EXPECT_EQ(a.read(), lines{"220 natter/1 line=64 nick=16 rate=10 burst=50 sendq=1048576 reg=2.5 "
+                            "idle=3 ready"});
+  a.send("ECHO " + std::string(57, 'x') + "\r\n"); // 64 octets: at the limit
+  a.send("ECHO " + std::string(58, 'x') + "\r\n");
+  EXPECT_EQ(a.read(), (lines{"ECHO " + std::string(57, 'x'), "413 line too long"}));
 }
 
 TEST(Session, JoinMsgRenameQuitReachTheOthers)
@@ -183,8 +200,8 @@ TEST(Session, MsgWithoutTextIs400)
   client a(r);
   a.send("NICK a\nMSG\nMSG    \n");
   EXPECT_EQ(a.read(),
-            (lines{"220 natter/1 ready", "200 a nick accepted", "400 MSG missing or bad argument",
-                   "400 MSG missing or bad argument"}));
+            (lines{natter::test::greeting(r.settings()), "200 a nick accepted",
+                   "400 MSG missing or bad argument", "400 MSG missing or bad argument"}));
 }
 
 TEST(Session, WhoIsSortedWithoutCase)
@@ -316,7 +333,8 @@ TEST(Session, HalfCloseStillAnswersCompleteLines)
   b.read();
   a.send("NICK a\nPING 1\nPING 2");
   a.c.end_of_input(t0);
-  EXPECT_EQ(a.read(), (lines{"220 natter/1 ready", "200 a nick accepted", "PONG 1"}));
+  EXPECT_EQ(a.read(),
+            (lines{natter::test::greeting(r.settings()), "200 a nick accepted", "PONG 1"}));
   EXPECT_TRUE(a.s.output().finished());
   EXPECT_EQ(b.read(), (lines{"JOIN a", "QUIT a connection closed"}));
 }
@@ -573,7 +591,8 @@ TEST(Session, TotalSendqDropsTheUnregisteredBallastNotTheReaders)
   client alice(r), bob(r);
   alice.send("NICK alice\n");
   bob.send("NICK bob\n");
-  EXPECT_EQ(alice.read(), (lines{"220 natter/1 ready", "200 alice nick accepted", "JOIN bob"}));
+  EXPECT_EQ(alice.read(),
+            (lines{natter::test::greeting(r.settings()), "200 alice nick accepted", "JOIN bob"}));
   EXPECT_FALSE(alice.s.output().closing());
   EXPECT_FALSE(bob.s.output().closing());
   EXPECT_EQ(ballast.read().back(), "524 send queue exceeded");
@@ -723,7 +742,7 @@ TEST(Connection, AfterQuitItLingersThenCloses)
   room r(fast());
   client a(r);
   a.send("QUIT\n");
-  EXPECT_EQ(a.read(), (lines{"220 natter/1 ready", "221 goodbye"}));
+  EXPECT_EQ(a.read(), (lines{natter::test::greeting(r.settings()), "221 goodbye"}));
   connection::next n = a.c.step(t0);
   EXPECT_TRUE(n.shutdown_send);
   EXPECT_TRUE(n.read); // drained, not processed

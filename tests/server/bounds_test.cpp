@@ -134,7 +134,7 @@ TEST(Bounds, IdleTimerWaitsWhileFloodControlHoldsInput)
   for (int i = 1; i <= 160; ++i)
     burst += "PING " + std::to_string(i) + "\r\n";
   c.send(burst);
-  EXPECT_EQ(c.line(), "220 natter/1 ready");
+  EXPECT_EQ(c.line(), d.greeting());
   EXPECT_EQ(c.line(), "200 bot nick accepted");
   for (int i = 1; i <= 160; ++i)
     ASSERT_EQ(c.line(), "PONG " + std::to_string(i)); // [N-CONN-10], [N-FLOOD-4]
@@ -151,7 +151,7 @@ TEST(Bounds, TelnetSequencesDoNotHideAnHttpRequest)
   {
     client web("127.0.0.1", d.chat_port());
     web.send(request);
-    EXPECT_EQ(web.line(), "220 natter/1 ready");
+    EXPECT_EQ(web.line(), d.greeting());
     std::string l = web.line();
     if (l.starts_with('\xff'))
     {
