@@ -101,7 +101,6 @@ connection::next connection::step(time_point now)
   }
   const session::wait w = session_.next_wait();
   n.read = lingering_ || w == session::wait::input;
-  n.write = !lingering_ && out.bytes > 0;
   n.wake_at = std::min(session_.deadline(), close_by_);
   if (!lingering_ && w == session::wait::rate)
     n.wake_at = std::min(n.wake_at, session_.resume_at());

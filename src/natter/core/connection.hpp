@@ -33,11 +33,12 @@ public:
   /// destroys that line (spec N-CONN-9).
   static constexpr std::chrono::milliseconds linger_time{limits::linger_time};
 
-  /// What the transport does next, as step() answers it.
+  /// What the transport does next, as step() answers it. Whether output is
+  /// pending is not in it: peek() and wrote() tell that, and the outbox
+  /// wakes the transport when there is more.
   struct next
   {
     bool read = false;                      ///< wait for input: received() or end_of_input()
-    bool write = false;                     ///< output is pending: peek() and wrote()
     bool shutdown_send = false;             ///< shut down the sending side now (told once)
     bool close = false;                     ///< close the socket now (told once)
     bool reset = false;                     ///< ...abortively: output was left unsent
