@@ -746,4 +746,38 @@ TEST(Connection, OneTimerForEveryDeadline)
   EXPECT_EQ(n.wake_at, t0 + 100ms + 5s);
 }
 
+// A write asks for the time only when it lets a session held at the soft
+// mark read again, so natterd reads no clock on any other write.
+TEST(Connection, AWriteReadsTheClockOnlyWhenTheSessionResumes)
+{
+  config c = fast();
+  c.soft_sendq = 1000;
+  room r(c);
+  client a(r);
+  int reads = 0;
+  const auto clock = [&reads]
+  {
+    ++reads;
+    return t0;
+  };
+  std::array<piece, 8> pieces;
+  const auto write_all = [&]
+  {
+    const std::size_t count = a.c.peek(pieces, 4096);
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < count; ++i)
+      n += pieces[i].size;
+    return a.c.wrote(n, clock);
+  };
+  EXPECT_EQ(write_all(), 0u); // the greeting
+  EXPECT_EQ(reads, 0);
+  std::string many;
+  for (int i = 0; i < 200; ++i)
+    many += "ECHO 0123456789\n";
+  a.send(many);
+  ASSERT_EQ(a.s.next_wait(), session::wait::output);
+  write_all();
+  EXPECT_EQ(reads, 1);
+}
+
 } // namespace

@@ -63,14 +63,6 @@ std::size_t connection::peek(std::span<piece> out, std::size_t max_bytes)
   return session_.output().peek(out, max_bytes);
 }
 
-std::size_t connection::wrote(std::size_t n, time_point now)
-{
-  const std::size_t left = session_.output().written(n);
-  if (n > 0 && session_.next_wait() == session::wait::output)
-    session_.resume(now); // below the soft mark again, perhaps
-  return left;
-}
-
 connection::next connection::step(time_point now)
 {
   next n;

@@ -3,8 +3,9 @@
 // around it (when to read, what to write next, one timer for every
 // deadline, the flush deadline of a closing connection, the linger after a
 // final line, when to reset). A transport tells it what happened, with the
-// time, and asks step() what to do; natterd, the session fuzzer and the core
-// tests all drive this same class.
+// time (on a write, a way to read it, called only when the time matters),
+// and asks step() what to do; natterd, the session fuzzer and the core tests
+// all drive this same class.
 //
 // Threads: as session (one thread at a time; the room may queue output and
 // close the outbox from others, which wakes the transport).
@@ -14,6 +15,7 @@
 #include "natter/core/session.hpp"
 
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <span>
 #include <string_view>
@@ -69,8 +71,24 @@ public:
   std::size_t peek(std::span<piece> out, std::size_t max_bytes);
 
   /// The socket took `n` octets of what peek() gave (0: none). Returns the
-  /// octets still pending.
-  std::size_t wrote(std::size_t n, time_point now);
+  /// octets still pending. `now()` gives the time and is called only when
+  /// the time matters: when the session had stopped reading at the soft
+  /// mark and goes on now. So a transport reads no clock on a write that
+  /// does not resume the session: nearly every write.
+  template <std::invocable Now>
+  std::size_t wrote(std::size_t n, Now&& now)
+  {
+    const std::size_t left = session_.output().written(n);
+    if (n > 0 && session_.next_wait() == session::wait::output)
+      session_.resume(now()); // below the soft mark again, perhaps
+    return left;
+  }
+
+  /// wrote() at a time already known.
+  std::size_t wrote(std::size_t n, time_point now)
+  {
+    return wrote(n, [now] { return now; });
+  }
 
   /// What to do now. Each one-time action (shutdown_send, close) is told
   /// once; after close, nothing more is asked.

@@ -162,8 +162,9 @@ std::size_t chat_connection::write_pending()
     n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   const int err = errno;
-  const auto now = core::clock::now();
-  const std::size_t left = conn_.wrote(n < 0 ? 0 : static_cast<std::size_t>(n), now);
+  // The clock is read only if the write lets the session read again.
+  const std::size_t left =
+      conn_.wrote(n < 0 ? 0 : static_cast<std::size_t>(n), [] { return core::clock::now(); });
   if (n >= 0)
     return left;
   if (err == EAGAIN || err == EWOULDBLOCK)
