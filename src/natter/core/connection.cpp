@@ -7,6 +7,7 @@ namespace natter::core
 
 void connection::received(std::string_view data, time_point now)
 {
+  due_ = true;
   if (ended_ || lingering_)
     return; // the final line is out: input is only drained until the peer closes
   session_.receive(data, now);
@@ -14,6 +15,7 @@ void connection::received(std::string_view data, time_point now)
 
 void connection::end_of_input(time_point now)
 {
+  due_ = true;
   if (ended_)
     return;
   if (lingering_)
@@ -23,6 +25,7 @@ void connection::end_of_input(time_point now)
 
 void connection::failed()
 {
+  due_ = true;
   if (!ended_)
     end(false, close_reason::failed);
 }
@@ -39,6 +42,7 @@ void connection::end(bool reset, close_reason why)
 
 void connection::timer_fired(time_point now)
 {
+  due_ = true;
   if (ended_)
     return;
   if (now >= close_by_)
@@ -66,6 +70,7 @@ std::size_t connection::peek(std::span<piece> out, std::size_t max_bytes)
 connection::next connection::step(time_point now)
 {
   next n;
+  due_ = false;
   if (close_told_)
     return n;
   if (ended_)

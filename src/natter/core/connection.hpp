@@ -45,6 +45,8 @@ public:
     bool close = false;                     ///< close the socket now (told once)
     bool reset = false;                     ///< ...abortively: output was left unsent
     time_point wake_at = time_point::max(); ///< call timer_fired() then
+
+    bool operator==(const next&) const = default;
   };
 
   connection(room& r, transport& t, time_point now) : session_(r, t, now) {}
@@ -80,7 +82,10 @@ public:
   {
     const std::size_t left = session_.output().written(n);
     if (n > 0 && session_.next_wait() == session::wait::output)
+    {
       session_.resume(now()); // below the soft mark again, perhaps
+      due_ = true;
+    }
     return left;
   }
 
@@ -93,6 +98,21 @@ public:
   /// What to do now. Each one-time action (shutdown_send, close) is told
   /// once; after close, nothing more is asked.
   next step(time_point now);
+
+  /// False when step() would answer just what it answered last, so the
+  /// transport need not ask: since then only output was queued, peeked and
+  /// written (a wrote() that did not resume the session), time passed, and
+  /// the outbox is not closing. A write changes only the octets pending,
+  /// which step() looks at only once the outbox is closing (the flush
+  /// deadline, the linger); the deadlines it merges move only on input, a
+  /// timer or a resume. True before the first step(), after every other
+  /// event told to this class, and while the outbox is closing. A close on
+  /// another thread sets the flag read here before it wakes the transport,
+  /// so the write that follows the wake sees it.
+  bool step_due() const noexcept
+  {
+    return !close_told_ && (due_ || session_.output().closing_unlocked());
+  }
 
   /// True once the transport was told to close.
   bool over() const noexcept { return close_told_; }
@@ -117,6 +137,7 @@ private:
   bool ended_ = false; // the session left; the socket is to be closed
   bool reset_ = false;
   bool close_told_ = false;
+  bool due_ = true; // an event since the last step() may change its answer
 };
 
 } // namespace natter::core
