@@ -86,6 +86,23 @@ config paced(double burst, std::chrono::milliseconds idle)
   return c;
 }
 
+// A soft mark of 1000 octets, which a few dozen ECHO replies pass.
+config soft_marked()
+{
+  config c = fast();
+  c.soft_sendq = 1000;
+  return c;
+}
+
+/// `count` ECHO commands, sent at once.
+std::string echoes(int count)
+{
+  std::string many;
+  for (int i = 0; i < count; ++i)
+    many += "ECHO 0123456789\n";
+  return many;
+}
+
 TEST(Session, GreetsAndRegisters)
 {
   room r(fast());
@@ -531,14 +548,9 @@ TEST(Session, BytesWithoutNewlineCostTokens)
 
 TEST(Session, NonReaderStopsBeingRead)
 {
-  config c = fast();
-  c.soft_sendq = 1000;
-  room r(c);
+  room r(soft_marked());
   client a(r);
-  std::string many;
-  for (int i = 0; i < 1000; ++i)
-    many += "ECHO 0123456789\n";
-  a.send(many);
+  a.send(echoes(1000));
   EXPECT_EQ(a.s.next_wait(), session::wait::output);
   EXPECT_LT(a.s.output().bytes(), 1100u);
   // As the client reads, the rest is processed, a soft mark at a time.
@@ -803,6 +815,83 @@ TEST(Connection, OneTimerForEveryDeadline)
   const connection::next n = a.c.step(t0 + 100ms);
   EXPECT_TRUE(n.read);
   EXPECT_EQ(n.wake_at, t0 + 100ms + 5s);
+}
+
+// A write asks for the time only when it lets a session held at the soft
+// mark read again, so natterd reads no clock on any other write.
+TEST(Connection, AWriteReadsTheClockOnlyWhenTheSessionResumes)
+{
+  room r(soft_marked());
+  client a(r);
+  int reads = 0;
+  const auto clock = [&reads]
+  {
+    ++reads;
+    return t0;
+  };
+  std::array<piece, 8> pieces;
+  const auto write_all = [&]
+  {
+    const std::size_t count = a.c.peek(pieces, 4096);
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < count; ++i)
+      n += pieces[i].size;
+    return a.c.wrote(n, clock);
+  };
+  EXPECT_EQ(write_all(), 0u); // the greeting
+  EXPECT_EQ(reads, 0);
+  a.send(echoes(200));
+  ASSERT_EQ(a.s.next_wait(), session::wait::output);
+  write_all();
+  EXPECT_EQ(reads, 1);
+}
+
+// After a write, step() answers what it answered before unless the session
+// resumed reading or the outbox is closing; step_due() says which, so that
+// natterd need not ask step() after every write.
+TEST(Connection, AStepIsDueAfterAWriteOnlyWhenItCanAnswerOtherwise)
+{
+  config c = fast();
+  c.max_sendq = 2048;
+  room r(c);
+  client a(r), b(r), z(r);
+  EXPECT_TRUE(a.c.step_due()); // never asked
+  join(a, "alice");
+  join(b, "bob");
+  join(z, "zed");
+  b.read();
+  EXPECT_TRUE(b.c.step_due()); // input since
+  const connection::next before = b.c.step(t0);
+  EXPECT_FALSE(b.c.step_due());
+  a.send("MSG hello\n");
+  EXPECT_EQ(b.read(), (lines{"MSG alice hello"}));
+  EXPECT_FALSE(b.c.step_due());
+  EXPECT_EQ(b.c.step(t0 + 1s), before);
+  // Dropped by the room, from the sender's side: closing.
+  z.c.step(t0);
+  for (int i = 0; i < 40 && !z.s.output().closing(); ++i)
+  {
+    a.send("MSG " + text100 + "\n");
+    write_nothing(z);
+  }
+  ASSERT_TRUE(z.s.output().closing());
+  EXPECT_TRUE(z.c.step_due());
+  EXPECT_EQ(z.c.step(t0).wake_at, t0 + connection::flush_deadline);
+  EXPECT_TRUE(z.c.step_due()); // as long as it is closing
+}
+
+TEST(Connection, AStepIsDueWhenAWriteResumesTheSession)
+{
+  room r(soft_marked());
+  client a(r);
+  a.send(echoes(200));
+  ASSERT_EQ(a.s.next_wait(), session::wait::output);
+  EXPECT_FALSE(a.c.step(t0).read);
+  write_nothing(a);
+  EXPECT_FALSE(a.c.step_due()); // nothing taken, nothing resumed
+  a.read();
+  EXPECT_TRUE(a.c.step_due());
+  EXPECT_TRUE(a.c.step(t0).read);
 }
 
 } // namespace
