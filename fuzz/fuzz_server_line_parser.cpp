@@ -4,7 +4,10 @@
 // 2. Round trip: every line natterd's formatting can produce from
 //    fuzzer-chosen fields parses back to those fields.
 // 3. The stream splitter never holds more than its limit.
+// 4. A greeting the greeting parser accepts is a 220 reply, and its version
+//    token, adverts and text put together again give the same octets.
 #include "check.hpp"
+#include "natter/proto/greeting.hpp"
 #include "natter/proto/reply.hpp"
 #include "natter/proto/server_line.hpp"
 
@@ -135,5 +138,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (char c : in)
     lfs += c == '\n';
   check(lines == lfs, "one line per LF");
+
+  // 4. Greetings: the parts of an accepted one make it up exactly.
+  const natter::proto::greeting g = natter::proto::parse_greeting(in);
+  if (g.what == natter::proto::greeting::status::ok)
+  {
+    check(parsed.what == server_line::kind::reply && parsed.code == 220,
+          "an accepted greeting is a 220 reply");
+    std::string again(in.substr(0, in.find(' ', 4)));
+    for (const natter::proto::advert& a : g.adverts)
+      again.append(" ").append(a.key).append("=").append(a.value);
+    if (!g.text.empty())
+      again.append(" ").append(g.text);
+    check(again == in, "an accepted greeting is its version token, adverts and text");
+  }
   return 0;
 }

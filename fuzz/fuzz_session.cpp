@@ -9,7 +9,8 @@
 // server-wide total equals the sum of the queues; the room's log keeps only
 // the chunks its readers hold, and no reader a chunk of its own events; a
 // dropped slow consumer holds only a line's rest and its 524; a closing
-// connection is over by its flush deadline.
+// connection is over by its flush deadline; where step_due() lets natterd
+// skip step(), step() answers as it last did.
 #include "check.hpp"
 #include "session_sim.hpp"
 

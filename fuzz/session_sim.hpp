@@ -93,6 +93,7 @@ struct client final : core::transport
   std::string rx;                          // partial received line
   int telnet_left = 0;                     // octets of a telnet answer to skip
   std::map<std::size_t, std::size_t> seen; // per sender: last tag received + 1
+  core::connection::next last;             // what step() answered last
 };
 
 /// The room, the clients and the clock.
@@ -313,7 +314,7 @@ private:
     core::connection& conn = *c.conn;
     for (int i = 0; i < 64 && !conn.over(); ++i)
     {
-      const core::connection::next next = conn.step(now_);
+      const core::connection::next next = step(c);
       if (next.close)
         break;
       if (conn.session().output().closing() && c.closing_since == core::time_point::max())
@@ -338,8 +339,21 @@ private:
       if (n == 0)
         break;
     }
-    if (conn.step(now_).close || conn.over())
+    if (step(c).close || conn.over())
       drop(c);
+  }
+
+  // Asks the connection what to do. Where step_due() says nothing can have
+  // changed, natterd does not ask (after a write); here step() is asked
+  // anyway and must answer what it answered last.
+  core::connection::next step(client& c)
+  {
+    core::connection& conn = *c.conn;
+    const bool skippable = !conn.step_due() && !conn.over();
+    const core::connection::next next = conn.step(now_);
+    check(!skippable || next == c.last, "step() answers as it last did when no step is due");
+    c.last = next;
+    return next;
   }
 
   // What a client makes of the octets it receives.

@@ -15,6 +15,12 @@
 //
 // No input stops the machine: a line that breaks the text rules is framed to
 // its end by `skip`, then `main` takes over again.
+//
+// Section 6.4: inside an incomplete UTF-8 character IAC IP, AO, SUSP, BRK and
+// ABORT stand for the continuation octet netkit telnet replaced. `main` knows
+// from its state whether a character is incomplete (its character rules
+// below); `skip` validates nothing and so counts the continuation octets due
+// in `due_`, which is 0 whenever `main` runs.
 #include "natter/proto/command_parser.hpp"
 
 #include <bit>
@@ -57,6 +63,36 @@ namespace natter::proto
   }
   # IP discards the line received so far; what follows starts a new line.
   action tel_ip { discard_line(); fnext main; }
+
+  # Section 6.4: the command after IAC stands for a continuation octet of the
+  # line (after iac_end). In `main` the character rules decide whether it
+  # fits; one that does not makes the line invalid with `due_` octets of the
+  # character still due, and `skip` goes on counting them.
+  action as_data {
+    if (hold_octet(stood_for(fc)))
+    {
+      ev.what = parse_event::kind::error;
+      ev.error = parse_error::line_too_long;
+      fbreak;
+    }
+  }
+  action due1 { due_ = 1; }
+  action due2 { due_ = 2; }
+  action bad_tail {
+    set_invalid();
+    fgoto skip;
+  }
+  action bad_data {
+    set_invalid();
+    const bool over = hold_octet(stood_for(fc));
+    fnext skip;
+    if (over)
+    {
+      ev.what = parse_event::kind::error;
+      ev.error = parse_error::line_too_long;
+      fbreak;
+    }
+  }
 
   # A CR that turns out not to be part of a terminator is line content; one
   # that was held back at the end of a read is added to the line here.
@@ -108,6 +144,15 @@ namespace natter::proto
     fhold;
     fgoto skip;
   }
+  # What `skip` counts: a lead octet starts a character, a continuation octet
+  # is one of it, any other data octet ends it (section 6.4).
+  action due_lead { due_ = fc < 0xE0 ? 1 : fc < 0xF0 ? 2 : 3; }
+  action due_tail {
+    if (due_ != 0)
+      --due_;
+  }
+  action due_none { due_ = 0; }
+  action in_char { due_ != 0 }
   action eol_lf_skip {
     const bool done = end_line(reinterpret_cast<const char*>(p), 1, ev);
     span_ = reinterpret_cast<const char*>(p) + 1;
@@ -127,25 +172,59 @@ namespace natter::proto
   # RFC 854/855 commands after IAC. SB's payload is skipped; inside it IAC IAC
   # is an escaped octet, IAC SB continues, IAC SE ends it and any other octet
   # after IAC ends it and is read as the command after an IAC (section 6).
-  command_rest = 0xFB..0xFE @tel_verb any @tel_option
+  negotiation  = 0xFB..0xFE @tel_verb any @tel_option;
+  sb_payload   = 0xFA ((any - 0xFF) | 0xFF (0xFF | 0xFA))* 0xFF;
+  command_rest = negotiation
                | 0xF4 @tel_ip @iac_end
                | (0x00..0xEF | 0xF1..0xF3 | 0xF5..0xF9) @iac_end;
-  subneg       = 0xFA ((any - 0xFF) | 0xFF (0xFF | 0xFA))*
-                 0xFF (0xF0 @iac_end | command_rest);
-  iac_seq      = 0xFF >iac_begin ((0xFF | 0xF0) @iac_end | subneg | command_rest);
+  # Section 6.4: IP (0x83), AO (0x8F), SUSP (0x9A), BRK and ABORT (0x9C)
+  # stand for a continuation octet inside a character. The other one-octet
+  # commands have no effect anywhere.
+  stands_for   = 0xF4 | 0xF5 | 0xED | 0xF3 | 0xEE;
+  no_effect    = (0x00..0xEF | 0xF1..0xF3 | 0xF5..0xF9) - stands_for;
+  iac_seq      = 0xFF >iac_begin
+                 ((0xFF | 0xF0) @iac_end | sb_payload (0xF0 @iac_end | command_rest)
+                 | command_rest);
   I            = iac_seq*;
+
+  # Between the octets of a character the other sequences are removed (M),
+  # and an IAC (or the subnegotiation it opens) followed by one of those
+  # five is the character's next octet (C).
+  rest_in_char = negotiation | no_effect @iac_end;
+  iac_in_char  = 0xFF >iac_begin
+                 ((0xFF | 0xF0) @iac_end | sb_payload (0xF0 @iac_end | rest_in_char)
+                 | rest_in_char);
+  M            = iac_in_char*;
+  C            = 0xFF >iac_begin sb_payload?;
 
   # Section 5 text, validated while framing. A telnet sequence may sit between
   # the octets of one UTF-8 character; it is removed before the text is read.
+  # Each c_* is one continuation octet of a character: any, or one of a
+  # range after the leads that restrict their second octet. An octet outside
+  # that range still belongs to the character: the line is invalid, and
+  # `skip` takes over with the octets still due (due1, due2; 0 after 0xC2).
   tail         = 0x80..0xBF;
+  c_any        = M (tail | C stands_for @iac_end @as_data);
+  c_c2         = M (0xA0..0xBF | 0x80..0x9F @bad_tail
+                   | C stands_for @iac_end @bad_data);
+  c_e0         = M (0xA0..0xBF | 0x80..0x9F @due1 @bad_tail
+                   | C stands_for @iac_end @due1 @bad_data);
+  c_ed         = M (0x80..0x9F | 0xA0..0xBF @due1 @bad_tail
+                   | C stands_for @iac_end @as_data);
+  c_f0         = M (0x90..0xBF | 0x80..0x8F @due2 @bad_tail
+                   | C (0xED | 0xF3 | 0xEE) @iac_end @as_data
+                   | C (0xF4 | 0xF5) @iac_end @due2 @bad_data);
+  c_f4         = M (0x80..0x8F | 0x90..0xBF @due2 @bad_tail
+                   | C (0xF4 | 0xF5) @iac_end @as_data
+                   | C (0xED | 0xF3 | 0xEE) @iac_end @due2 @bad_data);
   t_ascii      = 0x20..0x7E @ascii_run | 0x09;
-  t_2          = 0xC2 I 0xA0..0xBF | 0xC3..0xDF I tail;
-  t_3          = 0xE0 I 0xA0..0xBF I tail
-               | (0xE1..0xEC | 0xEE..0xEF) I tail I tail
-               | 0xED I 0x80..0x9F I tail;
-  t_4          = 0xF0 I 0x90..0xBF I tail I tail
-               | 0xF1..0xF3 I tail I tail I tail
-               | 0xF4 I 0x80..0x8F I tail I tail;
+  t_2          = 0xC2 c_c2 | 0xC3..0xDF c_any;
+  t_3          = 0xE0 c_e0 c_any
+               | (0xE1..0xEC | 0xEE..0xEF) c_any c_any
+               | 0xED c_ed c_any;
+  t_4          = 0xF0 c_f0 c_any c_any
+               | 0xF1..0xF3 c_any c_any c_any
+               | 0xF4 c_f4 c_any c_any;
   text         = t_ascii | t_2 | t_3 | t_4;
 
   # Framing: LF, CR LF or CR NUL ends a line; in a valid line a CR can only
@@ -154,17 +233,41 @@ namespace natter::proto
   main := ( text | '\n' @eol_lf | valid_cr | iac_seq )* $!invalid;
 
   # Framing only, for the rest of an invalid line: a CR that is not part of a
-  # terminator is line content.
+  # terminator is line content. Its characters are still counted: inside
+  # one, the five commands of section 6.4 are data.
+  rest_skip    = negotiation
+               | (0xF4 when !in_char) @tel_ip @iac_end
+               | no_effect @iac_end
+               | ((0xF5 | 0xED | 0xF3 | 0xEE) when !in_char) @iac_end
+               | (stands_for when in_char) @iac_end @due_tail @as_data;
+  iac_skip     = 0xFF >iac_begin
+                 ((0xFF | 0xF0) @iac_end | sb_payload (0xF0 @iac_end | rest_skip)
+                 | rest_skip);
   content      = any - (0x0D | 0x0A | 0xFF);
-  cr_tail      = ('\n' | 0) @eol_cr_skip | (content - 0) @cr_other;
-  cr_run       = ('\r' @cr_seen I)+ cr_tail;
-  skip := ( content | '\n' @eol_lf_skip | cr_run | iac_seq )*;
+  data         = 0xC2..0xF4 @due_lead | tail @due_tail
+               | (content - (tail | 0xC2..0xF4)) @due_none;
+  cr_tail      = ('\n' | 0) @eol_cr_skip | (data - 0) @cr_other;
+  cr_run       = ('\r' @due_none @cr_seen I)+ cr_tail;
+  skip := ( data | '\n' @eol_lf_skip | cr_run | iac_skip )*;
 }%%
 
 %% write data nofinal;
 
 namespace
 {
+
+// The continuation octet that netkit telnet sends the telnet command `cmd`
+// (IP, AO, SUSP, BRK or ABORT) in place of (spec section 6.4).
+char stood_for(unsigned char cmd) noexcept
+{
+  switch (cmd)
+  {
+  case 0xF4: return '\x83'; // IP, for ^C
+  case 0xF5: return '\x8F'; // AO, for ^O
+  case 0xED: return '\x9A'; // SUSP, for ^Z
+  default: return '\x9C';   // BRK and ABORT, for ^\ (quit)
+  }
+}
 
 // Returns the first octet at or after `p` that is not printable ASCII
 // (0x20..0x7E), or `pe`. This is not a second parser: it only fast-forwards
@@ -218,6 +321,7 @@ void command_parser::reset() noexcept
   overflow_ = false;
   invalid_ = false;
   tel_verb_ = 0;
+  due_ = 0;
   %% write init;
 }
 
@@ -228,6 +332,7 @@ void command_parser::discard_line() noexcept
   invalid_ = false;
   cr_pending_ = false;
   cr_ = nullptr;
+  due_ = 0;
 }
 
 // The current line broke the text rules. From here on its octets are only
@@ -268,12 +373,12 @@ bool command_parser::commit(const char* to)
   return false;
 }
 
-// Adds a CR that was held back at the end of an earlier read (or before a
-// telnet sequence) to the line, now that it is known not to be part of a
-// terminator. Returns true when that makes the line too long.
-bool command_parser::hold_pending_cr()
+// Adds one octet that is not in the input as it stands to the line: a CR
+// held back, or the octet a telnet command stands for (section 6.4).
+// Returns true when the line has just become too long, as commit() does.
+bool command_parser::hold_octet(char octet)
 {
-  if (!cr_pending_ || cr_ != nullptr || overflow_)
+  if (overflow_)
     return false;
   if (held_ + 1 >= max_line_)
   {
@@ -285,10 +390,20 @@ bool command_parser::hold_pending_cr()
   {
     if (held_ == 0)
       line_.clear();
-    line_.push_back('\r');
+    line_.push_back(octet);
   }
   ++held_;
   return false;
+}
+
+// Adds a CR that was held back at the end of an earlier read (or before a
+// telnet sequence) to the line, now that it is known not to be part of a
+// terminator. Returns true when that makes the line too long.
+bool command_parser::hold_pending_cr()
+{
+  if (!cr_pending_ || cr_ != nullptr)
+    return false;
+  return hold_octet('\r');
 }
 
 // A CR has just arrived at cr_. Content so far plus that CR is already as

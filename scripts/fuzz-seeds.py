@@ -3,9 +3,11 @@
 
 fuzz/corpus/fuzz_command_parser/: what each client sends in each transcript
 of spec/natter.md, as one stream, with a few telnet, CR NUL and overlong
-variants; prefixed with the two control octets the harness reads (line
-limit selector, split seed). fuzz/corpus/fuzz_server_line_parser/: every line
-a client receives in the transcripts. Files are named by their SHA-1, so
+variants and the netkit telnet captures of tests/proto/data/; prefixed with
+the two control octets the harness reads (line limit selector, split seed).
+fuzz/corpus/fuzz_server_line_parser/: every line a client receives in the
+transcripts. fuzz/corpus/fuzz_session/: two clients, one of which sends
+netkit telnet's octets (section 6.4). Files are named by their SHA-1, so
 running this again adds nothing that is already there.
 """
 import hashlib
@@ -51,3 +53,33 @@ extras = [
 ]
 for data in extras:
     write("fuzz_command_parser", data)
+
+# Section 6.4: what netkit telnet sends for characters that contain 0x83,
+# 0x8F, 0x9A or 0x9C, and the edges of the rule.
+captures = sorted((root / "tests" / "proto" / "data").glob("netkit-telnet-*.bin"))
+for i, path in enumerate(captures):
+    write("fuzz_command_parser", bytes([0, 0x0D + i]) + path.read_bytes())
+edges = (
+    b"MSG \xe0\xff\xf4PING\r\nMSG \xc2\xff\xf4\xff\xf4PING\r\n"
+    b"MSG \x01\xc3\xff\xfa\x18\x80\xff\xf0\xff\xf4x\r\nMSG \xf0\xff\xed\x80\xff\xee\r\n"
+    b"MSG \xc3\xa9\xff\xf4\xf4\xff\xf5\xbf\xff\xf3\r\n"
+)
+write("fuzz_command_parser", b"\x00\x10" + edges)
+write("fuzz_command_parser", b"\x01\x11" + edges)
+
+
+def raw(slot, data):
+    """fuzz_session's opcode 1: `data` (1 to 96 octets) from `slot`."""
+    assert 0 < len(data) <= 96
+    return bytes([1, slot, len(data) - 1]) + data
+
+
+# Line limit 127, no flood control; slots 0 and 1 connect and take a nick;
+# slot 0 sends two captured lines (the harness turns 0xE2 into "E"), slot 1
+# an IP inside a character that makes its line invalid; then PING and time.
+session = bytes([0x3F, 0, 0, 0, 1, 2, 0, 0, 2, 1, 1])
+for path in captures:
+    session += raw(0, path.read_bytes())
+session += raw(1, b"MSG \xe0\xff\xf4\xff\xfd\x06PING\r\nMSG \xf0\x9f\x98\xff\xf4\r\n")
+session += bytes([8, 0, 8, 1, 7, 0, 10])
+write("fuzz_session", session)

@@ -1,10 +1,13 @@
 #include "case_client.hpp"
 
+#include "natter/proto/greeting.hpp"
 #include "natter/proto/reply.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <regex>
+#include <thread>
 #include <utility>
 
 namespace natter::conform
@@ -58,14 +61,16 @@ void case_client::note(std::string_view op, std::string_view text)
 
 // ---- connecting and sending ----
 
-void case_client::connect(bool raw, bool echo, int rcvbuf)
+void case_client::connect(bool raw, bool echo, int rcvbuf, const std::string& source)
 {
   echo_ = echo;
-  const std::string err =
-      conn_.connect(ctx_.opt.host, echo ? ctx_.opt.echo_port : ctx_.opt.port, deadline(), rcvbuf);
+  const std::string err = conn_.connect(ctx_.opt.host, echo ? ctx_.opt.echo_port : ctx_.opt.port,
+                                        deadline(), rcvbuf, source);
   if (!err.empty())
     throw failure{name_ + " cannot connect: " + err, {}};
+  connected_at_ = clock::now();
   ctx_.log.add(name_ + " (connected to the " + std::string(echo ? "echo" : "chat") + " service" +
+               (source.empty() ? std::string() : " from " + source) +
                (rcvbuf > 0 ? ", SO_RCVBUF " + std::to_string(rcvbuf) : std::string()) + ")");
   if (raw || echo)
     return;
@@ -75,6 +80,7 @@ void case_client::connect(bool raw, bool echo, int rcvbuf)
     throw failure{name_ + " did not receive the greeting [N-CONN-1]",
                   {"expected: " + name_ + "< " + greeting + " {*}",
                    it ? "actual:   " + name_ + "< " + printable(it->bytes) : nothing_came()}};
+  greeting_ = it->bytes;
 }
 
 void case_client::send(const std::string& bytes, bool line)
@@ -115,6 +121,56 @@ void case_client::cork(bool on)
   const std::string bytes = std::move(cork_);
   cork_.clear();
   write(bytes);
+}
+
+void case_client::uncork_together(const std::vector<case_client*>& clients)
+{
+  case_context& ctx = clients.front()->ctx_;
+  std::vector<std::string> bytes;
+  std::string shown;
+  for (case_client* c : clients)
+  {
+    shown += (shown.empty() ? "" : ", ") + c->name_ + " " + std::to_string(c->cork_.size());
+    bytes.push_back(std::move(c->cork_));
+    c->cork_.clear();
+    c->corked_ = false;
+  }
+  ctx.log.add("(at the same moment, each from its own thread, the octets sent since 'cork' go " +
+              std::string("out: ") + shown + ")");
+  // The others wait for `go` spinning, not asleep, so that none of them is
+  // still being woken when the first write has long begun. This thread
+  // writes for the first client once all of them are spinning.
+  const auto deadline = clock::now() + ctx.opt.timeout * 4;
+  std::vector<char> written(clients.size(), 0);
+  std::atomic<std::size_t> ready{0};
+  std::atomic<bool> go{false};
+  auto wait_for = [&](auto&& done)
+  {
+    while (!done() && clock::now() < deadline)
+      std::this_thread::yield();
+  };
+  {
+    std::vector<std::jthread> writers;
+    for (std::size_t k = 1; k < clients.size(); ++k)
+      writers.emplace_back(
+          [&, k]
+          {
+            ready.fetch_add(1);
+            wait_for([&] { return go.load(); });
+            written[k] = clients[k]->conn_.write(bytes[k], deadline);
+          });
+    wait_for([&] { return ready.load() == clients.size() - 1; });
+    go.store(true);
+    written[0] = clients[0]->conn_.write(bytes[0], deadline);
+  }
+  for (std::size_t k = 0; k < clients.size(); ++k)
+  {
+    if (written[k] == 0)
+      throw failure{clients[k]->name_ + " could not send within " +
+                        std::to_string(ctx.opt.timeout.count() * 4) + " ms",
+                    {}};
+    clients[k]->receive();
+  }
 }
 
 void case_client::close(bool reset)
@@ -295,6 +351,51 @@ void case_client::expect_regex(const std::string& re_text)
                   {"expected: " + shown, it ? actual(*it) : nothing_came()}};
 }
 
+void case_client::expect_reply(const std::string& code, const std::vector<std::string>& words)
+{
+  // A bound on the lines of one reply, so a server that never ends it
+  // cannot keep the case running.
+  constexpr std::size_t max_lines = 1000;
+  std::string shown = name_ + ": reply " + code;
+  if (!words.empty())
+    shown += " naming";
+  for (const std::string& w : words)
+    shown += " " + printable(w);
+  std::vector<std::string> texts;
+  for (;;)
+  {
+    const auto it = next_item(deadline());
+    const reply_part part = it && !it->telnet ? split_reply(it->bytes, code) : reply_part{};
+    if (part.what == reply_part::kind::other)
+      throw failure{"unexpected line for " + name_ +
+                        (texts.empty() ? std::string() : " inside its " + code + " reply"),
+                    {"expected: " + shown, it ? actual(*it) : nothing_came()}};
+    if (part.what == reply_part::kind::last)
+    {
+      if (texts.empty())
+        throw failure{name_ + "'s " + code + " reply has no " + code + "- line before its last",
+                      {"expected: " + shown, actual(*it)}};
+      break;
+    }
+    texts.emplace_back(part.text);
+    if (texts.size() > max_lines)
+      throw failure{name_ + "'s " + code + " reply goes on for over " + std::to_string(max_lines) +
+                        " lines",
+                    {"expected: " + shown}};
+  }
+  const std::vector<std::string> missing = words_not_leading(texts, words);
+  if (missing.empty())
+    return;
+  std::string absent;
+  for (const std::string& w : missing)
+    absent += " " + printable(w);
+  std::string leading;
+  for (const std::string& t : texts)
+    leading += " " + printable(t.substr(0, t.find(' ')));
+  throw failure{"no " + code + "- line of " + name_ + "'s reply begins with" + absent,
+                {"expected: " + shown, "actual:   " + code + "- lines beginning with" + leading}};
+}
+
 void case_client::expect_bytes(const std::string& want)
 {
   if (!echo_)
@@ -355,6 +456,50 @@ void case_client::expect_closed()
   }
 }
 
+bool case_client::anything_arrived()
+{
+  if (echo_)
+    return !conn_.received().empty() || conn_.ended();
+  drop_foreign();
+  return !items_.empty() || conn_.ended();
+}
+
+// Waits for `name` (a timeout of `limit`, counted from `from`) to end the
+// connection: nothing may arrive before `quiet_until`, and a line (the
+// server's final reply, left queued for the next steps) or the close must
+// arrive by `until`, which `bound` says in words.
+void case_client::await_timeout(const std::string& name, clock::time_point from,
+                                clock::duration limit, clock::time_point quiet_until,
+                                clock::time_point until, const std::string& bound)
+{
+  while (!anything_arrived())
+    if (!wait(until))
+      break;
+  const auto now = clock::now();
+  const std::string waited =
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - from).count()) +
+      " ms";
+  const std::string shown =
+      name + " (" +
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()) + " ms)";
+  if (!anything_arrived())
+    throw failure{
+        name_ + " waited " + waited + " and the server neither sent anything nor " +
+            "closed the connection",
+        {"expected: the close or a line within " + shown + " " + bound, "actual:   (nothing)"}};
+  if (now < quiet_until)
+    throw failure{"the server ended " + name_ + "'s silence after only " + waited + "; " + shown,
+                  {"expected: nothing for " +
+                       std::to_string(
+                           std::chrono::duration_cast<std::chrono::milliseconds>(quiet_until - from)
+                               .count()) +
+                       " ms",
+                   echo_ ? "actual:   " + name_ + "<< " + printable(conn_.received().substr(0, 64))
+                   : !items_.empty() ? actual(items_.front())
+                                     : "actual:   (the connection was closed)"}};
+  ctx_.log.add(name_ + " (waited " + waited + " for " + name + ")");
+}
+
 // Nothing may arrive for three quarters of T (a quarter is the tolerance
 // for the time the server took to send what arrived last, and for timers);
 // then a line or the close must arrive within T plus the bound of a wait,
@@ -362,38 +507,67 @@ void case_client::expect_closed()
 void case_client::stay_idle()
 {
   const auto start = clock::now();
-  const auto t = std::chrono::duration_cast<clock::duration>(ctx_.opt.idle_timeout);
-  const auto quiet = t - t / 4;
-  const auto quiet_until = start + quiet;
-  const auto until = start + t + ctx_.opt.timeout;
-  auto arrived = [&]
+  const auto t = std::chrono::duration_cast<clock::duration>(echo_ ? ctx_.opt.echo_idle_timeout
+                                                                   : ctx_.opt.idle_timeout);
+  await_timeout(echo_ ? "the echo idle timeout" : "the idle timeout", start, t, start + t - t / 4,
+                start + t + ctx_.opt.timeout,
+                "plus " + std::to_string(ctx_.opt.timeout.count()) + " ms");
+}
+
+// The registration timeout is absolute: counted from the connect, whatever
+// was sent since (N-CONN-5). So the bound is tighter than idle's: R plus a
+// quarter of R (at least 500 ms), or a server that restarted the time at
+// the case's last line, three quarters of R after the connect, would pass.
+void case_client::expect_registration_timeout()
+{
+  using namespace std::chrono_literals;
+  const auto r = std::chrono::duration_cast<clock::duration>(ctx_.opt.registration_timeout);
+  const auto slack = std::max<clock::duration>(r / 4, 500ms);
+  await_timeout(
+      "the registration timeout", connected_at_, r, connected_at_ + r - r / 4,
+      connected_at_ + r + slack,
+      "of the connect, plus " +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(slack).count()) +
+          " ms");
+}
+
+void case_client::expect_adverts(std::string_view list)
+{
+  if (!greeting_)
+    throw case_error(name_ + ": 'adverts' needs the greeting of a 'connect' without 'raw'");
+  const proto::greeting g = proto::parse_greeting(*greeting_);
+  std::size_t at = 0;
+  while (at < list.size())
   {
-    drop_foreign();
-    return !items_.empty() || conn_.ended();
-  };
-  while (!arrived())
-    if (!wait(until))
-      break;
-  const auto now = clock::now();
-  const std::string waited =
-      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - start).count()) +
-      " ms";
-  const std::string limit = std::to_string(ctx_.opt.idle_timeout.count()) + " s";
-  if (!arrived())
-    throw failure{name_ + " stayed silent for " + waited + " and the server neither sent a " +
-                      "line nor closed the connection",
-                  {"expected: a line or the close within the idle timeout (" + limit + ") plus " +
-                       std::to_string(ctx_.opt.timeout.count()) + " ms",
-                   "actual:   (nothing)"}};
-  if (now < quiet_until)
-    throw failure{
-        "the server ended " + name_ + "'s silence after only " + waited + "; the idle timeout is " +
-            limit,
-        {"expected: nothing for " +
-             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count()) +
-             " ms",
-         !items_.empty() ? actual(items_.front()) : "actual:   (the connection was closed)"}};
-  ctx_.log.add(name_ + " (stayed silent for " + waited + ")");
+    std::size_t end = list.find(' ', at);
+    end = end == std::string_view::npos ? list.size() : end;
+    const std::string_view want = list.substr(at, end - at);
+    at = end + 1;
+    if (want.empty())
+      continue;
+    const std::size_t eq = want.find('=');
+    const std::string_view key = want.substr(0, eq);
+    int count = 0;
+    std::string_view value;
+    for (const proto::advert& a : g.adverts)
+      if (a.key == key && count++ == 0)
+        value = a.value;
+    const std::string actual_line = "actual:   " + name_ + "< " + printable(*greeting_);
+    if (count != 1)
+      throw failure{name_ + "'s greeting advertises " + std::string(key) + " " +
+                        (count == 0 ? std::string("not at all") : std::to_string(count) + " times"),
+                    {"expected: " + std::string(want) + " once", actual_line}};
+    if (eq == std::string_view::npos)
+      continue;
+    const std::string_view expected = want.substr(eq + 1);
+    const auto x = proto::advert_number(expected);
+    const auto y = proto::advert_number(value);
+    if (x && y ? *x != *y : expected != value)
+      throw failure{name_ + "'s greeting advertises " + std::string(key) + "=" +
+                        std::string(value) + ", not " + std::string(want),
+                    {"expected: " + std::string(want), actual_line}};
+  }
+  ctx_.log.add(name_ + " (its greeting advertises " + std::string(list) + ")");
 }
 
 void case_client::start_skipping(pattern p)
@@ -451,15 +625,27 @@ void case_client::expect_reset(long ms)
                " by the server after " + waited + " ms, " + left + ")");
 }
 
-void case_client::backpressure(std::size_t limit)
+void case_client::backpressure(const std::string& unit, std::size_t limit)
 {
-  const std::size_t n = conn_.write_until_stalled(limit, std::chrono::milliseconds(500),
-                                                  clock::now() + ctx_.opt.timeout * 4);
-  ctx_.log.add(name_ + " (sent " + std::to_string(n) + " octets without reading)");
-  if (n >= limit)
-    throw failure{name_ + ": the echo service took " + std::to_string(n) +
-                      " octets from a client that reads nothing, without pushing back",
-                  {}};
+  if (!connected())
+    connect(false, false);
+  const auto start = clock::now();
+  const auto r = conn_.write_until_stalled(unit, limit, std::chrono::milliseconds(500),
+                                           start + ctx_.opt.timeout * 4);
+  using end = tcp_socket::stall_result::end;
+  const std::string sent = std::to_string(r.written) + " octets";
+  const std::string took = milliseconds_since(start) + " ms";
+  ctx_.log.add(name_ + " (sent " + sent + " of " + printable(unit) + " without reading, in " +
+               took + (r.how == end::stalled ? ", then the writes stalled)" : ")"));
+  if (r.how == end::stalled)
+    return;
+  const std::string service = echo_ ? "the echo service" : "the server";
+  const std::string why = r.how == end::limit ? service + " took " + sent + " without pushing back"
+                          : r.how == end::failed ? "the connection failed after " + sent
+                                                 : service + " was still taking octets after " +
+                                                       took + " (" + sent + ")";
+  throw failure{name_ + ", which reads nothing: " + why,
+                {"expected: the writes stall before " + std::to_string(limit) + " octets"}};
 }
 
 void case_client::expect_no_leftovers()

@@ -71,9 +71,10 @@ public:
   bool live() const noexcept;
 
   /// Connects to the chat service (expecting the greeting unless `raw`) or
-  /// to the echo service; `rcvbuf` (0: the default) is its SO_RCVBUF.
-  /// Requires: not connected().
-  void connect(bool raw, bool echo, int rcvbuf = 0);
+  /// to the echo service; `rcvbuf` (0: the default) is its SO_RCVBUF, and
+  /// `source` (empty: the default) its local address. Requires: not
+  /// connected().
+  void connect(bool raw, bool echo, int rcvbuf = 0, const std::string& source = {});
 
   /// Sends `bytes` (`line`: they end in CRLF, which the transcript leaves
   /// out), connecting first if need be. While corked, only collects them.
@@ -82,6 +83,12 @@ public:
   /// `cork` (connecting first if need be) or `uncork`, which writes what
   /// was collected in one write. Requires: corked() != on.
   void cork(bool on);
+
+  /// `uncork A B ...`: what each of `clients` collected since `cork` is
+  /// written at the same moment, each by a thread of its own, released
+  /// together; then each is uncorked. Requires: at least two clients, all
+  /// distinct and corked.
+  static void uncork_together(const std::vector<case_client*>& clients);
 
   /// `close` (with a FIN, or an RST with `reset`) and `shutdown`.
   void close(bool reset);
@@ -105,6 +112,11 @@ public:
   void expect_line(const pattern& p);
   void expect_regex(const std::string& re_text);
 
+  /// `reply`: the next lines are a multi-line reply of `code`: one or more
+  /// `code-` lines, then the `code ` line, where each of `words` begins
+  /// some `code-` line. Requires: a chat client.
+  void expect_reply(const std::string& code, const std::vector<std::string>& words);
+
   /// `<<`: chat: the next thing received is the telnet answer `want`;
   /// echo: `want` comes back.
   void expect_bytes(const std::string& want);
@@ -112,8 +124,19 @@ public:
   /// `closed`: the server closes the connection with nothing more sent.
   void expect_closed();
 
-  /// `idle` (see conformance/README.md) [N-CONN-6]. Requires: live().
+  /// `idle` (see conformance/README.md) [N-CONN-6]: the server's idle
+  /// timeout, or for an echo client the echo service's [N-ECHOSVC-6].
+  /// Requires: live(), or an echo client that is connected and not over().
   void stay_idle();
+
+  /// `reg-timeout`: the registration timeout ends the connection, counted
+  /// from the connect [N-CONN-4]. Requires: a chat client, connected.
+  void expect_registration_timeout();
+
+  /// `adverts KEY[=VALUE] ...`: the greeting advertised each KEY exactly
+  /// once, with VALUE when given (as numbers when both are) [N-CONN-11].
+  /// Requires: a chat client connected without `raw`.
+  void expect_adverts(std::string_view list);
 
   /// `skip`: from now on the lines that match `p` are checked, counted and
   /// set aside, those already queued too. Requires: a chat client, not
@@ -129,9 +152,10 @@ public:
   /// Requires: connected(), not closed_by_us().
   void expect_reset(long ms);
 
-  /// `backpressure`: writes without reading stall before `limit` octets.
-  /// Requires: an echo client.
-  void backpressure(std::size_t limit);
+  /// `backpressure`: writes of `unit` over and over, reading nothing, stall
+  /// (the kernel takes nothing for half a second) before `limit` octets
+  /// (connecting first if need be). Requires: `unit` is not empty.
+  void backpressure(const std::string& unit, std::size_t limit);
 
   /// Every line received was expected (at the end of a case, or before the
   /// name connects again).
@@ -148,10 +172,16 @@ private:
   std::optional<frame> next_item(clock::time_point until);
   std::string actual(const frame& f) const;
   std::string nothing_came() const;
+  bool anything_arrived();
+  void await_timeout(const std::string& name, clock::time_point from, clock::duration limit,
+                     clock::time_point quiet_until, clock::time_point until,
+                     const std::string& bound);
 
   std::string name_;
   case_context& ctx_;
   bool echo_ = false;
+  clock::time_point connected_at_{};
+  std::optional<std::string> greeting_; ///< the greeting `connect` expected
   pump conn_;
   line_checks checks_;
   std::deque<frame> items_; ///< received, not yet expected

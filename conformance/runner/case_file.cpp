@@ -1,11 +1,13 @@
 #include "case_file.hpp"
 
 #include "matcher.hpp"
+#include "settings.hpp"
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -32,8 +34,20 @@ public:
     used_idle_timeout = true;
     return 1;
   }
+  long registration_timeout() const override
+  {
+    used_registration_timeout = true;
+    return 1;
+  }
+  long max_per_ip() const override
+  {
+    used_max_per_ip = true;
+    return 1;
+  }
 
   mutable bool used_idle_timeout = false;
+  mutable bool used_registration_timeout = false;
+  mutable bool used_max_per_ip = false;
 };
 
 std::string_view trim(std::string_view s)
@@ -87,6 +101,8 @@ public:
         tc.id = string();
       else if (key == "alone")
         tc.alone = boolean();
+      else if (key == "requires")
+        conditions(string(), tc);
       else if (key == "level")
       {
         tc.level = string();
@@ -125,6 +141,20 @@ private:
     if (peek() != c)
       fail(std::string("expected '") + c + "'");
     ++i_;
+  }
+
+  /// "rate=0, max-per-ip>0, defaults": comma-separated conditions.
+  void conditions(const std::string& list, test_case& tc)
+  {
+    std::istringstream in(list);
+    std::string item;
+    while (std::getline(in, item, ','))
+    {
+      const std::string c(trim(item));
+      if (!is_setting_condition(c))
+        fail("requires: '" + c + "' is not 'defaults' nor KEY=N or KEY>N");
+      tc.requires_settings.push_back(c);
+    }
   }
 
   bool boolean()
@@ -175,6 +205,7 @@ void check_payload(const step& st, const std::string& where, test_case& tc)
     switch (st.what)
     {
     case step::kind::repeat:
+    case step::kind::open:
       if (!st.arg.empty())
         (void)eval_expr(st.arg, vars);
       break;
@@ -192,6 +223,10 @@ void check_payload(const step& st, const std::string& where, test_case& tc)
         (void)compile_pattern(st.arg, vars);
       else if (st.verb == "skipped" && !st.arg.empty())
         (void)eval_expr(st.arg, vars);
+      else if (st.verb == "reply")
+        (void)expand_words(st.arg, vars);
+      else if (st.verb == "backpressure" && !st.arg.empty() && expand(st.arg, vars).empty())
+        throw case_error("backpressure needs octets to send");
       break;
     default: break;
     }
@@ -205,6 +240,8 @@ void check_payload(const step& st, const std::string& where, test_case& tc)
     throw case_error(where + e.what());
   }
   tc.needs_idle_timeout = tc.needs_idle_timeout || vars.used_idle_timeout;
+  tc.needs_registration_timeout = tc.needs_registration_timeout || vars.used_registration_timeout;
+  tc.needs_max_per_ip = tc.needs_max_per_ip || vars.used_max_per_ip;
 }
 
 /// A count: a number into st.count, or ${expr:E}, whose E goes to st.arg
@@ -238,8 +275,37 @@ step parse_repeat(std::string_view text, int line, const std::string& where, tes
   return st;
 }
 
-/// `connect [raw|echo] [rcvbuf N]`: st.arg becomes the mode ("", "raw" or
-/// "echo"), st.count the receive buffer (0: the kernel's default).
+/// Whether the last `connect` of `client` among `steps` (repeat bodies
+/// included, in file order) was to the echo service; nothing without one.
+std::optional<bool> connected_to_echo(const std::vector<step>& steps, const std::string& client)
+{
+  std::optional<bool> echo;
+  for (const step& st : steps)
+    if (st.what == step::kind::repeat)
+    {
+      if (const auto inner = connected_to_echo(st.body, client))
+        echo = inner;
+    }
+    else if (st.what == step::kind::action && st.verb == "connect" && st.client == client)
+      echo = st.arg == "echo";
+  return echo;
+}
+
+/// "from K" (K from 1 to 64) at the front of `words`: the source address.
+int parse_source(std::istringstream& words, const std::string& where)
+{
+  std::string word;
+  if (!(words >> word))
+    throw case_error(where + "'from' needs the number of a source address (1, 2, ...)");
+  const long k = parse_count(word, where);
+  if (k < 1 || k > 64)
+    throw case_error(where + "a source address is numbered 1 to 64");
+  return static_cast<int>(k);
+}
+
+/// `connect [raw|echo] [rcvbuf N] [from K]`: st.arg becomes the mode ("",
+/// "raw" or "echo"), st.count the receive buffer (0: the kernel's default),
+/// st.source the source address (0: the default one).
 void parse_connect(step& st, const std::string& where)
 {
   std::istringstream words(st.arg);
@@ -257,8 +323,11 @@ void parse_connect(step& st, const std::string& where)
       if (rcvbuf < 256 || rcvbuf > (64L << 20))
         throw case_error(where + "rcvbuf is 256 to 64 Mi octets");
     }
+    else if (word == "from" && st.source == 0 && mode != "echo")
+      st.source = parse_source(words, where);
     else
-      throw case_error(where + "connect takes nothing, 'raw' or 'echo', then 'rcvbuf N'");
+      throw case_error(where +
+                       "connect takes nothing, 'raw' or 'echo', then 'rcvbuf N', then 'from K'");
     first = false;
   }
   st.arg = mode;
@@ -279,6 +348,38 @@ void parse_reset(step& st, const std::string& where)
   st.count = s * 1000;
 }
 
+/// `reply C [naming W...]`: st.count becomes the code C (three digits),
+/// st.arg the words W, one SP between them (empty without `naming`).
+void parse_reply(step& st, const std::string& where)
+{
+  std::istringstream words(st.arg);
+  std::string code;
+  std::string naming;
+  words >> code >> naming;
+  const bool digits = code.size() == 3 && code[0] >= '1' && code[0] <= '9' &&
+                      code.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || (!naming.empty() && naming != "naming"))
+    throw case_error(where + "reply takes a three-digit code, then 'naming' and words");
+  st.count = parse_count(code, where);
+  std::string listed;
+  for (std::string w; words >> w;)
+    listed += (listed.empty() ? "" : " ") + w;
+  if (!naming.empty() && listed.empty())
+    throw case_error(where + "'naming' needs at least one word");
+  st.arg = listed;
+}
+
+/// `backpressure N [OCTETS]`: st.count becomes N, st.arg the OCTETS
+/// (unexpanded; empty for the default).
+void parse_backpressure(step& st, const std::string& where)
+{
+  const std::size_t sp = st.arg.find(' ');
+  st.count = parse_count(std::string_view(st.arg).substr(0, sp), where);
+  st.arg = sp == std::string::npos ? std::string() : st.arg.substr(sp + 1);
+  if (st.count < 1)
+    throw case_error(where + "backpressure needs a limit of at least one octet");
+}
+
 step parse_step(std::string_view text, int line, const std::string& where, test_case& tc)
 {
   step st;
@@ -294,10 +395,50 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
     tc.needs_echo = true;
     return st;
   }
+  if (starts_with(text, "uncork "))
+  {
+    st.what = step::kind::uncork_all;
+    std::istringstream words{std::string(text.substr(7))};
+    std::vector<std::string> names;
+    for (std::string name; words >> name;)
+    {
+      if (!(name[0] >= 'a' && name[0] <= 'z') ||
+          !std::all_of(name.begin(), name.end(), is_client_char))
+        throw case_error(where + "uncork takes client names: '" + name + "'");
+      if (std::find(names.begin(), names.end(), name) != names.end())
+        throw case_error(where + "uncork names " + name + " twice");
+      names.push_back(name);
+      st.arg += (st.arg.empty() ? "" : " ") + name;
+    }
+    if (names.size() < 2)
+      throw case_error(where + "uncork takes two or more client names ('c1: uncork' for one)");
+    return st;
+  }
   if (starts_with(text, "elapsed >="))
   {
     st.what = step::kind::elapsed;
     st.count = parse_count(text.substr(10), where);
+    return st;
+  }
+  if (starts_with(text, "elapsed <"))
+  {
+    st.what = step::kind::elapsed;
+    st.source = 1; // sooner than
+    st.count = parse_count(text.substr(9), where);
+    return st;
+  }
+  if (starts_with(text, "open "))
+  {
+    // open N from K: N a number or ${expr:E}, evaluated when the step runs.
+    st.what = step::kind::open;
+    const std::size_t from = text.find(" from ");
+    if (from == std::string_view::npos)
+      throw case_error(where + "open takes 'N from K'");
+    if (!parse_count_or_expr(text.substr(5, from - 5), st, where))
+      check_payload(st, where, tc);
+    std::istringstream words{std::string(text.substr(from + 6))};
+    st.source = parse_source(words, where);
+    tc.needs_sources = std::max(tc.needs_sources, st.source);
     return st;
   }
   std::size_t k = 0;
@@ -341,9 +482,10 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
   st.verb = std::string(rest.substr(0, sp));
   st.arg = sp == std::string_view::npos ? std::string() : std::string(trim(rest.substr(sp + 1)));
   static const std::map<std::string, int, std::less<>> arity = {
-      {"connect", -1}, {"register", 1}, {"nothing", 0}, {"sync", 0},         {"closed", 0},
-      {"close", -1},   {"shutdown", 0}, {"wait", 1},    {"backpressure", 1}, {"cork", 0},
-      {"uncork", 0},   {"idle", 0},     {"skip", 1},    {"skipped", 1},      {"reset", 1},
+      {"connect", -1}, {"register", 1},    {"nothing", 0}, {"sync", 0},         {"closed", 0},
+      {"close", -1},   {"shutdown", 0},    {"wait", 1},    {"backpressure", 1}, {"cork", 0},
+      {"uncork", 0},   {"idle", 0},        {"skip", 1},    {"skipped", 1},      {"reset", 1},
+      {"reply", 1},    {"reg-timeout", 0}, {"adverts", 1},
   };
   const auto it = arity.find(st.verb);
   if (it == arity.end())
@@ -356,12 +498,19 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
   {
     parse_connect(st, where);
     tc.needs_echo = tc.needs_echo || st.arg == "echo";
+    tc.needs_sources = std::max(tc.needs_sources, st.source);
   }
+  if (st.verb == "reg-timeout")
+    tc.needs_registration_timeout = true;
   if (st.verb == "reset")
     parse_reset(st, where);
   if (st.verb == "skipped")
     (void)parse_count_or_expr(st.arg, st, where);
-  if (st.verb == "idle")
+  if (st.verb == "reply")
+    parse_reply(st, where);
+  if (st.verb == "idle" && connected_to_echo(tc.steps, st.client).value_or(false))
+    tc.needs_echo_idle_timeout = true;
+  else if (st.verb == "idle")
     tc.needs_idle_timeout = true;
   if (st.verb == "close" && !st.arg.empty() && st.arg != "reset")
     throw case_error(where + "close takes nothing or 'reset'");
@@ -372,7 +521,7 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
       throw case_error(where + "wait is at most 5000 ms");
   }
   if (st.verb == "backpressure")
-    st.count = parse_count(st.arg, where);
+    parse_backpressure(st, where);
   check_payload(st, where, tc);
   return st;
 }

@@ -25,17 +25,26 @@ struct step
     action,       ///< c: verb args : connect, register, nothing, closed, ...
     repeat,       ///< repeat N ... end (N a number or ${expr:E})
     mark,         ///< mark         : start the stopwatch
-    elapsed,      ///< elapsed >= MS
+    elapsed,      ///< elapsed >= MS, elapsed < MS
+    open,         ///< open N from K: N silent chat connections from source K
     udp_silent,   ///< udp-silent   : no UDP echo on the echo port
+    uncork_all,   ///< uncork A B.. : corked clients write at the same moment
   };
 
   kind what = kind::action;
   std::string client; ///< the client's name (empty for repeat/mark/...)
   std::string verb;   ///< action verb
-  std::string arg;    ///< payload or action argument, unexpanded; E of `repeat ${expr:E}`
+  /// payload or action argument, unexpanded; E of `repeat ${expr:E}`; the
+  /// client names of `uncork A B ...`, one SP between them
+  std::string arg;
   /// repeat and skipped: the count (0: evaluate arg); elapsed, wait and
-  /// reset within: milliseconds; connect rcvbuf: octets (0: none)
+  /// reset within: milliseconds; connect rcvbuf: octets (0: none); reply:
+  /// the code (arg: the words it must name); backpressure: the limit in
+  /// octets (arg: the octets to send, empty for the default)
   long count = 0;
+  /// connect and open: the source address, from 1 (0: the default one);
+  /// elapsed: 1 for "<" (sooner than), 0 for ">="
+  int source = 0;
   int line = 0;           ///< line in the case file
   std::vector<step> body; ///< repeat body
 };
@@ -52,9 +61,16 @@ struct test_case
   std::vector<std::string> requirements; ///< "N-NICK-2", in order, unique
   std::string quote;                     ///< the quoted spec text
   std::vector<step> steps;
-  bool needs_echo = false;         ///< uses the echo service
-  bool needs_idle_timeout = false; ///< uses the server's idle timeout (`idle`, T)
-  bool alone = false;              ///< meta "alone": runs by itself, after the others
+  bool needs_echo = false;                 ///< uses the echo service
+  bool needs_idle_timeout = false;         ///< uses the server's idle timeout (`idle`, T)
+  bool alone = false;                      ///< meta "alone": runs by itself, after the others
+  bool needs_registration_timeout = false; ///< uses R or `reg-timeout`
+  bool needs_echo_idle_timeout = false;    ///< `idle` on an echo client
+  bool needs_max_per_ip = false;           ///< uses P, the per-address limit
+  int needs_sources = 0;                   ///< the highest source address it connects from
+  /// meta "requires": conditions on the server's settings, "rate=0",
+  /// "max-per-ip>0", "defaults" (see settings.hpp)
+  std::vector<std::string> requires_settings;
 };
 
 /// Parses the text of one case file. `path` is used in messages and in

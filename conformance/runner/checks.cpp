@@ -1,5 +1,6 @@
 #include "checks.hpp"
 
+#include "greeting_check.hpp"
 #include "matcher.hpp"
 
 #include "natter/proto/ascii.hpp"
@@ -76,6 +77,8 @@ void line_checks::line(std::string_view text, bool crlf)
     if (code == reply_code::greeting && got_line_)
       throw violation{"N-CONN-1", client_ + " received a " + proto::to_string(code) +
                                       " that is not the first line"};
+    if (code == reply_code::greeting)
+      check_greeting(client_, text);
     if (proto::closes_connection(code))
       got_closing_reply_ = true;
     if (code == reply_code::nick_accepted)

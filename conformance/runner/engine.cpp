@@ -1,8 +1,8 @@
 // The step interpreter: walks a case's steps in order, checks that each
 // step may be used where it stands, expands its arguments and hands it to
 // the client it names (case_client.hpp), or plays it itself when it
-// concerns several clients (`register`, `nothing`, the end of the case) or
-// none (`repeat`, `mark`, `elapsed`, `udp-silent`).
+// concerns several clients (`register`, `nothing`, `uncork A B`, the end of
+// the case) or none (`repeat`, `mark`, `elapsed`, `udp-silent`).
 #include "engine.hpp"
 
 #include "case_client.hpp"
@@ -10,11 +10,13 @@
 #include "matcher.hpp"
 #include "net.hpp"
 #include "nicks.hpp"
+#include "settings.hpp"
 #include "transcript.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,16 +40,10 @@ public:
   {
     case_result result;
     const auto start = clock::now();
-    if (tc_.needs_echo && !opt_.echo)
+    if (std::string why = skip_reason(tc_, opt_); !why.empty())
     {
       result.what = case_result::status::skip;
-      result.reason = "needs the echo service (--echo-port)";
-      return result;
-    }
-    if (tc_.needs_idle_timeout && opt_.idle_timeout.count() == 0)
-    {
-      result.what = case_result::status::skip;
-      result.reason = "needs the server's idle timeout (--idle-timeout)";
+      result.reason = std::move(why);
       return result;
     }
     try
@@ -106,7 +102,21 @@ public:
   {
     if (opt_.idle_timeout.count() == 0)
       throw case_error("T: the server's idle timeout is not known (--idle-timeout)");
-    return static_cast<long>(opt_.idle_timeout.count());
+    return static_cast<long>(opt_.idle_timeout.count() / 1000);
+  }
+
+  long registration_timeout() const override
+  {
+    if (opt_.registration_timeout.count() == 0)
+      throw case_error("R: the server's registration timeout is not known");
+    return static_cast<long>(opt_.registration_timeout.count() / 1000);
+  }
+
+  long max_per_ip() const override
+  {
+    if (opt_.max_per_ip < 0)
+      throw case_error("P: the server's per-address limit is not known (--max-per-ip)");
+    return opt_.max_per_ip;
   }
 
 private:
@@ -135,7 +145,29 @@ private:
       *slot = std::make_unique<case_client>(c.name(), ctx_); // c is gone from here on
       target = slot->get();
     }
-    target->connect(st.arg == "raw", st.arg == "echo", static_cast<int>(st.count));
+    target->connect(st.arg == "raw", st.arg == "echo", static_cast<int>(st.count),
+                    source(st.source));
+  }
+
+  /// The `from K` address (skip_reason() saw that there are K); "" for 0.
+  std::string source(int k) const
+  {
+    return k == 0 ? std::string() : opt_.sources.at(static_cast<std::size_t>(k - 1));
+  }
+
+  /// `open N from K`: N connections from source K, each greeted, kept open
+  /// and silent until the case ends. Their names cannot be a case's.
+  void open_crowd(const step& st)
+  {
+    const long n = st.arg.empty() ? st.count : eval_expr(st.arg, *this);
+    if (n < 0 || n > 1000)
+      throw case_error("open count " + std::to_string(n) + " is not 0 to 1000");
+    for (long k = 1; k <= n; ++k)
+    {
+      clients_.push_back(std::make_unique<case_client>(
+          "from" + std::to_string(st.source) + "#" + std::to_string(++opened_), ctx_));
+      clients_.back()->connect(false, false, 0, source(st.source));
+    }
   }
 
   /// `register`: the client's 200, then the JOIN at every client registered
@@ -190,9 +222,23 @@ private:
     }
     else if (v == "idle")
     {
-      if (!c.live())
-        throw case_error(c.name() + ": 'idle' needs a connected chat client that can still PING");
+      if (!c.live() && !(c.echo() && c.connected() && !c.over()))
+        throw case_error(c.name() + ": 'idle' needs a connected chat client that can still PING, "
+                                    "or a connected echo client");
       c.stay_idle();
+    }
+    else if (v == "reg-timeout")
+    {
+      if (!c.connected() || c.echo() || c.registered())
+        throw case_error(c.name() + ": 'reg-timeout' needs a connected chat client that did "
+                                    "not register");
+      c.expect_registration_timeout();
+    }
+    else if (v == "adverts")
+    {
+      if (!c.connected() || c.echo())
+        throw case_error(c.name() + ": 'adverts' needs a connected chat client");
+      c.expect_adverts(expand(st.arg, *this));
     }
     else if (v == "skip")
     {
@@ -208,6 +254,12 @@ private:
         throw case_error(c.name() + ": 'skipped' without 'skip'");
       c.expect_skipped(st.arg.empty() ? st.count : eval_expr(st.arg, *this));
     }
+    else if (v == "reply")
+    {
+      if (c.echo())
+        throw case_error("reply is for chat clients");
+      c.expect_reply(std::to_string(st.count), expand_words(st.arg, *this));
+    }
     else if (v == "reset")
     {
       if (!c.connected() || c.closed_by_us())
@@ -215,11 +267,23 @@ private:
       c.expect_reset(st.count);
     }
     else if (v == "backpressure")
+      c.backpressure(st.arg.empty() ? std::string("x") : expand(st.arg, *this),
+                     static_cast<std::size_t>(st.count));
+  }
+
+  /// `uncork A B ...`: the clients, each corked, write at the same moment.
+  void uncork_all(const step& st)
+  {
+    std::vector<case_client*> clients;
+    std::istringstream names(st.arg);
+    for (std::string name; names >> name;)
     {
-      if (!c.echo())
-        throw case_error("backpressure is for echo clients");
-      c.backpressure(static_cast<std::size_t>(st.count));
+      case_client& c = get(name);
+      if (!c.corked())
+        throw case_error(name + " is not corked");
+      clients.push_back(&c);
     }
+    case_client::uncork_together(clients);
   }
 
   void run_steps(const std::vector<step>& steps)
@@ -247,14 +311,19 @@ private:
         break;
       }
       case step::kind::mark: mark_ = clock::now(); break;
+      case step::kind::uncork_all: uncork_all(st); break;
       case step::kind::elapsed:
       {
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - mark_);
-        if (ms.count() < st.count)
-          throw failure{"only " + std::to_string(ms.count()) + " ms passed since the mark",
-                        {"expected: elapsed >= " + std::to_string(st.count)}};
+        const bool sooner = st.source == 1; // elapsed < MS
+        if (sooner ? ms.count() >= st.count : ms.count() < st.count)
+          throw failure{(sooner ? "already " : "only ") + std::to_string(ms.count()) +
+                            " ms passed since the mark",
+                        {std::string("expected: elapsed ") + (sooner ? "< " : ">= ") +
+                         std::to_string(st.count)}};
         break;
       }
+      case step::kind::open: open_crowd(st); break;
       case step::kind::udp_silent:
         if (udp_answers(opt_.host, opt_.echo_port, "natter-conform udp probe\r\n",
                         std::chrono::milliseconds(300)))
@@ -297,6 +366,7 @@ private:
   case_context ctx_;
   std::vector<std::unique_ptr<case_client>> clients_;
   std::vector<long> counters_;
+  long opened_ = 0; // connections opened by `open`
   clock::time_point mark_ = clock::now();
   int current_line_ = 0;
 };

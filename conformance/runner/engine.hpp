@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace natter::conform
@@ -23,10 +24,20 @@ struct run_options
   bool echo = true;                        ///< false: echo cases are skipped
   std::chrono::milliseconds timeout{3000}; ///< bound of every single wait
   long max_line = 1024;                    ///< the server's line limit L
-  /// The idle timeout the server was started with (T); zero when it is not
+  /// The server's idle timeout (T); zero when it has none or it is not
   /// known, and then the cases that need it are skipped.
-  std::chrono::seconds idle_timeout{0};
+  std::chrono::milliseconds idle_timeout{0};
   std::string salt = "zz"; ///< makes nicks unique per run
+  /// The rest of what the runner knows of the server (settings.hpp): from
+  /// its first greeting's adverts and from the runner's flags.
+  std::chrono::milliseconds registration_timeout{0}; ///< R; zero: none or not known
+  std::chrono::milliseconds echo_idle_timeout{0};    ///< zero: not known
+  std::chrono::milliseconds max_wait{5000};          ///< the longest timeout a case waits for
+  long max_per_ip = -1;                              ///< P; 0: no limit; -1: not known
+  std::vector<std::string> sources; ///< local addresses the per-address limit counts
+  /// The first greeting's adverts, in order; a repeated key keeps its first.
+  std::vector<std::pair<std::string, std::string>> adverts;
+  bool defaults = false; ///< the server runs with natterd's defaults
 };
 
 /// The outcome of one case.

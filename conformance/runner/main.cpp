@@ -1,12 +1,14 @@
 // natter-conform: holds a natter server to spec/natter.md, case by case.
 // Point it at any server that claims to speak natter (h2spec style):
-//   natter-conform --host H --port P [--echo-port E|off] [--idle-timeout S]
-//                  [CASE_FILE_OR_DIR...]
+//   natter-conform --host H --port P [--echo-port E|off] [CASE_FILE_OR_DIR...]
+// It reads the server's limits from the adverts of its first connection's
+// greeting; flags tell it what no advert says (settings.hpp).
 // It prints one line per case, the transcript of each failure, a summary
 // per spec section and "N passed, N failed"; --tap prints TAP instead.
 #include "case_file.hpp"
 #include "engine.hpp"
 #include "matcher.hpp"
+#include "settings.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -116,7 +118,12 @@ int main(int argc, char** argv)
   bool verbose = false;
   unsigned jobs = 16;
   long timeout_ms = 3000;
+  long max_line = 0;
   long idle_timeout_s = 0;
+  long max_wait_s = 5;
+  long echo_idle_s = 0;
+  std::vector<std::string> sources;
+  bool no_skip = false;
   app.add_option("--host", opt.host, "server host name or address")->capture_default_str();
   app.add_option("--port", opt.port, "chat port")->capture_default_str();
   app.add_option("--echo-port", echo_port, "echo port, or 'off' to skip the echo cases")
@@ -129,13 +136,33 @@ int main(int argc, char** argv)
   app.add_option("--timeout", timeout_ms, "bound of every single wait, in milliseconds")
       ->capture_default_str()
       ->check(CLI::Range(50L, 600000L));
-  app.add_option("--max-line", opt.max_line, "the server's line limit L, in octets")
-      ->capture_default_str()
+  app.add_option("--max-line", max_line,
+                 "the server's line limit L, in octets: must agree with its line advert; "
+                 "without either, 1024")
       ->check(CLI::Range(32L, 1L << 24));
   app.add_option("--idle-timeout", idle_timeout_s,
-                 "the idle timeout the server was started with, in seconds; the cases that "
-                 "need it are skipped without it")
+                 "the server's idle timeout in seconds: must agree with its idle advert "
+                 "(0: none)")
+      ->check(CLI::Range(0L, 3600L));
+  app.add_option("--max-wait", max_wait_s,
+                 "the longest timeout (idle, registration, echo idle) a case may wait out, in "
+                 "seconds; cases that need a longer one are skipped")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 600L));
+  app.add_option("--max-per-ip", opt.max_per_ip,
+                 "the server's per-address limit P (0: none); the cases of the limit need it and "
+                 "--source")
+      ->check(CLI::Range(0L, 1000L));
+  app.add_option("--source", sources,
+                 "a local address, or a range A-B of IPv4 addresses, that the server counts "
+                 "against its per-address limit (natterd over loopback: 127.0.0.2 and up, "
+                 "started with --no-loopback-exempt); repeatable");
+  app.add_option("--echo-idle-timeout", echo_idle_s,
+                 "the echo service's idle timeout in seconds, for its case")
       ->check(CLI::Range(1L, 3600L));
+  app.add_flag("--defaults", opt.defaults,
+               "the server runs with natterd's defaults: run the cases that hold it to them");
+  app.add_flag("--no-skip", no_skip, "a case that is skipped fails the run");
   app.add_option("--jobs", jobs, "cases run at the same time")
       ->capture_default_str()
       ->check(CLI::Range(1U, 256U));
@@ -145,8 +172,25 @@ int main(int argc, char** argv)
   CLI11_PARSE(app, argc, argv);
 
   opt.timeout = std::chrono::milliseconds(timeout_ms);
-  opt.idle_timeout = std::chrono::seconds(idle_timeout_s);
+  opt.max_wait = std::chrono::seconds(max_wait_s);
+  opt.echo_idle_timeout = std::chrono::seconds(echo_idle_s);
   opt.salt = random_salt();
+  natter::conform::told_settings told;
+  if (app.count("--max-line") != 0)
+    told.max_line = max_line;
+  if (app.count("--idle-timeout") != 0)
+    told.idle_timeout = std::chrono::seconds(idle_timeout_s);
+  try
+  {
+    for (const std::string& s : sources)
+      for (std::string& a : natter::conform::parse_sources(s))
+        opt.sources.push_back(std::move(a));
+  }
+  catch (const natter::conform::case_error& e)
+  {
+    std::fprintf(stderr, "natter-conform: %s\n", e.what());
+    return 2;
+  }
   if (echo_port == "off")
     opt.echo = false;
   else
@@ -191,6 +235,23 @@ int main(int argc, char** argv)
     return 0;
   }
 
+  // The server's limits, from the greeting of a first connection.
+  std::vector<std::string> notes;
+  {
+    std::string error;
+    const auto greeting = natter::conform::first_line(opt, error);
+    if (!greeting)
+    {
+      std::fprintf(stderr, "natter-conform: %s\n", error.c_str());
+      return 1;
+    }
+    const auto errors = natter::conform::apply_greeting(*greeting, told, opt, notes);
+    for (const std::string& e : errors)
+      std::fprintf(stderr, "natter-conform: %s\n", e.c_str());
+    if (!errors.empty())
+      return 2;
+  }
+
   // Cases run on a pool of threads, then the cases marked "alone" one at a
   // time with nothing else running (they load the shared room enough to
   // disturb other cases); results print in suite order as soon as every
@@ -231,6 +292,9 @@ int main(int argc, char** argv)
 
   if (tap)
     std::printf("TAP version 13\n1..%zu\n", cases.size());
+  std::printf("%sserver: %s\n", tap ? "# " : "", natter::conform::describe(opt).c_str());
+  for (const std::string& n : notes)
+    std::printf("%snote: %s\n", tap ? "# " : "", n.c_str());
   struct tally
   {
     int passed = 0;
@@ -296,5 +360,10 @@ int main(int argc, char** argv)
   if (total.skipped != 0)
     std::printf(", %d skipped", total.skipped);
   std::printf("\n");
+  if (no_skip && total.skipped != 0)
+  {
+    std::printf("%s--no-skip: %d selected cases did not run\n", pre, total.skipped);
+    return 1;
+  }
   return total.failed == 0 ? 0 : 1;
 }

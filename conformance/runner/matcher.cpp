@@ -88,6 +88,10 @@ std::string variable_value(std::string_view body, variables& vars)
     return std::to_string(vars.max_line());
   if (head == "T" && colon == std::string_view::npos)
     return std::to_string(vars.idle_timeout());
+  if (head == "R" && colon == std::string_view::npos)
+    return std::to_string(vars.registration_timeout());
+  if (head == "P" && colon == std::string_view::npos)
+    return std::to_string(vars.max_per_ip());
   if (head == "expr")
     return std::to_string(eval_expr(rest, vars));
   if (head == "fill")
@@ -199,6 +203,11 @@ long eval_expr(std::string_view expr, variables& vars)
         value = vars.idle_timeout();
         ++k;
       }
+      else if (c == 'R' || c == 'P')
+      {
+        value = c == 'R' ? vars.registration_timeout() : vars.max_per_ip();
+        ++k;
+      }
       else if (c == 'i')
       {
         value = vars.counter();
@@ -249,6 +258,19 @@ std::string expand(std::string_view src, variables& vars)
       i = read_variable(src, i, vars, out);
     else
       out += src[i++];
+  }
+  return out;
+}
+
+std::vector<std::string> expand_words(std::string_view src, variables& vars)
+{
+  std::vector<std::string> out;
+  while (!src.empty())
+  {
+    const std::size_t sp = src.find(' ');
+    if (sp != 0)
+      out.push_back(expand(src.substr(0, sp), vars));
+    src.remove_prefix(sp == std::string_view::npos ? src.size() : sp + 1);
   }
   return out;
 }
@@ -320,6 +342,32 @@ pattern compile_pattern(std::string_view src, variables& vars)
 bool matches(const pattern& p, std::string_view subject)
 {
   return match_from(p.elements, 0, subject);
+}
+
+reply_part split_reply(std::string_view line, std::string_view code)
+{
+  if (line.size() <= code.size() || line.substr(0, code.size()) != code)
+    return {};
+  const char sep = line[code.size()];
+  if (sep != '-' && sep != ' ')
+    return {};
+  return {sep == '-' ? reply_part::kind::more : reply_part::kind::last,
+          line.substr(code.size() + 1)};
+}
+
+std::vector<std::string> words_not_leading(const std::vector<std::string>& texts,
+                                           const std::vector<std::string>& words)
+{
+  std::vector<std::string> missing;
+  for (const std::string& w : words)
+  {
+    bool found = false;
+    for (const std::string& t : texts)
+      found = found || (t.starts_with(w) && (t.size() == w.size() || t[w.size()] == ' '));
+    if (!found)
+      missing.push_back(w);
+  }
+  return missing;
 }
 
 std::string pattern::to_string() const

@@ -56,6 +56,23 @@ addrinfo_ptr resolve(const std::string& host, std::uint16_t port, int socktype, 
   return addrinfo_ptr(res);
 }
 
+/// Binds `fd` to the IPv4 address `source` (any port). False, with `error`
+/// set, when it is not one or cannot be bound.
+bool bind_source(int fd, const std::string& source, std::string& error)
+{
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  if (::inet_pton(AF_INET, source.c_str(), &a.sin_addr) != 1)
+  {
+    error = "source " + source + " is not an IPv4 address";
+    return false;
+  }
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0)
+    return true;
+  error = "bind to source " + source + ": " + std::strerror(errno);
+  return false;
+}
+
 io_status classify(int err)
 {
   return (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) ? io_status::ok : io_status::reset;
@@ -85,7 +102,7 @@ tcp_socket::~tcp_socket()
 }
 
 std::string tcp_socket::connect(const std::string& host, std::uint16_t port,
-                                clock::time_point deadline, int rcvbuf)
+                                clock::time_point deadline, int rcvbuf, const std::string& source)
 {
   close();
   std::string error;
@@ -94,6 +111,8 @@ std::string tcp_socket::connect(const std::string& host, std::uint16_t port,
     return error;
   for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next)
   {
+    if (!source.empty() && ai->ai_family != AF_INET)
+      continue;
     const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0 || !set_nonblocking(fd))
     {
@@ -107,6 +126,11 @@ std::string tcp_socket::connect(const std::string& host, std::uint16_t port,
     if (rcvbuf > 0 && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0)
     {
       error = std::string("setsockopt SO_RCVBUF: ") + std::strerror(errno);
+      ::close(fd);
+      continue;
+    }
+    if (!source.empty() && !bind_source(fd, source, error))
+    {
       ::close(fd);
       continue;
     }
@@ -197,28 +221,54 @@ io_status tcp_socket::write_all(std::string_view bytes, std::string& readback,
   return io_status::ok;
 }
 
-std::size_t tcp_socket::write_until_stalled(std::size_t limit, std::chrono::milliseconds stall,
-                                            clock::time_point deadline)
+tcp_socket::stall_result tcp_socket::write_until_stalled(std::string_view unit, std::size_t limit,
+                                                         std::chrono::milliseconds stall,
+                                                         clock::time_point deadline)
 {
-  static const std::string chunk(65536, 'x');
-  std::size_t written = 0;
-  while (fd_ >= 0 && written < limit && clock::now() < deadline)
+  // About 64 KiB of whole units; a write may still end inside one.
+  std::string chunk;
+  while (chunk.size() < 65536)
+    chunk += unit;
+  using end = stall_result::end;
+  stall_result r;
+  std::size_t offset = 0; // where in `chunk` the stream goes on
+  if (fd_ < 0)
+    r.how = end::failed;
+  while (fd_ >= 0 && clock::now() < deadline)
   {
-    const std::size_t want = std::min(chunk.size(), limit - written);
-    const ssize_t n = ::send(fd_, chunk.data(), want, MSG_NOSIGNAL);
+    if (r.written >= limit)
+    {
+      r.how = end::limit;
+      break;
+    }
+    const std::size_t want = std::min(chunk.size() - offset, limit - r.written);
+    const ssize_t n = ::send(fd_, chunk.data() + offset, want, MSG_NOSIGNAL);
     if (n > 0)
     {
-      written += static_cast<std::size_t>(n);
+      r.written += static_cast<std::size_t>(n);
+      offset = (offset + static_cast<std::size_t>(n)) % chunk.size();
       continue;
     }
     if (n < 0 && classify(errno) == io_status::reset)
+    {
+      r.how = end::failed;
       break;
+    }
     pollfd p{fd_, POLLOUT, 0};
-    const auto until = std::min(deadline, clock::now() + stall);
-    if (::poll(&p, 1, ms_until(until)) == 0)
-      break; // no progress for `stall`: the peer stopped reading
+    const bool cut = deadline < clock::now() + stall; // the deadline comes first
+    const int rc = ::poll(&p, 1, cut ? ms_until(deadline) : static_cast<int>(stall.count()));
+    if (rc == 0 && !cut)
+    {
+      r.how = end::stalled; // no progress for `stall`: the peer stopped reading
+      break;
+    }
+    if (rc > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0)
+    {
+      r.how = end::failed;
+      break;
+    }
   }
-  return written;
+  return r;
 }
 
 tcp_socket::drop tcp_socket::wait_dropped(clock::time_point deadline, std::size_t& unread)

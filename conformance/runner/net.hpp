@@ -36,10 +36,12 @@ public:
 
   /// Connects to host:port (every address getaddrinfo gives, in order).
   /// A `rcvbuf` other than 0 is set as SO_RCVBUF before connecting, so the
-  /// window offered from the handshake on is that small. Returns an empty
+  /// window offered from the handshake on is that small. A `source` (an
+  /// IPv4 address such as 127.0.0.2) is bound as the local address first;
+  /// only the host's IPv4 addresses are tried then. Returns an empty
   /// string on success, else why it failed.
   std::string connect(const std::string& host, std::uint16_t port, clock::time_point deadline,
-                      int rcvbuf = 0);
+                      int rcvbuf = 0, const std::string& source = {});
 
   /// How a connection that is not read ended (wait_dropped()).
   enum class drop
@@ -62,10 +64,24 @@ public:
   /// `readback`, so a peer that answers while we write cannot deadlock us.
   io_status write_all(std::string_view bytes, std::string& readback, clock::time_point deadline);
 
-  /// Writes as much as the kernel takes within `stall` of no progress, up to
-  /// `limit` octets, without reading. Returns the number of octets written.
-  std::size_t write_until_stalled(std::size_t limit, std::chrono::milliseconds stall,
-                                  clock::time_point deadline);
+  /// What write_until_stalled() did.
+  struct stall_result
+  {
+    std::size_t written = 0; ///< octets the kernel took
+    enum class end
+    {
+      stalled,  ///< the kernel took nothing for the whole `stall`
+      limit,    ///< `limit` octets were written
+      deadline, ///< the kernel was still taking octets at the deadline
+      failed,   ///< the connection failed (reset, or closed)
+    } how = end::deadline;
+  };
+
+  /// Writes `unit` over and over, reading nothing, until the kernel takes
+  /// nothing for `stall`, `limit` octets are written, the connection fails
+  /// or `deadline` passes. Requires: `unit` is not empty.
+  stall_result write_until_stalled(std::string_view unit, std::size_t limit,
+                                   std::chrono::milliseconds stall, clock::time_point deadline);
 
   /// Shuts down the sending side (half-close).
   void shutdown_send() noexcept;

@@ -25,9 +25,9 @@ std::optional<frame> take_frame(std::string& buffer)
 }
 
 std::string pump::connect(const std::string& host, std::uint16_t port, clock::time_point deadline,
-                          int rcvbuf)
+                          int rcvbuf, const std::string& source)
 {
-  std::string err = sock_.connect(host, port, deadline, rcvbuf);
+  std::string err = sock_.connect(host, port, deadline, rcvbuf, source);
   opened_ = err.empty();
   return err;
 }
@@ -51,10 +51,11 @@ bool pump::write(std::string_view bytes, clock::time_point deadline)
   return sock_.write_all(bytes, received_, deadline) != io_status::timeout;
 }
 
-std::size_t pump::write_until_stalled(std::size_t limit, std::chrono::milliseconds stall,
-                                      clock::time_point deadline)
+tcp_socket::stall_result pump::write_until_stalled(std::string_view unit, std::size_t limit,
+                                                   std::chrono::milliseconds stall,
+                                                   clock::time_point deadline)
 {
-  return sock_.write_until_stalled(limit, stall, deadline);
+  return sock_.write_until_stalled(unit, limit, stall, deadline);
 }
 
 tcp_socket::drop pump::wait_dropped(clock::time_point deadline, std::size_t& unread)

@@ -47,7 +47,7 @@ public:
   /// Connects (see tcp_socket::connect). Returns an empty string on
   /// success, else why it failed.
   std::string connect(const std::string& host, std::uint16_t port, clock::time_point deadline,
-                      int rcvbuf);
+                      int rcvbuf, const std::string& source = {});
 
   /// Waits once, until `until`, for input.
   arrival wait_for_input(clock::time_point until);
@@ -57,10 +57,11 @@ public:
   /// `deadline` passed first; a reset while writing is left for the reads.
   bool write(std::string_view bytes, clock::time_point deadline);
 
-  /// Writes without reading until the kernel takes nothing for `stall`;
-  /// returns the octets written (see tcp_socket::write_until_stalled).
-  std::size_t write_until_stalled(std::size_t limit, std::chrono::milliseconds stall,
-                                  clock::time_point deadline);
+  /// Writes `unit` over and over without reading until the kernel takes
+  /// nothing for `stall` (see tcp_socket::write_until_stalled).
+  tcp_socket::stall_result write_until_stalled(std::string_view unit, std::size_t limit,
+                                               std::chrono::milliseconds stall,
+                                               clock::time_point deadline);
 
   /// Waits until `deadline`, reading nothing, for the server to end the
   /// connection; records how it ended (see tcp_socket::wait_dropped).

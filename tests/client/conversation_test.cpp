@@ -1,5 +1,7 @@
 #include "natter/client/conversation.hpp"
 
+#include "support/greeting.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -39,11 +41,12 @@ protected:
     return out;
   }
 
-  /// Connects and registers as `nick`.
-  void register_as(const std::string& nick = "alice")
+  /// Connects, is greeted with `greeting` and registers as `nick`.
+  void register_as(const std::string& nick = "alice",
+                   const std::string& greeting = natter::test::greeting())
   {
     conv_.connected();
-    conv_.server_line("220 natter/1 ready");
+    conv_.server_line(greeting);
     conv_.server_line("200 " + nick + " nick accepted");
     take();
   }
@@ -56,7 +59,7 @@ TEST_F(Conversation, RegistersOnConnect)
 {
   conv_.connected();
   EXPECT_EQ(sent(), lines{"NICK alice"});
-  conv_.server_line("220 natter/1 ready");
+  conv_.server_line(natter::test::greeting());
   conv_.server_line("200 alice nick accepted");
   const effects e = take();
   EXPECT_TRUE(conv_.registered());
@@ -236,6 +239,98 @@ TEST_F(Conversation, LocalChecksBeforeSending)
   EXPECT_EQ(e.show.size(), 2u);
   conv_.message(std::string(1024 - 6, 'x')); // "MSG " + text + CRLF == 1024
   EXPECT_EQ(sent().size(), 1u);
+}
+
+// N-CONN-11, N-CONN-13: the line limit is the `line` advert of the
+// connection's greeting; a line that would not fit is refused here, with
+// the limit named, rather than answered 413 by the server.
+TEST_F(Conversation, UsesTheAdvertisedLineLimit)
+{
+  natter::core::config small;
+  small.max_line = 64;
+  register_as("alice", natter::test::greeting(small));
+  EXPECT_EQ(conv_.line_limit(), 64u);
+  conv_.message(std::string(64 - 6, 'x'));
+  EXPECT_EQ(sent(), lines{"MSG " + std::string(58, 'x')});
+  conv_.message(std::string(64 - 5, 'x'));
+  conv_.user_line("/echo " + std::string(64 - 6, 'y'));
+  conv_.user_line("/raw " + std::string(64 - 1, 'z'));
+  const effects e = take();
+  EXPECT_TRUE(e.send.empty());
+  lines errors;
+  for (const display_line& d : e.show)
+    if (d.what == display_line::kind::error)
+      errors.push_back(d.text);
+  EXPECT_EQ(errors, (lines{"[12:34] ! not sent: 59 bytes of MSG text, and this server takes lines "
+                           "of up to 64 bytes: at most 58",
+                           "[12:34] ! not sent: 58 bytes of ECHO text, and this server takes "
+                           "lines of up to 64 bytes: at most 57",
+                           "[12:34] ! not sent: 63 bytes of line, and this server takes lines of "
+                           "up to 64 bytes: at most 62"}));
+}
+
+// N-CONN-13: "MUST ignore an advert whose key it does not know, and MUST NOT
+// require any advert: a client that finds no line advert [...] assumes the
+// smallest line limit, 32 octets".
+TEST_F(Conversation, WithoutALineAdvertTheLimitIs32)
+{
+  register_as("alice", "220 natter/1 ready");
+  EXPECT_EQ(conv_.line_limit(), 32u);
+  conv_.message(std::string(26, 'x'));
+  EXPECT_EQ(sent(), lines{"MSG " + std::string(26, 'x')});
+  conv_.message(std::string(27, 'x'));
+  EXPECT_TRUE(sent().empty());
+
+  conv_.disconnected();
+  register_as("alice", "220 natter/1 motd=hi line=2048 nick=16 x-later=a,b:c ready");
+  EXPECT_EQ(conv_.line_limit(), 2048u);
+  conv_.disconnected();
+  conv_.connected(); // the limit is the new connection's, not the last one's
+  EXPECT_EQ(conv_.line_limit(), 32u);
+}
+
+// A line typed while offline is held, then measured against the limit of
+// the connection it goes out on.
+TEST_F(Conversation, HeldLinesMeetTheLimitOfTheirConnection)
+{
+  conv_.message(std::string(500, 'x'));
+  take();
+  conv_.connected();
+  conv_.server_line(natter::test::greeting());
+  conv_.server_line("200 alice nick accepted");
+  EXPECT_EQ(sent(), (lines{"NICK alice", "MSG " + std::string(500, 'x')}));
+  conv_.disconnected();
+  conv_.message(std::string(40, 'y'));
+  take();
+  conv_.connected();
+  EXPECT_EQ(sent(), lines{"NICK alice"});
+  conv_.server_line("220 natter/1 line=40 ready");
+  conv_.server_line("200 alice nick accepted");
+  const effects e = take();
+  EXPECT_TRUE(e.send.empty());
+  ASSERT_EQ(e.show.size(), 2u);
+  EXPECT_EQ(e.show[1].text, "[12:34] ! not sent: 40 bytes of MSG text, and this server takes "
+                            "lines of up to 40 bytes: at most 34");
+}
+
+TEST_F(Conversation, HelpShowsTheServersLimits)
+{
+  conv_.user_line("/help");
+  lines help = shown();
+  EXPECT_EQ(help.back(), "[12:34] * server limits: known once connected");
+  register_as();
+  conv_.user_line("/help");
+  help = shown();
+  EXPECT_EQ(help.back(), "[12:34] * server natter/1: lines of up to 1024 bytes (1018 of message "
+                         "text), nicks of up to 16 characters, 20 lines a second after a burst "
+                         "of 100, up to 1048576 bytes of output held for you, registration "
+                         "within 60 s, no idle timeout");
+  conv_.disconnected();
+  register_as("alice", "220 natter/1 rate=0 reg=0 idle=2.5 later=1 ready");
+  conv_.user_line("/help");
+  EXPECT_EQ(shown().back(), "[12:34] * server natter/1: lines of up to 32 bytes (26 of message "
+                            "text), assumed: the server advertises no limit, no flood control, "
+                            "no registration timeout, idle timeout 2.5 s");
 }
 
 // Issue 4: "At end of input the client waits until the server has processed

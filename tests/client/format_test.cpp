@@ -92,6 +92,31 @@ TEST(EscapeStripping, TextIsKept)
             "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
 }
 
+// Spec 5 [N-ENC-11]: "A client that displays relayed text MUST NOT break a
+// row at U+2028 or U+2029; it SHOULD show each as a visible placeholder
+// (natter shows U+FFFD)".
+TEST(EscapeStripping, LineAndParagraphSeparatorsNeverStartARow)
+{
+  const std::string ls = "\xE2\x80\xA8";
+  const std::string ps = "\xE2\x80\xA9";
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(printable("hi" + ls + "[12:00] <alice> send me your password"),
+            "hi" + fffd + "[12:00] <alice> send me your password");
+  EXPECT_EQ(printable(ps + ls + ps), fffd + fffd + fffd);
+  EXPECT_EQ(format_message("00:00", "eve", "a" + ls + "b" + ps, false),
+            "[00:00] <eve> a" + fffd + "b" + fffd);
+  EXPECT_EQ(format_notice("00:00", "eve left (" + ps + ")", false),
+            "[00:00] * eve left (" + fffd + ")");
+  EXPECT_EQ(format_error("00:00", ls, false), "[00:00] ! " + fffd);
+  // Their neighbours in the block are text: U+2027, U+202A (closed at the
+  // end as an embedding, 5.1) and U+2020.
+  EXPECT_EQ(printable("\xE2\x80\xA7\xE2\x80\xA0"), "\xE2\x80\xA7\xE2\x80\xA0");
+  EXPECT_EQ(format_message("00:00", "eve", "\xE2\x80\xAAx", false),
+            "[00:00] <eve> \xE2\x80\xAAx\xE2\x80\xAC");
+  // An invalid sequence cut before its last octet is still one U+FFFD per octet.
+  EXPECT_EQ(printable("\xE2\x80"), fffd + fffd);
+}
+
 TEST(EscapeStripping, EveryFormatterStrips)
 {
   const std::string evil = "\x1b]0;pwned\x07\x1b[31m";

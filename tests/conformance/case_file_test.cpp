@@ -165,6 +165,49 @@ TEST(ConformCaseFile, ParsesSlowConsumerSteps)
   EXPECT_EQ(st[7].count, 0);
 }
 
+/// The steps of a file with one case, whose session block is `session`.
+std::vector<step> session_steps(const std::string& session)
+{
+  const auto cases = parse_case_file(
+      "### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\n" + session + "```\n", "t.md");
+  EXPECT_EQ(cases.size(), 1U);
+  return cases.empty() ? std::vector<step>() : cases[0].steps;
+}
+
+TEST(ConformCaseFile, ParsesMultiLineReplySteps)
+{
+  const auto st =
+      session_steps("c1: reply 214\nc1: reply 214 naming NICK  MSG\nc1: reply 211 naming $a\n");
+  ASSERT_EQ(st.size(), 3U);
+  EXPECT_EQ(st[0].verb, "reply");
+  EXPECT_EQ(st[0].count, 214);
+  EXPECT_EQ(st[0].arg, "");
+  EXPECT_EQ(st[1].count, 214);
+  EXPECT_EQ(st[1].arg, "NICK MSG");
+  EXPECT_EQ(st[2].count, 211);
+  EXPECT_EQ(st[2].arg, "$a");
+}
+
+TEST(ConformCaseFile, ParsesBackpressureSteps)
+{
+  const auto st = session_steps("c1: backpressure 67108864 \\r\\n\ne1: backpressure 1024\n");
+  ASSERT_EQ(st.size(), 2U);
+  EXPECT_EQ(st[0].verb, "backpressure");
+  EXPECT_EQ(st[0].count, 67108864);
+  EXPECT_EQ(st[0].arg, "\\r\\n");
+  EXPECT_EQ(st[1].count, 1024);
+  EXPECT_EQ(st[1].arg, "");
+}
+
+TEST(ConformCaseFile, ParsesUncorkOfSeveralClients)
+{
+  const auto st = session_steps("c1: cork\nc2: cork\nuncork c1  c2\n");
+  ASSERT_EQ(st.size(), 3U);
+  EXPECT_EQ(st[2].what, step::kind::uncork_all);
+  EXPECT_EQ(st[2].client, "");
+  EXPECT_EQ(st[2].arg, "c1 c2");
+}
+
 TEST(ConformCaseFile, RejectsMistakesWithFileAndLine)
 {
   const std::pair<const char*, const char*> bad[] = {
@@ -203,6 +246,33 @@ TEST(ConformCaseFile, RejectsMistakesWithFileAndLine)
        "not a number"},
       {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: skip {a\n```\n",
        "unterminated"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reply\n```\n",
+       "needs an argument"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: backpressure "
+       "0\n```\n",
+       "at least one octet"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nuncork c1\n```\n",
+       "two or more"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nuncork c1 c1\n```\n", "twice"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nuncork c1 C2\n```\n",
+       "client names"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: backpressure "
+       "lots\n```\n",
+       "not a number"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: backpressure 9 "
+       "\\q\n```\n",
+       "unknown escape"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reply 21\n```\n",
+       "three-digit code"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reply 214 with "
+       "NICK\n```\n",
+       "three-digit code"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reply 214 "
+       "naming\n```\n",
+       "at least one word"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reply 214 naming "
+       "\\q\n```\n",
+       "unknown escape"},
   };
   for (const auto& [text, why] : bad)
   {

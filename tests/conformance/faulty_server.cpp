@@ -2,16 +2,20 @@
 // faults, so the conformance tests can show that natter-conform catches each
 // one (issue 5, "It must be able to fail"). It serves the core of the spec
 // (framing, text, telnet and commands via natter::proto, the room, the echo
-// service), the HTTP check of the first line, flood control at natterd's
-// default rate (charged per framed line), an optional idle timeout and the
-// send queue limit of registered clients (1 MiB, with the kernel's send
-// buffer capped as natterd does), and nothing else: no other limits, no
-// soft mark, no TLS check, no registration timeout, so the fault tests run
-// it only on the cases that cover what it does.
+// service), the greeting with its adverts (built as natterd builds its
+// own), the HTTP check of the first line, flood control (charged per framed
+// line), the registration timeout, an optional idle timeout, the
+// per-address limit and the send queue limit of registered clients (1 MiB,
+// with the kernel's send buffer capped as natterd does), at natterd's
+// defaults unless told otherwise, and nothing else: no other limits, no
+// soft mark, no TLS check, so the fault tests run it only on the cases that
+// cover what it does.
 //
-//   natter-faulty --fault NAME [--idle-timeout S]
+//   natter-faulty --fault NAME [--idle-timeout S] [--registration-timeout S]
+//                 [--rate R] [--max-per-ip N] [--no-loopback-exempt]
 // prints "natterd: chat listening on 127.0.0.1:<port>" and the echo line as
 // natterd does, then serves until killed.
+#include "natter/core/greeting.hpp"
 #include "natter/proto/command_parser.hpp"
 #include "natter/proto/parse_error.hpp"
 #include "natter/proto/reply.hpp"
@@ -20,6 +24,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,13 +33,16 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <list>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace
@@ -44,9 +52,20 @@ namespace proto = natter::proto;
 using proto::reply_code;
 using clock = std::chrono::steady_clock;
 
-/// The faults; each breaks one requirement of the spec.
+/// The faults, each breaking one requirement of the spec, and variations
+/// the spec allows, which every case must tolerate.
 struct faults
 {
+  bool no_adverts = false;               ///< the greeting advertises nothing [N-CONN-11]
+  bool advert_twice = false;             ///< the greeting advertises line twice [N-CONN-11]
+  bool text_with_equals = false;         ///< the text after the adverts starts "Ready=" [N-CONN-12]
+  bool advert_lies = false;              ///< advertises line=1024, applies 512 [N-CONN-11]
+  bool greeting_too_long = false;        ///< a greeting of 300 octets [N-REPLY-1]
+  bool half_sendq = false;               ///< started without flags, sendq is 512 KiB [N-LIMIT-3]
+  bool no_per_ip_limit = false;          ///< connections per address are not limited [N-LIMIT-5]
+  bool loopback_counted = false;         ///< loopback counts against the limit [N-LIMIT-7]
+  bool reg_extended = false;             ///< each line restarts the registration time [N-CONN-5]
+  bool rate0_still_paced = false;        ///< --rate 0 is advertised, 20 applied [N-FLOOD-5]
   bool msg_to_sender = false;            ///< MSG also goes back to its sender [N-MSG-4]
   bool no_join = false;                  ///< no JOIN event [N-NICK-8]
   bool overlong_415 = false;             ///< an overlong line gets 415, not 413 [N-FRAME-8]
@@ -59,7 +78,47 @@ struct faults
   bool idle_counts_held_input = false;   ///< idle time runs while input is held [N-CONN-10]
   bool dropped_stays_open =
       false; ///< a dropped slow consumer is closed only once flushed [N-SLOW-6]
+  bool ip_in_character_discards = false; ///< IAC IP inside a character discards [N-TELNET-18]
+  bool refused_not_charged = false;      ///< a refused line costs no token [N-FLOOD-1]
+  bool help_repeats = false;             ///< HELP names NICK seven times [N-HELP-1]
+  bool blocking_write = false;           ///< a write waits until the client took it all [N-SLOW-5]
+  bool flood_reads_anyway = false;       ///< input held by flood control is read on [N-FLOOD-3]
+  bool nick_race = false;                ///< NICK checks and claims apart [N-NICK-5]
+  /// Not a fault: HELP starts with a header line, which the spec allows.
+  bool help_header = false;
 };
+
+/// The name of each fault on the command line.
+constexpr auto fault_names = std::to_array<std::pair<std::string_view, bool faults::*>>({
+    {"no-adverts", &faults::no_adverts},
+    {"advert-twice", &faults::advert_twice},
+    {"text-with-equals", &faults::text_with_equals},
+    {"advert-lies", &faults::advert_lies},
+    {"greeting-too-long", &faults::greeting_too_long},
+    {"half-sendq", &faults::half_sendq},
+    {"no-per-ip-limit", &faults::no_per_ip_limit},
+    {"loopback-counted", &faults::loopback_counted},
+    {"reg-extended", &faults::reg_extended},
+    {"rate0-still-paced", &faults::rate0_still_paced},
+    {"msg-to-sender", &faults::msg_to_sender},
+    {"no-join", &faults::no_join},
+    {"overlong-415", &faults::overlong_415},
+    {"duplicate-nick", &faults::duplicate_nick},
+    {"lf-only", &faults::lf_only},
+    {"who-unsorted", &faults::who_unsorted},
+    {"echo-drop-ff", &faults::echo_drop_ff},
+    {"quit-stays-open", &faults::quit_stays_open},
+    {"http-check-before-telnet", &faults::http_check_before_telnet},
+    {"idle-counts-held-input", &faults::idle_counts_held_input},
+    {"dropped-stays-open", &faults::dropped_stays_open},
+    {"ip-in-character-discards", &faults::ip_in_character_discards},
+    {"refused-not-charged", &faults::refused_not_charged},
+    {"help-repeats", &faults::help_repeats},
+    {"blocking-write", &faults::blocking_write},
+    {"flood-reads-anyway", &faults::flood_reads_anyway},
+    {"nick-race", &faults::nick_race},
+    {"help-header", &faults::help_header},
+});
 
 /// Flood control at natterd's defaults (spec section 11): a bucket of 100
 /// tokens that gains 20 a second; each framed line costs one.
@@ -73,6 +132,11 @@ constexpr double flood_rate = 20;
 constexpr std::size_t max_sendq = std::size_t{1} << 20;
 constexpr auto flush_deadline = std::chrono::seconds(3);
 constexpr int chat_sndbuf = 64 * 1024;
+
+/// The fault nick-race: how long after checking a nick the server claims
+/// it, the time a little work between the two takes. 1 ms is enough for
+/// the two NICKs of a round of 7.2/7 to fall in it in a TSan build too.
+constexpr auto nick_race_window = std::chrono::milliseconds(1);
 
 /// Decides from its first octets whether a chat connection's first line is
 /// an HTTP request line [N-CONN-2]. It sees the line as framing does, after
@@ -157,28 +221,120 @@ private:
   std::string seen_;
 };
 
+/// For the fault ip-in-character-discards: follows a client's octets as the
+/// parser reads them (telnet removal, and the characters of spec section
+/// 6.4) to find each IAC IP inside a character, which the server must take
+/// as the octet 0x83 [N-TELNET-18] and the fault takes as an IP outside one.
+class character_tracker
+{
+public:
+  /// The octets of `s` before the IP of the first IAC IP inside a character.
+  std::size_t before_ip(std::string_view s) const
+  {
+    character_tracker t = *this;
+    std::size_t n = 0;
+    while (n < s.size() && t.step(static_cast<unsigned char>(s[n])))
+      ++n;
+    return n;
+  }
+
+  /// Follows `s`, which holds no such IP.
+  void follow(std::string_view s)
+  {
+    for (const char o : s)
+      step(static_cast<unsigned char>(o));
+  }
+
+  /// Follows the IP that before_ip() stopped at, which discarded the line.
+  void discarded()
+  {
+    state_ = state::data;
+    due_ = 0;
+  }
+
+private:
+  enum class state
+  {
+    data,
+    iac,
+    option, ///< after IAC WILL, WONT, DO or DONT
+    sb,     ///< inside IAC SB ... IAC SE
+    sb_iac, ///< an IAC inside a subnegotiation
+  };
+
+  /// Follows one octet; returns false, and follows nothing, for the IP of
+  /// an IAC IP inside a character.
+  bool step(unsigned char o)
+  {
+    switch (state_)
+    {
+    case state::data:
+      if (o == 0xFF)
+        state_ = state::iac;
+      else if (o >= 0x80 && o <= 0xBF)
+        due_ = due_ == 0 ? 0 : due_ - 1;
+      else
+        due_ = o >= 0xF0 && o <= 0xF4   ? 3
+               : o >= 0xE0 && o <= 0xEF ? 2
+               : o >= 0xC2 && o <= 0xDF ? 1
+                                        : 0;
+      return true;
+    case state::option: state_ = state::data; return true;
+    case state::sb:
+      if (o == 0xFF)
+        state_ = state::sb_iac;
+      return true;
+    case state::sb_iac:
+      if (o == 0xFF || o == 0xFA)
+      {
+        state_ = state::sb;
+        return true;
+      }
+      [[fallthrough]]; // any other command ends the subnegotiation [N-TELNET-6]
+    case state::iac:
+      if (o == 0xF4 && due_ != 0)
+        return false;
+      state_ = o == 0xFA ? state::sb : o >= 0xFB && o <= 0xFE ? state::option : state::data;
+      if (due_ != 0 && (o == 0xF5 || o == 0xED || o == 0xF3 || o == 0xEE))
+        --due_; // AO, SUSP, BRK, ABORT: an octet of the character
+      return true;
+    }
+    return true;
+  }
+
+  state state_ = state::data;
+  int due_ = 0; ///< continuation octets due
+};
+
 struct conn
 {
   int fd = -1;
   bool echo = false;
   std::string out;
   std::string in; ///< received and not yet processed: held by flood control
+  /// What the fault reads while input is held, in reads, for `in` later.
+  std::deque<std::string> hoard;
   proto::command_parser parser;
   proto::telnet_answerer telnet;
   http_sniffer sniffer;
+  character_tracker characters;
+  std::string peer; ///< the client's address, for the per-address limit
+  /// Accepted then: unregistered at the registration timeout, it is closed.
+  clock::time_point accepted = clock::now();
   bool first_line_known = false; ///< the first line is known not to be HTTP
   double tokens = flood_burst;
   clock::time_point refilled = clock::now();
   clock::time_point idle_from = clock::now(); ///< the idle time runs from here
   std::string nick;
-  bool closing = false; ///< close once `out` is written
+  clock::time_point nick_since; ///< when `nick` was given
+  bool closing = false;         ///< close once `out` is written
   bool dead = false;
   bool mid_line = false; ///< the last write ended inside a line
   bool over = false;     ///< pending output passed max_sendq: to be dropped
   /// A dropped slow consumer is closed by then, reset if output is left.
   clock::time_point close_by = clock::time_point::max();
 
-  bool held() const { return !in.empty(); }
+  bool held() const { return !in.empty() || !hoard.empty(); }
 };
 
 int listen_on_loopback(std::uint16_t& port)
@@ -208,10 +364,60 @@ std::string lower(std::string_view s)
   return out;
 }
 
+/// The limits natter-faulty applies, natterd's defaults unless told
+/// otherwise on its command line; its greeting advertises them.
+struct settings
+{
+  double rate = flood_rate; ///< lines per second; 0: no flood control
+  std::chrono::milliseconds registration_timeout{std::chrono::seconds(60)}; ///< 0: none
+  std::chrono::milliseconds idle_timeout{0};                                ///< 0: none
+  std::size_t max_per_ip = 16; ///< chat connections per address; 0: no limit
+  bool loopback_exempt = true; ///< 127.0.0.0/8 is not counted
+};
+
+/// The line limit natter-faulty applies: its parser's, unless a fault
+/// applies less than it advertises.
+constexpr std::size_t max_line = 1024;
+constexpr std::size_t lying_max_line = 512;
+
+/// The config natter-faulty's greeting advertises for `s`.
+natter::core::config advertised(const settings& s, const faults& f)
+{
+  natter::core::config c;
+  c.max_line = max_line;
+  c.max_sendq = f.half_sendq ? max_sendq / 2 : max_sendq;
+  c.rate = s.rate;
+  c.burst = flood_burst;
+  c.registration_timeout = s.registration_timeout;
+  c.idle_timeout = s.idle_timeout;
+  return c;
+}
+
+/// The greeting, built as natterd builds its own, unless a fault breaks it.
+std::string greeting_of(const settings& s, const faults& f)
+{
+  std::string line = natter::core::greeting_line(advertised(s, f));
+  line.resize(line.size() - 2);
+  if (f.no_adverts)
+    return "220 natter/1 ready";
+  const std::size_t text = line.rfind(' ');
+  if (f.advert_twice)
+    line.insert(text, " line=1024");
+  if (f.text_with_equals)
+    line.replace(text + 1, std::string::npos, "Ready=yes");
+  if (f.greeting_too_long)
+    line.append(" " + std::string(300 - 2 - line.size() - 1, 'x')); // under L + 64
+  return line;
+}
+
 class server
 {
 public:
-  server(faults f, std::chrono::seconds idle_timeout) : f_(f), idle_timeout_(idle_timeout) {}
+  server(faults f, settings s)
+      : f_(f), settings_(s), rate_(f.rate0_still_paced && s.rate == 0 ? flood_rate : s.rate),
+        idle_timeout_(s.idle_timeout), greeting_(greeting_of(s, f))
+  {
+  }
 
   int run()
   {
@@ -230,11 +436,12 @@ public:
       for (const conn& c : conns_)
       {
         // Held input: the socket is not read until the bucket refilled
-        // [N-FLOOD-3].
-        const bool read = !c.closing && !c.held();
+        // [N-FLOOD-3], unless the fault reads on and hoards.
+        const bool read = !c.closing && (!c.held() || f_.flood_reads_anyway);
         fds.push_back(
             {c.fd, static_cast<short>((read ? POLLIN : 0) | (c.out.empty() ? 0 : POLLOUT)), 0});
-        wake = std::min({wake, resume_at(c), idle_deadline(c), c.close_by});
+        wake =
+            std::min({wake, resume_at(c), idle_deadline(c), registration_deadline(c), c.close_by});
       }
       int timeout_ms = -1;
       if (wake != clock::time_point::max())
@@ -264,6 +471,8 @@ public:
           resume(c, now);
         if (now >= idle_deadline(c))
           close_with(c, reply_code::idle_timeout, "idle timeout", "idle timeout");
+        if (now >= registration_deadline(c))
+          close_with(c, reply_code::registration_timeout, "registration timeout", nullptr);
         if (now >= c.close_by && !c.dead)
         {
           // Output is still unsent: reset, so the kernel drops it too.
@@ -291,7 +500,11 @@ public:
 private:
   void accept_from(int lfd, bool echo)
   {
-    const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    // The fault's chat sockets block, and each line is written as soon as
+    // it is queued (line()): one client that does not read stops the whole
+    // server once its socket's buffers are full.
+    const int fd = ::accept4(lfd, nullptr, nullptr,
+                             (f_.blocking_write && !echo ? 0 : SOCK_NONBLOCK) | SOCK_CLOEXEC);
     if (fd < 0)
       return;
     conns_.emplace_back();
@@ -301,8 +514,59 @@ private:
     if (!echo)
     {
       ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &chat_sndbuf, sizeof chat_sndbuf);
-      reply(c, reply_code::greeting, "natter/1 ready");
+      // As natterd: without it, Nagle holds back a reply behind the last
+      // unacknowledged segment, and a sender that writes 48 KiB at once waits
+      // for a delayed ACK.
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      greet(c);
     }
+  }
+
+  /// A new chat connection gets the greeting, or 504 and the close when it
+  /// is one too many from its address [N-LIMIT-5].
+  void greet(conn& c)
+  {
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    char text[INET_ADDRSTRLEN] = "";
+    if (::getpeername(c.fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
+      ::inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text);
+    c.peer = text;
+    if (f_.advert_lies)
+      c.parser = proto::command_parser(lying_max_line);
+    if (over_per_ip_limit(c))
+    {
+      reply(c, reply_code::too_many_from_address, "too many connections from your address");
+      c.closing = true;
+      ::shutdown(c.fd, SHUT_RD);
+      return;
+    }
+    line(c, greeting_);
+  }
+
+  /// The per-address limit [N-LIMIT-5]: `c` would be one too many from its
+  /// address. Loopback addresses are exempt unless told otherwise.
+  bool over_per_ip_limit(const conn& c) const
+  {
+    if (settings_.max_per_ip == 0 || f_.no_per_ip_limit ||
+        (settings_.loopback_exempt && !f_.loopback_counted && c.peer.starts_with("127.")))
+      return false;
+    std::size_t open = 0;
+    for (const conn& o : conns_)
+      open += !o.echo && !o.dead && &o != &c && o.peer == c.peer ? 1 : 0;
+    return open >= settings_.max_per_ip;
+  }
+
+  /// When the registration timeout ends the connection; max() when it
+  /// cannot [N-CONN-4].
+  clock::time_point registration_deadline(const conn& c) const
+  {
+    if (settings_.registration_timeout.count() == 0 || c.echo || c.closing || c.dead ||
+        !c.nick.empty())
+      return clock::time_point::max();
+    // The fault counts from the last input, as an idle timeout would.
+    return (f_.reg_extended ? c.idle_from : c.accepted) + settings_.registration_timeout;
   }
 
   /// A slow consumer [N-SLOW-2]: all its pending output is dropped but the
@@ -329,10 +593,7 @@ private:
     {
       if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
-      if (!c.echo && !c.nick.empty() && !c.closing)
-        broadcast(c, "QUIT " + c.nick + " connection closed");
-      c.dead = true;
-      return;
+      return lost(c);
     }
     std::string_view data(buf, static_cast<std::size_t>(n));
     if (c.echo)
@@ -346,24 +607,62 @@ private:
       return;
     const clock::time_point now = clock::now();
     c.idle_from = now; // any octet counts [N-CONN-6]
+    if (c.held())
+    {
+      c.hoard.emplace_back(data); // only the fault reads while input is held
+      return;
+    }
     c.in.append(data);
     process(c, now);
   }
 
   /// Processes received octets one event at a time, as far as the flood
-  /// tokens allow; what is left stays held in `c.in`.
+  /// tokens allow; what is left stays held in `c.in` (and, read on by the
+  /// fault, in `c.hoard`).
   void process(conn& c, clock::time_point now)
   {
-    c.tokens =
-        std::min(flood_burst,
-                 c.tokens + std::chrono::duration<double>(now - c.refilled).count() * flood_rate);
+    c.tokens = std::min(flood_burst,
+                        c.tokens + std::chrono::duration<double>(now - c.refilled).count() * rate_);
+    if (rate_ == 0)
+      c.tokens = HUGE_VAL; // no flood control: every line finds its token [N-FLOOD-5]
     c.refilled = now;
+    for (;;)
+    {
+      consume(c);
+      if (c.closing || !c.in.empty() || c.hoard.empty() || c.tokens < 1)
+        break;
+      c.in = std::move(c.hoard.front());
+      c.hoard.pop_front();
+    }
+    if (c.closing)
+    {
+      c.in.clear();
+      c.hoard.clear();
+    }
+  }
+
+  /// Processes `c.in` as far as the tokens allow, and erases what was used.
+  void consume(conn& c)
+  {
     std::size_t pos = 0;
     while (pos < c.in.size() && !c.closing && !c.dead && c.tokens >= 1)
     {
+      std::size_t n = std::min<std::size_t>(c.in.size() - pos, 1024);
+      if (f_.ip_in_character_discards)
+      {
+        // The parser stops before an IP inside a character, and the fault
+        // applies the rule of N-TELNET-14 to it.
+        n = c.characters.before_ip(std::string_view(c.in).substr(pos, n));
+        if (n == 0)
+        {
+          c.parser.reset();
+          c.characters.discarded();
+          ++pos;
+          continue;
+        }
+      }
       // Until the first line is known not to be HTTP, one octet at a time:
       // the line is refused before any of it reaches the parser.
-      std::size_t n = std::min<std::size_t>(c.in.size() - pos, 1024);
       if (!c.first_line_known)
       {
         n = 1;
@@ -380,26 +679,31 @@ private:
       std::size_t used = 0;
       const std::uint64_t framed = c.parser.lines_framed();
       const proto::parse_event ev = c.parser.next(std::string_view(c.in).substr(pos, n), used);
-      c.tokens -= static_cast<double>(c.parser.lines_framed() - framed);
+      // One call may frame empty lines before the line of its event; the
+      // fault lets that line go free when it is answered with an error.
+      const bool refused_free = f_.refused_not_charged &&
+                                ev.what == proto::parse_event::kind::error &&
+                                c.parser.lines_framed() > framed;
+      c.tokens -= static_cast<double>(c.parser.lines_framed() - framed - (refused_free ? 1 : 0));
+      if (f_.ip_in_character_discards)
+        c.characters.follow(std::string_view(c.in).substr(pos, used));
       if (ev.what != proto::parse_event::kind::none && !c.closing)
         handle(c, ev);
       if (used == 0 && ev.what == proto::parse_event::kind::none)
         break;
       pos += used;
     }
-    if (c.closing)
-      c.in.clear();
-    else
+    if (!c.closing)
       c.in.erase(0, pos);
   }
 
   /// When held input may be processed again; max() when none is held.
-  static clock::time_point resume_at(const conn& c)
+  clock::time_point resume_at(const conn& c) const
   {
-    if (!c.held() || c.closing || c.dead)
+    if (!c.held() || c.closing || c.dead || rate_ == 0)
       return clock::time_point::max();
     return c.refilled + std::chrono::duration_cast<clock::duration>(
-                            std::chrono::duration<double>((1 - c.tokens) / flood_rate));
+                            std::chrono::duration<double>((1 - c.tokens) / rate_));
   }
 
   void resume(conn& c, clock::time_point now)
@@ -430,6 +734,7 @@ private:
     c.nick.clear();
     c.closing = true;
     c.in.clear();
+    c.hoard.clear();
     ::shutdown(c.fd, SHUT_RD);
   }
 
@@ -442,15 +747,27 @@ private:
       c.out.erase(0, static_cast<std::size_t>(n));
     }
     else if (n < 0 && errno != EAGAIN && errno != EINTR)
-      c.dead = true;
+      lost(c);
+  }
+
+  /// The connection ended under us (closed, reset or failed): the others
+  /// are told, whether a read or a write found out [N-QUIT-5].
+  void lost(conn& c)
+  {
+    // Dead first: a write the QUIT causes may find another client lost.
+    c.dead = true;
+    if (!c.echo && !c.nick.empty() && !c.closing)
+      broadcast(c, "QUIT " + c.nick + " connection closed");
   }
 
   void line(conn& c, std::string_view text)
   {
     c.out.append(text);
     c.out.append(f_.lf_only ? "\n" : "\r\n");
-    if (!c.nick.empty() && !c.closing && c.out.size() > max_sendq)
+    if (!c.nick.empty() && !c.closing && c.out.size() > (f_.half_sendq ? max_sendq / 2 : max_sendq))
       c.over = true;
+    if (f_.blocking_write && !c.echo && !c.dead)
+      write_to(c);
   }
 
   void reply(conn& c, reply_code code, std::string_view text, bool more = false)
@@ -510,11 +827,7 @@ private:
     case proto::command_type::echo: return line(c, arg.empty() ? "ECHO" : "ECHO " + arg);
     case proto::command_type::ping: return line(c, arg.empty() ? "PONG" : "PONG " + arg);
     case proto::command_type::who: return who(c);
-    case proto::command_type::help:
-      for (const char* h : {"NICK <nick>", "MSG <text>", "ECHO [<text>]", "PING [<token>]", "WHO",
-                            "HELP", "QUIT [<reason>]"})
-        reply(c, reply_code::help, h, true);
-      return reply(c, reply_code::help, "end of help");
+    case proto::command_type::help: return help(c);
     case proto::command_type::quit:
       reply(c, reply_code::closing, "goodbye");
       if (!c.nick.empty())
@@ -533,9 +846,16 @@ private:
   {
     if (want == c.nick)
       return reply(c, reply_code::nick_accepted, want + " nick accepted");
+    // natter-faulty serves one connection after another, so the fault
+    // plays a server whose threads check a nick, do a little work, and only
+    // then claim it: a nick given less than nick_race_window ago does not
+    // count yet, and a second NICK for it in that time passes the check.
+    const clock::time_point now = clock::now();
     for (const conn& o : conns_)
-      if (&o != &c && !o.nick.empty() && lower(o.nick) == lower(want) && !f_.duplicate_nick)
+      if (&o != &c && !o.nick.empty() && lower(o.nick) == lower(want) && !f_.duplicate_nick &&
+          !(f_.nick_race && now - o.nick_since < nick_race_window))
         return reply(c, reply_code::nick_in_use, want + " nick already in use");
+    c.nick_since = now;
     const std::string old = c.nick;
     c.nick = want;
     reply(c, reply_code::nick_accepted, want + " nick accepted");
@@ -546,6 +866,16 @@ private:
     }
     else
       broadcast(c, "NICK " + old + " " + want);
+  }
+
+  void help(conn& c)
+  {
+    if (f_.help_header)
+      reply(c, reply_code::help, "natter commands:", true);
+    for (const char* h : {"NICK <nick>", "MSG <text>", "ECHO [<text>]", "PING [<token>]", "WHO",
+                          "HELP", "QUIT [<reason>]"})
+      reply(c, reply_code::help, f_.help_repeats ? "NICK <nick>" : h, true);
+    reply(c, reply_code::help, "end of help");
   }
 
   void who(conn& c)
@@ -566,11 +896,37 @@ private:
   }
 
   faults f_;
-  std::chrono::seconds idle_timeout_;
+  settings settings_;
+  double rate_; ///< the flood-control rate applied
+  std::chrono::milliseconds idle_timeout_;
+  std::string greeting_;
   int chat_fd_ = -1;
   int echo_fd_ = -1;
   std::list<conn> conns_;
 };
+
+/// A number of seconds (a fraction allowed) from 0 to 3600, as milliseconds.
+bool parse_seconds(const char* text, std::chrono::milliseconds& out)
+{
+  char* end = nullptr;
+  const double s = std::strtod(text, &end);
+  if (*text == '\0' || *end != '\0' || !(s >= 0 && s <= 3600))
+    return false;
+  out = std::chrono::milliseconds(std::llround(s * 1000));
+  return true;
+}
+
+/// The fault named `name`; false for a name that is none.
+bool set_fault(const std::string& name, faults& f)
+{
+  for (const auto& [n, member] : fault_names)
+    if (name == n)
+    {
+      f.*member = true;
+      return true;
+    }
+  return name == "none";
+}
 
 } // namespace
 
@@ -578,59 +934,45 @@ int main(int argc, char** argv)
 {
   std::signal(SIGPIPE, SIG_IGN);
   faults f;
-  const std::string usage =
-      "usage: natter-faulty --fault none|msg-to-sender|no-join|overlong-415|duplicate-nick|lf-only|"
-      "who-unsorted|echo-drop-ff|quit-stays-open|http-check-before-telnet|"
-      "idle-counts-held-input|dropped-stays-open [--idle-timeout S]\n";
-  std::chrono::seconds idle_timeout{0};
-  if (argc == 5 && std::strcmp(argv[3], "--idle-timeout") == 0)
+  settings s;
+  const char* usage = "usage: natter-faulty --fault NAME [--idle-timeout S] "
+                      "[--registration-timeout S] [--rate R] [--max-per-ip N] "
+                      "[--no-loopback-exempt]\n";
+  bool fault_given = false;
+  for (int k = 1; k < argc; ++k)
   {
+    const std::string flag = argv[k];
+    const char* value = k + 1 < argc ? argv[k + 1] : nullptr;
     char* end = nullptr;
-    const long s = std::strtol(argv[4], &end, 10);
-    if (*argv[4] == '\0' || *end != '\0' || s < 0 || s > 3600)
+    bool ok = value != nullptr;
+    if (flag == "--no-loopback-exempt")
     {
-      std::fputs(usage.c_str(), stderr);
+      s.loopback_exempt = false;
+      continue;
+    }
+    if (flag == "--fault" && ok)
+      ok = fault_given = set_fault(value, f);
+    else if (flag == "--idle-timeout" && ok)
+      ok = parse_seconds(value, s.idle_timeout);
+    else if (flag == "--registration-timeout" && ok)
+      ok = parse_seconds(value, s.registration_timeout);
+    else if (flag == "--rate" && ok)
+      ok = (s.rate = std::strtod(value, &end)) >= 0 && *end == '\0';
+    else if (flag == "--max-per-ip" && ok)
+      ok = (s.max_per_ip = std::strtoul(value, &end, 10)) <= 1000 && *end == '\0';
+    else
+      ok = false;
+    if (!ok)
+    {
+      std::fprintf(stderr, "natter-faulty: bad %s\n%s", flag.c_str(), usage);
       return 2;
     }
-    idle_timeout = std::chrono::seconds(s);
+    ++k;
   }
-  else if (argc != 3)
+  if (!fault_given)
   {
-    std::fputs(usage.c_str(), stderr);
+    std::fputs(usage, stderr);
     return 2;
   }
-  if (std::strcmp(argv[1], "--fault") != 0)
-  {
-    std::fputs(usage.c_str(), stderr);
-    return 2;
-  }
-  const std::string name = argv[2];
-  if (name == "msg-to-sender")
-    f.msg_to_sender = true;
-  else if (name == "no-join")
-    f.no_join = true;
-  else if (name == "overlong-415")
-    f.overlong_415 = true;
-  else if (name == "duplicate-nick")
-    f.duplicate_nick = true;
-  else if (name == "lf-only")
-    f.lf_only = true;
-  else if (name == "who-unsorted")
-    f.who_unsorted = true;
-  else if (name == "echo-drop-ff")
-    f.echo_drop_ff = true;
-  else if (name == "quit-stays-open")
-    f.quit_stays_open = true;
-  else if (name == "http-check-before-telnet")
-    f.http_check_before_telnet = true;
-  else if (name == "idle-counts-held-input")
-    f.idle_counts_held_input = true;
-  else if (name == "dropped-stays-open")
-    f.dropped_stays_open = true;
-  else if (name != "none")
-  {
-    std::fputs(usage.c_str(), stderr);
-    return 2;
-  }
-  return server(f, idle_timeout).run();
+  return server(f, s).run();
 }

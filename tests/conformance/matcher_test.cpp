@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <tuple>
+#include <vector>
 
 namespace
 {
@@ -119,6 +121,54 @@ TEST(ConformMatcher, RejectsMalformedText)
     fixed_variables vars;
     EXPECT_THROW((void)compile_pattern(b, vars), case_error) << b;
   }
+}
+
+TEST(ConformMatcher, SplitsTheLinesOfAMultiLineReply)
+{
+  using kind = natter::conform::reply_part::kind;
+  const std::tuple<const char*, kind, const char*> rows[] = {
+      {"214-NICK <nick>", kind::more, "NICK <nick>"},
+      {"214-", kind::more, ""},
+      {"214 end of help", kind::last, "end of help"},
+      {"214 ", kind::last, ""},
+      {"214", kind::other, ""},
+      {"2140 x", kind::other, ""},
+      {"211-alice", kind::other, ""},
+      {"PONG 214-x", kind::other, ""},
+      {"214:x", kind::other, ""},
+  };
+  for (const auto& [line, what, text] : rows)
+  {
+    const auto part = natter::conform::split_reply(line, "214");
+    EXPECT_EQ(part.what, what) << line;
+    EXPECT_EQ(part.text, text) << line;
+  }
+}
+
+TEST(ConformMatcher, FindsTheWordsNoLineBeginsWith)
+{
+  using natter::conform::words_not_leading;
+  using list = std::vector<std::string>;
+  const list help = {"natter commands:", "NICK <nick>", "MSG <text>", "WHO"};
+  EXPECT_EQ(words_not_leading(help, {"NICK", "MSG", "WHO"}), list{});
+  EXPECT_EQ(words_not_leading(help, {}), list{});
+  EXPECT_EQ(words_not_leading(help, {"PING", "NICK", "QUIT"}), (list{"PING", "QUIT"}));
+  // A word begins a line only as a whole word, in its case.
+  EXPECT_EQ(words_not_leading(help, {"NI", "nick", "natter", "commands:"}),
+            (list{"NI", "nick", "commands:"}));
+  const list repeats(7, "NICK <nick>");
+  EXPECT_EQ(words_not_leading(repeats, {"NICK", "MSG"}), list{"MSG"});
+  EXPECT_EQ(words_not_leading({}, {"NICK"}), list{"NICK"});
+}
+
+TEST(ConformMatcher, ExpandsWordByWord)
+{
+  fixed_variables vars;
+  using list = std::vector<std::string>;
+  EXPECT_EQ(natter::conform::expand_words("NICK  $alice ${fill:2}", vars),
+            (list{"NICK", "alice_t1", "aa"}));
+  EXPECT_EQ(natter::conform::expand_words("", vars), list{});
+  EXPECT_THROW((void)natter::conform::expand_words("ok \\q", vars), case_error);
 }
 
 TEST(ConformMatcher, PrintableEscapesWhatATerminalMustNotSee)

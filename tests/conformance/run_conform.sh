@@ -2,21 +2,25 @@
 # Starts a natter server on ephemeral ports, runs natter-conform against it
 # and checks the outcome. Used by ctest (tests/conformance/CMakeLists.txt).
 #
-#   run_conform.sh RUNNER [--must-fail ID]... [--others-pass] -- SERVER_CMD... -- RUNNER_ARGS...
+#   run_conform.sh RUNNER [--must-fail ID]... [--others-pass] [--must-pass ID]...
+#                  -- SERVER_CMD... -- RUNNER_ARGS...
 #
 # Without --must-fail the run must pass (exit 0, "0 failed"). With it, each
 # listed case must print FAIL and the runner must exit 1; --others-pass adds
-# that every other case must pass. Every wait is bounded; the server is
-# stopped by its own pid.
+# that every other case must pass. Each --must-pass case must print ok (so it
+# ran, and was not skipped). Every wait is bounded; the server is stopped by
+# its own pid.
 set -u
 runner=$1
 shift
 must_fail=()
+must_pass=()
 others_pass=0
 while [[ $# -gt 0 && $1 != -- ]]; do
   case $1 in
     --must-fail) must_fail+=("$2"); shift 2 ;;
     --others-pass) others_pass=1; shift ;;
+    --must-pass) must_pass+=("$2"); shift 2 ;;
     *) echo "run_conform.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -70,6 +74,9 @@ else
     done < <(grep '^FAIL ' "$work/report")
   fi
 fi
+for id in "${must_pass[@]}"; do
+  grep -q "^ok   $id " "$work/report" || { echo "run_conform.sh: case $id did not pass" >&2; fail=1; }
+done
 grep -q "AddressSanitizer\|ThreadSanitizer\|runtime error:" "$work/server.err" && {
   echo "run_conform.sh: the server reported a sanitizer error:" >&2
   cat "$work/server.err" >&2

@@ -5,6 +5,7 @@
 
 #include "natter/core/room.hpp"
 #include "natter/core/session.hpp"
+#include "support/greeting.hpp"
 #include "support/outbox_writer.hpp"
 
 #include <gtest/gtest.h>
@@ -256,7 +257,7 @@ TEST(Outbox, EventsReachAWriterOnAnotherThread)
     }
   }
   drain.join();
-  std::string want = "220 natter/1 ready\r\n200 reader nick accepted\r\nJOIN talker\r\n";
+  std::string want = natter::test::greeting(c) + "\r\n200 reader nick accepted\r\nJOIN talker\r\n";
   for (int i = 0; i < count; ++i)
     want += "MSG talker " + std::to_string(i) + "\r\n";
   EXPECT_EQ(got, want);

@@ -5,6 +5,9 @@
 
 #include "natter/core/room.hpp"
 
+#include "support/greeting.hpp"
+#include "support/netkit_captures.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -83,14 +86,47 @@ config paced(double burst, std::chrono::milliseconds idle)
   return c;
 }
 
+// A soft mark of 1000 octets, which a few dozen ECHO replies pass.
+config soft_marked()
+{
+  config c = fast();
+  c.soft_sendq = 1000;
+  return c;
+}
+
+/// `count` ECHO commands, sent at once.
+std::string echoes(int count)
+{
+  std::string many;
+  for (int i = 0; i < count; ++i)
+    many += "ECHO 0123456789\n";
+  return many;
+}
+
 TEST(Session, GreetsAndRegisters)
 {
   room r(fast());
   client a(r);
-  EXPECT_EQ(a.read(), lines{"220 natter/1 ready"});
+  EXPECT_EQ(a.read(), lines{natter::test::greeting(r.settings())});
   a.send("NICK alice\r\n");
   EXPECT_EQ(a.read(), lines{"200 alice nick accepted"});
   EXPECT_EQ(r.size(), 1u);
+}
+
+// N-CONN-11: "The server MUST advertise each key of this table, once, with
+// the value it applies to the connection".
+TEST(Session, GreetsWithTheAdvertsOfItsRoom)
+{
+  config c = paced(50, 3s);
+  c.max_line = 64;
+  c.registration_timeout = 2500ms;
+  room r(c);
+  client a(r);
+  EXPECT_EQ(a.read(), lines{"220 natter/1 line=64 nick=16 rate=10 burst=50 sendq=1048576 reg=2.5 "
+                            "idle=3 ready"});
+  a.send("ECHO " + std::string(57, 'x') + "\r\n"); // 64 octets: at the limit
+  a.send("ECHO " + std::string(58, 'x') + "\r\n");
+  EXPECT_EQ(a.read(), (lines{"ECHO " + std::string(57, 'x'), "413 line too long"}));
 }
 
 TEST(Session, JoinMsgRenameQuitReachTheOthers)
@@ -181,8 +217,8 @@ TEST(Session, MsgWithoutTextIs400)
   client a(r);
   a.send("NICK a\nMSG\nMSG    \n");
   EXPECT_EQ(a.read(),
-            (lines{"220 natter/1 ready", "200 a nick accepted", "400 MSG missing or bad argument",
-                   "400 MSG missing or bad argument"}));
+            (lines{natter::test::greeting(r.settings()), "200 a nick accepted",
+                   "400 MSG missing or bad argument", "400 MSG missing or bad argument"}));
 }
 
 TEST(Session, WhoIsSortedWithoutCase)
@@ -314,7 +350,8 @@ TEST(Session, HalfCloseStillAnswersCompleteLines)
   b.read();
   a.send("NICK a\nPING 1\nPING 2");
   a.c.end_of_input(t0);
-  EXPECT_EQ(a.read(), (lines{"220 natter/1 ready", "200 a nick accepted", "PONG 1"}));
+  EXPECT_EQ(a.read(),
+            (lines{natter::test::greeting(r.settings()), "200 a nick accepted", "PONG 1"}));
   EXPECT_TRUE(a.s.output().finished());
   EXPECT_EQ(b.read(), (lines{"JOIN a", "QUIT a connection closed"}));
 }
@@ -341,6 +378,44 @@ TEST(Session, TelnetTimingMarkIsAnswered)
   a.send("\xff\xfd\x06");
   ASSERT_EQ(a.c.peek(pieces, 100), 1u);
   EXPECT_EQ(std::string_view(pieces[0].data, pieces[0].size), "\xff\xfb\x06");
+}
+
+// Section 6.4: what netkit telnet sends for a line typed with characters
+// that contain 0x83, 0x8F, 0x9A or 0x9C is relayed as typed, and every IAC
+// DO TIMING-MARK in it answered, in stream order [N-TELNET-18] [N-TELNET-8].
+TEST(Session, NetkitTelnetLineIsRelayedIntact)
+{
+  for (const natter::test::netkit_capture& capture : natter::test::netkit_captures)
+  {
+    room r(fast());
+    client a(r), b(r);
+    a.send("NICK alice\n");
+    b.send("NICK bob\n");
+    a.read();
+    b.read();
+    const std::string octets = natter::test::read_capture(capture);
+    ASSERT_FALSE(octets.empty()) << capture.file;
+    a.send(octets + "PING after\r\n");
+    std::string answers;
+    for (int i = 0; i < capture.timing_marks; ++i)
+      answers += "\xFF\xFB\x06";
+    EXPECT_EQ(a.read(), lines{answers + "PONG after"}) << capture.file;
+    const std::string typed = capture.typed;
+    EXPECT_EQ(b.read(), lines{"MSG alice " + typed.substr(4)}) << capture.file;
+  }
+}
+
+// An IP inside a character that makes it invalid is refused with the line,
+// and does not discard it: E0 83 is an overlong form [N-TELNET-18] [N-ENC-1].
+TEST(Session, IpInsideCharacterCanMakeTheLineInvalid)
+{
+  room r(fast());
+  client a(r);
+  a.read();
+  a.send("ECHO \xE0\xFF\xF4\xFF\xFD\x06PING x\r\nECHO \xC3\xA9\xFF\xF4PING y\r\n");
+  EXPECT_EQ(a.read(), (lines{"\xFF\xFB\x06"
+                             "415 invalid text: not UTF-8 or a control character",
+                             "PONG y"}));
 }
 
 TEST(Session, RegistrationTimeoutIsAbsolute)
@@ -473,14 +548,9 @@ TEST(Session, BytesWithoutNewlineCostTokens)
 
 TEST(Session, NonReaderStopsBeingRead)
 {
-  config c = fast();
-  c.soft_sendq = 1000;
-  room r(c);
+  room r(soft_marked());
   client a(r);
-  std::string many;
-  for (int i = 0; i < 1000; ++i)
-    many += "ECHO 0123456789\n";
-  a.send(many);
+  a.send(echoes(1000));
   EXPECT_EQ(a.s.next_wait(), session::wait::output);
   EXPECT_LT(a.s.output().bytes(), 1100u);
   // As the client reads, the rest is processed, a soft mark at a time.
@@ -533,7 +603,8 @@ TEST(Session, TotalSendqDropsTheUnregisteredBallastNotTheReaders)
   client alice(r), bob(r);
   alice.send("NICK alice\n");
   bob.send("NICK bob\n");
-  EXPECT_EQ(alice.read(), (lines{"220 natter/1 ready", "200 alice nick accepted", "JOIN bob"}));
+  EXPECT_EQ(alice.read(),
+            (lines{natter::test::greeting(r.settings()), "200 alice nick accepted", "JOIN bob"}));
   EXPECT_FALSE(alice.s.output().closing());
   EXPECT_FALSE(bob.s.output().closing());
   EXPECT_EQ(ballast.read().back(), "524 send queue exceeded");
@@ -683,7 +754,7 @@ TEST(Connection, AfterQuitItLingersThenCloses)
   room r(fast());
   client a(r);
   a.send("QUIT\n");
-  EXPECT_EQ(a.read(), (lines{"220 natter/1 ready", "221 goodbye"}));
+  EXPECT_EQ(a.read(), (lines{natter::test::greeting(r.settings()), "221 goodbye"}));
   connection::next n = a.c.step(t0);
   EXPECT_TRUE(n.shutdown_send);
   EXPECT_TRUE(n.read); // drained, not processed
@@ -744,6 +815,83 @@ TEST(Connection, OneTimerForEveryDeadline)
   const connection::next n = a.c.step(t0 + 100ms);
   EXPECT_TRUE(n.read);
   EXPECT_EQ(n.wake_at, t0 + 100ms + 5s);
+}
+
+// A write asks for the time only when it lets a session held at the soft
+// mark read again, so natterd reads no clock on any other write.
+TEST(Connection, AWriteReadsTheClockOnlyWhenTheSessionResumes)
+{
+  room r(soft_marked());
+  client a(r);
+  int reads = 0;
+  const auto clock = [&reads]
+  {
+    ++reads;
+    return t0;
+  };
+  std::array<piece, 8> pieces;
+  const auto write_all = [&]
+  {
+    const std::size_t count = a.c.peek(pieces, 4096);
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < count; ++i)
+      n += pieces[i].size;
+    return a.c.wrote(n, clock);
+  };
+  EXPECT_EQ(write_all(), 0u); // the greeting
+  EXPECT_EQ(reads, 0);
+  a.send(echoes(200));
+  ASSERT_EQ(a.s.next_wait(), session::wait::output);
+  write_all();
+  EXPECT_EQ(reads, 1);
+}
+
+// After a write, step() answers what it answered before unless the session
+// resumed reading or the outbox is closing; step_due() says which, so that
+// natterd need not ask step() after every write.
+TEST(Connection, AStepIsDueAfterAWriteOnlyWhenItCanAnswerOtherwise)
+{
+  config c = fast();
+  c.max_sendq = 2048;
+  room r(c);
+  client a(r), b(r), z(r);
+  EXPECT_TRUE(a.c.step_due()); // never asked
+  join(a, "alice");
+  join(b, "bob");
+  join(z, "zed");
+  b.read();
+  EXPECT_TRUE(b.c.step_due()); // input since
+  const connection::next before = b.c.step(t0);
+  EXPECT_FALSE(b.c.step_due());
+  a.send("MSG hello\n");
+  EXPECT_EQ(b.read(), (lines{"MSG alice hello"}));
+  EXPECT_FALSE(b.c.step_due());
+  EXPECT_EQ(b.c.step(t0 + 1s), before);
+  // Dropped by the room, from the sender's side: closing.
+  z.c.step(t0);
+  for (int i = 0; i < 40 && !z.s.output().closing(); ++i)
+  {
+    a.send("MSG " + text100 + "\n");
+    write_nothing(z);
+  }
+  ASSERT_TRUE(z.s.output().closing());
+  EXPECT_TRUE(z.c.step_due());
+  EXPECT_EQ(z.c.step(t0).wake_at, t0 + connection::flush_deadline);
+  EXPECT_TRUE(z.c.step_due()); // as long as it is closing
+}
+
+TEST(Connection, AStepIsDueWhenAWriteResumesTheSession)
+{
+  room r(soft_marked());
+  client a(r);
+  a.send(echoes(200));
+  ASSERT_EQ(a.s.next_wait(), session::wait::output);
+  EXPECT_FALSE(a.c.step(t0).read);
+  write_nothing(a);
+  EXPECT_FALSE(a.c.step_due()); // nothing taken, nothing resumed
+  a.read();
+  EXPECT_TRUE(a.c.step_due());
+  EXPECT_TRUE(a.c.step(t0).read);
 }
 
 } // namespace

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace natter::test
@@ -126,6 +128,41 @@ TEST(CommandParser, IpEndsDiscardOfOverlongLine)
 {
   const std::string text(2000, 'o');
   EXPECT_EQ(parse_all("MSG " + text + "\xFF\xF4PING\r\n"), (events{"E413", "PING"}));
+}
+
+// Section 6.4: an IP inside a character of an overlong line is an octet of
+// that line, not the IP that ends its discarding [N-TELNET-18]; the next IP
+// outside a character is [N-TELNET-15].
+TEST(CommandParser, IpInsideCharacterDoesNotEndDiscardOfOverlongLine)
+{
+  const std::string text(2000, 'o');
+  EXPECT_EQ(parse_all("MSG " + text + "\xC3\xFF\xF4PING\r\nECHO x\r\n"),
+            (events{"E413", "ECHO x"}));
+  EXPECT_EQ(parse_all("MSG " + text +
+                      "\xC3\xFF\xF4PING\xFF\xF4"
+                      "ECHO y\r\n"),
+            (events{"E413", "ECHO y"}));
+}
+
+// The octet a telnet command stands for is an octet of the line and counts
+// towards the limit, in a valid line and in one already refused.
+TEST(CommandParser, OctetACommandStandsForCountsTowardsTheLimit)
+{
+  const std::string fits(25, 'a'); // "MSG " + 25 + C3 83 + LF: 32 octets
+  const std::vector<std::pair<std::string, events>> cases{
+      {"MSG " + fits + "\xC3\xFF\xF4\nPING\n", {"MSG " + fits + "Ã", "PING"}},
+      {"MSG a" + fits + "\xC3\xFF\xF4\nPING\n", {"E413", "PING"}},
+      {"MSG \x01" + fits + "\xC3\xFF\xF4\nPING\n", {"E413", "PING"}},
+      {"MSG a" + fits + "\xC2\xFF\xF4\nPING\n", {"E413", "PING"}},
+      {"MSG " + fits + "\xC2\xFF\xF4\nPING\n", {"E415", "PING"}},
+  };
+  for (const auto& [input, want] : cases)
+    for (std::size_t cut = 0; cut <= input.size(); ++cut)
+    {
+      const std::string_view all(input);
+      EXPECT_EQ(parse_chunks({all.substr(0, cut), all.substr(cut)}, 32), want)
+          << input << " cut at " << cut;
+    }
 }
 
 TEST(CommandParser, NothingDanglesAfterSplitLine)

@@ -2,6 +2,7 @@
 // parses to what the reply after it says, and each line a client receives
 // is a well-formed server line.
 #include "natter/proto/command_parser.hpp"
+#include "natter/proto/greeting.hpp"
 #include "natter/proto/server_line.hpp"
 
 #include "support/parse_log.hpp"
@@ -66,6 +67,34 @@ TEST(SpecExamples, ReceivedLinesAreWellFormed)
     EXPECT_NE(proto::parse_server_line(l.text).what, proto::server_line::kind::invalid)
         << "spec line " << l.spec_line << ": " << l.text;
   }
+}
+
+// Section 9.1: every greeting of a transcript is one by the rule
+// `greeting`, with every advert of N-CONN-11 once and the same values (the
+// transcripts show natterd with its defaults).
+TEST(SpecExamples, GreetingsCarryEveryAdvertOnce)
+{
+  int greetings = 0;
+  std::string first;
+  for (const auto& l : read_transcripts())
+  {
+    if (l.sent || !l.text.starts_with("220 "))
+      continue;
+    ++greetings;
+    const proto::greeting g = proto::parse_greeting(l.text);
+    EXPECT_EQ(g.what, proto::greeting::status::ok) << "spec line " << l.spec_line;
+    for (const std::string_view key : proto::required_adverts)
+    {
+      int seen = 0;
+      for (const proto::advert& a : g.adverts)
+        seen += a.key == key ? 1 : 0;
+      EXPECT_EQ(seen, 1) << "spec line " << l.spec_line << ": " << key;
+    }
+    if (first.empty())
+      first = l.text;
+    EXPECT_EQ(l.text, first) << "spec line " << l.spec_line;
+  }
+  EXPECT_GT(greetings, 10);
 }
 
 // A line the parser refuses must be answered by the reply the parser names;

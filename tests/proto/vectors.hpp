@@ -130,6 +130,78 @@ inline const std::vector<vector_case>& parser_vectors()
       {"IpTimingMarkLikeNetkit", "MSG half\xFF\xF4\xFF\xFD\x06PING\r\n", {"T253 6", "PING"}},
       {"IacAtLineStart", "\xFF\xF1PING\r\n", {"PING"}},
       {"IacOnlyLineIgnored", "\xFF\xF1\r\n", {}},
+
+      // Section 6.4: while a character is incomplete, IAC IP, AO, SUSP, BRK
+      // and ABORT stand for 0x83, 0x8F, 0x9A, 0x9C and 0x9C, and an IP
+      // discards nothing [N-TELNET-18]; outside one they keep their meaning
+      // of sections 6.1 and 6.3 [N-TELNET-19].
+      {"IpInsideCharacterIsData", "MSG \xC3\xFF\xF4\r\n", {"MSG Ã"}},
+      {"EachCommandInsideCharacter",
+       "MSG \xC3\xFF\xF4\xC3\xFF\xF5\xC3\xFF\xED\xC3\xFF\xF3\xC3\xFF\xEE\r\n",
+       {"MSG ÃÏÚÜÜ"}},
+      {"AbortInsideCharacter", "MSG \xE2\xFF\xEE\x93\r\n", {"MSG ✓"}},
+      {"CommandAsLastOfFour", "MSG \xF0\x9F\x98\xFF\xF4\xFF\xFD\x06\n", {"T253 6", "MSG 😃"}},
+      {"CommandsAsSecondAndThird", "MSG \xE2\xFF\xF3\xFF\xF5!\r\n", {"MSG ✏!"}},
+      {"IpAfterCompleteCharacterDiscards", "MSG \xC3\xA9\xFF\xF4PING\r\n", {"PING"}},
+      {"OthersAfterCompleteCharacterRemoved",
+       "MSG \xC3\xA9\xFF\xF5\xFF\xED\xFF\xF3\xFF\xEEx\r\n",
+       {"MSG éx"}},
+      {"IpAfterInvalidLeadDiscards",
+       "MSG \xC0\xFF\xF4PING 1\r\nMSG \xF5\xFF\xF4PING 2\r\nMSG \xC1\xFF\xF3\r\n",
+       {"PING 1", "PING 2", "E415"}},
+      {"IpAfterStrayContinuationDiscards", "MSG \x80\xFF\xF4PING\r\n", {"PING"}},
+      // The IP completes the character; the octet after it is outside.
+      {"IpThenNonContinuationEndsCharacter",
+       "MSG \xE2\xFF\xF4x\r\nMSG \xE2\xFF\xF4x\xFF\xF4PING\r\n",
+       {"E415", "PING"}},
+      {"LeadAfterCommandStartsCharacter", "MSG \xE2\xFF\xF4\xC3\xFF\xF4\r\n", {"E415"}},
+      // E0 83 is an overlong form: the line is invalid, not discarded, and
+      // the character still has an octet due.
+      {"IpAsSecondOctetAfterE0",
+       "ECHO \xE0\xFF\xF4\x80\r\nECHO \xE0\xFF\xF4PING\r\n",
+       {"E415", "E415"}},
+      {"IpAfterE0CountsOn",
+       "MSG \xE0\xFF\xF4\xFF\xF4PING\r\nMSG \xE0\xFF\xF4\xFF\xF4\xFF\xF4PING\r\n",
+       {"E415", "PING"}},
+      {"InvalidSecondOctetCountsOn",
+       "MSG \xE0\x80\xFF\xF4PING\r\nMSG \xED\xA0\xFF\xF4x\r\n",
+       {"E415", "E415"}},
+      {"CommandAfterC2IsC1Control",
+       "MSG \xC2\xFF\xF4\r\nMSG \xC2\xFF\xF4\xFF\xF4PING\r\n",
+       {"E415", "PING"}},
+      {"SecondOctetRanges",
+       "MSG \xED\xFF\xF3\x80\xF0\xFF\xED\x80\x80\xF4\xFF\xF5\xBF\xBF\r\n"
+       "MSG \xF0\xFF\xF4\x80\x80\r\nMSG \xF4\xFF\xED\x80\x80\r\n",
+       {"MSG \xED\x9C\x80\xF0\x9A\x80\x80\xF4\x8F\xBF\xBF", "E415", "E415"}},
+      {"F0ThenIpsCountsToThree",
+       "MSG \xF0\xFF\xF4\xFF\xF4\xFF\xF4PING\r\n"
+       "MSG \xF0\xFF\xF4\xFF\xF4\xFF\xF4\xFF\xF4PING\r\n",
+       {"E415", "PING"}},
+      {"InvalidLineStillCountsCharacters",
+       "MSG \x01\xC3\xFF\xF4PING\r\nMSG \x01\xC3\xA9\xFF\xF4PING\r\n",
+       {"E415", "PING"}},
+      {"CrInsideInvalidLineEndsCharacter",
+       "MSG \x01\xC3\rx\xFF\xF4PING\r\nMSG \x01\r\xC3\xFF\xF4PING\r\n",
+       {"PING", "E415"}},
+      {"CrInsideCharacterThenIp", "MSG \xC3\r\xFF\xF4\nPING\r\n", {"PING"}},
+      // Only data octets count: not IAC IAC, negotiation or a subnegotiation.
+      {"IacIacInsideCharacterNotData", "MSG \xC3\xFF\xFF\xFF\xF4\r\n", {"MSG Ã"}},
+      {"NegotiationInsideCharacterNotData",
+       "MSG \xC3\xFF\xFB\x18\xFF\xF4\r\n",
+       {"T251 24", "MSG Ã"}},
+      {"SubnegotiationInsideCharacterNotData",
+       "MSG \xC3\xFF\xFA\x18\x80\x80\xFF\xF0\xFF\xF4\r\nMSG \xC3\xFF\xFA\x18\xA9\xFF\xF4\r\n",
+       {"MSG Ã", "MSG Ã"}},
+      {"SubnegotiationInsideInvalidCharacterNotData",
+       "MSG \x01\xC3\xFF\xFA\x18\x80\xFF\xF0\xFF\xF4PING\r\n",
+       {"E415"}},
+      {"LineEndEndsCharacter",
+       "MSG \xC3\r\n\xFF\xF4PING\r\nMSG \x01\xC3\n\xFF\xF4PING\r\n",
+       {"E415", "PING", "E415", "PING"}},
+      {"CommandInsideVerb",
+       "NI\xC3\xFF\xF4"
+       "CK a\r\n",
+       {"E421 NIÃCK"}},
   };
   return cases;
 }

@@ -134,7 +134,7 @@ TEST(Bounds, IdleTimerWaitsWhileFloodControlHoldsInput)
   for (int i = 1; i <= 160; ++i)
     burst += "PING " + std::to_string(i) + "\r\n";
   c.send(burst);
-  EXPECT_EQ(c.line(), "220 natter/1 ready");
+  EXPECT_EQ(c.line(), d.greeting());
   EXPECT_EQ(c.line(), "200 bot nick accepted");
   for (int i = 1; i <= 160; ++i)
     ASSERT_EQ(c.line(), "PONG " + std::to_string(i)); // [N-CONN-10], [N-FLOOD-4]
@@ -151,7 +151,7 @@ TEST(Bounds, TelnetSequencesDoNotHideAnHttpRequest)
   {
     client web("127.0.0.1", d.chat_port());
     web.send(request);
-    EXPECT_EQ(web.line(), "220 natter/1 ready");
+    EXPECT_EQ(web.line(), d.greeting());
     std::string l = web.line();
     if (l.starts_with('\xff'))
     {
@@ -161,6 +161,23 @@ TEST(Bounds, TelnetSequencesDoNotHideAnHttpRequest)
     EXPECT_EQ(l, "500 this port speaks natter, a line-based chat protocol"); // [N-CONN-2]
     EXPECT_TRUE(web.closed_within(5s));
   }
+}
+
+TEST(Bounds, OverlongLineIsDiscardedAsItArrives)
+{
+  // Flood control off, so the line comes as fast as natterd reads it: all
+  // 64 MiB of it pass through natterd's memory, none may stay there.
+  natterd_process d({"--rate", "0"});
+  client c = registered(d.chat_port(), "long");
+  const long rss_before = d.rss_kib();
+  c.send("ECHO ");
+  const std::string chunk(1 << 20, 'z');
+  for (int i = 0; i < 64; ++i)
+    c.send(chunk);
+  c.send("\r\nPING after\r\n");
+  EXPECT_TRUE(c.line().starts_with("413 "));               // [N-FRAME-8]
+  EXPECT_EQ(c.line(), "PONG after");                       // [N-FRAME-11]
+  NATTER_EXPECT_RSS_GROWTH_BELOW(d, rss_before, 8 * 1024); // [N-FRAME-10]
 }
 
 TEST(Bounds, EchoServiceHoldsAtMostItsTotal)

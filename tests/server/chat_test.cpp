@@ -22,7 +22,7 @@ TEST(Chat, TranscriptOfEveryCommand)
 {
   natterd_process d(no_flood);
   client alice("127.0.0.1", d.chat_port());
-  EXPECT_EQ(alice.line(), "220 natter/1 ready"); // [N-CONN-1]
+  EXPECT_EQ(alice.line(), d.greeting()); // [N-CONN-1]
   alice.send("WHO\r\nMSG hi\r\nNICK\r\nNICK 9lives\r\nnick alice\r\n");
   EXPECT_EQ(alice.sync(), (lines{"401 register first with NICK", "401 register first with NICK",
                                  "400 NICK missing or bad argument", "432 invalid nick",
@@ -54,6 +54,23 @@ TEST(Chat, TranscriptOfEveryCommand)
   EXPECT_EQ(alice.sync(), (lines{"JOIN bob", "QUIT bob"}));
 }
 
+// N-CONN-11: "The server MUST advertise each key of this table, once, with
+// the value it applies to the connection": natterd's flags, as written.
+TEST(Chat, GreetingAdvertisesTheFlags)
+{
+  natterd_process d({"--max-line", "64", "--rate", "0.5", "--max-sendq", "70000",
+                     "--registration-timeout", "1.25", "--idle-timeout", "30"});
+  EXPECT_EQ(d.greeting(), "220 natter/1 line=64 nick=16 rate=0.5 burst=100 sendq=70000 reg=1.25 "
+                          "idle=30 ready");
+  client a("127.0.0.1", d.chat_port());
+  EXPECT_EQ(a.line(), d.greeting());
+  // Milliseconds as written: 1.001 s is not 1000.9999 ms cut to 1000.
+  natterd_process off({"--rate", "0", "--registration-timeout", "0", "--idle-timeout", "1.001"});
+  client b("127.0.0.1", off.chat_port());
+  EXPECT_EQ(b.line(), "220 natter/1 line=1024 nick=16 rate=0 burst=100 sendq=1048576 reg=0 "
+                      "idle=1.001 ready");
+}
+
 TEST(Chat, InvalidTextAndOverlongLines)
 {
   natterd_process d({"--rate", "0", "--max-line", "64"});
@@ -74,7 +91,7 @@ TEST(Chat, PipelinedCommandsInOnePacket)
   client b = registered(d.chat_port(), "b");
   client a("127.0.0.1", d.chat_port());
   a.send("NICK a\r\nMSG one\r\nMSG two\nECHO x\r\nPING p\r\n");
-  EXPECT_EQ(a.line(), "220 natter/1 ready");
+  EXPECT_EQ(a.line(), d.greeting());
   EXPECT_EQ(a.sync("p"), (lines{"200 a nick accepted", "ECHO x"}));
   EXPECT_EQ(b.sync(), (lines{"JOIN a", "MSG a one", "MSG a two"}));
 }
@@ -87,7 +104,7 @@ TEST(Chat, OneByteAtATime)
   const std::string script = "NICK a\r\nMSG h\xc3\xa9llo\r\n\xff\xfd\x06PING 1\r\n";
   for (char c : script)
     a.send(std::string(1, c));
-  EXPECT_EQ(a.line(), "220 natter/1 ready");
+  EXPECT_EQ(a.line(), d.greeting());
   EXPECT_EQ(a.line(), "200 a nick accepted");
   EXPECT_EQ(a.read_bytes(3), "\xff\xfb\x06"); // IAC WILL TIMING-MARK
   EXPECT_EQ(a.line(), "PONG 1");
@@ -163,7 +180,7 @@ TEST(Chat, HundredClientsRaceForOneNick)
   for (int i = 0; i < 100; ++i)
   {
     cs.emplace_back("127.0.0.1", d.chat_port());
-    EXPECT_EQ(cs.back().line(), "220 natter/1 ready");
+    EXPECT_EQ(cs.back().line(), d.greeting());
   }
   // All NICKs in flight before any reply is read.
   std::vector<std::thread> threads;
@@ -193,7 +210,7 @@ TEST(Chat, HttpRequestIsRefused)
   natterd_process d;
   client web("127.0.0.1", d.chat_port());
   web.send("POST /form HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\nNICK evil\r\nMSG hi\r\n");
-  EXPECT_EQ(web.line(), "220 natter/1 ready");
+  EXPECT_EQ(web.line(), d.greeting());
   EXPECT_EQ(web.line(), "500 this port speaks natter, a line-based chat protocol");
   EXPECT_TRUE(web.closed_within(std::chrono::seconds(5)));
   client probe = registered(d.chat_port(), "evil"); // never registered
@@ -204,7 +221,7 @@ TEST(Chat, TlsClientHelloIsRefused)
   natterd_process d;
   client tls("127.0.0.1", d.chat_port());
   tls.send(std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11));
-  EXPECT_EQ(tls.line(), "220 natter/1 ready");
+  EXPECT_EQ(tls.line(), d.greeting());
   EXPECT_EQ(tls.line(), "500 this port speaks natter, a line-based chat protocol");
   EXPECT_TRUE(tls.closed_within(std::chrono::seconds(5)));
 }
@@ -242,7 +259,7 @@ TEST(Chat, RandomBytesFromManyClientsLeaveOthersServed)
   for (int i = 0; i < 256; ++i)
     big.send(chunk);
   big.send("\r\nPING done\r\n");
-  EXPECT_EQ(big.line(), "220 natter/1 ready");
+  EXPECT_EQ(big.line(), d.greeting());
   EXPECT_EQ(big.line(), "413 line too long");
   EXPECT_EQ(big.line(), "PONG done");
   watcher.send("WHO\r\n");

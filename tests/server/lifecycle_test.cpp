@@ -22,7 +22,7 @@ TEST(Lifecycle, SigtermSends521AndExitsZero)
   natterd_process d;
   client a = registered(d.chat_port(), "a");
   client u("127.0.0.1", d.chat_port());
-  EXPECT_EQ(u.line(), "220 natter/1 ready");
+  EXPECT_EQ(u.line(), d.greeting());
   client e("127.0.0.1", d.echo_port());
   d.signal(SIGHUP); // does no harm [N-SHUT-8]
   a.send("PING h\r\n");
@@ -138,12 +138,12 @@ TEST(Lifecycle, DescriptorExhaustionDoesNotSpin)
   held.clear();
   // Recovers when descriptors free up.
   std::string greeting;
-  for (int i = 0; i < 100 && greeting != "220 natter/1 ready"; ++i)
+  for (int i = 0; i < 100 && greeting != d.greeting(); ++i)
   {
     client c("127.0.0.1", d.chat_port());
     greeting = c.line(1s);
   }
-  EXPECT_EQ(greeting, "220 natter/1 ready");
+  EXPECT_EQ(greeting, d.greeting());
 }
 
 TEST(Lifecycle, ConnectDisconnectCyclesLeakNoDescriptor)

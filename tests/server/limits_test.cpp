@@ -20,7 +20,7 @@ TEST(Limits, MaxClientsGets503)
   for (int i = 0; i < 3; ++i)
   {
     cs.emplace_back("127.0.0.1", d.chat_port());
-    EXPECT_EQ(cs.back().line(), "220 natter/1 ready");
+    EXPECT_EQ(cs.back().line(), d.greeting());
   }
   client extra("127.0.0.1", d.chat_port());
   EXPECT_EQ(extra.line(), "503 server full"); // [N-LIMIT-4]
@@ -28,14 +28,14 @@ TEST(Limits, MaxClientsGets503)
   cs.pop_back();
   // The freed slot is reusable once natterd has noticed the close.
   std::string greeting;
-  for (int i = 0; i < 100 && greeting != "220 natter/1 ready"; ++i)
+  for (int i = 0; i < 100 && greeting != d.greeting(); ++i)
   {
     client again("127.0.0.1", d.chat_port());
     greeting = again.line();
-    if (greeting != "220 natter/1 ready")
+    if (greeting != d.greeting())
       std::this_thread::sleep_for(20ms);
   }
-  EXPECT_EQ(greeting, "220 natter/1 ready");
+  EXPECT_EQ(greeting, d.greeting());
 }
 
 TEST(Limits, PerAddressLimitWithoutLoopbackExemption)
@@ -44,9 +44,9 @@ TEST(Limits, PerAddressLimitWithoutLoopbackExemption)
   client a("127.0.0.1", d.chat_port());
   client b("::1", d.chat_port());
   client c("127.0.0.1", d.chat_port());
-  EXPECT_EQ(a.line(), "220 natter/1 ready");
-  EXPECT_EQ(b.line(), "220 natter/1 ready");
-  EXPECT_EQ(c.line(), "220 natter/1 ready");
+  EXPECT_EQ(a.line(), d.greeting());
+  EXPECT_EQ(b.line(), d.greeting());
+  EXPECT_EQ(c.line(), d.greeting());
   client d3("127.0.0.1", d.chat_port());
   EXPECT_EQ(d3.line(), "504 too many connections from your address"); // [N-LIMIT-5]
 }
@@ -56,15 +56,15 @@ TEST(Limits, LoopbackIsExemptByDefault)
   natterd_process d({"--max-per-ip", "1"});
   client a("127.0.0.1", d.chat_port());
   client b("127.0.0.1", d.chat_port());
-  EXPECT_EQ(a.line(), "220 natter/1 ready");
-  EXPECT_EQ(b.line(), "220 natter/1 ready"); // [N-LIMIT-7]
+  EXPECT_EQ(a.line(), d.greeting());
+  EXPECT_EQ(b.line(), d.greeting()); // [N-LIMIT-7]
 }
 
 TEST(Limits, RegistrationTimeoutIsNotExtendedByTrickledBytes)
 {
   natterd_process d({"--registration-timeout", "1"});
   client a("127.0.0.1", d.chat_port());
-  EXPECT_EQ(a.line(), "220 natter/1 ready");
+  EXPECT_EQ(a.line(), d.greeting());
   const auto start = steady::now();
   std::string got;
   for (int i = 0; i < 40 && got.empty(); ++i)
@@ -108,7 +108,7 @@ TEST(Limits, FloodControlSlowsButDropsNothing)
 {
   natterd_process d({"--rate", "200"});
   client a("127.0.0.1", d.chat_port());
-  EXPECT_EQ(a.line(), "220 natter/1 ready");
+  EXPECT_EQ(a.line(), d.greeting());
   std::string many;
   for (int i = 0; i < 300; ++i)
     many += "PING " + std::to_string(i) + "\r\n";

@@ -1,5 +1,9 @@
 #include "natterd_process.hpp"
 
+#include "natter/core/greeting.hpp"
+#include "natter/proto/greeting.hpp"
+#include "natter/server/options.hpp"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -37,6 +41,20 @@ int remaining_ms(steady::time_point until)
   return left.count() > 0 ? static_cast<int>(left.count()) : 0;
 }
 
+/// What natterd greets with when started with `args` (argv[0] first).
+std::string greeting_for(std::vector<std::string> args)
+{
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  server::options opts;
+  if (server::parse_options(static_cast<int>(argv.size()), argv.data(), opts))
+    throw std::runtime_error("natterd would refuse these flags");
+  std::string line = core::greeting_line(opts.chat);
+  line.resize(line.size() - 2);
+  return line;
+}
+
 unsigned short port_of(const std::string& line)
 {
   return static_cast<unsigned short>(std::stoi(line.substr(line.rfind(':') + 1)));
@@ -58,6 +76,7 @@ natterd_process::natterd_process(std::vector<std::string> flags, unsigned long n
                                 "--log-level",
                                 level != nullptr ? level : "warn"};
   args.insert(args.end(), flags.begin(), flags.end());
+  greeting_ = greeting_for(args);
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());
@@ -400,7 +419,7 @@ client registered(unsigned short port, const std::string& nick, const std::strin
 {
   client c(host, port, rcvbuf);
   c.send("NICK " + nick + "\r\n");
-  if (c.line() != "220 natter/1 ready")
+  if (proto::parse_greeting(c.line()).what != proto::greeting::status::ok)
     throw std::runtime_error("no greeting");
   const std::string reply = c.line();
   if (reply != "200 " + nick + " nick accepted")

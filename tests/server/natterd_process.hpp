@@ -49,6 +49,9 @@ public:
   ~natterd_process();
 
   unsigned short chat_port() const noexcept { return chat_port_; }
+  /// The greeting natterd sends with these flags, without CRLF: the one
+  /// natterd's own option parser and greeting builder make of them.
+  const std::string& greeting() const noexcept { return greeting_; }
   unsigned short echo_port() const noexcept { return echo_port_; }
   pid_t pid() const noexcept { return pid_; }
 
@@ -75,6 +78,7 @@ public:
 
 private:
   pid_t pid_ = -1;
+  std::string greeting_;
   unsigned short chat_port_ = 0;
   unsigned short echo_port_ = 0;
 };
@@ -132,7 +136,7 @@ private:
   std::string buf_;
 };
 
-/// Connects and registers as `nick` (greeting and 200 consumed).
+/// Connects and registers as `nick` (a greeting and the 200 consumed).
 client registered(unsigned short port, const std::string& nick,
                   const std::string& host = "127.0.0.1", int rcvbuf = 0);
 

@@ -1,5 +1,6 @@
-// One chat client connection of natter-bench (fanout and idle modes): line
-// reading without allocation, and registration in either dialect.
+// One chat client connection of natter-bench (fanout and idle modes): setup
+// paced to a few connections at a time, line reading without allocation, and
+// registration in either dialect.
 //
 // natter: NICK, wait for 200. IRC (RFC 2812): NICK + USER, wait for 001;
 // for fan-out then JOIN the channel and wait for 366 (end of NAMES).
@@ -19,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -78,6 +80,23 @@ long read_lines(chat_conn& c, char* buf, OnLine&& on_line);
 /// Starts connecting `c` to `to` (from `source` when given) and watches it
 /// for writability; false (and c.st dead) when the socket could not start.
 bool begin_connect(chat_conn& c, const endpoint& to, const in_addr* source, poller& poll);
+
+/// What start_connections() could not start.
+struct start_failures
+{
+  std::size_t count = 0; ///< connections whose socket() or connect() failed at once
+  int error = 0;         ///< errno of the last of them
+};
+
+/// Connection setup, `concurrency` at a time (fanout and idle): starts
+/// conns[started], conns[started + 1], ... in that order while fewer than
+/// `concurrency` are in setup, adding each one started to `in_setup` (the
+/// mode takes it off again when the connection is ready or dead). With
+/// `spread`, connection i connects from spread_source(i). A connection that
+/// cannot start is marked dead and counted in the result, not in `in_setup`.
+start_failures start_connections(std::span<chat_conn> conns, std::size_t& started,
+                                 std::size_t& in_setup, std::size_t concurrency, const endpoint& to,
+                                 bool spread, poller& poll);
 
 /// Called when a connecting socket became writable: true when the
 /// connection is established, false when it failed.

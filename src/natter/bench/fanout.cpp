@@ -162,13 +162,8 @@ void fanout_mode::start(std::uint64_t now)
 
 void fanout_mode::start_next()
 {
-  while (in_setup_ < o_.concurrency && started_ < conns_.size())
-  {
-    if (begin_connect(conns_[started_++], ep_, nullptr, poll_))
-      ++in_setup_;
-    else
-      ++failed_;
-  }
+  failed_ +=
+      start_connections(conns_, started_, in_setup_, o_.concurrency, ep_, false, poll_).count;
 }
 
 void fanout_mode::kill(chat_conn& c)

@@ -15,7 +15,6 @@
 #include "natter/bench/report.hpp"
 #include "natter/bench/socket.hpp"
 
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -104,19 +103,12 @@ void idle_mode::start(std::uint64_t now)
 
 void idle_mode::start_next()
 {
-  while (in_setup_ < o_.concurrency && started_ < conns_.size())
-  {
-    const in_addr src = spread_source(started_);
-    if (begin_connect(conns_[started_], ep_, o_.spread ? &src : nullptr, poll_))
-      ++in_setup_;
-    else
-    {
-      ++failed_;
-      ++failed_connect_;
-      connect_errno_ = errno;
-    }
-    ++started_;
-  }
+  const start_failures f =
+      start_connections(conns_, started_, in_setup_, o_.concurrency, ep_, o_.spread, poll_);
+  failed_ += f.count;
+  failed_connect_ += f.count;
+  if (f.count > 0)
+    connect_errno_ = f.error;
 }
 
 void idle_mode::on_event(const epoll_event& ev, std::uint64_t /*now*/)

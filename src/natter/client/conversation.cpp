@@ -3,6 +3,7 @@
 #include "natter/client/format.hpp"
 #include "natter/client/nick.hpp"
 #include "natter/proto/ascii.hpp"
+#include "natter/proto/greeting.hpp"
 #include "natter/proto/limits.hpp"
 #include "natter/proto/server_line.hpp"
 
@@ -44,12 +45,43 @@ bool is_unknown_event(std::string_view line) noexcept
   return true;
 }
 
+/// The limits `g` advertises, in words, for /help. Keys this client does
+/// not know are left out; so is a limit not advertised, but for the line
+/// limit, which is then assumed (N-CONN-13).
+std::string describe_limits(const proto::greeting& g, std::size_t line_limit)
+{
+  namespace key = proto::advert_key;
+  auto is_zero = [](std::string_view v) { return proto::advert_number(v) == 0.0; };
+  std::string out = "server natter/" + std::to_string(g.version) + ": lines of up to " +
+                    std::to_string(line_limit) + " bytes (" + std::to_string(line_limit - 6) +
+                    " of message text)";
+  if (!g.find(key::line))
+    out += ", assumed: the server advertises no limit";
+  if (const auto nick = g.find(key::nick))
+    out += ", nicks of up to " + std::string(*nick) + " characters";
+  if (const auto rate = g.find(key::rate))
+  {
+    const auto burst = g.find(key::burst);
+    out += is_zero(*rate) ? std::string(", no flood control")
+                          : ", " + std::string(*rate) + " lines a second" +
+                                (burst ? " after a burst of " + std::string(*burst) : "");
+  }
+  if (const auto sendq = g.find(key::sendq))
+    out += ", up to " + std::string(*sendq) + " bytes of output held for you";
+  if (const auto reg = g.find(key::reg))
+    out += is_zero(*reg) ? ", no registration timeout"
+                         : ", registration within " + std::string(*reg) + " s";
+  if (const auto idle = g.find(key::idle))
+    out += is_zero(*idle) ? ", no idle timeout" : ", idle timeout " + std::string(*idle) + " s";
+  return out;
+}
+
 } // namespace
 
 conversation::conversation(options opts, clock_fn clock, steady_fn steady)
     : opts_(std::move(opts)), clock_(clock ? std::move(clock) : clock_fn(&local_clock)),
       steady_(steady ? std::move(steady) : steady_fn(&std::chrono::steady_clock::now)),
-      wanted_(opts_.nick), nick_(opts_.nick)
+      wanted_(opts_.nick), nick_(opts_.nick), line_limit_(proto::min_max_line)
 {
 }
 
@@ -66,6 +98,8 @@ void conversation::connected()
   registered_ = false;
   told_held_ = false;
   attempt_ = 0;
+  line_limit_ = proto::min_max_line;
+  limits_.clear();
   nick_ = wanted_;
   send("NICK " + nick_);
 }
@@ -74,6 +108,7 @@ void conversation::disconnected()
 {
   connected_ = false;
   registered_ = false;
+  limits_.clear();
   who_.clear();
   who_left_out_ = 0;
   awaiting_.clear();
@@ -102,6 +137,11 @@ void conversation::server_line(std::string_view line)
       error("unexpected line from server: " + std::string(line));
     return;
   case k::reply:
+    if (static_cast<proto::reply_code>(l.code) == proto::reply_code::greeting && !l.more)
+    {
+      on_greeting(line); // "connected to ..." was already said
+      return;
+    }
     // A code this version does not know keeps its value (N-REPLY-9).
     on_reply(static_cast<proto::reply_code>(l.code), l.more, l.text);
     return;
@@ -219,10 +259,7 @@ void conversation::on_reply(proto::reply_code code, bool more, std::string_view 
 {
   using rc = proto::reply_code;
   if (code == rc::greeting)
-  {
-    on_answer(sent{sent::verb::other, {}}, code, text); // it answers connecting
-    return;
-  }
+    return; // it answers connecting: server_line() reads it
   if (static_cast<int>(code) / 100 == 5)
   {
     // The server ends the connection (spec 8.1); the close will follow.
@@ -273,8 +310,6 @@ void conversation::on_answer(const sent& cmd, proto::reply_code code, std::strin
     notice(display_line::kind::event, text);
     return;
   }
-  if (code == rc::greeting)
-    return; // the greeting: "connected to ..." was already said
   if (code == rc::closing)
   {
     // Also reached through "/raw QUIT": the close that follows is wanted.
@@ -336,6 +371,18 @@ void conversation::on_unasked(proto::reply_code code, std::string_view text)
     error(shown);
 }
 
+// The version comes from the version token alone, unknown adverts are
+// ignored and none is required: without a line advert the limit stays 32
+// (N-CONN-13).
+void conversation::on_greeting(std::string_view line)
+{
+  const proto::greeting g = proto::parse_greeting(line);
+  if (g.what != proto::greeting::status::ok)
+    return;
+  line_limit_ = proto::line_limit(g);
+  limits_ = describe_limits(g, line_limit_);
+}
+
 void conversation::on_registration_refused(proto::reply_code code, std::string_view text)
 {
   if (code == proto::reply_code::nick_in_use && attempt_ + 1 < max_nick_attempts)
@@ -370,6 +417,8 @@ void conversation::user_line(std::string_view line)
       notice(display_line::kind::status, help.substr(0, nl));
       help = nl == std::string_view::npos ? std::string_view{} : help.substr(nl + 1);
     }
+    notice(display_line::kind::status,
+           limits_.empty() ? std::string_view("server limits: known once connected") : limits_);
     return;
   }
   case k::quit: quit(in.text); return;
@@ -378,11 +427,8 @@ void conversation::user_line(std::string_view line)
       return;
     break;
   case k::raw:
-    if (!fits({}, in.text))
-      return;
-    break;
   case k::echo:
-    if (!fits("ECHO", in.text))
+    if (!valid(in.text))
       return;
     break;
   case k::nick:
@@ -487,6 +533,8 @@ void conversation::perform(const held& item)
   switch (item.what)
   {
   case k::message:
+    if (!fits("MSG", item.text))
+      return;
     send("MSG " + item.text);
     if (opts_.show_own)
       show(display_line::kind::chat, format_message(clock_(), nick_, item.text, opts_.colour));
@@ -495,7 +543,10 @@ void conversation::perform(const held& item)
     return;
   case k::nick: send("NICK " + item.text); return;
   case k::who: send("WHO"); return;
-  case k::echo: send(item.text.empty() ? std::string("ECHO") : "ECHO " + item.text); return;
+  case k::echo:
+    if (fits("ECHO", item.text))
+      send(item.text.empty() ? std::string("ECHO") : "ECHO " + item.text);
+    return;
   case k::ping:
     if (item.barrier)
     {
@@ -505,7 +556,10 @@ void conversation::perform(const held& item)
     }
     send("PING natter-" + std::to_string(++next_ping_));
     return;
-  case k::raw: send(item.text); return;
+  case k::raw:
+    if (fits({}, item.text))
+      send(item.text);
+    return;
   case k::nothing:
   case k::help:
   case k::quit:
@@ -517,26 +571,31 @@ bool conversation::sendable(std::string_view text)
 {
   if (text.find_first_not_of(' ') == std::string_view::npos)
     return false; // the server would ignore it, or refuse "MSG " with 400
-  return fits("MSG", text);
+  return valid(text);
 }
 
 // The protocol allows no control characters and bounded lines; saying so
 // here beats a 415 or 413 from the server for a line the user cannot see.
+// Text is checked as it is typed; the length when it is sent, against the
+// limit of the connection it goes out on.
+bool conversation::valid(std::string_view text)
+{
+  if (proto::is_valid_text(text))
+    return true;
+  error("not sent: the text contains control characters or invalid UTF-8");
+  return false;
+}
+
 bool conversation::fits(std::string_view verb, std::string_view text)
 {
-  if (!proto::is_valid_text(text))
-  {
-    error("not sent: the text contains control characters or invalid UTF-8");
-    return false;
-  }
-  const std::size_t size = (verb.empty() ? 0 : verb.size() + 1) + text.size() + 2;
-  if (size > proto::default_max_line)
-  {
-    error("not sent: the line is " + std::to_string(size) + " bytes, more than the " +
-          std::to_string(proto::default_max_line) + " the server accepts");
-    return false;
-  }
-  return true;
+  const std::size_t overhead = (verb.empty() ? 0 : verb.size() + 1) + 2; // SP, CRLF
+  if (overhead + text.size() <= line_limit_)
+    return true;
+  error("not sent: " + std::to_string(text.size()) + " bytes of " +
+        (verb.empty() ? std::string("line") : std::string(verb) + " text") +
+        ", and this server takes lines of up to " + std::to_string(line_limit_) +
+        " bytes: at most " + std::to_string(line_limit_ - overhead));
+  return false;
 }
 
 // Every line sent is remembered until answered, so that a reply is acted

@@ -109,6 +109,9 @@ public:
   std::size_t pings_awaited() const noexcept;
   /// Lines the user gave that are held until registration.
   std::size_t held_lines() const noexcept;
+  /// The line limit of this connection's server, terminator included: its
+  /// `line` advert, else 32 [N-CONN-13].
+  std::size_t line_limit() const noexcept { return line_limit_; }
 
 private:
   struct held
@@ -158,6 +161,8 @@ private:
   void show(display_line::kind what, std::string text);
   void notice(display_line::kind what, std::string_view text);
   void error(std::string_view text);
+  void on_greeting(std::string_view text);
+  bool valid(std::string_view text);
   bool fits(std::string_view verb, std::string_view text);
   bool sendable(std::string_view message);
 
@@ -174,6 +179,10 @@ private:
   bool ever_registered_ = false;
   bool quitting_ = false;
   bool told_held_ = false; // "held until connected" said once per outage
+  // What this connection's greeting advertised; until it came, the
+  // smallest line limit a server may have.
+  std::size_t line_limit_;
+  std::string limits_; // the adverts in words, for /help; empty when unknown
 
   std::deque<held> held_;
   std::deque<sent> awaiting_; // oldest first; runs of MSG are one entry

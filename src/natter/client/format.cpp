@@ -23,13 +23,28 @@ constexpr std::string_view sgr_error = "\x1b[1;31m";
 // white and their bright forms are left out.
 constexpr std::array<int, 12> palette = {31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96};
 
-// Appends `text` made printable, then closes every bidirectional embedding,
+// Appends `text` made printable (proto::append_printable), with U+2028 LINE
+// SEPARATOR and U+2029 PARAGRAPH SEPARATOR shown as U+FFFD: a terminal or
+// widget that starts a row at them would show a row that looks like the
+// start of another message (spec 5, [N-ENC-11]).
+void append_displayable(std::string& out, std::string_view text)
+{
+  const std::size_t from = out.size();
+  proto::append_printable(out, text);
+  // What was appended is valid UTF-8, so E2 80 A8/A9 is always the code point.
+  for (std::size_t i = out.find("\xE2\x80", from); i != std::string::npos && i + 2 < out.size();
+       i = out.find("\xE2\x80", i + 1))
+    if (out[i + 2] == '\xA8' || out[i + 2] == '\xA9')
+      out.replace(i, 3, "\xEF\xBF\xBD");
+}
+
+// Appends `text` made displayable, then closes every bidirectional embedding,
 // override and isolate it leaves open, so it cannot reorder what the
 // terminal shows after it (spec 5.1, [N-ENC-8]).
 void append_contained(std::string& out, std::string_view text)
 {
   const std::size_t from = out.size();
-  proto::append_printable(out, text);
+  append_displayable(out, text);
   std::string open; // 'e' embedding/override, 'i' isolate, innermost last
   const std::string_view added = std::string_view(out).substr(from);
   for (std::size_t i = 0; i + 2 < added.size(); ++i)
@@ -138,7 +153,7 @@ std::string printable(std::string_view text)
 {
   std::string out;
   out.reserve(text.size());
-  proto::append_printable(out, text);
+  append_displayable(out, text);
   return out;
 }
 
@@ -166,7 +181,7 @@ std::string format_message(std::string_view clock, std::string_view nick, std::s
     out += std::to_string(nick_colour(nick));
     out += 'm';
   }
-  proto::append_printable(out, nick);
+  append_displayable(out, nick);
   if (colour)
     out += sgr_reset;
   out += "> ";

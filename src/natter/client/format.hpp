@@ -16,7 +16,8 @@ std::string format_clock(const std::tm& local);
 
 /// Text that is safe to print: every control character (C0 but TAB, DEL, C1)
 /// and every invalid UTF-8 octet is replaced by U+FFFD, so nothing received
-/// can move the cursor, change colours or retitle the terminal.
+/// can move the cursor, change colours or retitle the terminal; so are
+/// U+2028 and U+2029, so nothing received can start a row [N-ENC-11].
 std::string printable(std::string_view text);
 
 /// SGR colour number (31-36, 91-96) of a nick. Stable across runs and

@@ -7,6 +7,7 @@ namespace natter::core
 
 void connection::received(std::string_view data, time_point now)
 {
+  due_ = true;
   if (ended_ || lingering_)
     return; // the final line is out: input is only drained until the peer closes
   session_.receive(data, now);
@@ -14,6 +15,7 @@ void connection::received(std::string_view data, time_point now)
 
 void connection::end_of_input(time_point now)
 {
+  due_ = true;
   if (ended_)
     return;
   if (lingering_)
@@ -23,6 +25,7 @@ void connection::end_of_input(time_point now)
 
 void connection::failed()
 {
+  due_ = true;
   if (!ended_)
     end(false, close_reason::failed);
 }
@@ -39,6 +42,7 @@ void connection::end(bool reset, close_reason why)
 
 void connection::timer_fired(time_point now)
 {
+  due_ = true;
   if (ended_)
     return;
   if (now >= close_by_)
@@ -63,17 +67,10 @@ std::size_t connection::peek(std::span<piece> out, std::size_t max_bytes)
   return session_.output().peek(out, max_bytes);
 }
 
-std::size_t connection::wrote(std::size_t n, time_point now)
-{
-  const std::size_t left = session_.output().written(n);
-  if (n > 0 && session_.next_wait() == session::wait::output)
-    session_.resume(now); // below the soft mark again, perhaps
-  return left;
-}
-
 connection::next connection::step(time_point now)
 {
   next n;
+  due_ = false;
   if (close_told_)
     return n;
   if (ended_)
@@ -101,7 +98,6 @@ connection::next connection::step(time_point now)
   }
   const session::wait w = session_.next_wait();
   n.read = lingering_ || w == session::wait::input;
-  n.write = !lingering_ && out.bytes > 0;
   n.wake_at = std::min(session_.deadline(), close_by_);
   if (!lingering_ && w == session::wait::rate)
     n.wake_at = std::min(n.wake_at, session_.resume_at());

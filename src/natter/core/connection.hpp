@@ -3,8 +3,9 @@
 // around it (when to read, what to write next, one timer for every
 // deadline, the flush deadline of a closing connection, the linger after a
 // final line, when to reset). A transport tells it what happened, with the
-// time, and asks step() what to do; natterd, the session fuzzer and the core
-// tests all drive this same class.
+// time (on a write, a way to read it, called only when the time matters),
+// and asks step() what to do; natterd, the session fuzzer and the core tests
+// all drive this same class.
 //
 // Threads: as session (one thread at a time; the room may queue output and
 // close the outbox from others, which wakes the transport).
@@ -14,6 +15,7 @@
 #include "natter/core/session.hpp"
 
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <span>
 #include <string_view>
@@ -33,15 +35,18 @@ public:
   /// destroys that line (spec N-CONN-9).
   static constexpr std::chrono::milliseconds linger_time{limits::linger_time};
 
-  /// What the transport does next, as step() answers it.
+  /// What the transport does next, as step() answers it. Whether output is
+  /// pending is not in it: peek() and wrote() tell that, and the outbox
+  /// wakes the transport when there is more.
   struct next
   {
     bool read = false;                      ///< wait for input: received() or end_of_input()
-    bool write = false;                     ///< output is pending: peek() and wrote()
     bool shutdown_send = false;             ///< shut down the sending side now (told once)
     bool close = false;                     ///< close the socket now (told once)
     bool reset = false;                     ///< ...abortively: output was left unsent
     time_point wake_at = time_point::max(); ///< call timer_fired() then
+
+    bool operator==(const next&) const = default;
   };
 
   connection(room& r, transport& t, time_point now) : session_(r, t, now) {}
@@ -68,12 +73,46 @@ public:
   std::size_t peek(std::span<piece> out, std::size_t max_bytes);
 
   /// The socket took `n` octets of what peek() gave (0: none). Returns the
-  /// octets still pending.
-  std::size_t wrote(std::size_t n, time_point now);
+  /// octets still pending. `now()` gives the time and is called only when
+  /// the time matters: when the session had stopped reading at the soft
+  /// mark and goes on now. So a transport reads no clock on a write that
+  /// does not resume the session: nearly every write.
+  template <std::invocable Now>
+  std::size_t wrote(std::size_t n, Now&& now)
+  {
+    const std::size_t left = session_.output().written(n);
+    if (n > 0 && session_.next_wait() == session::wait::output)
+    {
+      session_.resume(now()); // below the soft mark again, perhaps
+      due_ = true;
+    }
+    return left;
+  }
+
+  /// wrote() at a time already known.
+  std::size_t wrote(std::size_t n, time_point now)
+  {
+    return wrote(n, [now] { return now; });
+  }
 
   /// What to do now. Each one-time action (shutdown_send, close) is told
   /// once; after close, nothing more is asked.
   next step(time_point now);
+
+  /// False when step() would answer just what it answered last, so the
+  /// transport need not ask: since then only output was queued, peeked and
+  /// written (a wrote() that did not resume the session), time passed, and
+  /// the outbox is not closing. A write changes only the octets pending,
+  /// which step() looks at only once the outbox is closing (the flush
+  /// deadline, the linger); the deadlines it merges move only on input, a
+  /// timer or a resume. True before the first step(), after every other
+  /// event told to this class, and while the outbox is closing. A close on
+  /// another thread sets the flag read here before it wakes the transport,
+  /// so the write that follows the wake sees it.
+  bool step_due() const noexcept
+  {
+    return !close_told_ && (due_ || session_.output().closing_unlocked());
+  }
 
   /// True once the transport was told to close.
   bool over() const noexcept { return close_told_; }
@@ -98,6 +137,7 @@ private:
   bool ended_ = false; // the session left; the socket is to be closed
   bool reset_ = false;
   bool close_told_ = false;
+  bool due_ = true; // an event since the last step() may change its answer
 };
 
 } // namespace natter::core

@@ -118,6 +118,10 @@ public:
   /// True once close() was called.
   bool closing() const;
 
+  /// closing() without the lock. Set under the lock before close() wakes
+  /// the transport, so a writer woken by a close sees it here.
+  bool closing_unlocked() const noexcept { return closing_.load(std::memory_order_acquire); }
+
   /// What a connection's writer asks after every event, under one lock:
   /// whether the outbox is closing and how many octets are pending
   /// (finished() is `closing && bytes == 0`).
@@ -228,11 +232,12 @@ private:
   std::uint32_t head_offset_ = 0; // octets of entries_[head_]'s text written
   std::size_t skipped_ = 0;       // octets of own events pending a skip
   std::size_t in_flight_ = 0;     // peeked, written() not yet called
-  // Written under the lock, read without it by pending_bound():
+  // Written under the lock, read without it by pending_bound() and
+  // closing_unlocked():
   std::atomic<std::uint64_t> pos_{0}; // next log position to send
   std::atomic<std::size_t> own_{0};   // octets of own lines pending
   std::atomic<bool> idle_{true};      // the writer found nothing: wake it
-  bool closing_ = false;
+  std::atomic<bool> closing_{false};
   bool trim_ = false;         // discarded while in flight: trim at written()
   bool final_queued_ = false; // ...and the last entry is the final line
   close_reason reason_ = close_reason::none;

@@ -8,6 +8,7 @@
 
 #include "natter/core/close_reason.hpp"
 #include "natter/core/config.hpp"
+#include "natter/core/greeting.hpp"
 #include "natter/core/outbox.hpp"
 #include "natter/core/room_log.hpp"
 
@@ -57,12 +58,18 @@ public:
     bool in_room_ = false;
   };
 
-  explicit room(const config& cfg) : config_(cfg), log_(cfg.log_chunk) {}
+  explicit room(const config& cfg)
+      : config_(cfg), greeting_(make_text(greeting_line(cfg))), log_(cfg.log_chunk)
+  {
+  }
   room(const room&) = delete;
   room& operator=(const room&) = delete;
 
   /// The limits every session of this room obeys.
   const config& settings() const noexcept { return config_; }
+
+  /// The greeting every connection gets, with the adverts of settings().
+  const shared_text& greeting() const noexcept { return greeting_; }
 
   /// Sum of the queued output of every connection.
   pending_total& total_sendq() noexcept { return total_sendq_; }
@@ -135,6 +142,7 @@ private:
   void unlist(seat& s);
 
   const config config_;
+  const shared_text greeting_;
   mutable std::mutex mutex_;
   room_log log_;                        // appended under mutex_
   std::set<seat*, nick_order> members_; // a member's nick changes only outside it

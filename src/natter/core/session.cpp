@@ -22,12 +22,11 @@ shared_text reply_line(reply_code code)
 }
 
 // Lines every session sends unchanged are built once and shared (the final
-// lines are close_reason's).
-const shared_text& fixed_line(reply_code code)
+// lines are close_reason's, the greeting is the room's).
+const shared_text& not_registered_line()
 {
-  static const shared_text greeting = reply_line(reply_code::greeting);
-  static const shared_text not_registered = reply_line(reply_code::not_registered);
-  return code == reply_code::greeting ? greeting : not_registered;
+  static const shared_text line = reply_line(reply_code::not_registered);
+  return line;
 }
 
 const shared_text& help_text()
@@ -62,7 +61,7 @@ session::~session()
 
 void session::start()
 {
-  send(fixed_line(reply_code::greeting));
+  send(room_.greeting());
 }
 
 void session::receive(std::string_view data, time_point now)
@@ -333,7 +332,7 @@ void session::handle_command(const proto::command& cmd)
   case command_type::msg:
     // Registration is checked before the argument [decision: 401 before 400].
     if (!registered_)
-      send(fixed_line(reply_code::not_registered));
+      send(not_registered_line());
     else if (cmd.arg.find_first_not_of(' ') == std::string_view::npos)
       reply(reply_code::bad_argument, proto::verb_name(cmd.type));
     else
@@ -349,7 +348,7 @@ void session::handle_command(const proto::command& cmd)
   }
   case command_type::who:
     if (!registered_)
-      send(fixed_line(reply_code::not_registered));
+      send(not_registered_line());
     else
       send(make_text(room_.who()));
     break;

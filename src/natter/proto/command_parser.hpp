@@ -92,6 +92,7 @@ public:
 
 private:
   bool commit(const char* to);
+  bool hold_octet(char octet);
   bool hold_pending_cr();
   bool cr_overflows() noexcept;
   bool end_line(const char* content_end, std::size_t terminator, parse_event& ev);
@@ -108,6 +109,7 @@ private:
   bool overflow_ = false;          // 413 sent; discarding to the terminator
   bool invalid_ = false;           // the line broke the text rules (415)
   std::uint8_t tel_verb_ = 0;      // WILL/WONT/DO/DONT awaiting its option
+  std::uint8_t due_ = 0;           // continuation octets due in an invalid line (6.4)
   int cs_ = 0;                     // Ragel state
   std::uint64_t lines_framed_ = 0; // terminators seen
 };

@@ -131,7 +131,11 @@ void chat_connection::do_write()
   if (writing_)
     return settle(); // a close meanwhile arms its flush deadline now
   const std::size_t left = write_pending();
-  settle();
+  // A write leaves step()'s answer as it was unless the session resumed
+  // reading or the outbox is closing (connection::step_due): on the
+  // fan-out path, no step and no look at the timer per write.
+  if (conn_.step_due())
+    settle();
   // More is pending: continue in the worker's next flush, after whatever
   // else waits on this thread. When the outbox went idle, its next output
   // wakes us, so no post is needed (one per write, per recipient, on the
@@ -162,8 +166,9 @@ std::size_t chat_connection::write_pending()
     n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   const int err = errno;
-  const auto now = core::clock::now();
-  const std::size_t left = conn_.wrote(n < 0 ? 0 : static_cast<std::size_t>(n), now);
+  // The clock is read only if the write lets the session read again.
+  const std::size_t left =
+      conn_.wrote(n < 0 ? 0 : static_cast<std::size_t>(n), [] { return core::clock::now(); });
   if (n >= 0)
     return left;
   if (err == EAGAIN || err == EWOULDBLOCK)

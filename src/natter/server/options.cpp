@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <charconv>
+#include <cmath>
 #include <string_view>
 #include <system_error>
 #include <thread>
@@ -173,8 +174,9 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
     return 2;
   }
   parse_log_level(level, out.level);
-  auto millis = [](double s)
-  { return std::chrono::milliseconds(static_cast<long long>(s * 1000)); };
+  // Rounded, not truncated: 1.001 * 1000 is 1000.9999... in binary, and the
+  // greeting advertises the milliseconds applied (reg=1.001).
+  auto millis = [](double s) { return std::chrono::milliseconds(std::llround(s * 1000)); };
   c.registration_timeout = millis(reg_timeout);
   c.idle_timeout = millis(idle_timeout);
   out.echo_idle_timeout = millis(echo_idle);
