@@ -13,6 +13,8 @@ packages=(
   libasio-dev                        # standalone Asio
   libcli11-dev                       # command lines
   libreadline-dev                    # the client's line editing
+  libutf8proc-dev                    # the client's character widths (wrapping)
+  libvterm-dev                       # tests/client: the screen a terminal shows
   libgtest-dev libgmock-dev          # GoogleTest
   libbenchmark-dev                   # Google Benchmark
   clang libclang-rt-14-dev           # the clang build, libFuzzer, clang's sanitizers

@@ -19,10 +19,10 @@ using clock = std::chrono::steady_clock;
 class Conversation : public ::testing::Test
 {
 protected:
-  explicit Conversation(bool show_own = true)
+  explicit Conversation(bool show_own = true, std::size_t confirm_every = 0)
       : conv_(
-            conversation::options{"alice", false, show_own}, [] { return std::string("12:34"); },
-            [this] { return now_; })
+            conversation::options{"alice", false, show_own, confirm_every},
+            [] { return std::string("12:34"); }, [this] { return now_; })
   {
   }
 
@@ -414,6 +414,45 @@ TEST_F(Conversation, ReRegistersTheCurrentNickAfterReconnect)
   EXPECT_EQ(sent(), lines{"MSG while away"});
 }
 
+// Spec 8.3: "A client MUST ignore an event whose name it does not know
+// [N-EVENT-3]."
+TEST_F(Conversation, UnknownEventsAreIgnored)
+{
+  register_as();
+  conv_.server_line("TOPIC the new topic");
+  conv_.server_line("AWAY bob");
+  conv_.server_line("X-FUTURE");
+  const effects e = take();
+  EXPECT_TRUE(e.show.empty()) << e.show.front().text;
+  EXPECT_TRUE(e.send.empty());
+  // A known event without its arguments is still a broken line.
+  conv_.server_line("JOIN");
+  const lines out = shown();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_NE(out[0].find("unexpected line"), std::string::npos);
+}
+
+// Spec 8.1: "A client MUST handle a reply code it does not know by its first
+// digit [N-REPLY-9]."
+TEST_F(Conversation, UnknownCodesByTheirClass)
+{
+  register_as();
+  conv_.user_line("/raw FUTURE one");
+  conv_.user_line("/raw FUTURE two");
+  conv_.user_line("/raw FUTURE three");
+  take();
+  conv_.server_line("250 future success code");
+  conv_.server_line("450 future client error");
+  conv_.server_line("550 future closing reason");
+  const effects e = take();
+  ASSERT_EQ(e.show.size(), 3u);
+  EXPECT_EQ(e.show[0].what, display_line::kind::event);
+  EXPECT_EQ(e.show[0].text, "[12:34] * 250 future success code");
+  EXPECT_EQ(e.show[1].what, display_line::kind::error);
+  EXPECT_EQ(e.show[2].what, display_line::kind::error);
+  EXPECT_FALSE(e.exit_code);
+}
+
 TEST_F(Conversation, UnparseableServerLineIsShownSafely)
 {
   register_as();
@@ -424,10 +463,122 @@ TEST_F(Conversation, UnparseableServerLineIsShownSafely)
   EXPECT_EQ(e.show[0].text.find('\x1b'), std::string::npos);
 }
 
+// Issue 19, 7: "Act on a reply only when it answers a command the client
+// sent."
+TEST_F(Conversation, UnaskedNickAcceptedChangesNothing)
+{
+  register_as();
+  conv_.server_line("200 admin nick accepted");
+  const effects e = take();
+  EXPECT_FALSE(e.nick_changed);
+  EXPECT_EQ(conv_.nick(), "alice");
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].what, display_line::kind::status);
+  EXPECT_EQ(e.show[0].text,
+            "[12:34] * ignored a reply to nothing natter sent: 200 admin nick accepted");
+  conv_.user_line("hi");
+  EXPECT_EQ(shown(), lines{"[12:34] <alice> hi"});
+}
+
+TEST_F(Conversation, UnaskedGoodbyeDoesNotEndTheSession)
+{
+  register_as();
+  conv_.server_line("221 goodbye");
+  take();
+  EXPECT_FALSE(conv_.quitting());
+  conv_.disconnected();
+  EXPECT_FALSE(take().exit_code) << "a lost connection, not a quit";
+}
+
+TEST_F(Conversation, UnaskedRefusalDoesNotRetryTheNick)
+{
+  register_as();
+  conv_.server_line("433 alice nick already in use");
+  const effects e = take();
+  EXPECT_TRUE(e.send.empty());
+  EXPECT_FALSE(e.exit_code);
+  EXPECT_EQ(conv_.nick(), "alice");
+}
+
+TEST_F(Conversation, UnaskedWhoIsIgnored)
+{
+  register_as();
+  conv_.server_line("211-mallory");
+  conv_.server_line("211-eve");
+  EXPECT_TRUE(take().show.empty());
+  conv_.user_line("/who");
+  take();
+  conv_.server_line("211-alice");
+  conv_.server_line("211 1 users in the room");
+  EXPECT_EQ(shown(), lines{"[12:34] * 1 users in the room: alice"});
+}
+
+// Issue 19, 2: "bound what a multi-line reply may hold".
+TEST_F(Conversation, WhoReplyIsBounded)
+{
+  register_as();
+  conv_.user_line("/who");
+  take();
+  for (std::size_t i = 0; i < conversation::max_who_nicks + 5; ++i)
+    conv_.server_line("211-n" + std::to_string(i));
+  conv_.server_line("211-" + std::string(60000, 'w')); // no nick: not kept
+  EXPECT_TRUE(take().show.empty());
+  conv_.server_line("211 10006 users in the room");
+  const lines out = shown();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].starts_with("[12:34] * 10006 users in the room: n0 n1 n2 ")) << out[0];
+  EXPECT_TRUE(out[0].ends_with(" n9999 (and 6 more lines not shown)"));
+  EXPECT_LT(out[0].size(), 100000u);
+}
+
+// Spec 4.3: the server sends "what answers [lines] (replies, and the `ECHO`
+// and `PONG` events) in the same order [N-FRAME-14]", and 7.3: "On success
+// the server MUST send nothing to the sender [N-MSG-4]". So an answer
+// passes over the MSGs before its command: they went through.
+TEST_F(Conversation, AnswersPassOverMessages)
+{
+  register_as();
+  conv_.user_line("one");
+  conv_.user_line("two");
+  conv_.user_line("/nick bob");
+  conv_.user_line("three");
+  take();
+  conv_.server_line("415 invalid text"); // answers "one"
+  conv_.server_line("200 bob nick accepted");
+  EXPECT_EQ(conv_.nick(), "bob");
+  conv_.server_line("200 carol nick accepted"); // "three" asked for no nick
+  EXPECT_EQ(conv_.nick(), "bob");
+  conv_.user_line("/ping");
+  const lines ping = sent();
+  ASSERT_EQ(ping.size(), 1u);
+  conv_.server_line("PONG " + ping[0].substr(5));
+  EXPECT_EQ(shown().back(), "[12:34] * pong from server: 0.0 ms");
+}
+
+// Issue 19, 7: "While not registered, typed lines that are not sent must be
+// reported as not sent."
+TEST_F(Conversation, TypedLinesNotSentAreReported)
+{
+  conv_.connected();
+  take();
+  conv_.user_line("are you there?");
+  effects e = take();
+  EXPECT_TRUE(e.send.empty());
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].text,
+            "[12:34] * not sent yet, held until the server accepts the nick: are you there?");
+  conv_.quit({});
+  e = take();
+  EXPECT_EQ(e.send, lines{"QUIT"});
+  ASSERT_EQ(e.show.size(), 1u);
+  EXPECT_EQ(e.show[0].what, display_line::kind::error);
+  EXPECT_EQ(e.show[0].text, "[12:34] ! not sent: 1 line held while not registered");
+}
+
 class PipeConversation : public Conversation
 {
 protected:
-  PipeConversation() : Conversation(false) {}
+  PipeConversation() : Conversation(false, 3) {}
 };
 
 TEST_F(PipeConversation, OwnMessagesAreNotShown)
@@ -437,6 +588,44 @@ TEST_F(PipeConversation, OwnMessagesAreNotShown)
   const effects e = take();
   EXPECT_EQ(e.send, lines{"MSG quiet"});
   EXPECT_TRUE(e.show.empty());
+}
+
+// Pipe mode confirms what it sent with a PING every so many messages: input
+// is paced by the answers, and natter knows when the server stops giving
+// them (issue 19, 4).
+TEST_F(PipeConversation, ConfirmsMessagesWithPings)
+{
+  register_as();
+  EXPECT_FALSE(conv_.waiting());
+  conv_.message("one");
+  conv_.message("two");
+  EXPECT_EQ(sent(), (lines{"MSG one", "MSG two"}));
+  EXPECT_FALSE(conv_.waiting()) << "a MSG that succeeds is not answered";
+  conv_.message("three");
+  const std::string ping = "PING " + std::string(confirm_token) + "1";
+  EXPECT_EQ(sent(), (lines{"MSG three", ping}));
+  EXPECT_EQ(conv_.pings_awaited(), 1u);
+  EXPECT_TRUE(conv_.waiting());
+  const std::uint64_t before = conv_.answers();
+  conv_.server_line("211-noise"); // answers nothing: no progress
+  EXPECT_EQ(conv_.answers(), before);
+  conv_.server_line("PONG " + ping.substr(5));
+  const effects e = take();
+  EXPECT_TRUE(e.show.empty()) << "nothing to show";
+  EXPECT_EQ(conv_.pings_awaited(), 0u);
+  EXPECT_FALSE(conv_.waiting());
+  EXPECT_EQ(conv_.answers(), before + 1);
+}
+
+TEST_F(PipeConversation, WaitsForRegistration)
+{
+  conv_.connected();
+  EXPECT_TRUE(conv_.waiting());
+  conv_.message("held");
+  EXPECT_EQ(conv_.held_lines(), 1u);
+  conv_.server_line("200 alice nick accepted");
+  EXPECT_FALSE(conv_.waiting());
+  EXPECT_EQ(conv_.held_lines(), 0u);
 }
 
 } // namespace

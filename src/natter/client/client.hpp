@@ -22,11 +22,17 @@ struct settings
   std::string history_path;                     ///< empty: no persistent history
   std::chrono::milliseconds backoff_first{500}; ///< first reconnect delay
   std::chrono::milliseconds backoff_max{15000}; ///< reconnect delay cap
+  /// Not interactive: the longest wait for each answer natter needs from
+  /// the server before it gives up; 0 waits for ever.
+  std::chrono::seconds timeout{30};
+  /// Reconnections in a row (none of which stayed up 30 s) before natter
+  /// gives up.
+  unsigned max_reconnects = 5;
 };
 
 /// Runs the client until it quits. Returns the exit status: 0 after a clean
-/// quit, 1 when the server cannot be reached or the connection is lost for
-/// good.
+/// quit, 1 when the server cannot be reached, the connection is lost for
+/// good, or (not interactive) the server leaves natter waiting too long.
 int run_client(const settings& s);
 
 } // namespace natter::client

@@ -2,10 +2,12 @@
 
 #include "natter/client/format.hpp"
 #include "natter/client/nick.hpp"
+#include "natter/proto/ascii.hpp"
 #include "natter/proto/greeting.hpp"
 #include "natter/proto/limits.hpp"
 #include "natter/proto/server_line.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 namespace natter::client
@@ -24,6 +26,23 @@ std::string local_clock()
 std::string_view first_word(std::string_view text) noexcept
 {
   return text.substr(0, text.find(' '));
+}
+
+// An event is named in upper case, never with a digit first (spec 8.3,
+// N-EVENT-1). A line so named that is not one of the events this client
+// knows is an event of a later version of the protocol.
+bool is_unknown_event(std::string_view line) noexcept
+{
+  const std::string_view name = first_word(line);
+  if (name.empty() || name.front() < 'A' || name.front() > 'Z')
+    return false;
+  for (const char c : name)
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+      return false;
+  for (const std::string_view known : {"JOIN", "NICK", "MSG", "QUIT", "ECHO", "PONG"})
+    if (name == known)
+      return false;
+  return true;
 }
 
 /// The limits `g` advertises, in words, for /help. Keys this client does
@@ -91,13 +110,15 @@ void conversation::disconnected()
   registered_ = false;
   limits_.clear();
   who_.clear();
-  pings_.clear();
+  who_left_out_ = 0;
+  awaiting_.clear();
+  since_ping_ = 0;
   // The barrier's PONG can no longer come on this connection: ask again on
   // the next one, after anything still held.
   if (barrier_sent_)
   {
     barrier_sent_ = false;
-    held_.push_back(held{user_input::kind::ping, std::string(eof_barrier_token), true});
+    held_.push_back(held{user_input::kind::ping, std::string(eof_barrier_token), true, {}});
   }
   // A QUIT that the server never answered is as good as answered.
   if (quitting_)
@@ -110,7 +131,11 @@ void conversation::server_line(std::string_view line)
   const proto::server_line l = proto::parse_server_line(line);
   switch (l.what)
   {
-  case k::invalid: error("unexpected line from server: " + std::string(line)); return;
+  case k::invalid:
+    // A client MUST ignore an event whose name it does not know [N-EVENT-3].
+    if (!is_unknown_event(line))
+      error("unexpected line from server: " + std::string(line));
+    return;
   case k::reply:
     if (static_cast<proto::reply_code>(l.code) == proto::reply_code::greeting && !l.more)
     {
@@ -134,42 +159,138 @@ void conversation::server_line(std::string_view line)
                (l.has_text ? " (" + std::string(l.text) + ")" : std::string()));
     return;
   case k::echo:
+    take_answered([](const sent& c) { return c.what == sent::verb::echo; });
     notice(display_line::kind::event, l.has_text ? "echo: " + std::string(l.text) : "echo");
     return;
-  case k::pong:
-    if (barrier_sent_ && l.text == eof_barrier_token)
-    {
-      // Everything sent before the barrier has been processed.
-      barrier_sent_ = false;
-      quit({});
-      return;
-    }
-    if (const auto it = pings_.find(l.text); it != pings_.end())
-    {
-      const auto rtt =
-          std::chrono::duration_cast<std::chrono::microseconds>(steady_() - it->second);
-      pings_.erase(it);
-      const auto ms = static_cast<double>(rtt.count()) / 1000.0;
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "pong from server: %.1f ms", ms);
-      notice(display_line::kind::event, buf);
-      return;
-    }
-    notice(display_line::kind::event, l.has_text ? "PONG " + std::string(l.text) : "PONG");
-    return;
+  case k::pong: on_pong(l.text, l.has_text); return;
   }
 }
 
+void conversation::on_pong(std::string_view token, bool has_token)
+{
+  const std::optional<sent> ping =
+      take_answered([&](const sent& c) { return c.what == sent::verb::ping && c.arg == token; });
+  if (ping && token == eof_barrier_token && barrier_sent_)
+  {
+    // Everything sent before the barrier has been processed.
+    barrier_sent_ = false;
+    quit({});
+    return;
+  }
+  if (ping && token.starts_with(confirm_token))
+    return; // the messages before it went through: nothing to show
+  if (ping)
+  {
+    const auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(steady_() - ping->at);
+    const auto ms = static_cast<double>(rtt.count()) / 1000.0;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "pong from server: %.1f ms", ms);
+    notice(display_line::kind::event, buf);
+    return;
+  }
+  notice(display_line::kind::event, has_token ? "PONG " + std::string(token) : "PONG");
+}
+
+// Spec 7 lists the replies of each command. Any command can be refused
+// with a 4xx; a success code answers only its own command, so one natter
+// does not know answers only a /raw line natter does not know either.
+bool conversation::answers(const sent& cmd, proto::reply_code code, std::string_view text) noexcept
+{
+  using rc = proto::reply_code;
+  using v = sent::verb;
+  if (cmd.what == v::other)
+    return true;
+  switch (code)
+  {
+  case rc::nick_accepted:
+  case rc::invalid_nick:
+  case rc::nick_in_use: return cmd.what == v::nick;
+  case rc::who: return cmd.what == v::who;
+  case rc::help: return cmd.what == v::help;
+  case rc::closing: return cmd.what == v::quit;
+  case rc::bad_argument: return cmd.what == (first_word(text) == "NICK" ? v::nick : v::msg);
+  case rc::not_registered: return cmd.what == v::msg || cmd.what == v::who;
+  default: return static_cast<int>(code) / 100 == 4;
+  }
+}
+
+// The oldest command awaiting an answer that `fits` says this answer is
+// for, passing over MSGs: when one succeeds the server says nothing, so a
+// later command's answer tells that the MSGs before it went through.
+template <class Fits>
+std::optional<conversation::sent> conversation::take_answered(Fits fits)
+{
+  for (auto it = awaiting_.begin(); it != awaiting_.end(); ++it)
+  {
+    if (fits(*it))
+    {
+      sent cmd = *it;
+      if (it->what == sent::verb::msg && it->runs > 1)
+        --it->runs; // one MSG of the run was refused
+      else
+        ++it;
+      awaiting_.erase(awaiting_.begin(), it);
+      ++answers_;
+      return cmd;
+    }
+    if (it->what != sent::verb::msg)
+      break;
+  }
+  return std::nullopt;
+}
+
+template <class Fits>
+bool conversation::awaited(Fits fits) const
+{
+  for (const sent& cmd : awaiting_)
+  {
+    if (fits(cmd))
+      return true;
+    if (cmd.what != sent::verb::msg)
+      return false;
+  }
+  return false;
+}
+
+// Acts on a reply only when it answers a command sent on this connection:
+// a reply that answers nothing (a hostile or broken server's) changes no
+// state, whatever its code says.
 void conversation::on_reply(proto::reply_code code, bool more, std::string_view text)
+{
+  using rc = proto::reply_code;
+  if (code == rc::greeting)
+    return; // it answers connecting: server_line() reads it
+  if (static_cast<int>(code) / 100 == 5)
+  {
+    // The server ends the connection (spec 8.1); the close will follow.
+    error(proto::to_string(code) + " " + std::string(text));
+    return;
+  }
+  const auto fits = [&](const sent& cmd) { return answers(cmd, code, text); };
+  if (more)
+  {
+    // A line of a multi-line reply: kept or shown only as part of an answer.
+    if (!awaited(fits))
+      return;
+    if (code != rc::who)
+      on_answer(sent{sent::verb::other, {}}, code, text);
+    else if (who_.size() < max_who_nicks && proto::is_valid_nick(text))
+      who_.emplace_back(text); // a who-item is a nick (spec 7.6)
+    else
+      ++who_left_out_; // a reply that never ends holds no memory
+    return;
+  }
+  if (const std::optional<sent> cmd = take_answered(fits))
+    on_answer(*cmd, code, text);
+  else
+    on_unasked(code, text);
+}
+
+void conversation::on_answer(const sent& cmd, proto::reply_code code, std::string_view text)
 {
   using rc = proto::reply_code;
   if (code == rc::who)
   {
-    if (more)
-    {
-      who_.emplace_back(text);
-      return;
-    }
     std::string line(text);
     if (!who_.empty())
     {
@@ -177,7 +298,10 @@ void conversation::on_reply(proto::reply_code code, bool more, std::string_view 
       for (const std::string& n : who_)
         line += ' ' + n;
     }
+    if (who_left_out_ > 0)
+      line += " (and " + std::to_string(who_left_out_) + " more lines not shown)";
     who_.clear();
+    who_left_out_ = 0;
     notice(display_line::kind::event, line);
     return;
   }
@@ -195,7 +319,7 @@ void conversation::on_reply(proto::reply_code code, bool more, std::string_view 
   if (code == rc::nick_accepted)
   {
     const std::string_view word = first_word(text);
-    const std::string accepted = proto::is_valid_nick(word) ? std::string(word) : nick_;
+    const std::string accepted = proto::is_valid_nick(word) ? std::string(word) : cmd.arg;
     if (!registered_)
     {
       registered_ = true;
@@ -222,13 +346,29 @@ void conversation::on_reply(proto::reply_code code, bool more, std::string_view 
     }
     return;
   }
-  if (!registered_ && connected_ &&
+  if (!registered_ && cmd.what == sent::verb::nick &&
       (code == rc::nick_in_use || code == rc::invalid_nick || code == rc::bad_argument))
   {
     on_registration_refused(code, text);
     return;
   }
-  error(proto::to_string(code) + " " + std::string(text));
+  // Any other code by its class [N-REPLY-9]: 2xx is news of a success,
+  // 4xx an error.
+  const std::string shown = proto::to_string(code) + " " + std::string(text);
+  if (static_cast<int>(code) / 100 == 2)
+    notice(display_line::kind::event, shown);
+  else
+    error(shown);
+}
+
+// A reply to nothing natter sent: shown for what it is, acted on never.
+void conversation::on_unasked(proto::reply_code code, std::string_view text)
+{
+  const std::string shown = proto::to_string(code) + " " + std::string(text);
+  if (static_cast<int>(code) / 100 == 2)
+    notice(display_line::kind::status, "ignored a reply to nothing natter sent: " + shown);
+  else
+    error(shown);
 }
 
 // The version comes from the version token alone, unknown adverts are
@@ -256,6 +396,7 @@ void conversation::on_registration_refused(proto::reply_code code, std::string_v
   }
   error(proto::to_string(code) + " " + std::string(text));
   error("could not register a nick; giving up");
+  drop_held();
   out_.exit_code = 1;
 }
 
@@ -281,26 +422,26 @@ void conversation::user_line(std::string_view line)
     return;
   }
   case k::quit: quit(in.text); return;
-  case k::message: message(in.text); return;
+  case k::message:
+    if (!sendable(in.text))
+      return;
+    break;
   case k::raw:
   case k::echo:
     if (!valid(in.text))
       return;
-    submit(held{in.what, std::move(in.text)});
-    return;
+    break;
   case k::nick:
   case k::who:
-  case k::ping: submit(held{in.what, std::move(in.text)}); return;
+  case k::ping: break;
   }
+  submit(held{in.what, std::move(in.text), false, std::string(line)});
 }
 
 void conversation::message(std::string_view text)
 {
-  if (text.find_first_not_of(' ') == std::string_view::npos)
-    return; // the server would ignore it, or refuse "MSG " with 400
-  if (!valid(text))
-    return;
-  submit(held{user_input::kind::message, std::string(text)});
+  if (sendable(text))
+    submit(held{user_input::kind::message, std::string(text), false, {}});
 }
 
 void conversation::input_ended()
@@ -308,7 +449,7 @@ void conversation::input_ended()
   if (input_ended_ || quitting_)
     return;
   input_ended_ = true;
-  submit(held{user_input::kind::ping, std::string(eof_barrier_token), true});
+  submit(held{user_input::kind::ping, std::string(eof_barrier_token), true, {}});
 }
 
 void conversation::quit(std::string_view reason)
@@ -316,6 +457,7 @@ void conversation::quit(std::string_view reason)
   if (quitting_)
     return;
   quitting_ = true;
+  drop_held();
   if (!connected_)
   {
     out_.exit_code = 0;
@@ -340,12 +482,49 @@ void conversation::submit(held item)
     error("not connected, and too much is waiting to be sent; line dropped");
     return;
   }
-  if (!connected_ && !told_held_)
+  if (!item.typed.empty())
+  {
+    // The typed line has left the screen: say where it went.
+    notice(display_line::kind::status,
+           std::string("not sent yet, held until ") +
+               (connected_ ? "the server accepts the nick: " : "reconnected: ") + item.typed);
+  }
+  else if (!connected_ && !told_held_)
   {
     told_held_ = true;
     notice(display_line::kind::status, "not connected; will send once reconnected");
   }
   held_.push_back(std::move(item));
+}
+
+bool conversation::waiting() const noexcept
+{
+  return connected_ &&
+         (!registered_ || std::any_of(awaiting_.begin(), awaiting_.end(),
+                                      [](const sent& c) { return c.what != sent::verb::msg; }));
+}
+
+std::size_t conversation::pings_awaited() const noexcept
+{
+  return static_cast<std::size_t>(std::count_if(awaiting_.begin(), awaiting_.end(),
+                                                [](const sent& c)
+                                                { return c.what == sent::verb::ping; }));
+}
+
+std::size_t conversation::held_lines() const noexcept
+{
+  return static_cast<std::size_t>(
+      std::count_if(held_.begin(), held_.end(), [](const held& item) { return !item.barrier; }));
+}
+
+// Forgets what is held, saying how many lines will never be sent.
+void conversation::drop_held()
+{
+  const std::size_t lines = held_lines();
+  held_.clear();
+  if (lines > 0)
+    error("not sent: " + std::to_string(lines) + (lines == 1 ? " line" : " lines") +
+          " held while not registered");
 }
 
 void conversation::perform(const held& item)
@@ -359,6 +538,8 @@ void conversation::perform(const held& item)
     send("MSG " + item.text);
     if (opts_.show_own)
       show(display_line::kind::chat, format_message(clock_(), nick_, item.text, opts_.colour));
+    if (opts_.confirm_every > 0 && ++since_ping_ >= opts_.confirm_every)
+      send(std::string("PING ") + std::string(confirm_token) + std::to_string(++next_ping_));
     return;
   case k::nick: send("NICK " + item.text); return;
   case k::who: send("WHO"); return;
@@ -373,11 +554,7 @@ void conversation::perform(const held& item)
       send("PING " + item.text);
       return;
     }
-    {
-      const std::string token = "natter-" + std::to_string(++next_ping_);
-      pings_.emplace(token, steady_());
-      send("PING " + token);
-    }
+    send("PING natter-" + std::to_string(++next_ping_));
     return;
   case k::raw:
     if (fits({}, item.text))
@@ -388,6 +565,13 @@ void conversation::perform(const held& item)
   case k::quit:
   case k::error: return;
   }
+}
+
+bool conversation::sendable(std::string_view text)
+{
+  if (text.find_first_not_of(' ') == std::string_view::npos)
+    return false; // the server would ignore it, or refuse "MSG " with 400
+  return valid(text);
 }
 
 // The protocol allows no control characters and bounded lines; saying so
@@ -414,8 +598,30 @@ bool conversation::fits(std::string_view verb, std::string_view text)
   return false;
 }
 
+// Every line sent is remembered until answered, so that a reply is acted
+// on only as the answer to the command it answers.
 void conversation::send(std::string line)
 {
+  using v = sent::verb;
+  std::string verb(first_word(line));
+  for (char& c : verb)
+    c = proto::ascii_lower(c);
+  std::string_view arg = std::string_view(line).substr(verb.size());
+  arg.remove_prefix(std::min(arg.find_first_not_of(' '), arg.size())); // spec 7.1
+  const v what = verb == "nick"   ? v::nick
+                 : verb == "msg"  ? v::msg
+                 : verb == "who"  ? v::who
+                 : verb == "help" ? v::help
+                 : verb == "echo" ? v::echo
+                 : verb == "ping" ? v::ping
+                 : verb == "quit" ? v::quit
+                                  : v::other;
+  if (what == v::ping)
+    since_ping_ = 0; // any PING confirms what was sent before it
+  if (what == v::msg && !awaiting_.empty() && awaiting_.back().what == v::msg)
+    ++awaiting_.back().runs;
+  else
+    awaiting_.push_back(sent{what, std::string(arg), 1, steady_()});
   out_.send.push_back(std::move(line));
 }
 

@@ -8,9 +8,9 @@
 #include "natter/proto/reply.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +53,9 @@ public:
     std::string nick;     ///< the wanted nick; must be valid
     bool colour = false;  ///< emit colour escapes in formatted lines
     bool show_own = true; ///< show your own messages once sent
+    /// When not 0: a PING after every this many messages, whose PONG
+    /// confirms them (pipe mode paces its input and its patience by these).
+    std::size_t confirm_every = 0;
   };
 
   /// Returns the current time as "HH:MM".
@@ -64,6 +67,9 @@ public:
   static constexpr unsigned max_nick_attempts = 50;
   /// Most user lines held while not registered; more are refused.
   static constexpr std::size_t max_held = 5000;
+  /// Most nicks kept from one WHO reply (natterd's default room is full at
+  /// 10000); the rest of a longer reply is only counted.
+  static constexpr std::size_t max_who_nicks = 10000;
 
   explicit conversation(options opts, clock_fn clock = {}, steady_fn steady = {});
 
@@ -93,6 +99,16 @@ public:
   bool registered() const noexcept { return registered_; }
   /// True once QUIT was sent (or asked for while offline).
   bool quitting() const noexcept { return quitting_; }
+  /// True while the server owes an answer that natter waits for: the
+  /// registration, or the answer to any command other than MSG.
+  bool waiting() const noexcept;
+  /// Answers received so far, over all connections: it grows while the
+  /// server answers.
+  std::uint64_t answers() const noexcept { return answers_; }
+  /// PINGs sent on this connection and not answered yet.
+  std::size_t pings_awaited() const noexcept;
+  /// Lines the user gave that are held until registration.
+  std::size_t held_lines() const noexcept;
   /// The line limit of this connection's server, terminator included: its
   /// `line` advert, else 32 [N-CONN-13].
   std::size_t line_limit() const noexcept { return line_limit_; }
@@ -103,12 +119,44 @@ private:
     user_input::kind what;
     std::string text;
     bool barrier = false;
+    std::string typed; // what the user typed, to report it; empty for piped input
+  };
+
+  /// A command sent on this connection and not answered yet. The server
+  /// answers a connection's commands in the order it received them
+  /// (N-FRAME-14); a MSG that succeeds is not answered at all (N-MSG-4).
+  struct sent
+  {
+    enum class verb
+    {
+      nick,
+      msg,
+      who,
+      help,
+      echo,
+      ping,
+      quit,
+      other, ///< a /raw line with a verb natter does not know
+    };
+    verb what;
+    std::string arg;                            ///< NICK: the nick asked for; PING: the token
+    std::size_t runs = 1;                       ///< MSG: how many in a row
+    std::chrono::steady_clock::time_point at{}; ///< when it was sent
   };
 
   void submit(held item);
   void perform(const held& item);
   void on_reply(proto::reply_code code, bool more, std::string_view text);
+  void on_answer(const sent& cmd, proto::reply_code code, std::string_view text);
+  void on_unasked(proto::reply_code code, std::string_view text);
   void on_registration_refused(proto::reply_code code, std::string_view text);
+  void on_pong(std::string_view token, bool has_token);
+  static bool answers(const sent& cmd, proto::reply_code code, std::string_view text) noexcept;
+  template <class Fits>
+  std::optional<sent> take_answered(Fits fits);
+  template <class Fits>
+  bool awaited(Fits fits) const;
+  void drop_held();
   void send(std::string line);
   void show(display_line::kind what, std::string text);
   void notice(display_line::kind what, std::string_view text);
@@ -116,6 +164,7 @@ private:
   void on_greeting(std::string_view text);
   bool valid(std::string_view text);
   bool fits(std::string_view verb, std::string_view text);
+  bool sendable(std::string_view message);
 
   options opts_;
   clock_fn clock_;
@@ -136,15 +185,20 @@ private:
   std::string limits_; // the adverts in words, for /help; empty when unknown
 
   std::deque<held> held_;
+  std::deque<sent> awaiting_; // oldest first; runs of MSG are one entry
   std::vector<std::string> who_;
-  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> pings_;
+  std::size_t who_left_out_ = 0; // lines of the WHO reply not kept
   unsigned next_ping_ = 0;
+  std::size_t since_ping_ = 0; // messages sent since the last PING
+  std::uint64_t answers_ = 0;
   bool input_ended_ = false;
   bool barrier_sent_ = false;
 };
 
 /// The barrier token sent at end of input.
 inline constexpr std::string_view eof_barrier_token = "natter-eof";
+/// How the token of a confirming PING (options::confirm_every) starts.
+inline constexpr std::string_view confirm_token = "natter-confirm-";
 
 } // namespace natter::client
 

@@ -3,6 +3,9 @@
 #include "natter/proto/ascii.hpp"
 #include "natter/proto/server_line.hpp"
 
+#include <utf8proc.h>
+
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -69,6 +72,63 @@ void append_contained(std::string& out, std::string_view text)
   }
   for (auto it = open.rbegin(); it != open.rend(); ++it)
     out += *it == 'e' ? "\xE2\x80\xAC" : "\xE2\x81\xA9";
+}
+
+// One unit of layout: an escape sequence (our own SGR: the text itself can
+// hold none, see printable()), or a character with the zero-width
+// characters after it.
+struct piece
+{
+  std::string_view bytes;
+  std::size_t width = 0;
+  bool space = false;
+};
+
+std::size_t code_point_width(utf8proc_int32_t c) noexcept
+{
+  const utf8proc_category_t category = utf8proc_category(c);
+  if (category == UTF8PROC_CATEGORY_CN || category == UTF8PROC_CATEGORY_CO)
+    return 2; // a later Unicode or a font may make it wide
+  return static_cast<std::size_t>(std::max(utf8proc_charwidth(c), 0));
+}
+
+// The piece that starts at `at`.
+piece next_piece(std::string_view s, std::size_t at) noexcept
+{
+  const auto decode = [&](std::size_t i, utf8proc_int32_t& c)
+  {
+    const utf8proc_ssize_t n =
+        utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(s.data() + i),
+                         static_cast<utf8proc_ssize_t>(s.size() - i), &c);
+    return n > 0 ? static_cast<std::size_t>(n) : std::size_t{1};
+  };
+  if (s[at] == '\x1b')
+  {
+    std::size_t end = at + 1;
+    if (end < s.size() && s[end] == '[')
+      for (++end; end < s.size(); ++end)
+        if (s[end] >= 0x40 && s[end] <= 0x7E)
+        {
+          ++end;
+          break;
+        }
+    return piece{s.substr(at, end - at), 0, false};
+  }
+  utf8proc_int32_t c = 0;
+  std::size_t end = at + decode(at, c);
+  piece p{{}, c == '\t' ? 1 : code_point_width(c), c == ' ' || c == '\t'};
+  while (end < s.size() && s[end] != '\x1b')
+  {
+    utf8proc_int32_t next = 0;
+    const std::size_t n = decode(end, next);
+    if (next == 0xFE0F)
+      p.width = std::max<std::size_t>(p.width, 2); // emoji presentation
+    else if (next == '\t' || code_point_width(next) != 0)
+      break;
+    end += n;
+  }
+  p.bytes = s.substr(at, end - at);
+  return p;
 }
 
 std::string prefix(std::string_view clock)
@@ -157,10 +217,77 @@ std::string format_error(std::string_view clock, std::string_view text, bool col
 std::size_t display_width(std::string_view text) noexcept
 {
   std::size_t width = 0;
-  for (const char c : text)
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80)
-      ++width;
+  for (std::size_t at = 0; at < text.size();)
+  {
+    const piece p = next_piece(text, at);
+    width += p.width;
+    at += p.bytes.size();
+  }
   return width;
+}
+
+std::vector<std::string> wrap_rows(std::string_view line, std::size_t columns)
+{
+  constexpr std::size_t min_columns = 8;
+  if (columns < min_columns)
+    return {std::string(line)};
+  // The text starts after the second space: the continuation rows hang
+  // there.
+  std::size_t hang = 0;
+  for (std::size_t at = 0, spaces = 0; at < line.size() && spaces < 2;)
+  {
+    const piece p = next_piece(line, at);
+    at += p.bytes.size();
+    hang += p.width;
+    spaces += p.space ? 1 : 0;
+  }
+  hang = std::clamp<std::size_t>(hang, 1, columns / 2);
+
+  std::vector<std::string> rows;
+  std::string row;
+  std::size_t col = 0;
+  std::size_t spaces = 0;    // spaces seen, up to the two before the text
+  std::size_t break_at = 0;  // in `row`: just after its last space in the text
+  std::size_t break_col = 0; // the column there; 0: no such space
+  for (std::size_t at = 0; at < line.size();)
+  {
+    const piece p = next_piece(line, at);
+    at += p.bytes.size();
+    if (p.width > 0 && col + p.width > columns)
+    {
+      std::string carried;
+      std::size_t carried_width = 0;
+      if (break_col > 0)
+      {
+        carried = row.substr(break_at);
+        carried_width = col - break_col;
+        row.resize(break_at);
+      }
+      rows.push_back(std::move(row));
+      row.assign(hang, ' ');
+      row += carried;
+      col = hang + carried_width;
+      break_col = 0;
+      if (col + p.width > columns)
+      {
+        // What was carried and this piece do not fit together: break here.
+        rows.push_back(std::move(row));
+        row.assign(hang, ' ');
+        col = hang;
+      }
+    }
+    row += p.space ? std::string_view(" ") : p.bytes;
+    col += p.width;
+    if (p.space && spaces < 2)
+      ++spaces;
+    else if (p.space)
+    {
+      break_at = row.size();
+      break_col = col;
+    }
+  }
+  rows.push_back(std::move(row));
+  return rows;
 }
 
 } // namespace natter::client

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace natter::client
 {
@@ -38,9 +39,24 @@ std::string format_notice(std::string_view clock, std::string_view text, bool co
 /// `text` is made printable and its bidi formatting closed here.
 std::string format_error(std::string_view clock, std::string_view text, bool colour);
 
-/// Number of terminal columns `text` takes, counting one per code point
-/// (no wide-character tables: close enough for CJK-free chat).
+/// Number of terminal columns `text` takes: two for a wide character, none
+/// for a combining one (utf8proc's tables), none for an escape sequence,
+/// and the wider count wherever terminals disagree (see wrap_rows).
 std::size_t display_width(std::string_view text) noexcept;
+
+/// The rows that show `line`, a line made by format_message, format_notice
+/// or format_error, on a terminal `columns` wide: none wider than that, and
+/// every row after the first starts with spaces up to the column where the
+/// text began (a hanging indent, at most half the width), so no row of a
+/// message can pass for the first row of another (issue 19). The text
+/// begins after the line's second space, the one after the nick or the
+/// mark. Rows break after a space where the row has one in its text, else
+/// between characters; a wide character is never split and a combining
+/// one stays with its base. TAB is shown as a space. A code point that
+/// terminals draw at different widths (unassigned, private use, or
+/// followed by U+FE0F) counts at its widest, so a row never comes out wider
+/// than counted. Below 8 columns the line is one row, unbroken.
+std::vector<std::string> wrap_rows(std::string_view line, std::size_t columns);
 
 } // namespace natter::client
 

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <limits>
 #include <string>
 
 #include <unistd.h>
@@ -41,10 +42,19 @@ int main(int argc, char** argv)
   std::string nick;
   bool no_colour = false;
   bool no_reconnect = false;
+  unsigned timeout = 30;
+  unsigned reconnects = 0;
   std::string address = "localhost";
   cli.add_option("--nick", nick, "nick to use (default: from $USER)");
   cli.add_flag("--no-color", no_colour, "never colour the output (also: NO_COLOR set)");
   cli.add_flag("--no-reconnect", no_reconnect, "exit when the connection is lost");
+  cli.add_option("--timeout", timeout,
+                 "with stdin not a terminal: exit 1 when the server leaves natter waiting this\n"
+                 "many seconds for an answer (to connect, to register, to confirm what was\n"
+                 "sent); 0 waits for ever (default: 30)");
+  cli.add_option("--reconnects", reconnects,
+                 "exit 1 after this many reconnections in a row, none of which stayed up\n"
+                 "30 s (default: 5 with stdin not a terminal, no limit on one)");
   cli.add_option("address", address, "HOST[:PORT], [IPV6]:PORT (default: localhost:7777)");
   cli.set_version_flag("--version", "natter " NATTER_VERSION);
 
@@ -88,6 +98,10 @@ int main(int argc, char** argv)
   s.interactive = ::isatty(STDIN_FILENO) != 0;
   s.colour = !no_colour && env("NO_COLOR").empty() && ::isatty(STDOUT_FILENO) != 0;
   s.reconnect = !no_reconnect;
+  s.timeout = std::chrono::seconds(timeout);
+  s.max_reconnects = cli.count("--reconnects") > 0 ? reconnects
+                     : s.interactive               ? std::numeric_limits<unsigned>::max()
+                                                   : 5;
   if (const std::string home = env("HOME"); !home.empty() && s.interactive)
     s.history_path = home + "/.natter_history";
 

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -23,12 +24,67 @@ namespace
 
 constexpr int history_size = 1000;
 
+// Writes all of `data` to stdout, waiting for the terminal whenever it has
+// no room: stdout may share stdin's non-blocking flag (see terminal.hpp).
+ssize_t write_waiting(void*, const char* data, std::size_t size)
+{
+  std::size_t done = 0;
+  while (done < size)
+  {
+    const ssize_t n = ::write(STDOUT_FILENO, data + done, size - done);
+    if (n > 0)
+      done += static_cast<std::size_t>(n);
+    else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    {
+      pollfd p{STDOUT_FILENO, POLLOUT, 0};
+      ::poll(&p, 1, -1);
+    }
+    else if (n < 0 && errno == EINTR)
+      continue;
+    else
+      return done > 0 ? static_cast<ssize_t>(done) : -1; // the terminal is gone
+  }
+  return static_cast<ssize_t>(done);
+}
+
+FILE* open_output()
+{
+  FILE* out =
+      ::fopencookie(nullptr, "w", cookie_io_functions_t{nullptr, &write_waiting, nullptr, nullptr});
+  return out != nullptr ? out : stdout;
+}
+
 } // namespace
+
+std::size_t terminal_columns(int fd) noexcept
+{
+  winsize ws{};
+  if (::ioctl(fd, TIOCGWINSZ, &ws) != 0)
+    return 0;
+  return ws.ws_col;
+}
+
+void write_rows(FILE* out, std::string_view line, std::size_t columns)
+{
+  if (columns == 0)
+  {
+    std::fwrite(line.data(), 1, line.size(), out);
+    std::fputc('\n', out);
+    return;
+  }
+  std::fputs("\x1b[?7l", out); // DECAWM off
+  for (const std::string& row : wrap_rows(line, columns))
+  {
+    std::fwrite(row.data(), 1, row.size(), out);
+    std::fputc('\n', out);
+  }
+  std::fputs("\x1b[?7h", out);
+}
 
 terminal::terminal(asio::io_context& io, line_handler on_line, std::string history_path,
                    bool erase_echo)
     : input_(io), on_line_(std::move(on_line)), history_path_(std::move(history_path)),
-      erase_echo_(erase_echo)
+      erase_echo_(erase_echo), out_(open_output())
 {
   // Asio makes the descriptor non-blocking, and a dup shares that flag with
   // stdin and so with the shell that started us: remember it to put back.
@@ -39,6 +95,8 @@ terminal::terminal(asio::io_context& io, line_handler on_line, std::string histo
 terminal::~terminal()
 {
   stop();
+  if (out_ != stdout)
+    std::fclose(out_);
 }
 
 void terminal::start(const std::string& prompt)
@@ -54,6 +112,7 @@ void terminal::start(const std::string& prompt)
   // descriptor itself, so the two never race for input.
   rl_getc_function = &terminal::getc_hook;
   rl_input_available_hook = &terminal::input_available_hook;
+  rl_outstream = out_;
   using_history();
   stifle_history(history_size);
   if (!history_path_.empty())
@@ -76,7 +135,7 @@ void terminal::set_prompt(const std::string& prompt)
   rl_set_prompt(prompt_.c_str());
   if (!in_handler_)
     rl_forced_update_display();
-  std::fflush(stdout);
+  std::fflush(out_);
 }
 
 void terminal::print(std::string_view text)
@@ -84,9 +143,8 @@ void terminal::print(std::string_view text)
   if (!installed_ || in_handler_)
   {
     // No prompt on screen: nothing to protect.
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fputc('\n', stdout);
-    std::fflush(stdout);
+    write_rows(out_, text, terminal_columns(STDOUT_FILENO));
+    std::fflush(out_);
     return;
   }
   // Clear the prompt and the typed text from the screen (readline's buffer
@@ -94,10 +152,9 @@ void terminal::print(std::string_view text)
   // redraw prompt, input and cursor from its buffer. No save/restore of the
   // line is needed because the buffer itself is never modified.
   rl_clear_visible_line();
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fputc('\n', stdout);
+  write_rows(out_, text, terminal_columns(STDOUT_FILENO));
   rl_forced_update_display();
-  std::fflush(stdout);
+  std::fflush(out_);
 }
 
 void terminal::resized()
@@ -114,7 +171,8 @@ void terminal::stop()
     if (!in_handler_)
       rl_clear_visible_line(); // leave no dangling prompt behind
     rl_callback_handler_remove();
-    std::fflush(stdout);
+    std::fflush(out_);
+    rl_outstream = stdout;
     if (!history_path_.empty())
     {
       write_history(history_path_.c_str());
@@ -193,8 +251,8 @@ void terminal::erase_entered(std::string_view line)
     return;
   const std::size_t width = display_width(prompt_) + display_width(line);
   const std::size_t up = width == 0 ? 1 : (width - 1) / static_cast<std::size_t>(cols) + 1;
-  std::fprintf(stdout, "\x1b[%zuA\r\x1b[J", up);
-  std::fflush(stdout);
+  std::fprintf(out_, "\x1b[%zuA\r\x1b[J", up);
+  std::fflush(out_);
 }
 
 int terminal::getc_hook(FILE* stream)

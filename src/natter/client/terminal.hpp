@@ -8,6 +8,7 @@
 #include <asio/posix/stream_descriptor.hpp>
 
 #include <array>
+#include <cstdio>
 #include <functional>
 #include <optional>
 #include <string>
@@ -16,8 +17,26 @@
 namespace natter::client
 {
 
+/// Columns of the terminal on `fd`, or 0 when `fd` is not a terminal.
+std::size_t terminal_columns(int fd) noexcept;
+
+/// Writes `line` and a newline to `out`. When `columns` is not 0 (a
+/// terminal) the line goes out as the rows of wrap_rows(), with the
+/// terminal's automatic wrapping off meanwhile: a row that a terminal draws
+/// wider than natter counted loses its end instead of spilling onto a row
+/// of its own, where it could pass for another message.
+void write_rows(FILE* out, std::string_view line, std::size_t columns);
+
 /// Line editing on stdin/stdout. Only one may be started at a time: readline
 /// is a process-wide library.
+///
+/// Nothing written to the terminal is ever dropped. Reading stdin through
+/// Asio makes its open file description non-blocking, and on a terminal
+/// stdout is usually that same description, so a plain write to stdout can
+/// fail with EAGAIN when the terminal is slower than the chat. All output,
+/// readline's included, therefore goes through a stream that waits until
+/// the terminal takes it. While it waits nothing else runs, the socket is
+/// not read, and TCP holds the server back.
 class terminal
 {
 public:
@@ -64,6 +83,7 @@ private:
   std::string history_path_;
   std::string prompt_;
   bool erase_echo_;
+  FILE* out_; // stdout, waiting out EAGAIN
   std::array<char, 256> buffer_{};
   std::size_t pos_ = 0;
   std::size_t len_ = 0;

@@ -1,5 +1,6 @@
 #include "support/process.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -64,6 +65,23 @@ std::vector<std::string> make_env(const std::vector<std::string>& extra)
   envp.push_back(nullptr);
   ::execve(args[0], args.data(), envp.data());
   std::_Exit(127);
+}
+
+/// Writes all of `data` with `write_some` (::write or ::send), retrying
+/// after EINTR. False when the descriptor takes no more.
+template <class WriteSome>
+bool write_all(std::string_view data, WriteSome write_some)
+{
+  while (!data.empty())
+  {
+    const ssize_t n = write_some(data);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
 }
 
 void close_fd(int& fd)
@@ -228,19 +246,10 @@ void child::close_stdin()
 
 bool child::write(std::string_view data)
 {
-  while (!data.empty())
-  {
-    const ssize_t n = ::write(in_, data.data(), data.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
+  return write_all(data, [this](std::string_view d) { return ::write(in_, d.data(), d.size()); });
 }
 
-bool child::read_some(int fd, std::string& into, ms timeout)
+bool child::read_some(int fd, std::string& into, ms timeout, std::size_t max)
 {
   if (fd < 0)
     return false;
@@ -249,7 +258,7 @@ bool child::read_some(int fd, std::string& into, ms timeout)
   if (r <= 0)
     return true;
   char buf[4096];
-  const ssize_t n = ::read(fd, buf, sizeof buf);
+  const ssize_t n = ::read(fd, buf, std::min(max, sizeof buf));
   if (n <= 0)
     return false; // EOF, or EIO on a pty whose child has gone
   into.append(buf, static_cast<std::size_t>(n));
@@ -412,6 +421,12 @@ bool peer::connect(std::uint16_t port)
   return ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
 
+void peer::adopt(int fd)
+{
+  close();
+  fd_ = fd;
+}
+
 bool peer::join(std::uint16_t port, const std::string& nick)
 {
   return connect(port) && send("NICK " + nick) && expect_prefix("200 ", 5s).has_value();
@@ -421,8 +436,48 @@ bool peer::send(std::string_view line)
 {
   std::string framed(line);
   framed += "\r\n";
-  return ::send(fd_, framed.data(), framed.size(), MSG_NOSIGNAL) ==
-         static_cast<ssize_t>(framed.size());
+  return send_raw(framed);
+}
+
+bool peer::send_raw(std::string_view bytes)
+{
+  return write_all(bytes, [this](std::string_view d)
+                   { return ::send(fd_, d.data(), d.size(), MSG_NOSIGNAL); });
+}
+
+std::size_t peer::send_some(std::string_view bytes)
+{
+  const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+bool peer::wait_closed(ms timeout)
+{
+  const auto deadline = steady::now() + timeout;
+  for (;;)
+  {
+    buffer_.clear();
+    const int got = receive(deadline);
+    if (got <= 0)
+      return got < 0;
+  }
+}
+
+int peer::receive(std::chrono::steady_clock::time_point deadline)
+{
+  while (steady::now() < deadline)
+  {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(remaining(deadline).count())) <= 0)
+      continue;
+    char buf[4096];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0)
+      return -1;
+    buffer_.append(buf, static_cast<std::size_t>(n));
+    return 1;
+  }
+  return 0;
 }
 
 std::optional<std::string> peer::read_line(ms timeout)
@@ -438,16 +493,8 @@ std::optional<std::string> peer::read_line(ms timeout)
         line.pop_back();
       return line;
     }
-    if (steady::now() >= deadline)
+    if (receive(deadline) <= 0)
       return std::nullopt;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(remaining(deadline).count())) <= 0)
-      continue;
-    char buf[4096];
-    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0)
-      return std::nullopt;
-    buffer_.append(buf, static_cast<std::size_t>(n));
   }
 }
 
@@ -483,6 +530,44 @@ void peer::close()
 {
   close_fd(fd_);
   buffer_.clear();
+}
+
+// ---- listener --------------------------------------------------------------
+
+listener::listener()
+{
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd_ != -1 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
+      ::listen(fd_, 16) == 0 && ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    port_ = ntohs(addr.sin_port);
+  else
+    close_fd(fd_);
+}
+
+listener::~listener()
+{
+  close_fd(fd_);
+}
+
+std::string listener::address() const
+{
+  return "127.0.0.1:" + std::to_string(port_);
+}
+
+bool listener::accept(peer& into, ms timeout)
+{
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0)
+    return false;
+  const int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd == -1)
+    return false;
+  into.adopt(fd);
+  return true;
 }
 
 // ---- temp_dir --------------------------------------------------------------

@@ -58,9 +58,16 @@ public:
   /// Writes all of `data` to its stdin (pipe) or terminal (pty).
   bool write(std::string_view data);
 
-  /// Reads what is available on `fd` into `into`, waiting up to `timeout`
-  /// for the first byte. Returns false at EOF.
-  static bool read_some(int fd, std::string& into, ms timeout);
+  /// Reads what is available on `fd` (at most `max` octets) into `into`,
+  /// waiting up to `timeout` for the first byte. Returns false at EOF.
+  static bool read_some(int fd, std::string& into, ms timeout, std::size_t max = 4096);
+
+  /// Reads at most `max` octets from stdout (pipe) or the terminal (pty),
+  /// waiting up to `timeout` for them. Returns false at EOF.
+  bool read_out(ms timeout, std::size_t max = 4096)
+  {
+    return read_some(out_, out_text_, timeout, max);
+  }
 
   /// Reads from stdout (pipe) or the terminal (pty) until `text` appears at
   /// or after offset `from` of everything read so far, or `timeout` passes.
@@ -144,10 +151,20 @@ public:
 
   /// Connects to 127.0.0.1:port.
   bool connect(std::uint16_t port);
+  /// Takes over a connected socket (one that a listener accepted).
+  void adopt(int fd);
   /// Connects and registers as `nick` (waits for the 200).
   bool join(std::uint16_t port, const std::string& nick);
   /// Sends `line` plus CRLF.
   bool send(std::string_view line);
+  /// Sends `bytes` as they are, all of them.
+  bool send_raw(std::string_view bytes);
+  /// Sends as much of `bytes` as the socket takes without waiting; returns
+  /// how much that was (0 when it is full or closed).
+  std::size_t send_some(std::string_view bytes);
+  /// Waits up to `timeout` for the other end to close, discarding what it
+  /// sends meanwhile. True when it closed.
+  bool wait_closed(ms timeout);
   /// Next line (without CRLF), or nullopt after `timeout`.
   std::optional<std::string> read_line(ms timeout);
   /// Reads lines until one equals `line`; the lines before it are appended
@@ -161,9 +178,36 @@ public:
   void close();
 
 private:
+  /// Reads what arrives by `deadline` into buffer_: 1 when something did,
+  /// 0 when nothing, -1 when the other end closed.
+  int receive(std::chrono::steady_clock::time_point deadline);
+
   int fd_ = -1;
   std::string buffer_;
   unsigned sync_count_ = 0;
+};
+
+/// A listening socket on 127.0.0.1, for a hostile server that a test
+/// writes itself: the test accepts natter's connections and speaks for the
+/// server line by line, so it controls every octet natter receives.
+class listener
+{
+public:
+  /// Listens on an ephemeral loopback port; port() is 0 when that failed.
+  listener();
+  listener(const listener&) = delete;
+  listener& operator=(const listener&) = delete;
+  ~listener();
+
+  std::uint16_t port() const noexcept { return port_; }
+  /// "127.0.0.1:PORT", for natter's command line.
+  std::string address() const;
+  /// Waits up to `timeout` for a connection and hands it to `into`.
+  bool accept(peer& into, ms timeout);
+
+private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
 };
 
 /// A fresh, empty directory (for HOME), removed by the test's end.
