@@ -77,7 +77,9 @@ TEST(Greeting, TheAdvertsEndAtTheFirstWordWithoutEquals)
 
   for (const char* bad : {"Ready=yes", "=ready", "line=", "2+2=4", "line=1=2", "a b=c"})
   {
-    const greeting b = parse_greeting(std::string("220 natter/1 line=512 ") + bad + " ready");
+    // parse_greeting returns views into the line: it must outlive them.
+    const std::string line = std::string("220 natter/1 line=512 ") + bad + " ready";
+    const greeting b = parse_greeting(line);
     if (std::string(bad) == "a b=c")
     {
       EXPECT_EQ(b.what, status::ok) << bad; // "a" starts the text
