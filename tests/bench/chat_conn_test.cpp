@@ -1,5 +1,7 @@
 #include "natter/bench/chat_conn.hpp"
 
+#include "support/loopback_listener.hpp"
+
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -15,36 +17,7 @@ namespace natter::bench
 namespace
 {
 
-/// A socket listening on 127.0.0.1, ephemeral port; connections wait in its
-/// backlog, never accepted.
-class loopback_listener
-{
-public:
-  loopback_listener()
-  {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
-        ::listen(fd_, 16) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-      return;
-    port_ = ntohs(a.sin_port);
-  }
-  ~loopback_listener()
-  {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  loopback_listener(const loopback_listener&) = delete;
-  loopback_listener& operator=(const loopback_listener&) = delete;
-  unsigned short port() const noexcept { return port_; }
-
-private:
-  int fd_ = -1;
-  unsigned short port_ = 0;
-};
+using test::loopback_listener;
 
 TEST(BenchChatConn, StartConnectionsKeepsAtMostConcurrencyInSetup)
 {

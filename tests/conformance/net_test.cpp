@@ -4,6 +4,8 @@
 // when it resets the connection.
 #include "net.hpp"
 
+#include "support/loopback_listener.hpp"
+
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
@@ -23,35 +25,7 @@ using natter::conform::tcp_socket;
 using end = tcp_socket::stall_result::end;
 using namespace std::chrono_literals;
 
-/// A listening socket on 127.0.0.1 and an ephemeral port.
-class listener
-{
-public:
-  listener()
-  {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 4) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-      ADD_FAILURE() << "cannot listen on loopback";
-    port_ = ntohs(a.sin_port);
-  }
-  listener(const listener&) = delete;
-  listener& operator=(const listener&) = delete;
-  ~listener() { ::close(fd_); }
-
-  std::uint16_t port() const noexcept { return port_; }
-
-  /// The next connection (its descriptor; the caller closes it).
-  int accept() const { return ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC); }
-
-private:
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-};
+using listener = natter::test::loopback_listener;
 
 /// A client socket connected to `l`, and the server's end of it.
 struct connection

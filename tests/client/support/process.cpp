@@ -534,36 +534,14 @@ void peer::close()
 
 // ---- listener --------------------------------------------------------------
 
-listener::listener()
-{
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (fd_ != -1 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
-      ::listen(fd_, 16) == 0 && ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port_ = ntohs(addr.sin_port);
-  else
-    close_fd(fd_);
-}
-
-listener::~listener()
-{
-  close_fd(fd_);
-}
-
 std::string listener::address() const
 {
-  return "127.0.0.1:" + std::to_string(port_);
+  return "127.0.0.1:" + std::to_string(port());
 }
 
 bool listener::accept(peer& into, ms timeout)
 {
-  pollfd p{fd_, POLLIN, 0};
-  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0)
-    return false;
-  const int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  const int fd = socket_.accept(timeout);
   if (fd == -1)
     return false;
   into.adopt(fd);

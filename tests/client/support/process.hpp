@@ -13,6 +13,8 @@
 
 #include <sys/types.h>
 
+#include "support/loopback_listener.hpp"
+
 namespace natter::test
 {
 
@@ -194,20 +196,14 @@ class listener
 {
 public:
   /// Listens on an ephemeral loopback port; port() is 0 when that failed.
-  listener();
-  listener(const listener&) = delete;
-  listener& operator=(const listener&) = delete;
-  ~listener();
-
-  std::uint16_t port() const noexcept { return port_; }
+  std::uint16_t port() const noexcept { return socket_.port(); }
   /// "127.0.0.1:PORT", for natter's command line.
   std::string address() const;
   /// Waits up to `timeout` for a connection and hands it to `into`.
   bool accept(peer& into, ms timeout);
 
 private:
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
+  loopback_listener socket_;
 };
 
 /// A fresh, empty directory (for HOME), removed by the test's end.
