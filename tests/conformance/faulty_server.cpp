@@ -138,47 +138,48 @@ constexpr int chat_sndbuf = 64 * 1024;
 /// the two NICKs of a round of 7.2/7 to fall in it in a TSan build too.
 constexpr auto nick_race_window = std::chrono::milliseconds(1);
 
-/// Decides from its first octets whether a chat connection's first line is
-/// an HTTP request line [N-CONN-2]. It sees the line as framing does, after
-/// telnet removal (spec section 6.1), unless told to look at raw octets.
-class http_sniffer
+/// Follows telnet sequences in a client's octets (spec section 6.1), one
+/// octet at a time, and says what each octet is.
+class telnet_follower
 {
 public:
-  enum class verdict
+  enum class what
   {
-    undecided,
-    http,
-    other,
+    data,    ///< an octet of the line
+    command, ///< the command octet after an IAC (IAC IAC included, removed entirely)
+    none,    ///< any other part of a sequence
   };
 
-  verdict push(unsigned char o, bool strip_telnet)
+  /// True when `o`, next, is the command octet after an IAC.
+  bool is_command(unsigned char o) const
   {
-    if (!strip_telnet)
-      return data(o);
+    return state_ == state::after_iac || (state_ == state::subneg_iac && o != iac && o != se);
+  }
+
+  what step(unsigned char o)
+  {
+    const bool cmd = is_command(o);
     switch (state_)
     {
     case state::data:
-      if (o == iac)
-        state_ = state::after_iac;
-      else
-        return data(o);
+      if (o != iac)
+        return what::data;
+      state_ = state::after_iac;
       break;
-    case state::after_iac: command(o); break;
     case state::option: state_ = state::data; break;
     case state::subneg:
       if (o == iac)
         state_ = state::subneg_iac;
       break;
+    case state::after_iac:
     case state::subneg_iac:
-      if (o == iac)
-        state_ = state::subneg; // IAC IAC: a payload octet
-      else if (o == se)
-        state_ = state::data;
+      if (cmd) // any command but IAC and SE ends a subnegotiation [N-TELNET-6]
+        state_ = o == sb ? state::subneg : o >= 0xFB && o <= 0xFE ? state::option : state::data;
       else
-        command(o); // any other command ends the subnegotiation [N-TELNET-6]
+        state_ = o == iac ? state::subneg : state::data; // a payload 0xFF, or IAC SE
       break;
     }
-    return verdict::undecided;
+    return cmd ? what::command : what::none;
   }
 
 private:
@@ -195,12 +196,30 @@ private:
     subneg_iac, ///< an IAC inside a subnegotiation
   };
 
-  /// The octet after an IAC (IAC IAC is removed entirely [N-TELNET-3]).
-  void command(unsigned char o)
+  state state_ = state::data;
+};
+
+/// Decides from its first octets whether a chat connection's first line is
+/// an HTTP request line [N-CONN-2]. It sees the line as framing does, after
+/// telnet removal (spec section 6.1), unless told to look at raw octets.
+class http_sniffer
+{
+public:
+  enum class verdict
   {
-    state_ = o == sb ? state::subneg : o >= 0xFB && o <= 0xFE ? state::option : state::data;
+    undecided,
+    http,
+    other,
+  };
+
+  verdict push(unsigned char o, bool strip_telnet)
+  {
+    if (!strip_telnet || telnet_.step(o) == telnet_follower::what::data)
+      return data(o);
+    return verdict::undecided;
   }
 
+private:
   verdict data(unsigned char o)
   {
     static constexpr std::array<std::string_view, 10> methods{
@@ -217,7 +236,7 @@ private:
     return possible ? verdict::undecided : verdict::other;
   }
 
-  state state_ = state::data;
+  telnet_follower telnet_;
   std::string seen_;
 };
 
@@ -246,63 +265,36 @@ public:
   }
 
   /// Follows the IP that before_ip() stopped at, which discarded the line.
-  void discarded()
-  {
-    state_ = state::data;
-    due_ = 0;
-  }
+  void discarded() { *this = character_tracker(); }
 
 private:
-  enum class state
-  {
-    data,
-    iac,
-    option, ///< after IAC WILL, WONT, DO or DONT
-    sb,     ///< inside IAC SB ... IAC SE
-    sb_iac, ///< an IAC inside a subnegotiation
-  };
-
   /// Follows one octet; returns false, and follows nothing, for the IP of
   /// an IAC IP inside a character.
   bool step(unsigned char o)
   {
-    switch (state_)
+    if (due_ != 0 && o == 0xF4 && telnet_.is_command(o))
+      return false;
+    switch (telnet_.step(o))
     {
-    case state::data:
-      if (o == 0xFF)
-        state_ = state::iac;
-      else if (o >= 0x80 && o <= 0xBF)
+    case telnet_follower::what::data:
+      if (o >= 0x80 && o <= 0xBF)
         due_ = due_ == 0 ? 0 : due_ - 1;
       else
         due_ = o >= 0xF0 && o <= 0xF4   ? 3
                : o >= 0xE0 && o <= 0xEF ? 2
                : o >= 0xC2 && o <= 0xDF ? 1
                                         : 0;
-      return true;
-    case state::option: state_ = state::data; return true;
-    case state::sb:
-      if (o == 0xFF)
-        state_ = state::sb_iac;
-      return true;
-    case state::sb_iac:
-      if (o == 0xFF || o == 0xFA)
-      {
-        state_ = state::sb;
-        return true;
-      }
-      [[fallthrough]]; // any other command ends the subnegotiation [N-TELNET-6]
-    case state::iac:
-      if (o == 0xF4 && due_ != 0)
-        return false;
-      state_ = o == 0xFA ? state::sb : o >= 0xFB && o <= 0xFE ? state::option : state::data;
+      break;
+    case telnet_follower::what::command:
       if (due_ != 0 && (o == 0xF5 || o == 0xED || o == 0xF3 || o == 0xEE))
         --due_; // AO, SUSP, BRK, ABORT: an octet of the character
-      return true;
+      break;
+    case telnet_follower::what::none: break;
     }
     return true;
   }
 
-  state state_ = state::data;
+  telnet_follower telnet_;
   int due_ = 0; ///< continuation octets due
 };
 
