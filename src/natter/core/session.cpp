@@ -140,15 +140,15 @@ bool session::first_line_is_http()
   const std::string_view seen = parser_.partial();
   // Spaces alone may still become an ignored line (N-CMD-1), and an HTTP
   // request line never starts with one.
-  const bool blank = seen.find_first_not_of(' ') == std::string_view::npos;
-  bool possible = !parser_.line_refused() && blank;
+  bool possible = seen.find_first_not_of(' ') == std::string_view::npos;
   for (std::string_view m : methods)
   {
     if (m == seen)
       return true;
-    possible = possible || (!parser_.line_refused() && m.starts_with(seen));
+    possible = possible || m.starts_with(seen);
   }
-  protocol_known_ = !possible;
+  // A line that breaks a rule holds no method name.
+  protocol_known_ = !possible || parser_.line_refused();
   return false;
 }
 
