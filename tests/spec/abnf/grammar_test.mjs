@@ -50,7 +50,7 @@ const ROOTS = [
 ];
 
 /// Verbs whose transcript lines must also parse by the command rule.
-const COMMAND_VERBS = ["NICK", "MSG", "ECHO", "PING", "WHO", "HELP", "QUIT"];
+const COMMAND_VERBS = ["NICK", "MSG", "ECHO", "PING", "WHO", "HELP", "QUIT", "TELL", "HISTORY", "IDS"];
 
 /// "a command line whose verb names a command but whose argument does not
 /// match that command's rule is answered with the command's error replies"
