@@ -30,6 +30,7 @@ std::string_view event_verb(server_line::kind k)
   case server_line::kind::quit: return "QUIT";
   case server_line::kind::echo: return "ECHO";
   case server_line::kind::pong: return "PONG";
+  case server_line::kind::tell: return "TELL";
   default: return {};
   }
 }
@@ -53,7 +54,7 @@ std::string format(const server_line& l)
   else
   {
     out.append(event_verb(l.what)).append(" ").append(l.nick);
-    if (l.what == server_line::kind::msg || l.has_text)
+    if (l.what == server_line::kind::msg || l.what == server_line::kind::tell || l.has_text)
       out.append(" ").append(l.text);
     out.append("\r\n");
   }
@@ -107,14 +108,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
               r.text == text && r.more == (data[1] % 2 == 1),
           "a formatted reply parses back");
 
-    if (text.find_first_not_of(' ') != std::string::npos)
+    for (const server_line::kind k : {server_line::kind::msg, server_line::kind::tell})
     {
+      if (text.find_first_not_of(' ') == std::string::npos)
+        break;
       line.clear();
-      natter::proto::append_event(line, "MSG", nick, text);
+      natter::proto::append_event(line, event_verb(k), nick, text);
       line.resize(line.size() - 2);
       const server_line m = natter::proto::parse_server_line(line);
-      check(m.what == server_line::kind::msg && m.nick == nick && m.text == text,
-            "a formatted MSG event parses back");
+      check(m.what == k && m.nick == nick && m.text == text,
+            "a formatted MSG or TELL event parses back");
     }
     line.clear();
     natter::proto::append_event(line, "NICK", nick, make_nick(rest.substr(cut)));

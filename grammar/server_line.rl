@@ -23,6 +23,7 @@ namespace natter::proto
   action k_quit    { what = server_line::kind::quit; }
   action k_echo    { what = server_line::kind::echo; }
   action k_pong    { what = server_line::kind::pong; }
+  action k_tell    { what = server_line::kind::tell; }
 
   nick_p   = nick >mark %nick_end;
   new_p    = nick >mark %new_end;
@@ -39,8 +40,9 @@ namespace natter::proto
   quit  = 'QUIT' sp nick_p (sp text_p)? %k_quit;
   echo  = 'ECHO' (sp text_p)? %k_echo;
   pong  = 'PONG' (sp text_p)? %k_pong;
+  tell  = 'TELL' sp nick_p sp some_p %k_tell;
 
-  main := reply | join | rename | msg | quit | echo | pong;
+  main := reply | join | rename | msg | quit | echo | pong | tell;
 }%%
 
 %% write data noerror noentry;

@@ -66,13 +66,19 @@ TEST(ServerLine, Events)
   e = parse_server_line("PONG t 1");
   EXPECT_EQ(e.what, kind::pong);
   EXPECT_EQ(e.text, "t 1");
+
+  e = parse_server_line("TELL alice are you there?"); // spec 8.3
+  EXPECT_EQ(e.what, kind::tell);
+  EXPECT_EQ(e.nick, "alice");
+  EXPECT_EQ(e.text, "are you there?");
 }
 
 TEST(ServerLine, RejectsMalformedEvents)
 {
   for (std::string_view bad :
        {"JOIN", "JOIN 1abc", "JOIN a b", "join alice", "MSG bob", "MSG bob  ", "MSG bad.nick x",
-        "NICK a", "QUIT", "PONGx", "ECHO\x1B[2J", "FOO bar", "MSG bob \xC0\x80"})
+        "NICK a", "QUIT", "PONGx", "ECHO\x1B[2J", "FOO bar", "MSG bob \xC0\x80", "TELL bob",
+        "TELL 9x hi", "tell bob hi"})
     EXPECT_EQ(parse_server_line(bad).what, kind::invalid) << bad;
 }
 

@@ -162,6 +162,9 @@ void conversation::server_line(std::string_view line)
     take_answered([](const sent& c) { return c.what == sent::verb::echo; });
     notice(display_line::kind::event, l.has_text ? "echo: " + std::string(l.text) : "echo");
     return;
+  case k::tell: // shown plainly until the client shows private lines its own way
+    notice(display_line::kind::event, "*" + std::string(l.nick) + "* " + std::string(l.text));
+    return;
   case k::pong: on_pong(l.text, l.has_text); return;
   }
 }

@@ -25,6 +25,7 @@ struct server_line
     quit,    ///< QUIT nick [reason]: text is the reason (may be empty)
     echo,    ///< ECHO [text]
     pong,    ///< PONG [token]: text is the token
+    tell,    ///< TELL from text: nick is the sender
   };
 
   kind what = kind::invalid;
