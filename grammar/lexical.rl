@@ -28,5 +28,6 @@
   nick       = nick_first nick_char{0,15};
 
   # The verbs of protocol version 1 (section 7), matched without case.
-  known_verb = 'NICK'i | 'MSG'i | 'ECHO'i | 'PING'i | 'WHO'i | 'HELP'i | 'QUIT'i;
+  known_verb = 'NICK'i | 'MSG'i | 'ECHO'i | 'PING'i | 'WHO'i | 'HELP'i | 'QUIT'i
+             | 'TELL'i | 'HISTORY'i | 'IDS'i;
 }%%

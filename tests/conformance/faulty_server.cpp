@@ -820,6 +820,13 @@ private:
     case proto::command_type::ping: return line(c, arg.empty() ? "PONG" : "PONG " + arg);
     case proto::command_type::who: return who(c);
     case proto::command_type::help: return help(c);
+    case proto::command_type::tell:
+    case proto::command_type::history:
+    case proto::command_type::ids:
+      // Not offered (it advertises neither tell nor history), as a server
+      // from before these additions answers them.
+      return reply(c, reply_code::unknown_command,
+                   std::string(proto::verb_name(ev.cmd.type)) + " unknown command");
     case proto::command_type::quit:
       reply(c, reply_code::closing, "goodbye");
       if (!c.nick.empty())

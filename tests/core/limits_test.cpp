@@ -117,6 +117,7 @@ TEST(Limits, TheTableStatesTheTypedValues)
   EXPECT_EQ(shown("--rate"), std::to_string(static_cast<int>(limits::rate)));
   EXPECT_EQ(shown("--registration-timeout"), std::to_string(limits::registration_timeout.count()));
   EXPECT_EQ(shown("--idle-timeout"), std::to_string(limits::idle_timeout.count()));
+  EXPECT_EQ(shown("--history"), std::to_string(limits::history));
   EXPECT_EQ(shown("--sndbuf"), bytes_text(limits::sndbuf));
   EXPECT_EQ(shown("--tcp-user-timeout"), std::to_string(limits::tcp_user_timeout.count()));
   EXPECT_EQ(shown("--echo-max-clients"), std::to_string(limits::echo_max_clients));
@@ -132,6 +133,16 @@ TEST(Limits, TheTableStatesTheTypedValues)
                                         " probes");
   EXPECT_EQ(shown("time a closing connection has to flush"),
             std::to_string(limits::flush_deadline.count()) + " s");
+}
+
+// Spec 7.11: natterd refuses a --history N whose full reply could exceed a
+// send queue, N x (L + 64) > --max-sendq: 963 at the defaults.
+TEST(Limits, TheLargestHistory)
+{
+  EXPECT_EQ(limits::max_history(limits::max_line, limits::max_sendq), 963u);
+  EXPECT_LE(limits::history, limits::max_history(limits::max_line, limits::max_sendq));
+  EXPECT_EQ(limits::max_history(32, 96), 1u);
+  EXPECT_EQ(limits::max_history(32, 95), 0u);
 }
 
 TEST(Limits, TheReadmeFlagTableStatesTheSameDefaults)

@@ -4,6 +4,7 @@
 #include "natter/core/connection.hpp"
 
 #include "natter/core/room.hpp"
+#include "support/core_client.hpp"
 
 #include "support/greeting.hpp"
 #include "support/netkit_captures.hpp"
@@ -19,61 +20,13 @@ namespace
 {
 
 using namespace natter::core;
-using lines = std::vector<std::string>;
 using namespace std::chrono_literals;
 
-const time_point t0{};
-
-/// One simulated client: the connection natterd would give it (the same
-/// state machine), a socket that takes everything, and what it has
-/// received so far.
-struct client : transport
-{
-  explicit client(room& r, time_point now = t0) : c(r, *this, now), s(c.session()) { c.start(); }
-
-  void wake() noexcept override { ++wakes; }
-
-  /// Everything written to the client since the last call, split into lines.
-  lines read(time_point now = t0)
-  {
-    std::array<piece, 8> pieces;
-    for (std::size_t count; (count = c.peek(pieces, 4096)) > 0;)
-    {
-      std::size_t n = 0;
-      for (std::size_t i = 0; i < count; ++i)
-      {
-        raw.append(pieces[i].data, pieces[i].size);
-        n += pieces[i].size;
-      }
-      c.wrote(n, now);
-    }
-    lines out;
-    std::size_t pos;
-    while ((pos = raw.find("\r\n")) != std::string::npos)
-    {
-      out.push_back(raw.substr(0, pos));
-      raw.erase(0, pos + 2);
-    }
-    return out;
-  }
-
-  void send(std::string_view bytes, time_point now = t0) { c.received(bytes, now); }
-
-  /// The connection's timer fires at `now`.
-  void tick(time_point now) { c.timer_fired(now); }
-
-  int wakes = 0;
-  std::string raw;
-  connection c;
-  session& s; // for what the tests look at
-};
-
-config fast()
-{
-  config c;
-  c.rate = 0;
-  return c;
-}
+using natter::test::fast;
+using natter::test::join;
+using natter::test::lines;
+using natter::test::t0;
+using client = natter::test::core_client;
 
 // Flood control at 10 lines a second with a bucket of `burst`, and an idle
 // timeout.
@@ -240,7 +193,7 @@ TEST(Session, HelpEndsWith214)
   a.read();
   a.send("help\n");
   const lines got = a.read();
-  ASSERT_EQ(got.size(), 8u);
+  ASSERT_EQ(got.size(), 11u);
   EXPECT_EQ(got.front(), "214-NICK <nick>");
   EXPECT_EQ(got.back(), "214 end of help");
 }
@@ -647,13 +600,6 @@ config small_chunks()
   config c = fast();
   c.log_chunk = 256;
   return c;
-}
-
-/// Registers `c` as `nick` and reads what that brings.
-void join(client& c, const std::string& nick)
-{
-  c.send("NICK " + nick + "\n");
-  c.read();
 }
 
 /// A writer whose socket takes nothing: it looks, and writes 0.

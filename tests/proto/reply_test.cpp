@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -49,6 +50,41 @@ TEST(Reply, CodeDigits)
     EXPECT_EQ(to_string(r.code), std::to_string(static_cast<int>(r.code)));
   EXPECT_EQ(to_string(reply_code::nick_accepted), "200");
   EXPECT_EQ(to_string(static_cast<reply_code>(299)), "299"); // a code this version does not know
+}
+
+// N-HIST-4: RFC 3339, UTC, milliseconds, truncated (an id's time is when
+// the server accepted it; it never shows a later millisecond).
+TEST(Reply, MsgTime)
+{
+  using namespace std::chrono;
+  auto text = [](system_clock::time_point t)
+  {
+    std::string out;
+    append_msg_time(out, t);
+    return out;
+  };
+  const sys_days dec1 = year(2026) / December / 1;
+  EXPECT_EQ(text(system_clock::time_point{}), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(text(dec1 + hours(18) + minutes(30) + milliseconds(123)), "2026-12-01T18:30:00.123Z");
+  EXPECT_EQ(text(dec1 + hours(23) + minutes(59) + seconds(59) + microseconds(999999)),
+            "2026-12-01T23:59:59.999Z");
+  EXPECT_EQ(text(sys_days(year(2028) / February / 29) + milliseconds(7)),
+            "2028-02-29T00:00:00.007Z");
+  EXPECT_EQ(text(system_clock::time_point{} - milliseconds(1)), "1969-12-31T23:59:59.999Z");
+}
+
+TEST(Reply, HistoryItem)
+{
+  using namespace std::chrono;
+  std::string out;
+  const auto t = sys_days(year(2026) / December / 1) + hours(18) + minutes(30) + milliseconds(124);
+  append_history_item(out, 3, t, "alice", "third  one ");
+  EXPECT_EQ(out, "212-3 2026-12-01T18:30:00.124Z alice third  one \r\n");
+  EXPECT_LE(out.size(), history_item_size("alice", "third  one "));
+  out.clear();
+  append_history_item(out, ~std::uint64_t{0}, t, "n", "x");
+  EXPECT_EQ(out, "212-18446744073709551615 2026-12-01T18:30:00.124Z n x\r\n");
+  EXPECT_EQ(out.size(), history_item_size("n", "x"));
 }
 
 TEST(Reply, ClassesAndErrorCodes)

@@ -75,6 +75,49 @@ inline const std::vector<vector_case>& parser_vectors()
       {"QuitReason", "QUIT gone fishing\r\n", {"QUIT gone fishing"}},
       {"WhoArgumentIgnoredButKept", "WHO x\r\n", {"WHO x"}},
 
+      // Section 7.10: TELL <nick> <text>; the nick is quoted back by 434
+      // only when it is a nick-arg, so any other is refused (400).
+      {"TellNickAndText", "TELL bob hi there\r\n", {"TELL bob :hi there"}},
+      {"TellRunOfSpacesAfterNick",
+       "tell Bob  are you there?  \r\n",
+       {"TELL Bob :are you there?  "}},
+      {"TellNickArgNotANick",
+       "TELL 9lives x\r\nTELL a.b,c x\r\n",
+       {"TELL 9lives :x", "TELL a.b,c :x"}},
+      {"TellNickArgStartsWithUtf8",
+       "TELL \xC3\x9C"
+       "ber x\r\n",
+       {"TELL \xC3\x9C"
+        "ber :x"}},
+      {"TellNickArgUtf8Later", "TELL b\xC3\xBC x\r\n", {"TELL? b\xC3\xBC :x"}},
+      {"TellTabInNick", "TELL b\tb x\r\n", {"TELL? b\tb :x"}},
+      {"TellWithoutText",
+       "TELL bob\r\nTELL bob   \r\nTELL\r\nTELL   \r\n",
+       {"TELL? bob", "TELL? bob", "TELL?", "TELL?"}},
+      {"TellTextWithTab", "TELL bob \tx\r\n", {"TELL bob :\tx"}},
+      {"TellisUnknown", "TELLS bob x\r\n", {"E421 TELLS"}},
+
+      // Section 7.11: HISTORY [<count> | AFTER <id>], trailing spaces
+      // ignored; anything else is refused (400).
+      {"HistoryAlone", "HISTORY\r\nhistory   \r\n", {"HISTORY", "HISTORY"}},
+      {"HistoryCount", "HISTORY 1\r\nHISTORY 999999999  \r\n", {"HISTORY 1", "HISTORY 999999999"}},
+      {"HistoryAfter",
+       "HISTORY AFTER 0\r\nhistory after  12 \r\nHISTORY aFtEr 3\r\n",
+       {"HISTORY AFTER 0", "HISTORY AFTER 12", "HISTORY AFTER 3"}},
+      {"HistoryAfterTwentyDigits",
+       "HISTORY AFTER 99999999999999999999\r\n",
+       {"HISTORY AFTER 99999999999999999999"}},
+      {"HistoryBadArguments",
+       "HISTORY last\r\nHISTORY 0\r\nHISTORY 01\r\nHISTORY 1000000000\r\nHISTORY -1\r\n"
+       "HISTORY AFTER\r\nHISTORY AFTER 01\r\nHISTORY AFTER 123456789012345678901\r\n"
+       "HISTORY 1 2\r\nHISTORY AFTER 1 2\r\nHISTORY AFTER1\r\nHISTORY 1\t\r\n",
+       {"HISTORY?", "HISTORY?", "HISTORY?", "HISTORY?", "HISTORY?", "HISTORY?", "HISTORY?",
+        "HISTORY?", "HISTORY?", "HISTORY?", "HISTORY?", "HISTORY?"}},
+      {"HistoryIsAVerbOfItsOwn", "HISTORYX\r\nHISTOR\r\n", {"E421 HISTORYX", "E421 HISTOR"}},
+
+      // Section 7.12: IDS, its argument ignored (but kept, as WHO's).
+      {"Ids", "IDS\r\nids  x y\r\n", {"IDS", "IDS x y"}},
+
       // Section 5: UTF-8 kept intact; everything else is 415.
       {"Utf8Intact",
        "MSG gr\xC3\xBC\xC3\x9F \xE2\x82\xAC \xF0\x9F\x98\x80\r\n",

@@ -42,7 +42,7 @@ TEST(Chat, TranscriptOfEveryCommand)
                                  "ECHO", "PONG", "421 JOIN unknown command"}));
   alice.send("HELP\r\n");
   const lines help = alice.sync();
-  ASSERT_EQ(help.size(), 8u);
+  ASSERT_EQ(help.size(), 11u);
   EXPECT_EQ(help.back(), "214 end of help");
   bob.send("QUIT gone fishing\r\nMSG never\r\n");
   EXPECT_EQ(bob.line(), "221 goodbye");

@@ -16,6 +16,7 @@ namespace
 using namespace natter::test;
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
+using lines = std::vector<std::string>;
 
 TEST(Lifecycle, SigtermSends521AndExitsZero)
 {
@@ -105,12 +106,28 @@ TEST(Lifecycle, PortInUseNamesTheFlag)
 TEST(Lifecycle, ABadCommandLineExitsTwoNamingTheFlag)
 {
   for (const std::string flags :
-       {"--no-such-flag", "--max-line 31", "--rate fast", "--chat-port 70000", "--log-level loud"})
+       {"--no-such-flag", "--max-line 31", "--rate fast", "--chat-port 70000", "--log-level loud",
+        "--history 964", "--history 2 --max-line 32 --max-sendq 191", "--history many"})
   {
     const run_result r = run_natterd("--echo-port off " + flags);
     EXPECT_EQ(r.status, 2) << flags << ": " << r.output;
     const std::string flag = flags.substr(0, flags.find(' '));
     EXPECT_NE(r.output.find(flag), std::string::npos) << flags << ": " << r.output;
+  }
+}
+
+// Spec 7.11: the largest --history is the one whose full reply fits a send
+// queue, N x (L + 64) <= --max-sendq.
+TEST(Lifecycle, TheLargestHistoryIsAccepted)
+{
+  for (const std::vector<std::string>& flags :
+       {std::vector<std::string>{"--history", "963"},
+        std::vector<std::string>{"--history", "2", "--max-line", "32", "--max-sendq", "192"}})
+  {
+    natterd_process d(flags);
+    client a = registered(d.chat_port(), "a");
+    a.send("HISTORY\r\n");
+    EXPECT_EQ(a.sync(), lines{"212 end of history"}) << flags[1];
   }
 }
 

@@ -12,7 +12,10 @@
 namespace natter::test
 {
 
-/// "NICK alice", "E413", "E421 FOO", "T253 6": one string per event.
+/// "NICK alice", "E413", "E421 FOO", "T253 6": one string per event. A
+/// TELL's text follows " :" ("TELL bob :hi"), a HISTORY's id "AFTER"
+/// ("HISTORY AFTER 3"), and a TELL or HISTORY whose argument does not match
+/// its rule has "?" after the verb ("HISTORY? last").
 inline std::string render(const proto::parse_event& ev)
 {
   using kind = proto::parse_event::kind;
@@ -21,8 +24,14 @@ inline std::string render(const proto::parse_event& ev)
   {
   case kind::command:
     s.append(proto::verb_name(ev.cmd.type));
+    if (!ev.cmd.valid)
+      s.append("?");
+    if (ev.cmd.after)
+      s.append(" AFTER");
     if (!ev.cmd.arg.empty())
       s.append(" ").append(ev.cmd.arg);
+    if (!ev.cmd.text.empty())
+      s.append(" :").append(ev.cmd.text);
     break;
   case kind::error:
     s.append("E").append(std::to_string(proto::reply_code_for(ev.error)));

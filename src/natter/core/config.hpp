@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <string>
 
 namespace natter::core
 {
@@ -16,6 +18,9 @@ namespace natter::core
 /// so tests and fuzzers control it.
 using clock = std::chrono::steady_clock;
 using time_point = clock::time_point;
+
+/// The time of day a message is stamped with (spec N-MSG-5..7): UTC.
+using wall_time = std::chrono::system_clock::time_point;
 
 /// Limits of the chat service.
 struct config
@@ -29,6 +34,17 @@ struct config
   double burst = limits::burst; ///< lines a client may send at once
   std::chrono::milliseconds registration_timeout{limits::registration_timeout};
   std::chrono::milliseconds idle_timeout{limits::idle_timeout}; ///< 0: none
+  /// Room messages kept for HISTORY (spec 7.11); 0 keeps none.
+  std::size_t history = limits::history;
+  /// The epoch of the room's message ids (spec N-MSG-6): 1 to 32 digits and
+  /// lower-case letters. Empty: the room picks 16 hex digits at random when
+  /// it is built, so every numbering from 1 has an epoch of its own.
+  std::string epoch;
+  /// Reads the time of day when the room accepts a message, once per
+  /// message. The core reads no clock of its own: natterd passes the
+  /// system clock; empty, every message is stamped 1970-01-01T00:00:00.000Z
+  /// (tests and fuzzers that look at times pass their own).
+  std::function<wall_time()> wall_clock;
   /// Octets per chunk of the room's event log (room_log.hpp); not a limit a
   /// client sees. Tests and fuzzers make it small to cross chunks often.
   std::size_t log_chunk = 64 * 1024;

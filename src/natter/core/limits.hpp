@@ -39,6 +39,18 @@ inline constexpr std::chrono::seconds keepalive_interval{10};
 inline constexpr int keepalive_probes = 6;
 inline constexpr std::chrono::seconds flush_deadline{3}; ///< a closing connection (fixed)
 inline constexpr std::chrono::seconds linger_time{1};    ///< after a final line (fixed)
+inline constexpr std::size_t history = 100;              ///< room messages kept; 0: none
+/// What natterd adds to a line limit to bound a HISTORY line (N-REPLY-1):
+/// --history N needs N x (max_line + history_line_overhead) <= --max-sendq,
+/// so the whole reply, queued at once (N-REPLY-4), fits a send queue.
+inline constexpr std::size_t history_line_overhead = 64;
+
+/// The largest --history natterd accepts with a line limit of `line` and a
+/// send queue limit of `sendq` (963 at the defaults).
+constexpr std::size_t max_history(std::size_t line, std::size_t sendq) noexcept
+{
+  return sendq / (line + history_line_overhead);
+}
 
 // ---- echo connections ----
 inline constexpr std::size_t echo_max_clients = 1000;
@@ -63,7 +75,7 @@ struct shown
   std::string_view value;
 };
 
-inline constexpr std::array<shown, 24> table{{
+inline constexpr std::array<shown, 25> table{{
     {"--bind", "", "::"},
     {"--chat-port", "", "7777"},
     {"--echo-port", "", "7"},
@@ -75,6 +87,7 @@ inline constexpr std::array<shown, 24> table{{
     {"--rate", "flood control rate", "20"},
     {"--registration-timeout", "registration timeout", "60"},
     {"--idle-timeout", "idle timeout", "0"},
+    {"--history", "room messages kept for HISTORY", "100"},
     {"--sndbuf", "kernel send buffer per chat socket", "64 KiB"},
     {"--tcp-user-timeout", "output unacknowledged or behind a shut window", "120"},
     {"--echo-max-clients", "echo connections", "1000"},

@@ -203,10 +203,12 @@ bool outbox::claim_idle() noexcept
   return idle_.load(std::memory_order_seq_cst) && idle_.exchange(false, std::memory_order_seq_cst);
 }
 
-// A line of its own is queued and the idle flag claimed under the lock, so
-// the writer either sees the line or has not looked yet; the transport is
-// woken after it (its wake takes a lock of its own).
-std::size_t outbox::push(shared_text text)
+// `add(at)` queues lines of its own at log position `at`; they are queued
+// and the idle flag claimed under the lock, so the writer either sees the
+// lines or has not looked yet; the transport is woken after it (its wake
+// takes a lock of its own).
+template <class Add>
+std::size_t outbox::push_with(Add&& add)
 {
   std::size_t now = 0;
   bool wake = false;
@@ -215,13 +217,31 @@ std::size_t outbox::push(shared_text text)
     if (closing_)
       return 0;
     const std::uint64_t log_end = log_.end();
-    queue(stream_stop(log_end), std::move(text), 0);
+    add(stream_stop(log_end));
     wake = claim_idle();
     now = pending_locked(log_end);
   }
   if (wake)
     transport_.wake();
   return now;
+}
+
+std::size_t outbox::push(shared_text text)
+{
+  return push_with([&](std::uint64_t at) { queue(at, std::move(text), 0); });
+}
+
+// Every text is tagged with the same log position, so the walk passes them
+// in a row: an event published meanwhile comes after the last of them.
+std::size_t outbox::push_all(std::span<const shared_text> texts)
+{
+  return push_with(
+      [&](std::uint64_t at)
+      {
+        entries_.reserve(std::max(entries_.size() + texts.size(), initial_capacity));
+        for (const shared_text& text : texts)
+          queue(at, text, 0);
+      });
 }
 
 // A close is news to the writer even when it is busy: a writer waiting for

@@ -84,6 +84,11 @@ public:
   /// closing and `text` was dropped.
   std::size_t push(shared_text text);
 
+  /// Queues `texts` in order as push() would, at one place in the output:
+  /// no event can come between them (a multi-line reply, spec N-REPLY-4).
+  /// Only the references are copied.
+  std::size_t push_all(std::span<const shared_text> texts);
+
   /// Stops accepting output because of `why`: ends the stream of events
   /// (under the room's lock when it is open), queues the reason's final
   /// line and wakes the writer, busy or not, so that it closes the
@@ -217,6 +222,8 @@ private:
   std::size_t pending_locked(std::uint64_t log_end) const noexcept;
   std::uint64_t stream_stop(std::uint64_t log_end) const noexcept;
   void queue(std::uint64_t at, shared_text text, std::size_t skip);
+  template <class Add>
+  std::size_t push_with(Add&& add);
   bool claim_idle() noexcept;
   bool go_idle(std::uint64_t seen_end) noexcept;
   bool close_locked(close_reason why);

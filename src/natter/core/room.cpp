@@ -4,6 +4,7 @@
 #include "natter/proto/reply.hpp"
 
 #include <algorithm>
+#include <random>
 
 namespace natter::core
 {
@@ -27,7 +28,42 @@ std::string_view event_line(std::string_view verb, std::string_view a, std::stri
   return line;
 }
 
+// 16 lower-case hex digits from the system's random source (N-MSG-6).
+std::string random_epoch()
+{
+  std::random_device rd;
+  const std::uint64_t v = (std::uint64_t{rd()} << 32) ^ rd();
+  std::string out(16, '0');
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = "0123456789abcdef"[(v >> (60 - 4 * i)) & 0xF];
+  return out;
+}
+
+const shared_text& end_of_history()
+{
+  static const shared_text line = []
+  {
+    std::string s;
+    proto::append_reply(s, proto::reply_code::history,
+                        proto::reply_text(proto::reply_code::history));
+    return make_text(std::move(s));
+  }();
+  return line;
+}
+
 } // namespace
+
+room::room(const config& cfg)
+    : config_(cfg), greeting_(make_text(greeting_line(cfg))),
+      epoch_(cfg.epoch.empty() ? random_epoch() : cfg.epoch), log_(cfg.log_chunk),
+      history_(cfg.history)
+{
+}
+
+wall_time room::wall_now() const
+{
+  return config_.wall_clock ? config_.wall_clock() : wall_time();
+}
 
 bool room::nick_order::less(std::string_view a, std::string_view b) noexcept
 {
@@ -86,6 +122,7 @@ room::nick_result room::set_nick(seat& s, std::string_view nick, shared_text acc
       deliver(event_line("JOIN", nick), nullptr, over);
       s.nick_.assign(nick);
       s.in_room_ = true;
+      s.joined_ = history_.newest(); // every later message reaches it live
       members_.insert(&s);
       s.out_.open_stream();
       s.reader_slot_ = static_cast<std::uint32_t>(readers_.size());
@@ -98,15 +135,95 @@ room::nick_result room::set_nick(seat& s, std::string_view nick, shared_text acc
 
 void room::message(seat& from, std::string_view text)
 {
-  // The line is built before the lock: only from's own thread writes its
-  // nick (set_nick runs on it), so reading it here needs no lock.
+  // The lines are built before the lock: only from's own thread writes its
+  // nick (set_nick runs on it), so reading it here needs no lock. The
+  // HISTORY line gets its storage here too; under the lock only its id and
+  // time are known, and only octets are copied.
   const std::string_view line = event_line("MSG", from.nick_, text);
+  std::shared_ptr<std::string> item;
+  if (history_.capacity() > 0)
+  {
+    item = std::make_shared<std::string>();
+    item->reserve(proto::history_item_size(from.nick_, text));
+  }
   std::vector<seat*> over;
+  shared_text forgotten; // released after the lock
   std::lock_guard lock(mutex_);
   if (!from.in_room_)
     return;
-  deliver(line, &from, over);
+  // Id, time and line are fixed here, once (N-MSG-7); the ids follow the
+  // order of the log, which is the order of delivery (N-MSG-5).
+  const std::uint64_t id = history_.number();
+  if (item)
+  {
+    proto::append_history_item(*item, id, wall_now(), from.nick_, text);
+    forgotten = history_.keep(std::move(item));
+  }
+  deliver(line, from.ids_ ? nullptr : &from, over);
   drop_overflowed(over);
+}
+
+room::tell_result room::tell(seat& from, std::string_view nick, std::string_view text)
+{
+  std::string line;
+  proto::append_event(line, "TELL", from.nick_, text);
+  shared_text told = make_text(std::move(line));
+  std::vector<seat*> over;
+  std::lock_guard lock(mutex_);
+  const auto it = members_.find(nick);
+  if (it == members_.end())
+    return tell_result::no_such_nick;
+  seat& to = **it;
+  // Like an event, it counts toward the recipient's limit and the total.
+  if (to.out_.push(std::move(told)) > config_.max_sendq)
+    over.push_back(&to);
+  pick_total_victims(over);
+  drop_overflowed(over);
+  return tell_result::told;
+}
+
+std::size_t room::history(seat& s, history_request q)
+{
+  std::vector<shared_text> lines;
+  {
+    std::lock_guard lock(mutex_);
+    // Only what the room accepted before s registered: it received every
+    // later message live (N-HIST-5).
+    const std::uint64_t upto = s.joined_;
+    std::uint64_t after = 0;
+    if (q.what == history_request::kind::last)
+      after = upto > q.n ? upto - q.n : 0;
+    else if (q.what == history_request::kind::after)
+      after = q.n;
+    lines.reserve(std::min<std::uint64_t>(upto - std::min(after, upto), history_.kept()) + 1);
+    history_.select(after, upto, lines);
+  }
+  lines.push_back(end_of_history());
+  return s.out_.push_all(lines);
+}
+
+std::size_t room::ids_on(seat& s)
+{
+  std::string line(epoch_);
+  std::lock_guard lock(mutex_);
+  // Under the lock, so the reply lands after exactly the messages up to
+  // <newest> in s's output, and every later one of its own reaches it.
+  s.ids_ = true;
+  line += ' ';
+  line += std::to_string(s.joined_);
+  line += ' ';
+  line += std::to_string(history_.newest());
+  line += ' ';
+  line += proto::reply_text(proto::reply_code::ids);
+  std::string reply;
+  proto::append_reply(reply, proto::reply_code::ids, line);
+  return s.out_.push(make_text(std::move(reply)));
+}
+
+std::uint64_t room::newest_id() const
+{
+  std::lock_guard lock(mutex_);
+  return history_.newest();
 }
 
 void room::leave(seat& s, close_reason why, std::string_view words)

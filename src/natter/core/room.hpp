@@ -9,6 +9,7 @@
 #include "natter/core/close_reason.hpp"
 #include "natter/core/config.hpp"
 #include "natter/core/greeting.hpp"
+#include "natter/core/history.hpp"
 #include "natter/core/outbox.hpp"
 #include "natter/core/room_log.hpp"
 
@@ -55,13 +56,12 @@ public:
     seat* prev_ = nullptr; // the room's list of every connection
     seat* next_ = nullptr;
     std::uint32_t reader_slot_ = no_slot; // index in readers_
+    std::uint64_t joined_ = 0;            // the newest message id when it registered
     bool in_room_ = false;
+    bool ids_ = false; // IDS: it receives its own messages too
   };
 
-  explicit room(const config& cfg)
-      : config_(cfg), greeting_(make_text(greeting_line(cfg))), log_(cfg.log_chunk)
-  {
-  }
+  explicit room(const config& cfg);
   room(const room&) = delete;
   room& operator=(const room&) = delete;
 
@@ -91,8 +91,53 @@ public:
   /// lock, before any event can reach it as a member.
   nick_result set_nick(seat& s, std::string_view nick, shared_text accepted);
 
-  /// Sends "MSG <nick> <text>" to every registered client but `from`.
+  /// Accepts a message of `from` (spec 7.3): gives it the next id and the
+  /// time of the room's wall clock, keeps its HISTORY line, and sends "MSG
+  /// <nick> <text>" to every registered client but `from` (to `from` too
+  /// once it sent IDS).
   void message(seat& from, std::string_view text);
+
+  /// Outcome of tell().
+  enum class tell_result
+  {
+    told,         ///< queued to the recipient
+    no_such_nick, ///< no registered client holds the nick: 434
+  };
+
+  /// Sends "TELL <from's nick> <text>" to the registered client holding
+  /// `nick` (ignoring case), `from` included, and to no one else; it counts
+  /// toward that client's send queue like an event (spec 7.10).
+  tell_result tell(seat& from, std::string_view nick, std::string_view text);
+
+  /// What a HISTORY asks for (spec N-HIST-6).
+  struct history_request
+  {
+    enum class kind
+    {
+      all,   ///< every message kept
+      last,  ///< the last `n`
+      after, ///< those with an id above `n`
+    };
+    kind what = kind::all;
+    std::uint64_t n = 0;
+  };
+
+  /// Queues the HISTORY reply to the registered `s`: of the messages kept
+  /// that the room accepted before `s` registered (N-HIST-5), those `q`
+  /// selects, each as its shared line, then "212 end of history". Returns
+  /// the octets pending afterwards (outbox::push).
+  std::size_t history(seat& s, history_request q);
+
+  /// IDS (spec 7.12): from now on `s` receives its own messages too, and
+  /// "213 <epoch> <joined> <newest> ids on" is queued to it, after exactly
+  /// the messages up to <newest>. Returns the octets pending afterwards.
+  std::size_t ids_on(seat& s);
+
+  /// The epoch of the message ids (N-MSG-6).
+  const std::string& epoch() const noexcept { return epoch_; }
+
+  /// The id of the newest message accepted; 0 before the first.
+  std::uint64_t newest_id() const;
 
   /// Closes `s`'s outbox because of `why` (close_reason.hpp: its final
   /// line, and whether queued output goes first), then, if it is
@@ -141,10 +186,14 @@ private:
   void remove_locked(seat& s, std::string_view reason, std::vector<seat*>& over);
   void unlist(seat& s);
 
+  wall_time wall_now() const;
+
   const config config_;
   const shared_text greeting_;
+  const std::string epoch_;
   mutable std::mutex mutex_;
   room_log log_;                        // appended under mutex_
+  message_history history_;             // under mutex_
   std::set<seat*, nick_order> members_; // a member's nick changes only outside it
   std::vector<seat*> readers_;          // exactly the seats whose outbox stream is open:
                                         // an event's recipients, and their count its share

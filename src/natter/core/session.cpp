@@ -34,8 +34,9 @@ const shared_text& help_text()
   static const shared_text text = []
   {
     std::string s;
-    for (std::string_view line : {"NICK <nick>", "MSG <text>", "ECHO [<text>]", "PING [<token>]",
-                                  "WHO", "HELP", "QUIT [<reason>]"})
+    for (std::string_view line :
+         {"NICK <nick>", "MSG <text>", "ECHO [<text>]", "PING [<token>]", "WHO", "HELP",
+          "QUIT [<reason>]", "TELL <nick> <text>", "HISTORY [<count> | AFTER <id>]", "IDS"})
       proto::append_reply(s, reply_code::help, line, true);
     proto::append_reply(s, reply_code::help, proto::reply_text(reply_code::help));
     return make_text(std::move(s));
@@ -44,6 +45,28 @@ const shared_text& help_text()
 }
 
 constexpr unsigned char tls_handshake = 0x16;
+
+// The value of a run of decimal digits, saturated at the largest id: an id
+// above every id there can be selects nothing after it (N-HIST-6).
+std::uint64_t decimal(std::string_view digits) noexcept
+{
+  constexpr std::uint64_t max = ~std::uint64_t{0};
+  std::uint64_t n = 0;
+  for (char c : digits)
+  {
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    n = n > (max - d) / 10 ? max : n * 10 + d;
+  }
+  return n;
+}
+
+room::history_request history_request_of(const proto::command& cmd) noexcept
+{
+  using kind = room::history_request::kind;
+  if (cmd.arg.empty())
+    return {kind::all, 0};
+  return {cmd.after ? kind::after : kind::last, decimal(cmd.arg)};
+}
 
 } // namespace
 
@@ -330,10 +353,9 @@ void session::handle_command(const proto::command& cmd)
     }
     break;
   case command_type::msg:
-    // Registration is checked before the argument [decision: 401 before 400].
-    if (!registered_)
-      send(not_registered_line());
-    else if (cmd.arg.find_first_not_of(' ') == std::string_view::npos)
+    if (refused(cmd))
+      break;
+    if (cmd.arg.find_first_not_of(' ') == std::string_view::npos)
       reply(reply_code::bad_argument, proto::verb_name(cmd.type));
     else
       room_.message(seat_, cmd.arg);
@@ -347,10 +369,20 @@ void session::handle_command(const proto::command& cmd)
     break;
   }
   case command_type::who:
-    if (!registered_)
-      send(not_registered_line());
-    else
+    if (!refused(cmd))
       send(make_text(room_.who()));
+    break;
+  case command_type::tell:
+    if (!refused(cmd) && room_.tell(seat_, cmd.arg, cmd.text) == room::tell_result::no_such_nick)
+      reply(reply_code::no_such_nick, cmd.arg);
+    break;
+  case command_type::history:
+    if (!refused(cmd))
+      queued(room_.history(seat_, history_request_of(cmd)));
+    break;
+  case command_type::ids:
+    if (!refused(cmd))
+      queued(room_.ids_on(seat_));
     break;
   case command_type::help: send(help_text()); break;
   case command_type::quit:
@@ -358,6 +390,20 @@ void session::handle_command(const proto::command& cmd)
     room_.leave(seat_, close_reason::quit, cmd.arg); // 221; QUIT <nick> [<reason>]
     break;
   }
+}
+
+// The checks of a command that needs registration: 401 before any other
+// (N-MSG-1, N-TELL-1), then 400 for an argument that does not match the
+// command's rule (N-TELL-2, N-HIST-2). Returns true when it answered.
+bool session::refused(const proto::command& cmd)
+{
+  if (!registered_)
+    send(not_registered_line());
+  else if (!cmd.valid)
+    reply(reply_code::bad_argument, proto::verb_name(cmd.type));
+  else
+    return false;
+  return true;
 }
 
 // Sends "CODE default-text".
@@ -387,7 +433,13 @@ void session::reply(reply_code code, std::string_view subject)
 
 void session::send(shared_text text)
 {
-  if (out().push(std::move(text)) > sendq_limit())
+  queued(out().push(std::move(text)));
+}
+
+// After a reply was queued, with `pending` octets now pending.
+void session::queued(std::size_t pending)
+{
+  if (pending > sendq_limit())
     close_with(close_reason::sendq_exceeded);
   else
     room_.enforce_total(); // a reply can take the server over its total too

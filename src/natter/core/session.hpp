@@ -89,10 +89,12 @@ private:
   void handle(const proto::parse_event& ev);
   void handle_command(const proto::command& cmd);
   void handle_error(const proto::parse_event& ev);
+  bool refused(const proto::command& cmd);
   void reply(proto::reply_code code);
   void reply(proto::reply_code code, std::string_view subject);
   static shared_text reply_line(proto::reply_code code, std::string_view subject);
   void send(shared_text text);
+  void queued(std::size_t pending);
   void close_with(close_reason why);
   outbox& out() noexcept { return seat_.output(); }
   const outbox& out() const noexcept { return seat_.output(); }

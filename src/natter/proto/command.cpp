@@ -14,6 +14,9 @@ std::string_view verb_name(command_type type) noexcept
   case command_type::who: return "WHO";
   case command_type::help: return "HELP";
   case command_type::quit: return "QUIT";
+  case command_type::tell: return "TELL";
+  case command_type::history: return "HISTORY";
+  case command_type::ids: return "IDS";
   }
   return {};
 }

@@ -21,6 +21,9 @@ enum class command_type : std::uint8_t
   who,
   help,
   quit,
+  tell,
+  history,
+  ids,
 };
 
 /// The verb as it is written on the wire, upper case ("NICK", "MSG", ...).
@@ -38,11 +41,21 @@ enum class telnet_verb : std::uint8_t
 /// One parsed command. `arg` is the argument with the separator removed:
 /// for NICK the nick without trailing spaces, for MSG/ECHO/PING/QUIT the rest
 /// of the line exactly as sent. It is empty when no argument was given.
-/// The view stays valid until the next call into the parser.
+/// TELL and HISTORY are commands even when their argument does not match
+/// their rule (`valid` false), since they answer 401 before 400 once
+/// registration is checked (spec 7.10, 7.11):
+/// - TELL: `arg` is the nick as sent (up to the first SP), `text` what
+///   follows its run of SP, exactly as sent;
+/// - HISTORY: `arg` is the digits of the count, or of the id after AFTER
+///   (`after` set), and empty for a HISTORY without argument.
+/// The views stay valid until the next call into the parser.
 struct command
 {
   command_type type{};
   std::string_view arg;
+  std::string_view text;
+  bool valid = true;
+  bool after = false;
 };
 
 /// One thing the parser found in the stream.

@@ -4,6 +4,8 @@
 #ifndef NATTER_PROTO_REPLY_HPP
 #define NATTER_PROTO_REPLY_HPP
 
+#include <chrono>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,6 +18,8 @@ enum class reply_code : int
 {
   nick_accepted = 200,
   who = 211,
+  history = 212,
+  ids = 213,
   help = 214,
   greeting = 220,
   closing = 221,
@@ -26,6 +30,7 @@ enum class reply_code : int
   unknown_command = 421,
   invalid_nick = 432,
   nick_in_use = 433,
+  no_such_nick = 434,
   wrong_protocol = 500,
   server_full = 503,
   too_many_from_address = 504,
@@ -69,6 +74,24 @@ void append_reply(std::string& out, reply_code code, std::string_view text, bool
 /// from the end. Parts must be valid protocol text.
 void append_event(std::string& out, std::string_view verb, std::string_view a = {},
                   std::string_view b = {}, std::string_view c = {});
+
+/// Appends `t` in RFC 3339 form, UTC, with milliseconds (spec 7.11,
+/// msg-time): "2026-12-01T18:30:00.123Z". The time is truncated to the
+/// millisecond; times outside the years 0000-9999 are clamped to them.
+void append_msg_time(std::string& out, std::chrono::system_clock::time_point t);
+
+/// Appends a HISTORY line "212-<id> <time> <nick> <text> CRLF" (spec
+/// N-HIST-3, N-HIST-4). `nick` and `text` must be valid protocol text.
+void append_history_item(std::string& out, std::uint64_t id,
+                         std::chrono::system_clock::time_point t, std::string_view nick,
+                         std::string_view text);
+
+/// Octets append_history_item() appends at most for this nick and text.
+constexpr std::size_t history_item_size(std::string_view nick, std::string_view text) noexcept
+{
+  // "212-", 20 digits, SP, 24 octets of time, SP, nick, SP, text, CRLF.
+  return 4 + 20 + 1 + 24 + 1 + nick.size() + 1 + text.size() + 2;
+}
 
 } // namespace natter::proto
 

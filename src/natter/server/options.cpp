@@ -118,6 +118,12 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
                  "seconds without an octet before a chat connection is closed (523); 0 = none")
       ->default_str(shown_default("--idle-timeout"))
       ->check(seconds);
+  app.add_option("--history", c.history,
+                 "room messages kept for HISTORY; 0 = none; at most --max-sendq / "
+                 "(--max-line + " +
+                     std::to_string(limits::history_line_overhead) +
+                     "), so a whole HISTORY reply fits a send queue")
+      ->default_str(shown_default("--history"));
   app.add_option("--sndbuf", out.sndbuf,
                  "kernel send buffer per chat socket in bytes (SO_SNDBUF, which the kernel "
                  "doubles); 0 = the kernel's autotuning (up to megabytes per client)")
@@ -161,6 +167,13 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
     app.parse(argc, argv);
     out.chat_port = parse_port("--chat-port", chat_port);
     out.echo_port = parse_port("--echo-port", echo_port);
+    // A HISTORY reply is queued whole (N-REPLY-4): a full one must not get
+    // the client that asked for it dropped (spec 7.11).
+    if (const std::size_t most = limits::max_history(c.max_line, c.max_sendq); c.history > most)
+      throw CLI::ValidationError(
+          "--history", std::to_string(c.history) + " messages may not fit a send queue: at most " +
+                           std::to_string(most) + " with --max-line " + std::to_string(c.max_line) +
+                           " and --max-sendq " + std::to_string(c.max_sendq));
   }
   catch (const CLI::ParseError& e)
   {
@@ -177,6 +190,7 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   // Rounded, not truncated: 1.001 * 1000 is 1000.9999... in binary, and the
   // greeting advertises the milliseconds applied (reg=1.001).
   auto millis = [](double s) { return std::chrono::milliseconds(std::llround(s * 1000)); };
+  c.wall_clock = [] { return std::chrono::system_clock::now(); }; // messages' times (N-MSG-5)
   c.registration_timeout = millis(reg_timeout);
   c.idle_timeout = millis(idle_timeout);
   out.echo_idle_timeout = millis(echo_idle);
