@@ -175,11 +175,11 @@ public:
     cfg_.history = kept[(knobs >> 3) & 7];
     cfg_.epoch = std::string(fuzz_epoch);
     // Messages are stamped with the virtual time, from 2026 on.
-    cfg_.wall_clock = [this]
+    cfg_.wall_clock = [](core::time_point now)
     {
       using namespace std::chrono;
       return core::wall_time(sys_days(year(2026) / 12 / 1)) +
-             duration_cast<core::wall_time::duration>(now_.time_since_epoch());
+             duration_cast<core::wall_time::duration>(now.time_since_epoch());
     };
     room_ = std::make_unique<core::room>(cfg_);
     witness_ = add_client();

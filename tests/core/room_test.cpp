@@ -181,7 +181,7 @@ TEST(MessageIds, TimeIsTakenAtAcceptanceAndFixed)
 {
   wall_time now = december_first + 18h + 30min + 123ms + 999us;
   config cfg = fast();
-  cfg.wall_clock = [&now] { return now; };
+  cfg.wall_clock = [&now](time_point) { return now; };
   room r(cfg);
   client a(r), b(r);
   join(a, "alice");
@@ -202,15 +202,18 @@ TEST(MessageIds, TimeIsTakenAtAcceptanceAndFixed)
   EXPECT_EQ(b.read(), want);
 }
 
-TEST(MessageIds, TheDefaultClockIsTheUnixEpoch)
+// The clock is the session's: a message is stamped with the time its
+// session was given for the input (N-MSG-5), which without a wall clock is
+// taken as the time since 1970.
+TEST(MessageIds, TheTimeIsTheSessionsNow)
 {
   room r(fast());
   client a(r), b(r);
   join(a, "alice");
-  a.send("MSG hi\n");
+  a.send("MSG hi\n", t0 + 90s + 7ms);
   join(b, "bob");
   b.send("HISTORY 1\n");
-  EXPECT_EQ(b.read().front(), "212-1 1970-01-01T00:00:00.000Z alice hi");
+  EXPECT_EQ(b.read().front(), "212-1 1970-01-01T00:01:30.007Z alice hi");
 }
 
 // N-MSG-6: a numbering from 1 (a room: natterd, a run) has an epoch of its

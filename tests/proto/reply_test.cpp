@@ -73,6 +73,27 @@ TEST(Reply, MsgTime)
   EXPECT_EQ(text(system_clock::time_point{} - milliseconds(1)), "1969-12-31T23:59:59.999Z");
 }
 
+// The writer remembers the last second's text; any other second is written
+// anew, earlier ones too.
+TEST(Reply, MsgTimeWriterAcrossSeconds)
+{
+  using namespace std::chrono;
+  msg_time_writer w;
+  auto text = [&w](system_clock::time_point t)
+  {
+    char buf[msg_time_writer::size];
+    w.write(buf, t);
+    return std::string(buf, sizeof buf);
+  };
+  const auto t = sys_days(year(2026) / December / 31) + hours(23) + minutes(59) + seconds(59);
+  EXPECT_EQ(text(t + milliseconds(998)), "2026-12-31T23:59:59.998Z");
+  EXPECT_EQ(text(t + milliseconds(999)), "2026-12-31T23:59:59.999Z");
+  EXPECT_EQ(text(t + seconds(1)), "2027-01-01T00:00:00.000Z");
+  EXPECT_EQ(text(t + milliseconds(5)), "2026-12-31T23:59:59.005Z");
+  EXPECT_EQ(text(system_clock::time_point{} - milliseconds(1001)), "1969-12-31T23:59:58.999Z");
+  EXPECT_EQ(text(system_clock::time_point{} - milliseconds(1000)), "1969-12-31T23:59:59.000Z");
+}
+
 TEST(Reply, HistoryItem)
 {
   using namespace std::chrono;
@@ -80,11 +101,15 @@ TEST(Reply, HistoryItem)
   const auto t = sys_days(year(2026) / December / 1) + hours(18) + minutes(30) + milliseconds(124);
   append_history_item(out, 3, t, "alice", "third  one ");
   EXPECT_EQ(out, "212-3 2026-12-01T18:30:00.124Z alice third  one \r\n");
-  EXPECT_LE(out.size(), history_item_size("alice", "third  one "));
+  EXPECT_EQ(out.size(), history_item_size(3, "alice", "third  one "));
   out.clear();
   append_history_item(out, ~std::uint64_t{0}, t, "n", "x");
   EXPECT_EQ(out, "212-18446744073709551615 2026-12-01T18:30:00.124Z n x\r\n");
-  EXPECT_EQ(out.size(), history_item_size("n", "x"));
+  EXPECT_EQ(out.size(), history_item_size(~std::uint64_t{0}, "n", "x"));
+  EXPECT_EQ(decimal_digits(0), 1u);
+  EXPECT_EQ(decimal_digits(9), 1u);
+  EXPECT_EQ(decimal_digits(10), 2u);
+  EXPECT_EQ(decimal_digits(~std::uint64_t{0}), 20u);
 }
 
 TEST(Reply, ClassesAndErrorCodes)

@@ -4,6 +4,8 @@
 // the ids a later client sees in HISTORY.
 #include "natterd_process.hpp"
 
+#include "natter/server/wall_clock.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -251,6 +253,25 @@ TEST(History, DefaultsAndTellOverSockets)
   ASSERT_EQ(nothing.size(), 2u);
   EXPECT_EQ(nothing[0], "212 end of history");
   EXPECT_TRUE(nothing[1].ends_with(" 1 1 ids on")) << nothing[1];
+}
+
+// natterd's message times: a session's steady time mapped to the system
+// clock, without a clock read per message.
+TEST(History, MessageTimesAreTheSystemClocks)
+{
+  auto wall = natter::server::system_wall_clock();
+  for (int i = 0; i < 3; ++i)
+  {
+    const auto before = std::chrono::system_clock::now();
+    const auto t = wall(natter::core::clock::now());
+    const auto after = std::chrono::system_clock::now();
+    // The offset is taken a moment after the steady time is read: allow
+    // for that moment, on a loaded machine.
+    EXPECT_GE(t, before - 50ms);
+    EXPECT_LE(t, after + 50ms);
+  }
+  const auto base = natter::core::clock::now();
+  EXPECT_EQ(wall(base + 300ms) - wall(base), 300ms); // within the second: the same offset
 }
 
 // The epoch is new with every start of natterd, 16 hex digits. [N-MSG-6]

@@ -40,11 +40,13 @@ struct config
   /// lower-case letters. Empty: the room picks 16 hex digits at random when
   /// it is built, so every numbering from 1 has an epoch of its own.
   std::string epoch;
-  /// Reads the time of day when the room accepts a message, once per
-  /// message. The core reads no clock of its own: natterd passes the
-  /// system clock; empty, every message is stamped 1970-01-01T00:00:00.000Z
-  /// (tests and fuzzers that look at times pass their own).
-  std::function<wall_time()> wall_clock;
+  /// Maps the time a message is accepted at (the `now` its session was
+  /// given) to the time of day it is stamped with, UTC; called once per
+  /// message, under the room's lock. The core reads no clock of its own:
+  /// natterd maps steady_clock to the system clock (server/wall_clock.hpp).
+  /// Empty, a time point's count since its clock's epoch is taken as time
+  /// since 1970 (tests and fuzzers that look at times pass their own).
+  std::function<wall_time(time_point)> wall_clock;
   /// Octets per chunk of the room's event log (room_log.hpp); not a limit a
   /// client sees. Tests and fuzzers make it small to cross chunks often.
   std::size_t log_chunk = 64 * 1024;

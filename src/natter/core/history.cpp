@@ -5,31 +5,68 @@
 namespace natter::core
 {
 
-shared_text message_history::keep(shared_text line)
+// The last reference frees the buffer. A holder's reads of the line come
+// before its release; the ring's acquire in line_for_newest() sees them done.
+void message_history::release(buffer* b) noexcept
 {
-  if (capacity_ == 0)
-    return line;
+  if (b->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    delete b;
+}
+
+message_history::lent::~lent()
+{
+  if (b_ != nullptr)
+    release(b_);
+}
+
+shared_text message_history::lent::share() &&
+{
+  buffer* b = b_;
+  b_ = nullptr;
+  // The deleter runs when the last copy of the text goes (or here, if the
+  // control block cannot be allocated).
+  return shared_text(&b->text, [b](const std::string*) noexcept { release(b); });
+}
+
+message_history::~message_history()
+{
+  for (buffer* b : slots_)
+    release(b);
+}
+
+std::string& message_history::line_for_newest()
+{
   // The ring grows to its capacity as messages come, so a server that keeps
   // many but hears few holds only what it heard.
   if (slots_.size() < capacity_)
   {
-    slots_.push_back(std::move(line));
-    return nullptr;
+    slots_.push_back(new buffer);
+    return slots_.back()->text;
   }
-  shared_text& slot = slots_[(newest_ - 1) % capacity_];
-  std::swap(slot, line);
-  return line;
+  buffer*& slot = slots_[(newest_ - 1) % capacity_];
+  // Only the ring lends (under the room's lock, which the caller holds), so
+  // a count of 1 stays 1: no reply holds the line it forgets, and the
+  // acquire orders every former holder's reads before the new line.
+  if (slot->refs.load(std::memory_order_acquire) != 1)
+  {
+    release(slot); // the replies that hold it keep it; the last frees it
+    slot = new buffer;
+  }
+  return slot->text;
 }
 
-void message_history::select(std::uint64_t after, std::uint64_t upto,
-                             std::vector<shared_text>& out) const
+void message_history::select(std::uint64_t after, std::uint64_t upto, std::vector<lent>& out) const
 {
   // Ids newest() - kept() + 1 to newest() are kept, each in its slot.
   const std::uint64_t last = std::min(upto, newest_);
   if (after >= last)
     return;
   for (std::uint64_t id = std::max(after, newest_ - slots_.size()) + 1; id <= last; ++id)
-    out.push_back(slots_[(id - 1) % capacity_]);
+  {
+    buffer* b = slots_[(id - 1) % capacity_];
+    b->refs.fetch_add(1, std::memory_order_relaxed); // the ring's reference keeps it alive
+    out.emplace_back(b);
+  }
 }
 
 } // namespace natter::core

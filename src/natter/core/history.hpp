@@ -1,17 +1,26 @@
 // The room's numbering of its messages and the last of them, kept for
 // HISTORY (spec/natter.md 7.3, 7.11). A message is kept as its HISTORY line,
-// "212-<id> <time> <nick> <text>", built once when the room accepted it:
+// "212-<id> <time> <nick> <text>", written once when the room accepted it:
 // every reply that includes the message queues a reference to that one
 // buffer, so a reply costs no copy and no formatting per recipient.
 //
-// Threads: none of its own; the room's lock guards it.
+// A line's buffer is never changed while anyone but the ring holds it. When
+// the ring forgets a line, it writes the new message's line into the old
+// buffer if no reply holds that any more (the common case: a flood costs no
+// allocation), and otherwise leaves the old buffer to its holders, the last
+// of whom frees it, and takes a new one.
+//
+// Threads: the room's lock guards the ring (number, line_for_newest,
+// select); a lent line is released from any thread.
 #ifndef NATTER_CORE_HISTORY_HPP
 #define NATTER_CORE_HISTORY_HPP
 
 #include "natter/core/text.hpp"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace natter::core
@@ -20,9 +29,32 @@ namespace natter::core
 /// Message ids and a ring of the last `capacity` messages' HISTORY lines.
 class message_history
 {
+  struct buffer;
+
 public:
+  /// A kept line lent to a reply: one reference, taken under the room's
+  /// lock; share() turns it into a shared_text after the lock (that
+  /// allocates, which is why it waits).
+  class lent
+  {
+  public:
+    explicit lent(buffer* b) noexcept : b_(b) {}
+    lent(lent&& other) noexcept : b_(other.b_) { other.b_ = nullptr; }
+    lent& operator=(lent&&) = delete;
+    ~lent();
+
+    /// The line, holding the buffer until its last copy goes.
+    shared_text share() &&;
+
+  private:
+    buffer* b_;
+  };
+
   /// Keeps the last `capacity` messages (0: none; ids are counted all the same).
   explicit message_history(std::size_t capacity) noexcept : capacity_(capacity) {}
+  message_history(const message_history&) = delete;
+  message_history& operator=(const message_history&) = delete;
+  ~message_history();
 
   /// Messages kept at most.
   std::size_t capacity() const noexcept { return capacity_; }
@@ -36,21 +68,26 @@ public:
   /// Numbers the next message: returns its id, newest() + 1 (N-MSG-5).
   std::uint64_t number() noexcept { return ++newest_; }
 
-  /// Keeps `line` as the message just numbered, and returns the line it no
-  /// longer keeps (null while the ring fills), for the caller to let go of
-  /// after the room's lock: the last reference may free it. With a capacity
-  /// of 0, returns `line` itself. Call once after every number() when the
-  /// capacity is not 0.
-  shared_text keep(shared_text line);
+  /// The storage of the HISTORY line of the message just numbered, which
+  /// the caller fills (its old contents are nobody's). Call once after
+  /// every number() when the capacity is not 0.
+  std::string& line_for_newest();
 
   /// Appends the lines kept of the messages with an id greater than `after`
-  /// and at most `upto`, oldest first.
-  void select(std::uint64_t after, std::uint64_t upto, std::vector<shared_text>& out) const;
+  /// and at most `upto`, oldest first, lent.
+  void select(std::uint64_t after, std::uint64_t upto, std::vector<lent>& out) const;
 
 private:
+  struct buffer
+  {
+    std::atomic<std::uint32_t> refs{1}; // the ring's, while it keeps it, and one per lent line
+    std::string text;
+  };
+  static void release(buffer* b) noexcept;
+
   const std::size_t capacity_;
   std::uint64_t newest_ = 0;
-  std::vector<shared_text> slots_; // message id's line at (id - 1) % capacity_
+  std::vector<buffer*> slots_; // message id's line at (id - 1) % capacity_
 };
 
 } // namespace natter::core

@@ -55,14 +55,16 @@ const shared_text& end_of_history()
 
 room::room(const config& cfg)
     : config_(cfg), greeting_(make_text(greeting_line(cfg))),
-      epoch_(cfg.epoch.empty() ? random_epoch() : cfg.epoch), log_(cfg.log_chunk),
-      history_(cfg.history)
+      epoch_(cfg.epoch.empty() ? random_epoch() : cfg.epoch), wall_clock_(cfg.wall_clock),
+      log_(cfg.log_chunk), history_(cfg.history)
 {
 }
 
-wall_time room::wall_now() const
+wall_time room::wall_of(time_point now)
 {
-  return config_.wall_clock ? config_.wall_clock() : wall_time();
+  if (wall_clock_)
+    return wall_clock_(now);
+  return wall_time(std::chrono::duration_cast<wall_time::duration>(now.time_since_epoch()));
 }
 
 bool room::nick_order::less(std::string_view a, std::string_view b) noexcept
@@ -133,31 +135,25 @@ room::nick_result room::set_nick(seat& s, std::string_view nick, shared_text acc
   return result;
 }
 
-void room::message(seat& from, std::string_view text)
+void room::message(seat& from, std::string_view text, time_point now)
 {
-  // The lines are built before the lock: only from's own thread writes its
-  // nick (set_nick runs on it), so reading it here needs no lock. The
-  // HISTORY line gets its storage here too; under the lock only its id and
-  // time are known, and only octets are copied.
+  // The line is built before the lock: only from's own thread writes its
+  // nick (set_nick runs on it), so reading it here needs no lock.
   const std::string_view line = event_line("MSG", from.nick_, text);
-  std::shared_ptr<std::string> item;
-  if (history_.capacity() > 0)
-  {
-    item = std::make_shared<std::string>();
-    item->reserve(proto::history_item_size(from.nick_, text));
-  }
   std::vector<seat*> over;
-  shared_text forgotten; // released after the lock
   std::lock_guard lock(mutex_);
   if (!from.in_room_)
     return;
-  // Id, time and line are fixed here, once (N-MSG-7); the ids follow the
-  // order of the log, which is the order of delivery (N-MSG-5).
+  // Id, time and HISTORY line are fixed here, once (N-MSG-7); the ids follow
+  // the order of the log, which is the order of delivery (N-MSG-5). The
+  // line goes into the storage of the one it replaces: no allocation once
+  // the ring is full and no reply holds that line.
   const std::uint64_t id = history_.number();
-  if (item)
+  if (history_.capacity() > 0)
   {
-    proto::append_history_item(*item, id, wall_now(), from.nick_, text);
-    forgotten = history_.keep(std::move(item));
+    std::string& item = history_.line_for_newest();
+    item.resize(proto::history_item_size(id, from.nick_, text));
+    proto::write_history_item(item.data(), id, times_, wall_of(now), from.nick_, text);
   }
   deliver(line, from.ids_ ? nullptr : &from, over);
   drop_overflowed(over);
@@ -184,7 +180,7 @@ room::tell_result room::tell(seat& from, std::string_view nick, std::string_view
 
 std::size_t room::history(seat& s, history_request q)
 {
-  std::vector<shared_text> lines;
+  std::vector<message_history::lent> kept;
   {
     std::lock_guard lock(mutex_);
     // Only what the room accepted before s registered: it received every
@@ -195,9 +191,13 @@ std::size_t room::history(seat& s, history_request q)
       after = upto > q.n ? upto - q.n : 0;
     else if (q.what == history_request::kind::after)
       after = q.n;
-    lines.reserve(std::min<std::uint64_t>(upto - std::min(after, upto), history_.kept()) + 1);
-    history_.select(after, upto, lines);
+    kept.reserve(std::min<std::uint64_t>(upto - std::min(after, upto), history_.kept()));
+    history_.select(after, upto, kept);
   }
+  std::vector<shared_text> lines;
+  lines.reserve(kept.size() + 1);
+  for (message_history::lent& l : kept)
+    lines.push_back(std::move(l).share());
   lines.push_back(end_of_history());
   return s.out_.push_all(lines);
 }

@@ -12,9 +12,11 @@
 #include "natter/core/history.hpp"
 #include "natter/core/outbox.hpp"
 #include "natter/core/room_log.hpp"
+#include "natter/proto/reply.hpp"
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -91,11 +93,11 @@ public:
   /// lock, before any event can reach it as a member.
   nick_result set_nick(seat& s, std::string_view nick, shared_text accepted);
 
-  /// Accepts a message of `from` (spec 7.3): gives it the next id and the
-  /// time of the room's wall clock, keeps its HISTORY line, and sends "MSG
-  /// <nick> <text>" to every registered client but `from` (to `from` too
-  /// once it sent IDS).
-  void message(seat& from, std::string_view text);
+  /// Accepts a message of `from` at `now` (spec 7.3): gives it the next id
+  /// and the time of day config::wall_clock maps `now` to, keeps its
+  /// HISTORY line, and sends "MSG <nick> <text>" to every registered client
+  /// but `from` (to `from` too once it sent IDS).
+  void message(seat& from, std::string_view text, time_point now);
 
   /// Outcome of tell().
   enum class tell_result
@@ -186,14 +188,16 @@ private:
   void remove_locked(seat& s, std::string_view reason, std::vector<seat*>& over);
   void unlist(seat& s);
 
-  wall_time wall_now() const;
+  wall_time wall_of(time_point now);
 
   const config config_;
   const shared_text greeting_;
   const std::string epoch_;
+  std::function<wall_time(time_point)> wall_clock_; // called under mutex_
   mutable std::mutex mutex_;
   room_log log_;                        // appended under mutex_
   message_history history_;             // under mutex_
+  proto::msg_time_writer times_;        // under mutex_
   std::set<seat*, nick_order> members_; // a member's nick changes only outside it
   std::vector<seat*> readers_;          // exactly the seats whose outbox stream is open:
                                         // an event's recipients, and their count its share

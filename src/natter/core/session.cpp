@@ -298,12 +298,12 @@ std::size_t session::run(std::string_view in, time_point now)
       break;
     }
     if (ev.what != proto::parse_event::kind::none)
-      handle(ev);
+      handle(ev, now);
   }
   return used_total;
 }
 
-void session::handle(const proto::parse_event& ev)
+void session::handle(const proto::parse_event& ev, time_point now)
 {
   using kind = proto::parse_event::kind;
   if (ev.what == kind::telnet)
@@ -317,7 +317,7 @@ void session::handle(const proto::parse_event& ev)
   if (ev.what == kind::error)
     handle_error(ev);
   else
-    handle_command(ev.cmd);
+    handle_command(ev.cmd, now);
 }
 
 void session::handle_error(const proto::parse_event& ev)
@@ -332,7 +332,7 @@ void session::handle_error(const proto::parse_event& ev)
     reply(code);
 }
 
-void session::handle_command(const proto::command& cmd)
+void session::handle_command(const proto::command& cmd, time_point now)
 {
   using proto::command_type;
   switch (cmd.type)
@@ -358,7 +358,7 @@ void session::handle_command(const proto::command& cmd)
     if (cmd.arg.find_first_not_of(' ') == std::string_view::npos)
       reply(reply_code::bad_argument, proto::verb_name(cmd.type));
     else
-      room_.message(seat_, cmd.arg);
+      room_.message(seat_, cmd.arg, now);
     break;
   case command_type::echo:
   case command_type::ping:

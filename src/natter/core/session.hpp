@@ -86,8 +86,8 @@ public:
 
 private:
   std::size_t run(std::string_view in, time_point now);
-  void handle(const proto::parse_event& ev);
-  void handle_command(const proto::command& cmd);
+  void handle(const proto::parse_event& ev, time_point now);
+  void handle_command(const proto::command& cmd, time_point now);
   void handle_error(const proto::parse_event& ev);
   bool refused(const proto::command& cmd);
   void reply(proto::reply_code code);

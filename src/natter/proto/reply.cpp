@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 namespace natter::proto
 {
@@ -45,16 +46,15 @@ void append_code(std::string& out, reply_code code)
   out.push_back(static_cast<char>('0' + n % 10));
 }
 
-// Appends `n` in exactly `width` decimal digits (n < 10^width).
-void append_digits(std::string& out, unsigned n, int width)
+// Writes `n` in exactly `width` decimal digits at `out` (n < 10^width).
+void put_digits(char* out, unsigned n, int width) noexcept
 {
-  char buf[4];
   for (int i = width - 1; i >= 0; --i, n /= 10)
-    buf[i] = static_cast<char>('0' + n % 10);
-  out.append(buf, static_cast<std::size_t>(width));
+    out[i] = static_cast<char>('0' + n % 10);
 }
 
-void append_decimal(std::string& out, std::uint64_t n)
+// Writes `n` in decimal at `out`; returns the octets written (1 to 20).
+std::size_t put_decimal(char* out, std::uint64_t n) noexcept
 {
   char buf[20];
   std::size_t at = sizeof buf;
@@ -63,7 +63,8 @@ void append_decimal(std::string& out, std::uint64_t n)
     buf[--at] = static_cast<char>('0' + n % 10);
     n /= 10;
   } while (n != 0);
-  out.append(buf + at, sizeof buf - at);
+  std::memcpy(out, buf + at, sizeof buf - at);
+  return sizeof buf - at;
 }
 
 } // namespace
@@ -109,46 +110,86 @@ void append_event(std::string& out, std::string_view verb, std::string_view a, s
   out.append("\r\n");
 }
 
-void append_msg_time(std::string& out, std::chrono::system_clock::time_point t)
+void msg_time_writer::write(char* out, std::chrono::system_clock::time_point t) noexcept
 {
   using namespace std::chrono;
-  constexpr sys_days first = sys_days(year(0) / January / 1);
-  constexpr sys_days last = sys_days(year(9999) / December / 31);
-  auto ms = floor<milliseconds>(t);
-  ms = std::clamp<sys_time<milliseconds>>(ms, first, last + days(1) - milliseconds(1));
-  const sys_days day = floor<days>(ms);
-  const year_month_day ymd(day);
-  const hh_mm_ss hms(ms - day);
-  append_digits(out, static_cast<unsigned>(static_cast<int>(ymd.year())), 4);
-  out.push_back('-');
-  append_digits(out, static_cast<unsigned>(ymd.month()), 2);
-  out.push_back('-');
-  append_digits(out, static_cast<unsigned>(ymd.day()), 2);
-  out.push_back('T');
-  append_digits(out, static_cast<unsigned>(hms.hours().count()), 2);
-  out.push_back(':');
-  append_digits(out, static_cast<unsigned>(hms.minutes().count()), 2);
-  out.push_back(':');
-  append_digits(out, static_cast<unsigned>(hms.seconds().count()), 2);
-  out.push_back('.');
-  append_digits(out, static_cast<unsigned>(hms.subseconds().count()), 3);
-  out.push_back('Z');
+  // Milliseconds since 1970, rounded down and clamped to the years 0000 to
+  // 9999, then split into the second and its milliseconds; the date and time
+  // of day of the second are written only when the second changes.
+  constexpr std::int64_t lo =
+      duration_cast<milliseconds>(sys_days(year(0) / January / 1).time_since_epoch()).count();
+  constexpr std::int64_t hi =
+      duration_cast<milliseconds>(sys_days(year(10000) / January / 1).time_since_epoch()).count() -
+      1;
+  const std::int64_t ms =
+      std::clamp<std::int64_t>(floor<milliseconds>(t).time_since_epoch().count(), lo, hi);
+  const std::int64_t second = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  const auto milli = static_cast<unsigned>(ms - second * 1000);
+  if (second != second_)
+  {
+    second_ = second;
+    const sys_seconds at{seconds(second)};
+    const sys_days day = floor<days>(at);
+    const year_month_day ymd(day);
+    const hh_mm_ss hms(at - day);
+    char* p = prefix_.data();
+    put_digits(p, static_cast<unsigned>(static_cast<int>(ymd.year())), 4);
+    p[4] = '-';
+    put_digits(p + 5, static_cast<unsigned>(ymd.month()), 2);
+    p[7] = '-';
+    put_digits(p + 8, static_cast<unsigned>(ymd.day()), 2);
+    p[10] = 'T';
+    put_digits(p + 11, static_cast<unsigned>(hms.hours().count()), 2);
+    p[13] = ':';
+    put_digits(p + 14, static_cast<unsigned>(hms.minutes().count()), 2);
+    p[16] = ':';
+    put_digits(p + 17, static_cast<unsigned>(hms.seconds().count()), 2);
+    p[19] = '.';
+  }
+  std::memcpy(out, prefix_.data(), prefix_.size());
+  out[20] = static_cast<char>('0' + milli / 100);
+  out[21] = static_cast<char>('0' + milli / 10 % 10);
+  out[22] = static_cast<char>('0' + milli % 10);
+  out[23] = 'Z';
+}
+
+void append_msg_time(std::string& out, std::chrono::system_clock::time_point t)
+{
+  char buf[msg_time_writer::size];
+  msg_time_writer().write(buf, t);
+  out.append(buf, sizeof buf);
+}
+
+std::size_t write_history_item(char* out, std::uint64_t id, msg_time_writer& times,
+                               std::chrono::system_clock::time_point t, std::string_view nick,
+                               std::string_view text) noexcept
+{
+  char* p = out;
+  std::memcpy(p, "212-", 4);
+  p += 4;
+  p += put_decimal(p, id);
+  *p++ = ' ';
+  times.write(p, t);
+  p += msg_time_writer::size;
+  *p++ = ' ';
+  std::memcpy(p, nick.data(), nick.size());
+  p += nick.size();
+  *p++ = ' ';
+  std::memcpy(p, text.data(), text.size());
+  p += text.size();
+  *p++ = '\r';
+  *p++ = '\n';
+  return static_cast<std::size_t>(p - out);
 }
 
 void append_history_item(std::string& out, std::uint64_t id,
                          std::chrono::system_clock::time_point t, std::string_view nick,
                          std::string_view text)
 {
-  append_code(out, reply_code::history);
-  out.push_back('-');
-  append_decimal(out, id);
-  out.push_back(' ');
-  append_msg_time(out, t);
-  out.push_back(' ');
-  out.append(nick);
-  out.push_back(' ');
-  out.append(text);
-  out.append("\r\n");
+  const std::size_t at = out.size();
+  out.resize(at + history_item_size(id, nick, text));
+  msg_time_writer times;
+  write_history_item(out.data() + at, id, times, t, nick, text);
 }
 
 } // namespace natter::proto

@@ -4,8 +4,10 @@
 #ifndef NATTER_PROTO_REPLY_HPP
 #define NATTER_PROTO_REPLY_HPP
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -75,23 +77,57 @@ void append_reply(std::string& out, reply_code code, std::string_view text, bool
 void append_event(std::string& out, std::string_view verb, std::string_view a = {},
                   std::string_view b = {}, std::string_view c = {});
 
-/// Appends `t` in RFC 3339 form, UTC, with milliseconds (spec 7.11,
-/// msg-time): "2026-12-01T18:30:00.123Z". The time is truncated to the
-/// millisecond; times outside the years 0000-9999 are clamped to them.
+/// Writes the times of messages (spec 7.11, msg-time): RFC 3339, UTC, with
+/// milliseconds, "2026-12-01T18:30:00.123Z". It remembers the second it
+/// wrote last, so that the messages of one second cost only their
+/// milliseconds. The time is truncated to the millisecond; times outside the
+/// years 0000-9999 are clamped to them.
+class msg_time_writer
+{
+public:
+  /// Octets of a time.
+  static constexpr std::size_t size = 24;
+
+  /// Writes the `size` octets of `t` at `out`.
+  void write(char* out, std::chrono::system_clock::time_point t) noexcept;
+
+private:
+  std::int64_t second_ = std::numeric_limits<std::int64_t>::min();
+  std::array<char, 20> prefix_{}; // "YYYY-MM-DDTHH:MM:SS."
+};
+
+/// Appends `t` as msg_time_writer writes it.
 void append_msg_time(std::string& out, std::chrono::system_clock::time_point t);
 
-/// Appends a HISTORY line "212-<id> <time> <nick> <text> CRLF" (spec
-/// N-HIST-3, N-HIST-4). `nick` and `text` must be valid protocol text.
+/// Decimal digits of `n` (1 for 0).
+constexpr std::size_t decimal_digits(std::uint64_t n) noexcept
+{
+  std::size_t d = 1;
+  for (; n >= 10; n /= 10)
+    ++d;
+  return d;
+}
+
+/// Octets of the HISTORY line of message `id` with this nick and text.
+constexpr std::size_t history_item_size(std::uint64_t id, std::string_view nick,
+                                        std::string_view text) noexcept
+{
+  // "212-", the id, SP, the time, SP, nick, SP, text, CRLF.
+  return 4 + decimal_digits(id) + 1 + msg_time_writer::size + 1 + nick.size() + 1 + text.size() + 2;
+}
+
+/// Writes the HISTORY line "212-<id> <time> <nick> <text> CRLF" (spec
+/// N-HIST-3, N-HIST-4) at `out`, which has room for its history_item_size()
+/// octets, with `times` writing the time; returns the octets written.
+/// `nick` and `text` must be valid protocol text.
+std::size_t write_history_item(char* out, std::uint64_t id, msg_time_writer& times,
+                               std::chrono::system_clock::time_point t, std::string_view nick,
+                               std::string_view text) noexcept;
+
+/// Appends the line write_history_item() writes.
 void append_history_item(std::string& out, std::uint64_t id,
                          std::chrono::system_clock::time_point t, std::string_view nick,
                          std::string_view text);
-
-/// Octets append_history_item() appends at most for this nick and text.
-constexpr std::size_t history_item_size(std::string_view nick, std::string_view text) noexcept
-{
-  // "212-", 20 digits, SP, 24 octets of time, SP, nick, SP, text, CRLF.
-  return 4 + 20 + 1 + 24 + 1 + nick.size() + 1 + text.size() + 2;
-}
 
 } // namespace natter::proto
 

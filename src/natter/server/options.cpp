@@ -1,5 +1,7 @@
 #include "natter/server/options.hpp"
 
+#include "natter/server/wall_clock.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <charconv>
@@ -190,7 +192,7 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   // Rounded, not truncated: 1.001 * 1000 is 1000.9999... in binary, and the
   // greeting advertises the milliseconds applied (reg=1.001).
   auto millis = [](double s) { return std::chrono::milliseconds(std::llround(s * 1000)); };
-  c.wall_clock = [] { return std::chrono::system_clock::now(); }; // messages' times (N-MSG-5)
+  c.wall_clock = system_wall_clock(); // messages' times (N-MSG-5)
   c.registration_timeout = millis(reg_timeout);
   c.idle_timeout = millis(idle_timeout);
   out.echo_idle_timeout = millis(echo_idle);
