@@ -19,11 +19,12 @@ using natter::core::config;
 using natter::core::greeting_line;
 using namespace std::chrono_literals;
 
-// N-CONN-11, with the line the spec shows for natterd with its defaults.
+// N-CONN-11 and N-CONN-17, with the line the spec shows for natterd with
+// its defaults.
 TEST(GreetingLine, DefaultsAreTheSpecsExample)
 {
-  const std::string spec_example =
-      "220 natter/1 line=1024 nick=16 rate=20 burst=100 sendq=1048576 reg=60 idle=0 ready";
+  const std::string spec_example = "220 natter/1 line=1024 nick=16 rate=20 burst=100 "
+                                   "sendq=1048576 reg=60 idle=0 history=100 tell=1 ready";
   EXPECT_EQ(greeting_line(config{}), spec_example + "\r\n");
   std::ifstream in(NATTER_SOURCE_DIR "/spec/natter.md");
   std::stringstream spec;
@@ -41,13 +42,14 @@ TEST(GreetingLine, AdvertisesTheConfiguredValues)
   c.registration_timeout = 1500ms;
   c.idle_timeout = 2s;
   EXPECT_EQ(greeting_line(c), "220 natter/1 line=512 nick=16 rate=0.5 burst=100 sendq=65536 "
-                              "reg=1.5 idle=2 ready\r\n");
+                              "reg=1.5 idle=2 history=100 tell=1 ready\r\n");
   c.rate = 0;
   c.burst = 7;
   c.registration_timeout = 0ms;
   c.idle_timeout = 1ms;
+  c.history = 0; // HISTORY and IDS still answer: history=0 says nothing is kept
   EXPECT_EQ(greeting_line(c), "220 natter/1 line=512 nick=16 rate=0 burst=7 sendq=65536 "
-                              "reg=0 idle=0.001 ready\r\n");
+                              "reg=0 idle=0.001 history=0 tell=1 ready\r\n");
 }
 
 TEST(GreetingLine, NumbersHaveAFractionOnlyWhenConfiguredSo)
@@ -88,6 +90,8 @@ TEST(GreetingLine, ReadsBackAsTheRoomsSettings)
   EXPECT_EQ(natter::proto::advert_number(*g.find(key::reg)), 60.0);
   for (const std::string_view k : natter::proto::required_adverts)
     EXPECT_TRUE(g.find(k).has_value()) << k;
+  EXPECT_EQ(natter::proto::advert_number(*g.find(key::history)), 100.0);
+  EXPECT_EQ(*g.find(key::tell), "1");
 }
 
 // N-REPLY-1: "nor a greeting longer than 256 octets, CRLF included", for the
@@ -100,6 +104,7 @@ TEST(GreetingLine, LongestConfigurationFitsIn256Octets)
   c.rate = 0.0012345678901234567; // a shortest form of 21 characters
   c.registration_timeout = 31536000999ms;
   c.idle_timeout = 31536000999ms;
+  c.history = natter::core::limits::max_history(1, c.max_sendq); // more than natterd accepts
   EXPECT_LE(greeting_line(c).size(), 256u) << greeting_line(c);
   c.rate = 123456789.12345679;
   EXPECT_LE(greeting_line(c).size(), 256u) << greeting_line(c);

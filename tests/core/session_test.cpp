@@ -76,7 +76,7 @@ TEST(Session, GreetsWithTheAdvertsOfItsRoom)
   room r(c);
   client a(r);
   EXPECT_EQ(a.read(), lines{"220 natter/1 line=64 nick=16 rate=10 burst=50 sendq=1048576 reg=2.5 "
-                            "idle=3 ready"});
+                            "idle=3 history=100 tell=1 ready"});
   a.send("ECHO " + std::string(57, 'x') + "\r\n"); // 64 octets: at the limit
   a.send("ECHO " + std::string(58, 'x') + "\r\n");
   EXPECT_EQ(a.read(), (lines{"ECHO " + std::string(57, 'x'), "413 line too long"}));

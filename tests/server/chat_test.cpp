@@ -59,16 +59,16 @@ TEST(Chat, TranscriptOfEveryCommand)
 TEST(Chat, GreetingAdvertisesTheFlags)
 {
   natterd_process d({"--max-line", "64", "--rate", "0.5", "--max-sendq", "70000",
-                     "--registration-timeout", "1.25", "--idle-timeout", "30"});
+                     "--registration-timeout", "1.25", "--idle-timeout", "30", "--history", "7"});
   EXPECT_EQ(d.greeting(), "220 natter/1 line=64 nick=16 rate=0.5 burst=100 sendq=70000 reg=1.25 "
-                          "idle=30 ready");
+                          "idle=30 history=7 tell=1 ready"); // [N-CONN-17]
   client a("127.0.0.1", d.chat_port());
   EXPECT_EQ(a.line(), d.greeting());
   // Milliseconds as written: 1.001 s is not 1000.9999 ms cut to 1000.
   natterd_process off({"--rate", "0", "--registration-timeout", "0", "--idle-timeout", "1.001"});
   client b("127.0.0.1", off.chat_port());
   EXPECT_EQ(b.line(), "220 natter/1 line=1024 nick=16 rate=0 burst=100 sendq=1048576 reg=0 "
-                      "idle=1.001 ready");
+                      "idle=1.001 history=100 tell=1 ready");
 }
 
 TEST(Chat, InvalidTextAndOverlongLines)

@@ -65,6 +65,9 @@ std::string greeting_line(const config& cfg)
   append_advert(text, key::sendq, std::to_string(cfg.max_sendq));
   append_advert(text, key::reg, advert_seconds(cfg.registration_timeout));
   append_advert(text, key::idle, advert_seconds(cfg.idle_timeout));
+  // natterd offers HISTORY, IDS and TELL (N-CONN-17).
+  append_advert(text, key::history, std::to_string(cfg.history));
+  append_advert(text, key::tell, "1");
   if (sp != std::string_view::npos)
     text.append(table.substr(sp));
   std::string out;

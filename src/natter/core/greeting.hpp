@@ -12,8 +12,11 @@ namespace natter::core
 {
 
 /// "220 natter/1", an advert of every limit of N-CONN-11 with the value a
-/// session under `cfg` applies, the text "ready" and CRLF:
-///   220 natter/1 line=1024 nick=16 rate=20 burst=100 sendq=1048576 reg=60 idle=0 ready
+/// session under `cfg` applies, the adverts of the additions natterd offers
+/// (N-CONN-17: `history` with the messages kept, `tell=1`), the text "ready"
+/// and CRLF:
+///   220 natter/1 line=1024 nick=16 rate=20 burst=100 sendq=1048576 reg=60 idle=0 history=100
+///   tell=1 ready
 /// Numbers are decimal, with a fraction only when the value has one (rate
 /// 0.5, reg 1.5); `rate`, `reg` and `idle` are 0 when off. At most 256
 /// octets for every configuration natterd accepts [N-REPLY-1].

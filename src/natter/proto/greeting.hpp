@@ -25,6 +25,9 @@ inline constexpr std::string_view burst = "burst"; ///< the flood-control bucket
 inline constexpr std::string_view sendq = "sendq"; ///< a registered client's output, octets
 inline constexpr std::string_view reg = "reg";     ///< registration timeout, s; 0: none
 inline constexpr std::string_view idle = "idle";   ///< idle timeout, s; 0: none
+// The additions a server advertises when it offers them (N-CONN-17):
+inline constexpr std::string_view history = "history"; ///< messages kept: HISTORY and IDS
+inline constexpr std::string_view tell = "tell";       ///< 1: TELL
 } // namespace advert_key
 
 /// Every key of N-CONN-11.
