@@ -141,8 +141,9 @@ TEST(Limits, TheLargestHistory)
 {
   EXPECT_EQ(limits::max_history(limits::max_line, limits::max_sendq), 963u);
   EXPECT_LE(limits::history, limits::max_history(limits::max_line, limits::max_sendq));
-  EXPECT_EQ(limits::max_history(32, 96), 1u);
-  EXPECT_EQ(limits::max_history(32, 95), 0u);
+  EXPECT_EQ(limits::max_history(32, 116), 1u); // one 96-octet line and the final 20
+  EXPECT_EQ(limits::max_history(32, 115), 0u);
+  EXPECT_EQ(limits::max_history(32, 19), 0u);
 }
 
 TEST(Limits, TheReadmeFlagTableStatesTheSameDefaults)

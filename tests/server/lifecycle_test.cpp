@@ -122,7 +122,7 @@ TEST(Lifecycle, TheLargestHistoryIsAccepted)
 {
   for (const std::vector<std::string>& flags :
        {std::vector<std::string>{"--history", "963"},
-        std::vector<std::string>{"--history", "2", "--max-line", "32", "--max-sendq", "192"}})
+        std::vector<std::string>{"--history", "2", "--max-line", "32", "--max-sendq", "212"}})
   {
     natterd_process d(flags);
     client a = registered(d.chat_port(), "a");

@@ -41,15 +41,18 @@ inline constexpr std::chrono::seconds flush_deadline{3}; ///< a closing connecti
 inline constexpr std::chrono::seconds linger_time{1};    ///< after a final line (fixed)
 inline constexpr std::size_t history = 100;              ///< room messages kept; 0: none
 /// What natterd adds to a line limit to bound a HISTORY line (N-REPLY-1):
-/// --history N needs N x (max_line + history_line_overhead) <= --max-sendq,
-/// so the whole reply, queued at once (N-REPLY-4), fits a send queue.
+/// "212-", a 20-digit id, the 24-octet time, a 16-octet nick, three SP and
+/// CRLF come to 63 octets beyond the longest MSG text (L - 6).
 inline constexpr std::size_t history_line_overhead = 64;
+/// "212 end of history" CR LF, the reply's final line.
+inline constexpr std::size_t history_end_line = 20;
 
 /// The largest --history natterd accepts with a line limit of `line` and a
-/// send queue limit of `sendq` (963 at the defaults).
+/// send queue limit of `sendq`: N x (line + 64) + 20 <= sendq, so the whole
+/// reply, queued at once (N-REPLY-4), fits a send queue (963 at the defaults).
 constexpr std::size_t max_history(std::size_t line, std::size_t sendq) noexcept
 {
-  return sendq / (line + history_line_overhead);
+  return sendq < history_end_line ? 0 : (sendq - history_end_line) / (line + history_line_overhead);
 }
 
 // ---- echo connections ----

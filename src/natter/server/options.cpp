@@ -121,8 +121,8 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
       ->default_str(shown_default("--idle-timeout"))
       ->check(seconds);
   app.add_option("--history", c.history,
-                 "room messages kept for HISTORY; 0 = none; at most --max-sendq / "
-                 "(--max-line + " +
+                 "room messages kept for HISTORY; 0 = none; at most (--max-sendq - " +
+                     std::to_string(limits::history_end_line) + ") / (--max-line + " +
                      std::to_string(limits::history_line_overhead) +
                      "), so a whole HISTORY reply fits a send queue")
       ->default_str(shown_default("--history"));
