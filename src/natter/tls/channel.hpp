@@ -1,0 +1,163 @@
+// One TLS connection's state, with no socket: ciphertext from the network
+// goes in, plaintext comes out; plaintext goes in, ciphertext to send comes
+// out. natterd, natter, natter-conform and natter-bench each move the bytes
+// with their own I/O (Asio's reactor, poll, epoll) and share this.
+//
+// Why not asio::ssl::stream: it keeps a 17 KiB input and a 17 KiB output
+// buffer for the life of every stream, and encrypts only the first buffer
+// of a gathered write, one record per line on the fan-out path. Here
+// OpenSSL reads from the caller's buffer and writes into a queue that is
+// freed when it drains (SSL_MODE_RELEASE_BUFFERS frees OpenSSL's own), so
+// an idle connection holds no buffer, and a batch of lines is gathered into
+// records of up to 16 KiB and sent with one write.
+//
+// Threads: one thread at a time per channel.
+#ifndef NATTER_TLS_CHANNEL_HPP
+#define NATTER_TLS_CHANNEL_HPP
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+using SSL = struct ssl_st;
+using SSL_CTX = struct ssl_ctx_st;
+using SSL_SESSION = struct ssl_session_st;
+
+namespace natter::tls
+{
+
+/// The largest plaintext of one TLS record (RFC 8446 section 5.1).
+inline constexpr std::size_t max_record = 16 * 1024;
+
+/// One span of plaintext to encrypt (the shape of core::piece).
+struct plain_piece
+{
+  const char* data;
+  std::size_t size;
+};
+
+/// A TLS connection's state machine.
+class channel
+{
+public:
+  enum class role
+  {
+    server,
+    client,
+  };
+
+  /// What receive() found.
+  enum class status
+  {
+    ok,     ///< everything given was taken; more may follow
+    closed, ///< the peer sent close_notify: its end of input
+    failed, ///< the handshake or a record failed: error() says why
+  };
+
+  /// A channel on `ctx` (which it holds a reference to). A client sends
+  /// `host` as SNI (unless it is an address literal) and, when its context
+  /// verifies, checks the certificate against it; `resume` (may be null)
+  /// offers a session from an earlier connection.
+  channel(SSL_CTX* ctx, role r, const std::string& host = {}, SSL_SESSION* resume = nullptr);
+  channel(const channel&) = delete;
+  channel& operator=(const channel&) = delete;
+  ~channel();
+
+  /// A client starts its handshake: the ClientHello is then pending().
+  void connect();
+
+  /// Ciphertext arrived. Decrypted application data is handed to
+  /// `plain(std::string_view)` as it is found, in order; the handshake and
+  /// its answers (they are then pending()) run as needed.
+  template <class Plain>
+  status receive(std::string_view cipher, Plain&& plain);
+
+  /// True once the handshake is complete.
+  bool established() const noexcept { return established_; }
+
+  /// Encrypts `pieces` into records of up to max_record octets each
+  /// (pieces are gathered, so many short lines make few records), and
+  /// queues them for sending. Returns the plaintext octets taken: all.
+  std::size_t encrypt(std::span<const plain_piece> pieces);
+  /// Encrypts one span.
+  std::size_t encrypt(std::string_view plain)
+  {
+    const plain_piece p{plain.data(), plain.size()};
+    return encrypt(std::span<const plain_piece>(&p, 1));
+  }
+
+  /// Queues a close_notify alert (once).
+  void close_notify();
+
+  /// The ciphertext waiting to be sent.
+  std::string_view pending() const noexcept { return std::string_view(out_).substr(sent_); }
+  /// The socket took `n` octets of pending(). The queue's memory is given
+  /// back once it is empty.
+  void sent(std::size_t n) noexcept;
+
+  /// Why receive() failed, or a verification failure, as one line.
+  const std::string& error() const noexcept { return error_; }
+
+  /// The negotiated ALPN protocol ("" for none), the version ("TLSv1.3"),
+  /// whether the session was resumed, the peer's certificate serial (hex,
+  /// "" without one). For tests, logs and benchmarks.
+  std::string alpn() const;
+  std::string version() const;
+  bool resumed() const;
+  std::string peer_serial() const;
+  /// The session to offer on a later connection (a new reference, or
+  /// null): call after some application data was received, since TLS 1.3
+  /// sends its tickets after the handshake.
+  SSL_SESSION* session() const;
+
+  SSL* native() noexcept { return ssl_; }
+
+  /// For the BIO callbacks.
+  int bio_read(char* to, int size) noexcept;
+  int bio_write(const char* from, int size) noexcept;
+
+private:
+  // One step of receive(): the handshake, or a read of application data
+  // into `to`. >0: octets of plaintext; 0: needs more input; <0: ended
+  // (-1 closed, -2 failed).
+  int step(char* to, std::size_t size);
+  void write_record(const char* data, std::size_t size);
+
+  SSL* ssl_;
+  std::string_view in_;  // ciphertext given to receive() not yet taken
+  std::string out_;      // ciphertext to send
+  std::size_t sent_ = 0; // of out_
+  std::string error_;
+  bool server_;
+  bool established_ = false;
+  bool notified_ = false;
+};
+
+/// One thread's buffer for decrypted data (receive() hands it out in pieces
+/// of at most this much).
+std::span<char> plain_buffer() noexcept;
+
+template <class Plain>
+channel::status channel::receive(std::string_view cipher, Plain&& plain)
+{
+  in_ = cipher;
+  const std::span<char> buffer = plain_buffer();
+  for (;;)
+  {
+    const int n = step(buffer.data(), buffer.size());
+    if (n > 0)
+    {
+      plain(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+      continue;
+    }
+    in_ = {};
+    if (n == 0)
+      return status::ok;
+    return n == -1 ? status::closed : status::failed;
+  }
+}
+
+} // namespace natter::tls
+
+#endif // NATTER_TLS_CHANNEL_HPP
