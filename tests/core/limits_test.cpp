@@ -120,6 +120,9 @@ TEST(Limits, TheTableStatesTheTypedValues)
   EXPECT_EQ(shown("--history"), std::to_string(limits::history));
   EXPECT_EQ(shown("--sndbuf"), bytes_text(limits::sndbuf));
   EXPECT_EQ(shown("--tcp-user-timeout"), std::to_string(limits::tcp_user_timeout.count()));
+  EXPECT_EQ(shown("--tls-handshake-timeout"),
+            std::to_string(limits::tls_handshake_timeout.count()));
+  EXPECT_EQ(shown("--tls-check-interval"), std::to_string(limits::tls_check_interval.count()));
   EXPECT_EQ(shown("--echo-max-clients"), std::to_string(limits::echo_max_clients));
   EXPECT_EQ(shown("--echo-idle-timeout"), std::to_string(limits::echo_idle_timeout.count()));
   EXPECT_EQ(shown("--echo-max-total-sendq"), bytes_text(limits::echo_max_total_sendq));

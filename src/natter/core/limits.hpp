@@ -55,6 +55,12 @@ constexpr std::size_t max_history(std::size_t line, std::size_t sendq) noexcept
   return sendq < history_end_line ? 0 : (sendq - history_end_line) / (line + history_line_overhead);
 }
 
+// ---- the TLS port (spec 3.1) ----
+inline constexpr std::uint16_t tls_port = 7778; ///< the conventional port; natterd's is off
+inline constexpr std::chrono::seconds tls_handshake_timeout{10};
+/// How often natterd looks at --tls-cert and --tls-key for a renewal.
+inline constexpr std::chrono::seconds tls_check_interval{30};
+
 // ---- echo connections ----
 inline constexpr std::size_t echo_max_clients = 1000;
 inline constexpr std::chrono::seconds echo_idle_timeout{300};
@@ -78,7 +84,7 @@ struct shown
   std::string_view value;
 };
 
-inline constexpr std::array<shown, 25> table{{
+inline constexpr std::array<shown, 30> table{{
     {"--bind", "", "::"},
     {"--chat-port", "", "7777"},
     {"--echo-port", "", "7"},
@@ -93,6 +99,11 @@ inline constexpr std::array<shown, 25> table{{
     {"--history", "room messages kept for HISTORY", "100"},
     {"--sndbuf", "kernel send buffer per chat socket", "64 KiB"},
     {"--tcp-user-timeout", "output unacknowledged or behind a shut window", "120"},
+    {"--tls-port", "", "off"},
+    {"--tls-cert", "", "none"},
+    {"--tls-key", "", "none"},
+    {"--tls-handshake-timeout", "TLS handshake time", "10"},
+    {"--tls-check-interval", "", "30"},
     {"--echo-max-clients", "echo connections", "1000"},
     {"--echo-idle-timeout", "echo idle timeout", "300"},
     {"--echo-max-total-sendq", "echo output held, all echo connections", "64 MiB"},

@@ -2,6 +2,7 @@
 
 #include "natter/server/log.hpp"
 #include "natter/server/server.hpp"
+#include "natter/server/socket_io.hpp"
 #include "natter/server/worker.hpp"
 
 #include <array>
@@ -25,19 +26,26 @@ constexpr std::size_t max_write_batch = 256 * 1024;
 // Lines handed to one sendmsg (Linux's IOV_MAX).
 constexpr std::size_t write_iov_max = 1024;
 
-// Reads go through one buffer per thread, so an idle connection owns no
-// read buffer: its socket waits for readability, then the bytes are handed
-// to the session, which keeps only what it cannot process yet.
-thread_local std::array<char, 64 * 1024> read_buffer;
+// On the TLS port one write carries at most this much plaintext, in
+// records of 16 KiB: what the connection holds encrypted while its socket
+// is full stays small, and the outbox counts the rest (spec section 12).
+constexpr std::size_t tls_write_batch = 4 * tls::max_record;
 
 } // namespace
+
+std::span<char> read_buffer() noexcept
+{
+  thread_local std::array<char, 64 * 1024> buffer;
+  return buffer;
+}
 
 // `peer` is the address the server counted this connection under; asking the
 // socket again could fail (a reset in between) and leak that count.
 chat_connection::chat_connection(worker_socket socket, const asio::ip::tcp::endpoint& peer,
-                                 server& srv, worker& w)
+                                 server& srv, worker& w, std::unique_ptr<tls::channel> tls,
+                                 std::string early)
     : socket_(std::move(socket)), peer_(peer), server_(srv), worker_(w),
-      conn_(srv.room(), *this, core::clock::now())
+      conn_(srv.room(), *this, core::clock::now()), tls_(std::move(tls)), early_(std::move(early))
 {
 }
 
@@ -53,6 +61,8 @@ void chat_connection::start()
                asio::error_code ec;
                self->socket_.non_blocking(true, ec);
                self->conn_.start(); // the greeting wakes the writer
+               if (!self->early_.empty())
+                 self->conn_.received(std::exchange(self->early_, {}), core::clock::now());
                self->settle();
              });
 }
@@ -80,10 +90,7 @@ void chat_connection::settle()
   if (next.close)
     return close_socket(next.reset);
   if (next.shutdown_send)
-  {
-    asio::error_code ignored;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  }
+    shutdown_send();
   if (next.read)
     do_wait_read();
   arm_timer(next.wake_at);
@@ -110,7 +117,8 @@ void chat_connection::on_readable(const asio::error_code& wait_ec)
   if (wait_ec)
     return fail(wait_ec, "wait");
   asio::error_code ec;
-  const std::size_t n = socket_.read_some(asio::buffer(read_buffer), ec);
+  const std::span<char> buffer = read_buffer();
+  const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
   const auto now = core::clock::now();
   if (ec == asio::error::would_block || ec == asio::error::try_again)
     return do_wait_read();
@@ -119,9 +127,52 @@ void chat_connection::on_readable(const asio::error_code& wait_ec)
   else if (ec)
     return fail(ec, "read");
   else
-    conn_.received(std::string_view(read_buffer.data(), n), now);
+    received(std::string_view(buffer.data(), n), now);
   settle();
   do_write();
+}
+
+// Octets from the socket: to the session, or first through TLS, where a
+// close_notify is the client's end of input (spec N-TLS-9) and a bad
+// record ends the connection like a reset.
+void chat_connection::received(std::string_view data, core::time_point now)
+{
+  if (!tls_)
+    return conn_.received(data, now);
+  const auto status =
+      tls_->receive(data, [this, now](std::string_view plain) { conn_.received(plain, now); });
+  if (status == tls::channel::status::closed)
+    conn_.end_of_input(now);
+  else if (status == tls::channel::status::failed)
+  {
+    if (log_enabled(log_level::debug))
+      log(log_level::debug, "TLS failed: " + tls_->error());
+    conn_.failed();
+  }
+}
+
+// The final line went out: a TLS connection sends close_notify before the
+// TCP shutdown (spec N-TLS-9); if the socket cannot take it now, the
+// writer shuts down once it has.
+void chat_connection::shutdown_send()
+{
+  if (tls_)
+  {
+    tls_->close_notify();
+    if (const std::string_view alert = tls_->pending(); !alert.empty())
+    {
+      const ssize_t n = send_now(socket_.native_handle(), alert);
+      if (n > 0)
+        tls_->sent(static_cast<std::size_t>(n));
+      if (!tls_->pending().empty())
+      {
+        shutdown_due_ = true;
+        return;
+      }
+    }
+  }
+  asio::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
 }
 
 void chat_connection::do_write()
@@ -151,6 +202,8 @@ void chat_connection::do_write()
 // when the socket would block, a wait for writability is armed.
 std::size_t chat_connection::write_pending()
 {
+  if (tls_)
+    return write_pending_tls();
   std::array<core::piece, write_iov_max> pieces;
   const std::size_t count = conn_.peek(pieces, max_write_batch);
   if (count == 0)
@@ -171,6 +224,52 @@ std::size_t chat_connection::write_pending()
       conn_.wrote(n < 0 ? 0 : static_cast<std::size_t>(n), [] { return core::clock::now(); });
   if (n >= 0)
     return left;
+  if (err == EAGAIN || err == EWOULDBLOCK)
+  {
+    writing_ = true;
+    socket_.async_wait(asio::ip::tcp::socket::wait_write,
+                       [self = shared_from_this()](const asio::error_code& ec)
+                       { self->on_writable(ec); });
+    return left;
+  }
+  fail(asio::error_code(err, asio::error::get_system_category()), "write");
+  return 0;
+}
+
+// On the TLS port: the front of the outbox, up to tls_write_batch, is
+// encrypted into records of up to 16 KiB and sent with one send(); the
+// next batch is taken only once the socket took all of this one. The
+// outbox hears of the batch as written only then, so a closing connection
+// shuts down, and a slow one is judged, on what really left (spec 12).
+std::size_t chat_connection::write_pending_tls()
+{
+  if (tls_->pending().empty() && !shutdown_due_)
+  {
+    std::array<core::piece, write_iov_max> pieces;
+    const std::size_t count = conn_.peek(pieces, tls_write_batch);
+    if (count == 0)
+      return 0;
+    std::array<tls::plain_piece, write_iov_max> plain;
+    for (std::size_t i = 0; i < count; ++i)
+      plain[i] = tls::plain_piece{pieces[i].data, pieces[i].size};
+    tls_batch_ = tls_->encrypt(std::span(plain.data(), count));
+  }
+  const std::string_view out = tls_->pending();
+  const ssize_t n = out.empty() ? 0 : send_now(socket_.native_handle(), out);
+  const int err = errno;
+  if (n > 0)
+    tls_->sent(static_cast<std::size_t>(n));
+  const bool batch_done = tls_->pending().empty();
+  const std::size_t left =
+      conn_.wrote(batch_done ? std::exchange(tls_batch_, 0) : 0, [] { return core::clock::now(); });
+  if (batch_done && shutdown_due_)
+  {
+    shutdown_due_ = false;
+    asio::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  }
+  if (n >= 0)
+    return left + tls_->pending().size();
   if (err == EAGAIN || err == EWOULDBLOCK)
   {
     writing_ = true;

@@ -1,17 +1,20 @@
 // One chat connection: wires a core::connection (the state machine) to an
-// Asio socket and sendmsg. It decides nothing about the protocol: it reads
-// when told, writes what it is given, keeps the one timer asked for and
-// closes when told. All its handlers run on its worker's one thread.
+// Asio socket and sendmsg, or, on the TLS port, to a tls::channel and
+// send. It decides nothing about the protocol: it reads when told, writes
+// what it is given, keeps the one timer asked for and closes when told.
+// All its handlers run on its worker's one thread.
 #ifndef NATTER_SERVER_CHAT_CONNECTION_HPP
 #define NATTER_SERVER_CHAT_CONNECTION_HPP
 
 #include "natter/core/connection.hpp"
 #include "natter/server/worker.hpp"
+#include "natter/tls/channel.hpp"
 
 #include <asio.hpp>
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace natter::server
@@ -24,9 +27,11 @@ class server;
 class chat_connection : public std::enable_shared_from_this<chat_connection>, public core::transport
 {
 public:
-  /// `socket` belongs to `w`'s io_context.
-  chat_connection(worker_socket socket, const asio::ip::tcp::endpoint& peer, server& srv,
-                  worker& w);
+  /// `socket` belongs to `w`'s io_context. On the TLS port, `tls` is the
+  /// channel whose handshake is complete, and `early` the plaintext that
+  /// arrived with its end.
+  chat_connection(worker_socket socket, const asio::ip::tcp::endpoint& peer, server& srv, worker& w,
+                  std::unique_ptr<tls::channel> tls = nullptr, std::string early = {});
   chat_connection(const chat_connection&) = delete;
   chat_connection& operator=(const chat_connection&) = delete;
   ~chat_connection() override;
@@ -46,6 +51,9 @@ private:
   void on_readable(const asio::error_code& ec);
   void do_write();
   std::size_t write_pending();
+  std::size_t write_pending_tls();
+  void received(std::string_view data, core::time_point now);
+  void shutdown_send();
   void on_writable(const asio::error_code& ec);
   void settle();
   void arm_timer(core::time_point at);
@@ -59,9 +67,13 @@ private:
   server& server_;
   worker& worker_;
   core::connection conn_;
+  std::unique_ptr<tls::channel> tls_; // on the TLS port
+  std::string early_;                 // TLS: plaintext for the first read
+  std::size_t tls_batch_ = 0;         // TLS: plaintext octets in the pending records
   core::time_point timer_at_ = core::time_point::max();
   bool reading_ = false;
-  bool writing_ = false; // waiting for the socket to take more
+  bool writing_ = false;      // waiting for the socket to take more
+  bool shutdown_due_ = false; // TLS: shut down once the close_notify is sent
   bool closed_ = false;
 };
 

@@ -112,14 +112,15 @@ void listener::on_accept(worker& w, const asio::error_code& ec, worker_socket so
 }
 
 chat_listener::chat_listener(server& srv, asio::io_context& main,
-                             std::vector<std::unique_ptr<worker>>& workers)
-    : listener(main, workers, "chat", "--chat-port"), server_(srv)
+                             std::vector<std::unique_ptr<worker>>& workers, bool tls)
+    : listener(main, workers, tls ? "tls" : "chat", tls ? "--tls-port" : "--chat-port"),
+      server_(srv), tls_(tls)
 {
 }
 
 void chat_listener::accepted(worker_socket socket, worker& w)
 {
-  server_.accept_chat(std::move(socket), w);
+  server_.accept_chat(std::move(socket), w, tls_);
 }
 
 echo_listener::echo_listener(server& srv, asio::io_context& main,

@@ -59,15 +59,18 @@ private:
   bool closed_ = false;
 };
 
-/// The chat service's listener: hands connections to server::accept_chat.
+/// The chat service's listener, plain or TLS (spec 3.1): hands connections
+/// to server::accept_chat.
 class chat_listener final : public listener
 {
 public:
-  chat_listener(server& srv, asio::io_context& main, std::vector<std::unique_ptr<worker>>& workers);
+  chat_listener(server& srv, asio::io_context& main, std::vector<std::unique_ptr<worker>>& workers,
+                bool tls = false);
 
 private:
   void accepted(worker_socket socket, worker& w) override;
   server& server_;
+  bool tls_;
 };
 
 /// The echo service's listener: hands connections to server::accept_echo.

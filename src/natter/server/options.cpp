@@ -61,6 +61,9 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   double idle_timeout = secs(limits::idle_timeout);
   double echo_idle = secs(limits::echo_idle_timeout);
   double user_timeout = secs(limits::tcp_user_timeout);
+  std::string tls_port = "off";
+  double handshake_timeout = secs(limits::tls_handshake_timeout);
+  double check_interval = secs(limits::tls_check_interval);
   core::config& c = out.chat;
 
   app.add_option("--bind", out.bind,
@@ -136,6 +139,22 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
                  "window, before the connection is dropped (TCP_USER_TIMEOUT); 0 = the kernel's")
       ->default_str(shown_default("--tcp-user-timeout"))
       ->check(CLI::Range(0.0, 2147483.0));
+  app.add_option("--tls-port", tls_port,
+                 "chat port over TLS (conventionally " + std::to_string(limits::tls_port) +
+                     "); 0 = ephemeral, off = disabled; needs --tls-cert and --tls-key")
+      ->default_str(shown_default("--tls-port"));
+  app.add_option("--tls-cert", out.tls.cert,
+                 "PEM file: the TLS port's certificate, then its chain; reloaded on SIGHUP "
+                 "and when it changes");
+  app.add_option("--tls-key", out.tls.key, "PEM file: the private key of --tls-cert");
+  app.add_option("--tls-handshake-timeout", handshake_timeout,
+                 "seconds a TLS connection has to finish its handshake")
+      ->default_str(shown_default("--tls-handshake-timeout"))
+      ->check(CLI::Range(0.001, 3600.0));
+  app.add_option("--tls-check-interval", check_interval,
+                 "seconds between looks at --tls-cert and --tls-key for a new pair")
+      ->default_str(shown_default("--tls-check-interval"))
+      ->check(CLI::Range(0.01, 3600.0));
   app.add_option("--echo-max-total-sendq", out.echo_max_total_sendq,
                  "echo output held for all echo connections in bytes; beyond it the "
                  "connections holding the most are closed first")
@@ -162,13 +181,21 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
              "read.\nA closing connection has " +
              seconds_text(limits::flush_deadline) +
              " to take its last lines, then it is reset.\nSIGTERM/SIGINT: 521 to every "
-             "client, exit 0 within 5 s; a second signal exits at once.");
+             "client, exit 0 within 5 s; a second signal exits at once.\nSIGHUP: reload "
+             "--tls-cert and --tls-key (new connections get the new pair).");
 
   try
   {
     app.parse(argc, argv);
     out.chat_port = parse_port("--chat-port", chat_port);
     out.echo_port = parse_port("--echo-port", echo_port);
+    out.tls.port = parse_port("--tls-port", tls_port);
+    if (out.tls.port && (out.tls.cert.empty() || out.tls.key.empty()))
+      throw CLI::ValidationError(out.tls.cert.empty() ? "--tls-cert" : "--tls-key",
+                                 "is needed with --tls-port");
+    if (!out.tls.port && !(out.tls.cert.empty() && out.tls.key.empty()))
+      throw CLI::ValidationError(out.tls.cert.empty() ? "--tls-key" : "--tls-cert",
+                                 "is used only with --tls-port");
     // A HISTORY reply is queued whole (N-REPLY-4): a full one must not get
     // the client that asked for it dropped (spec 7.11).
     if (const std::size_t most = limits::max_history(c.max_line, c.max_sendq); c.history > most)
@@ -197,6 +224,8 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   c.idle_timeout = millis(idle_timeout);
   out.echo_idle_timeout = millis(echo_idle);
   out.tcp_user_timeout = millis(user_timeout);
+  out.tls.handshake_timeout = millis(handshake_timeout);
+  out.tls.check_interval = millis(check_interval);
   return std::nullopt;
 }
 

@@ -30,6 +30,15 @@ struct options
   /// Echo output held for all echo connections together.
   std::size_t echo_max_total_sendq = core::limits::echo_max_total_sendq;
   std::chrono::milliseconds echo_idle_timeout{core::limits::echo_idle_timeout};
+  /// The TLS port (spec 3.1).
+  struct tls_options
+  {
+    std::optional<unsigned short> port; ///< nullopt: off
+    std::string cert;                   ///< PEM chain
+    std::string key;                    ///< PEM key
+    std::chrono::milliseconds handshake_timeout{core::limits::tls_handshake_timeout};
+    std::chrono::milliseconds check_interval{core::limits::tls_check_interval};
+  } tls;
   unsigned threads = 1;
   log_level level = log_level::info;
   core::config chat; ///< line, send queue, rate and timeout limits

@@ -12,32 +12,55 @@ asio::ip::address canonical(const asio::ip::address& a)
   return a;
 }
 
-std::optional<proto::reply_code> registry::admit_chat(const asio::ip::address& raw)
+std::optional<proto::reply_code> registry::admit(pool& p, const asio::ip::address& raw)
 {
   const asio::ip::address addr = canonical(raw);
-  std::lock_guard lock(mutex_);
-  if (chats_ >= options_.max_clients)
+  if (p.total >= options_.max_clients)
     return proto::reply_code::server_full;
   const bool exempt = options_.max_per_ip == 0 || (options_.loopback_exempt && addr.is_loopback());
   if (!exempt)
   {
-    std::size_t& n = per_ip_[addr];
+    std::size_t& n = p.per_ip[addr];
     if (n >= options_.max_per_ip)
       return proto::reply_code::too_many_from_address;
     ++n;
   }
-  ++chats_;
+  ++p.total;
   return std::nullopt;
 }
 
-void registry::chat_gone(const asio::ip::address& raw)
+void registry::gone(pool& p, const asio::ip::address& raw)
 {
   const asio::ip::address addr = canonical(raw);
+  --p.total;
+  const auto it = p.per_ip.find(addr);
+  if (it != p.per_ip.end() && --it->second == 0)
+    p.per_ip.erase(it);
+}
+
+std::optional<proto::reply_code> registry::admit_chat(const asio::ip::address& addr)
+{
+  std::lock_guard lock(mutex_);
+  return admit(chats_, addr);
+}
+
+void registry::chat_gone(const asio::ip::address& addr)
+{
   std::unique_lock lock(mutex_);
-  --chats_;
-  const auto it = per_ip_.find(addr);
-  if (it != per_ip_.end() && --it->second == 0)
-    per_ip_.erase(it);
+  gone(chats_, addr);
+  check_empty(lock);
+}
+
+bool registry::admit_handshake(const asio::ip::address& addr)
+{
+  std::lock_guard lock(mutex_);
+  return !admit(handshakes_, addr);
+}
+
+void registry::handshake_gone(const asio::ip::address& addr)
+{
+  std::unique_lock lock(mutex_);
+  gone(handshakes_, addr);
   check_empty(lock);
 }
 
@@ -77,7 +100,7 @@ void registry::on_empty(std::function<void()> last_gone)
 // Runs the callback once, outside the lock, when nothing is left.
 void registry::check_empty(std::unique_lock<std::mutex>& lock)
 {
-  if (!last_gone_ || chats_ != 0 || !echoes_.empty())
+  if (!last_gone_ || chats_.total != 0 || handshakes_.total != 0 || !echoes_.empty())
     return;
   const std::function<void()> run = std::move(last_gone_);
   last_gone_ = nullptr;

@@ -38,6 +38,14 @@ public:
   /// A chat connection counted in by admit_chat() ended.
   void chat_gone(const asio::ip::address& addr);
 
+  /// Counts a connection to the TLS port in for its handshake, which holds
+  /// no chat slot (spec 3.1): at most --max-clients handshakes at once,
+  /// --max-per-ip per address. False (nothing counted) beyond either.
+  bool admit_handshake(const asio::ip::address& addr);
+
+  /// A handshake counted in by admit_handshake() ended.
+  void handshake_gone(const asio::ip::address& addr);
+
   /// Registers an echo connection; false (nothing registered) when
   /// --echo-max-clients are open.
   bool add_echo(const std::shared_ptr<echo_connection>& c);
@@ -53,12 +61,21 @@ public:
   void on_empty(std::function<void()> last_gone);
 
 private:
+  /// Connections in all and per address, under --max-clients and
+  /// --max-per-ip.
+  struct pool
+  {
+    std::size_t total = 0;
+    std::map<asio::ip::address, std::size_t> per_ip;
+  };
+  std::optional<proto::reply_code> admit(pool& p, const asio::ip::address& addr);
+  void gone(pool& p, const asio::ip::address& addr);
   void check_empty(std::unique_lock<std::mutex>& lock);
 
   const options& options_;
   mutable std::mutex mutex_;
-  std::size_t chats_ = 0;
-  std::map<asio::ip::address, std::size_t> per_ip_;
+  pool chats_;
+  pool handshakes_;
   std::unordered_map<echo_connection*, std::weak_ptr<echo_connection>> echoes_;
   std::function<void()> last_gone_;
 };

@@ -3,6 +3,7 @@
 #include "natter/server/chat_connection.hpp"
 #include "natter/server/echo_connection.hpp"
 #include "natter/server/log.hpp"
+#include "natter/server/tls_handshake.hpp"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -107,6 +108,12 @@ void server::listen()
     chat_ = std::make_unique<chat_listener>(*this, main_context(), workers_);
     chat_->open(options_.bind, *options_.chat_port);
   }
+  if (options_.tls.port)
+  {
+    tls_ = std::make_unique<tls_keeper>(main_context(), options_.tls);
+    tls_chat_ = std::make_unique<chat_listener>(*this, main_context(), workers_, true);
+    tls_chat_->open(options_.bind, *options_.tls.port);
+  }
   if (options_.echo_port)
   {
     echo_ = std::make_unique<echo_listener>(*this, main_context(), workers_);
@@ -118,6 +125,11 @@ int server::run()
 {
   if (chat_)
     chat_->start();
+  if (tls_chat_)
+  {
+    tls_chat_->start();
+    tls_->start();
+  }
   if (echo_)
     echo_->start();
   do_await_signal();
@@ -131,7 +143,7 @@ int server::run()
   return 0;
 }
 
-void server::accept_chat(worker_socket socket, worker& w)
+void server::accept_chat(worker_socket socket, worker& w, bool tls)
 {
   if (stopping())
     return;
@@ -139,6 +151,21 @@ void server::accept_chat(worker_socket socket, worker& w)
   const tcp::endpoint peer = socket.remote_endpoint(ec);
   if (ec)
     return;
+  if (tls)
+  {
+    // A handshake holds no chat slot; handshakes have a pool of their own
+    // of the same size (spec 3.1). Beyond it the connection is closed at
+    // once: nothing can be said to it before TLS.
+    if (!registry_.admit_handshake(peer.address()))
+    {
+      log(log_level::info, "tls " + to_string(peer) + " refused: too many TLS handshakes");
+      return;
+    }
+    set_chat_socket_options(socket, options_);
+    socket.set_option(tcp::no_delay(true), ec);
+    std::make_shared<tls_handshake>(std::move(socket), peer, *this, w, tls_->current())->start();
+    return;
+  }
   if (const auto refusal = registry_.admit_chat(peer.address()))
   {
     log(log_level::info,
@@ -148,10 +175,27 @@ void server::accept_chat(worker_socket socket, worker& w)
   }
   set_chat_socket_options(socket, options_);
   socket.set_option(tcp::no_delay(true), ec);
-  auto c = std::make_shared<chat_connection>(std::move(socket), peer, *this, w);
   if (log_enabled(log_level::info))
     log(log_level::info, "chat " + to_string(peer) + " connected");
-  c->start();
+  std::make_shared<chat_connection>(std::move(socket), peer, *this, w)->start();
+}
+
+std::optional<proto::reply_code> server::tls_established(const tcp::endpoint& peer)
+{
+  registry_.handshake_gone(peer.address());
+  const auto refusal = registry_.admit_chat(peer.address());
+  if (refusal)
+    log(log_level::info,
+        "tls " + to_string(peer) + " refused: " + std::string(proto::reply_text(*refusal)));
+  else if (log_enabled(log_level::info))
+    log(log_level::info, "tls " + to_string(peer) + " connected");
+  return refusal;
+}
+
+void server::tls_failed(const tcp::endpoint& peer, std::string_view reason)
+{
+  log(log_level::info, "tls " + to_string(peer) + " closed: " + std::string(reason));
+  registry_.handshake_gone(peer.address());
 }
 
 void server::chat_closed(const tcp::endpoint& peer, std::string_view reason)
@@ -212,7 +256,13 @@ void server::do_await_signal()
         if (ec)
           return;
         if (signo == SIGHUP)
-          log(log_level::info, "SIGHUP ignored");
+        {
+          // Only the TLS pair is reloaded; nothing else changes (N-SHUT-8).
+          if (tls_)
+            tls_->reload("SIGHUP");
+          else
+            log(log_level::info, "SIGHUP: nothing to reload");
+        }
         else if (stopping())
         {
           log(log_level::warn, "second signal: exiting now");
@@ -234,9 +284,12 @@ void server::do_await_signal()
 void server::begin_shutdown()
 {
   stopping_ = true;
-  for (listener* l : {static_cast<listener*>(chat_.get()), static_cast<listener*>(echo_.get())})
+  for (listener* l : {static_cast<listener*>(chat_.get()), static_cast<listener*>(tls_chat_.get()),
+                      static_cast<listener*>(echo_.get())})
     if (l != nullptr)
       l->close();
+  if (tls_)
+    tls_->stop();
   // Each chat connection's worker writes the 521 in its next flush.
   room_.shut_down_all();
   for (auto& c : registry_.echoes())

@@ -18,12 +18,14 @@
 #include "natter/server/listener.hpp"
 #include "natter/server/options.hpp"
 #include "natter/server/registry.hpp"
+#include "natter/server/tls_keeper.hpp"
 #include "natter/server/worker.hpp"
 
 #include <asio.hpp>
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 namespace natter::server
@@ -67,8 +69,19 @@ public:
   /// An echo connection ended.
   void echo_closed(echo_connection* c);
 
-  /// A chat connection was accepted onto `w` (chat_listener).
-  void accept_chat(worker_socket socket, worker& w);
+  /// A chat connection was accepted onto `w` (chat_listener), on the TLS
+  /// port when `tls`.
+  void accept_chat(worker_socket socket, worker& w, bool tls);
+
+  /// A TLS handshake completed: the connection leaves the handshake pool
+  /// and is counted in as a chat connection, or refused (503, 504).
+  std::optional<proto::reply_code> tls_established(const asio::ip::tcp::endpoint& peer);
+
+  /// A TLS handshake failed or timed out: the connection leaves the pool.
+  void tls_failed(const asio::ip::tcp::endpoint& peer, std::string_view reason);
+
+  /// The TLS port's certificate keeper (null without a TLS port).
+  tls_keeper* tls() noexcept { return tls_.get(); }
 
   /// An echo connection was accepted (echo_listener).
   void accept_echo(worker_socket socket);
@@ -89,7 +102,9 @@ private:
   std::vector<std::unique_ptr<worker>> workers_;
   asio::signal_set signals_;
   asio::steady_timer stop_timer_;
+  std::unique_ptr<tls_keeper> tls_; // with --tls-port
   std::unique_ptr<chat_listener> chat_;
+  std::unique_ptr<chat_listener> tls_chat_;
   std::unique_ptr<echo_listener> echo_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};

@@ -1,0 +1,70 @@
+// The TLS port's certificate and key (spec 3.1): loaded and checked at
+// start, reloaded on SIGHUP and when either file changes on disk. A new
+// pair is served to new connections only once it passed every check; live
+// connections keep theirs; a pair that fails keeps the old one, with one
+// log line and a count.
+#ifndef NATTER_SERVER_TLS_KEEPER_HPP
+#define NATTER_SERVER_TLS_KEEPER_HPP
+
+#include "natter/server/options.hpp"
+#include "natter/tls/context.hpp"
+
+#include <asio.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace natter::server
+{
+
+class tls_keeper
+{
+public:
+  /// Loads the pair. Throws std::runtime_error naming the flag of the file
+  /// at fault (natterd then exits 1).
+  tls_keeper(asio::io_context& main, const options::tls_options& o);
+  tls_keeper(const tls_keeper&) = delete;
+  tls_keeper& operator=(const tls_keeper&) = delete;
+
+  /// The pair new connections get (from any thread).
+  std::shared_ptr<const tls::server_context> current() const;
+
+  /// Starts looking at the files every --tls-check-interval.
+  void start();
+  /// Stops looking (shutdown).
+  void stop();
+
+  /// Loads the pair again (`why`: "SIGHUP", "file change") and serves it
+  /// if it passes; otherwise logs and counts the failure.
+  void reload(const char* why);
+
+  /// Failed reloads since start.
+  std::uint64_t failures() const noexcept { return failures_.load(); }
+
+private:
+  /// What the files look like on disk: a change of any part is a change.
+  struct look
+  {
+    bool operator==(const look&) const = default;
+    long long cert_mtime_ns = -1, key_mtime_ns = -1;
+    long long cert_size = -1, key_size = -1;
+    unsigned long long cert_inode = 0, key_inode = 0;
+  };
+  look look_now() const;
+  void schedule();
+
+  options::tls_options options_;
+  asio::steady_timer timer_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const tls::server_context> current_;
+  look seen_;
+  std::atomic<std::uint64_t> failures_{0};
+  bool stopped_ = false;
+};
+
+} // namespace natter::server
+
+#endif // NATTER_SERVER_TLS_KEEPER_HPP
