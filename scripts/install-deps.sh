@@ -15,6 +15,7 @@ packages=(
   libreadline-dev                    # the client's line editing
   libutf8proc-dev                    # the client's character widths (wrapping)
   libvterm-dev                       # tests/client: the screen a terminal shows
+  libssl-dev openssl                 # TLS (OpenSSL 3); tests/server runs openssl s_client
   libgtest-dev libgmock-dev          # GoogleTest
   libbenchmark-dev                   # Google Benchmark
   clang libclang-rt-14-dev           # the clang build, libFuzzer, clang's sanitizers
