@@ -71,27 +71,6 @@ TEST(Lifecycle, ASecondSignalExitsAtOnce)
   EXPECT_EQ(d.wait_exit(2s), 1);
 }
 
-// natterd run to its end with `flags`: its exit status and what it wrote.
-struct run_result
-{
-  int status;
-  std::string output;
-};
-
-run_result run_natterd(const std::string& flags)
-{
-  const std::string cmd = std::string(NATTERD_PATH) + " " + flags + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr)
-    return {-1, "popen failed"};
-  std::string out;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
-    out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 // Cannot start: status 1 and one line naming the flag. [N-SHUT-9]
 TEST(Lifecycle, PortInUseNamesTheFlag)
 {

@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -62,21 +63,31 @@ unsigned short port_of(const std::string& line)
 
 } // namespace
 
-natterd_process::natterd_process(std::vector<std::string> flags, unsigned long nofile)
+natterd_process::natterd_process(std::vector<std::string> flags, unsigned long nofile,
+                                 bool capture_log)
 {
   // NATTER_TEST_LOG=debug shows natterd's log when a test needs a look.
   const char* level = std::getenv("NATTER_TEST_LOG");
   // NATTERD=/path/to/natterd holds another build to these tests.
   const char* binary = std::getenv("NATTERD");
-  std::vector<std::string> args{binary != nullptr ? binary : NATTERD_PATH,
-                                "--chat-port",
-                                "0",
-                                "--echo-port",
-                                "0",
-                                "--log-level",
-                                level != nullptr ? level : "warn"};
+  std::vector<std::string> args{binary != nullptr ? binary : NATTERD_PATH, "--chat-port", "0",
+                                "--echo-port", "0"};
+  // A test that reads the log says at which level.
+  if (std::find(flags.begin(), flags.end(), "--log-level") == flags.end())
+    args.insert(args.end(), {"--log-level", level != nullptr ? level : "warn"});
   args.insert(args.end(), flags.begin(), flags.end());
   greeting_ = greeting_for(args);
+  const bool tls = std::find(flags.begin(), flags.end(), "--tls-port") != flags.end();
+  const long listening = tls ? 3 : 2;
+  int log_fd = -1;
+  if (capture_log)
+  {
+    std::string path = (std::filesystem::temp_directory_path() / "natterd-log-XXXXXX").string();
+    log_fd = ::mkstemp(path.data());
+    if (log_fd < 0)
+      throw std::runtime_error("mkstemp");
+    log_path_ = path;
+  }
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());
@@ -91,6 +102,8 @@ natterd_process::natterd_process(std::vector<std::string> flags, unsigned long n
   if (pid_ == 0)
   {
     ::dup2(out[1], 1);
+    if (log_fd >= 0)
+      ::dup2(log_fd, 2);
     if (nofile != 0)
     {
       rlimit rl{nofile, nofile};
@@ -100,10 +113,12 @@ natterd_process::natterd_process(std::vector<std::string> flags, unsigned long n
     ::_exit(127);
   }
   ::close(out[1]);
-  // Read the two "listening" lines, bounded in time.
+  if (log_fd >= 0)
+    ::close(log_fd);
+  // Read the "listening" lines, bounded in time.
   std::string got;
   const auto until = steady::now() + 20s;
-  while (std::count(got.begin(), got.end(), '\n') < 2)
+  while (std::count(got.begin(), got.end(), '\n') < listening)
   {
     pollfd p{out[0], POLLIN, 0};
     if (::poll(&p, 1, remaining_ms(until)) <= 0)
@@ -122,9 +137,20 @@ natterd_process::natterd_process(std::vector<std::string> flags, unsigned long n
       chat_port_ = port_of(line);
     else if (line.starts_with("natterd: echo listening on "))
       echo_port_ = port_of(line);
+    else if (line.starts_with("natterd: tls listening on "))
+      tls_port_ = port_of(line);
   }
-  if (chat_port_ == 0 || echo_port_ == 0)
-    throw std::runtime_error("natterd did not start: '" + got + "'");
+  if (chat_port_ == 0 || echo_port_ == 0 || (tls && tls_port_ == 0))
+    throw std::runtime_error("natterd did not start: '" + got + "'" +
+                             (capture_log ? " log: " + log() : std::string()));
+}
+
+std::string natterd_process::log() const
+{
+  std::ifstream in(log_path_);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 natterd_process::~natterd_process()
@@ -145,6 +171,8 @@ natterd_process::~natterd_process()
     if (status != 0)
       ADD_FAILURE() << "natterd did not exit cleanly on SIGTERM: status " << status;
   }
+  if (!log_path_.empty())
+    ::unlink(log_path_.c_str());
 }
 
 void natterd_process::signal(int signo) const
@@ -425,6 +453,20 @@ client registered(unsigned short port, const std::string& nick, const std::strin
   if (reply != "200 " + nick + " nick accepted")
     throw std::runtime_error("NICK " + nick + ": " + reply);
   return c;
+}
+
+run_result run_natterd(const std::string& flags)
+{
+  const std::string cmd = std::string(NATTERD_PATH) + " " + flags + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr)
+    return {-1, "popen failed"};
+  std::string out;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
+    out.append(buf, n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 } // namespace natter::test

@@ -41,14 +41,20 @@ class natterd_process
 {
 public:
   /// Starts natterd and waits for its "listening" lines. `nofile`, when
-  /// non-zero, is the child's RLIMIT_NOFILE.
-  explicit natterd_process(std::vector<std::string> flags = {}, unsigned long nofile = 0);
+  /// non-zero, is the child's RLIMIT_NOFILE. With `capture_log`, natterd's
+  /// log (its standard error) goes to a file that log() reads.
+  explicit natterd_process(std::vector<std::string> flags = {}, unsigned long nofile = 0,
+                           bool capture_log = false);
   natterd_process(const natterd_process&) = delete;
   natterd_process& operator=(const natterd_process&) = delete;
   /// Stops natterd with SIGKILL if it still runs.
   ~natterd_process();
 
   unsigned short chat_port() const noexcept { return chat_port_; }
+  /// The TLS port, when started with --tls-port (0 otherwise).
+  unsigned short tls_port() const noexcept { return tls_port_; }
+  /// What natterd logged so far (with capture_log).
+  std::string log() const;
   /// The greeting natterd sends with these flags, without CRLF: the one
   /// natterd's own option parser and greeting builder make of them.
   const std::string& greeting() const noexcept { return greeting_; }
@@ -81,6 +87,8 @@ private:
   std::string greeting_;
   unsigned short chat_port_ = 0;
   unsigned short echo_port_ = 0;
+  unsigned short tls_port_ = 0;
+  std::string log_path_;
 };
 
 /// A connected TCP socket with line helpers; reads time out after 5 s.
@@ -135,6 +143,16 @@ private:
   int fd_ = -1;
   std::string buf_;
 };
+
+/// natterd run to its end: its exit status and what it wrote.
+struct run_result
+{
+  int status;
+  std::string output;
+};
+
+/// Runs natterd with `flags` (a shell word list) until it exits.
+run_result run_natterd(const std::string& flags);
 
 /// Connects and registers as `nick` (a greeting and the 200 consumed).
 client registered(unsigned short port, const std::string& nick,
