@@ -90,6 +90,28 @@ struct faults
   bool nick_race = false;                ///< NICK checks and claims apart [N-NICK-5]
   /// Not a fault: HELP starts with a header line, which the spec allows.
   bool help_header = false;
+  // TELL, HISTORY and IDS (spec 7.10 to 7.12) and message ids (7.3).
+  bool additions_421 = false;        ///< advertises tell and history, answers 421 [N-CONN-17]
+  bool tell_400_first = false;       ///< TELL's argument checked before registration [N-TELL-1]
+  bool tell_any_word = false;        ///< a first word that is not a nick-arg is a nick [N-TELL-2]
+  bool tell_blank_text = false;      ///< a TELL of only spaces after the nick is told [N-TELL-2]
+  bool tell_no_434 = false;          ///< a TELL to nobody is dropped unanswered [N-TELL-3]
+  bool tell_broadcast = false;       ///< a TELL goes to every registered client [N-TELL-4]
+  bool tell_self_refused = false;    ///< a TELL to oneself is answered 434 [N-TELL-5]
+  bool tell_stored = false;          ///< a TELL is numbered and kept for HISTORY [N-TELL-6]
+  bool history_unregistered = false; ///< HISTORY answered before registration [N-HIST-1]
+  bool history_lenient = false;      ///< a bad HISTORY argument is taken as none [N-HIST-2]
+  bool history_no_millis = false;    ///< HISTORY's times have no milliseconds [N-HIST-4]
+  bool seam_duplicate = false;       ///< the first message after NICK is history too [N-HIST-5]
+  bool history_off_by_one = false;   ///< HISTORY <count> selects count - 1 messages [N-HIST-6]
+  bool history_after_wraps = false;  ///< AFTER <id> selects from id + 1, which wraps [N-HIST-6]
+  bool no_history_limit = false;     ///< every message is kept, not the last 100 [N-HIST-6]
+  bool history_trims = false;        ///< a kept text loses its trailing spaces [N-MSG-7]
+  bool ids_gap = false;              ///< JOIN, NICK, QUIT and TELL take ids too [N-MSG-5]
+  bool ids_unregistered = false;     ///< IDS answered 213 before registration [N-IDS-1]
+  bool ids_next_id = false;          ///< the 213 gives the next id for the newest [N-IDS-2]
+  bool ids_no_echo = false;          ///< IDS does not send the client its own messages [N-IDS-3]
+  bool ids_toggles = false;          ///< a second IDS turns the own messages off again [N-IDS-4]
 };
 
 /// The name of each fault on the command line.
@@ -122,6 +144,27 @@ constexpr auto fault_names = std::to_array<std::pair<std::string_view, bool faul
     {"flood-reads-anyway", &faults::flood_reads_anyway},
     {"nick-race", &faults::nick_race},
     {"help-header", &faults::help_header},
+    {"additions-421", &faults::additions_421},
+    {"tell-400-first", &faults::tell_400_first},
+    {"tell-any-word", &faults::tell_any_word},
+    {"tell-blank-text", &faults::tell_blank_text},
+    {"tell-no-434", &faults::tell_no_434},
+    {"tell-broadcast", &faults::tell_broadcast},
+    {"tell-self-refused", &faults::tell_self_refused},
+    {"tell-stored", &faults::tell_stored},
+    {"history-unregistered", &faults::history_unregistered},
+    {"history-lenient", &faults::history_lenient},
+    {"history-no-millis", &faults::history_no_millis},
+    {"seam-duplicate", &faults::seam_duplicate},
+    {"history-off-by-one", &faults::history_off_by_one},
+    {"history-after-wraps", &faults::history_after_wraps},
+    {"no-history-limit", &faults::no_history_limit},
+    {"history-trims", &faults::history_trims},
+    {"ids-gap", &faults::ids_gap},
+    {"ids-unregistered", &faults::ids_unregistered},
+    {"ids-next-id", &faults::ids_next_id},
+    {"ids-no-echo", &faults::ids_no_echo},
+    {"ids-toggles", &faults::ids_toggles},
 });
 
 /// Flood control at natterd's defaults (spec section 11): a bucket of 100
@@ -781,6 +824,8 @@ private:
   void broadcast(const conn& from, const std::string& event)
   {
     const bool msg = event.rfind("MSG ", 0) == 0;
+    if (f_.ids_gap && !msg)
+      ++newest_id_; // the fault numbers every event, not only MSG
     for (conn& c : conns_)
       if (in_room(c) && (&c != &from || (msg && (f_.msg_to_sender || c.ids))))
         line(c, event);
@@ -836,6 +881,11 @@ private:
     case proto::command_type::tell:
     case proto::command_type::history:
     case proto::command_type::ids:
+      // The fault advertises them, and answers them as a server from
+      // before these additions does.
+      if (f_.additions_421)
+        return reply(c, reply_code::unknown_command,
+                     std::string(proto::verb_name(ev.cmd.type)) + " unknown command");
       if (ev.cmd.type == proto::command_type::tell)
         return tell(c, ev.cmd);
       if (ev.cmd.type == proto::command_type::history)
@@ -919,52 +969,82 @@ private:
 
   /// Numbers a message from `from` and keeps its HISTORY line, fixed now
   /// [N-MSG-7]: the last limits::history of them, at natterd's default.
-  void keep(const conn& from, const std::string& text)
+  void keep(const conn& from, std::string text)
   {
     const std::uint64_t id = ++newest_id_;
+    if (f_.history_trims)
+      text.erase(text.find_last_not_of(' ') + 1);
     std::string time;
     proto::append_msg_time(time, std::chrono::system_clock::now());
+    if (f_.history_no_millis)
+      time.erase(time.find('.'), 4); // "...:SS.mmmZ" becomes "...:SSZ"
     kept_.push_back({id, std::to_string(id) + " " + time + " " + from.nick + " " + text});
-    if (kept_.size() > natter::core::limits::history)
+    if (kept_.size() > natter::core::limits::history && !f_.no_history_limit)
       kept_.pop_front();
   }
 
   /// TELL (spec 7.10): 401, 400, 434, or the event to its recipient alone.
   void tell(conn& c, const proto::command& cmd)
   {
+    // The faults take any first word for a nick, or tell an empty text.
+    const bool any_word = f_.tell_any_word && !cmd.text.empty();
+    const bool blank = f_.tell_blank_text && !cmd.arg.empty() && cmd.text.empty();
+    const bool bad = !cmd.valid && !any_word && !blank;
+    if (bad && f_.tell_400_first)
+      return reply(c, reply_code::bad_argument, "TELL missing or bad argument");
     if (c.nick.empty())
       return reply(c, reply_code::not_registered, "register first with NICK");
-    if (!cmd.valid)
+    if (bad)
       return reply(c, reply_code::bad_argument, "TELL missing or bad argument");
     const std::string to = lower(cmd.arg);
     conn* found = nullptr;
     for (conn& o : conns_)
-      if (in_room(o) && lower(o.nick) == to)
+      if (in_room(o) && lower(o.nick) == to && !(f_.tell_self_refused && &o == &c))
         found = &o;
     if (found == nullptr)
-      return reply(c, reply_code::no_such_nick, std::string(cmd.arg) + " no such nick");
-    line(*found, "TELL " + c.nick + " " + std::string(cmd.text));
+    {
+      if (!f_.tell_no_434)
+        reply(c, reply_code::no_such_nick, std::string(cmd.arg) + " no such nick");
+      return;
+    }
+    const std::string event = "TELL " + c.nick + " " + std::string(cmd.text);
+    if (f_.tell_stored)
+      keep(c, std::string(cmd.text));
+    else if (f_.ids_gap)
+      ++newest_id_;
+    if (!f_.tell_broadcast)
+      return line(*found, event);
+    for (conn& o : conns_)
+      if (in_room(o))
+        line(o, event);
   }
 
   /// HISTORY (spec 7.11): the kept messages from before `c` registered,
   /// all, the last <count> or those after <id>, oldest first.
   void history(conn& c, const proto::command& cmd)
   {
-    if (c.nick.empty())
+    if (c.nick.empty() && !f_.history_unregistered)
       return reply(c, reply_code::not_registered, "register first with NICK");
-    if (!cmd.valid)
+    if (!cmd.valid && !f_.history_lenient)
       return reply(c, reply_code::bad_argument, "HISTORY missing or bad argument");
-    const bool all = cmd.arg.empty();
+    const bool all = cmd.arg.empty() || !cmd.valid;
     // Saturates: an id above every one given selects nothing, as it should.
     std::uint64_t n = 0;
     for (const char d : cmd.arg)
       n = n > (UINT64_MAX - 9) / 10 ? UINT64_MAX : n * 10 + static_cast<std::uint64_t>(d - '0');
+    // The fault draws the line after the first message it sent live.
+    const std::uint64_t upto = f_.seam_duplicate && newest_id_ > c.joined ? c.joined + 1 : c.joined;
     std::vector<const kept_message*> picked;
     for (const kept_message& m : kept_)
-      if (m.id <= c.joined && (all || !cmd.after || m.id > n))
+      if (m.id <= upto &&
+          (all || !cmd.after || (f_.history_after_wraps ? m.id >= n + 1 : m.id > n)))
         picked.push_back(&m);
-    if (!all && !cmd.after && picked.size() > n)
-      picked.erase(picked.begin(), picked.end() - static_cast<std::ptrdiff_t>(n));
+    if (!all && !cmd.after)
+    {
+      const std::uint64_t count = f_.history_off_by_one ? n - 1 : n;
+      if (picked.size() > count)
+        picked.erase(picked.begin(), picked.end() - static_cast<std::ptrdiff_t>(count));
+    }
     for (const kept_message* m : picked)
       reply(c, reply_code::history, m->line, true);
     reply(c, reply_code::history, "end of history");
@@ -974,11 +1054,12 @@ private:
   /// now on `c` gets its own messages.
   void ids(conn& c)
   {
-    if (c.nick.empty())
+    if (c.nick.empty() && !f_.ids_unregistered)
       return reply(c, reply_code::not_registered, "register first with NICK");
-    c.ids = true;
+    c.ids = f_.ids_toggles ? !c.ids : !f_.ids_no_echo;
+    const std::uint64_t newest = f_.ids_next_id ? newest_id_ + 1 : newest_id_;
     reply(c, reply_code::ids,
-          epoch_ + " " + std::to_string(c.joined) + " " + std::to_string(newest_id_) + " ids on");
+          epoch_ + " " + std::to_string(c.joined) + " " + std::to_string(newest) + " ids on");
   }
 
   /// 16 lower-case hex digits: a new epoch for every run [N-MSG-6].
