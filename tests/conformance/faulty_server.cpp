@@ -3,19 +3,21 @@
 // one (issue 5, "It must be able to fail"). It serves the core of the spec
 // (framing, text, telnet and commands via natter::proto, the room, the echo
 // service), the greeting with its adverts (built as natterd builds its
-// own), the HTTP check of the first line, flood control (charged per framed
-// line), the registration timeout, an optional idle timeout, the
-// per-address limit and the send queue limit of registered clients (1 MiB,
-// with the kernel's send buffer capped as natterd does), at natterd's
-// defaults unless told otherwise, and nothing else: no other limits, no
-// soft mark, no TLS check, so the fault tests run it only on the cases that
-// cover what it does.
+// own), TELL, HISTORY and IDS with the room's message ids (keeping the last
+// 100 messages, as natterd does by default), the HTTP check of the first
+// line, flood control (charged per framed line), the registration timeout,
+// an optional idle timeout, the per-address limit and the send queue limit
+// of registered clients (1 MiB, with the kernel's send buffer capped as
+// natterd does), at natterd's defaults unless told otherwise, and nothing
+// else: no other limits, no soft mark, no TLS check, so the fault tests run
+// it only on the cases that cover what it does.
 //
 //   natter-faulty --fault NAME [--idle-timeout S] [--registration-timeout S]
 //                 [--rate R] [--max-per-ip N] [--no-loopback-exempt]
 // prints "natterd: chat listening on 127.0.0.1:<port>" and the echo line as
 // natterd does, then serves until killed.
 #include "natter/core/greeting.hpp"
+#include "natter/core/limits.hpp"
 #include "natter/proto/command_parser.hpp"
 #include "natter/proto/parse_error.hpp"
 #include "natter/proto/reply.hpp"
@@ -35,11 +37,13 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <list>
+#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -80,12 +84,34 @@ struct faults
       false; ///< a dropped slow consumer is closed only once flushed [N-SLOW-6]
   bool ip_in_character_discards = false; ///< IAC IP inside a character discards [N-TELNET-18]
   bool refused_not_charged = false;      ///< a refused line costs no token [N-FLOOD-1]
-  bool help_repeats = false;             ///< HELP names NICK seven times [N-HELP-1]
+  bool help_repeats = false;             ///< HELP names NICK on every line [N-HELP-1]
   bool blocking_write = false;           ///< a write waits until the client took it all [N-SLOW-5]
   bool flood_reads_anyway = false;       ///< input held by flood control is read on [N-FLOOD-3]
   bool nick_race = false;                ///< NICK checks and claims apart [N-NICK-5]
   /// Not a fault: HELP starts with a header line, which the spec allows.
   bool help_header = false;
+  // TELL, HISTORY and IDS (spec 7.10 to 7.12) and message ids (7.3).
+  bool additions_421 = false;        ///< advertises tell and history, answers 421 [N-CONN-17]
+  bool tell_400_first = false;       ///< TELL's argument checked before registration [N-TELL-1]
+  bool tell_any_word = false;        ///< a first word that is not a nick-arg is a nick [N-TELL-2]
+  bool tell_blank_text = false;      ///< a TELL of only spaces after the nick is told [N-TELL-2]
+  bool tell_no_434 = false;          ///< a TELL to nobody is dropped unanswered [N-TELL-3]
+  bool tell_broadcast = false;       ///< a TELL goes to every registered client [N-TELL-4]
+  bool tell_self_refused = false;    ///< a TELL to oneself is answered 434 [N-TELL-5]
+  bool tell_stored = false;          ///< a TELL is numbered and kept for HISTORY [N-TELL-6]
+  bool history_unregistered = false; ///< HISTORY answered before registration [N-HIST-1]
+  bool history_lenient = false;      ///< a bad HISTORY argument is taken as none [N-HIST-2]
+  bool history_no_millis = false;    ///< HISTORY's times have no milliseconds [N-HIST-4]
+  bool seam_duplicate = false;       ///< the first message after NICK is history too [N-HIST-5]
+  bool history_off_by_one = false;   ///< HISTORY <count> selects count - 1 messages [N-HIST-6]
+  bool history_after_wraps = false;  ///< AFTER <id> selects from id + 1, which wraps [N-HIST-6]
+  bool no_history_limit = false;     ///< every message is kept, not the last 100 [N-HIST-6]
+  bool history_trims = false;        ///< a kept text loses its trailing spaces [N-MSG-7]
+  bool ids_gap = false;              ///< JOIN, NICK, QUIT and TELL take ids too [N-MSG-5]
+  bool ids_unregistered = false;     ///< IDS answered 213 before registration [N-IDS-1]
+  bool ids_next_id = false;          ///< the 213 gives the next id for the newest [N-IDS-2]
+  bool ids_no_echo = false;          ///< IDS does not send the client its own messages [N-IDS-3]
+  bool ids_toggles = false;          ///< a second IDS turns the own messages off again [N-IDS-4]
 };
 
 /// The name of each fault on the command line.
@@ -118,6 +144,27 @@ constexpr auto fault_names = std::to_array<std::pair<std::string_view, bool faul
     {"flood-reads-anyway", &faults::flood_reads_anyway},
     {"nick-race", &faults::nick_race},
     {"help-header", &faults::help_header},
+    {"additions-421", &faults::additions_421},
+    {"tell-400-first", &faults::tell_400_first},
+    {"tell-any-word", &faults::tell_any_word},
+    {"tell-blank-text", &faults::tell_blank_text},
+    {"tell-no-434", &faults::tell_no_434},
+    {"tell-broadcast", &faults::tell_broadcast},
+    {"tell-self-refused", &faults::tell_self_refused},
+    {"tell-stored", &faults::tell_stored},
+    {"history-unregistered", &faults::history_unregistered},
+    {"history-lenient", &faults::history_lenient},
+    {"history-no-millis", &faults::history_no_millis},
+    {"seam-duplicate", &faults::seam_duplicate},
+    {"history-off-by-one", &faults::history_off_by_one},
+    {"history-after-wraps", &faults::history_after_wraps},
+    {"no-history-limit", &faults::no_history_limit},
+    {"history-trims", &faults::history_trims},
+    {"ids-gap", &faults::ids_gap},
+    {"ids-unregistered", &faults::ids_unregistered},
+    {"ids-next-id", &faults::ids_next_id},
+    {"ids-no-echo", &faults::ids_no_echo},
+    {"ids-toggles", &faults::ids_toggles},
 });
 
 /// Flood control at natterd's defaults (spec section 11): a bucket of 100
@@ -319,6 +366,8 @@ struct conn
   clock::time_point idle_from = clock::now(); ///< the idle time runs from here
   std::string nick;
   clock::time_point nick_since; ///< when `nick` was given
+  std::uint64_t joined = 0;     ///< the newest message id when it registered
+  bool ids = false;             ///< IDS was sent: its own messages come back [N-IDS-3]
   bool closing = false;         ///< close once `out` is written
   bool dead = false;
   bool mid_line = false; ///< the last write ended inside a line
@@ -407,7 +456,7 @@ class server
 public:
   server(faults f, settings s)
       : f_(f), settings_(s), rate_(f.rate0_still_paced && s.rate == 0 ? flood_rate : s.rate),
-        idle_timeout_(s.idle_timeout), greeting_(greeting_of(s, f))
+        idle_timeout_(s.idle_timeout), greeting_(greeting_of(s, f)), epoch_(random_epoch())
   {
   }
 
@@ -767,11 +816,18 @@ private:
     line(c, proto::to_string(code) + (more ? "-" : " ") + std::string(text));
   }
 
+  /// A registered client still in the room.
+  static bool in_room(const conn& c) { return !c.echo && !c.nick.empty() && !c.dead && !c.closing; }
+
+  /// Sends `event` to every other client in the room, and a MSG to its
+  /// sender too once the sender sent IDS.
   void broadcast(const conn& from, const std::string& event)
   {
+    const bool msg = event.rfind("MSG ", 0) == 0;
+    if (f_.ids_gap && !msg)
+      ++newest_id_; // the fault numbers every event, not only MSG
     for (conn& c : conns_)
-      if (!c.echo && !c.nick.empty() && !c.dead && !c.closing &&
-          (&c != &from || (f_.msg_to_sender && event.rfind("MSG ", 0) == 0)))
+      if (in_room(c) && (&c != &from || (msg && (f_.msg_to_sender || c.ids))))
         line(c, event);
   }
 
@@ -815,7 +871,9 @@ private:
     case proto::command_type::msg:
       if (c.nick.empty())
         return reply(c, reply_code::not_registered, "register first with NICK");
-      return broadcast(c, "MSG " + c.nick + " " + arg);
+      if (arg.find_first_not_of(' ') == std::string::npos)
+        return reply(c, reply_code::bad_argument, "MSG missing or bad argument");
+      return message(c, arg);
     case proto::command_type::echo: return line(c, arg.empty() ? "ECHO" : "ECHO " + arg);
     case proto::command_type::ping: return line(c, arg.empty() ? "PONG" : "PONG " + arg);
     case proto::command_type::who: return who(c);
@@ -823,10 +881,16 @@ private:
     case proto::command_type::tell:
     case proto::command_type::history:
     case proto::command_type::ids:
-      // Not offered (it advertises neither tell nor history), as a server
-      // from before these additions answers them.
-      return reply(c, reply_code::unknown_command,
-                   std::string(proto::verb_name(ev.cmd.type)) + " unknown command");
+      // The fault advertises them, and answers them as a server from
+      // before these additions does.
+      if (f_.additions_421)
+        return reply(c, reply_code::unknown_command,
+                     std::string(proto::verb_name(ev.cmd.type)) + " unknown command");
+      if (ev.cmd.type == proto::command_type::tell)
+        return tell(c, ev.cmd);
+      if (ev.cmd.type == proto::command_type::history)
+        return history(c, ev.cmd);
+      return ids(c);
     case proto::command_type::quit:
       reply(c, reply_code::closing, "goodbye");
       if (!c.nick.empty())
@@ -860,6 +924,7 @@ private:
     reply(c, reply_code::nick_accepted, want + " nick accepted");
     if (old.empty())
     {
+      c.joined = newest_id_; // every later message reaches it live [N-HIST-5]
       if (!f_.no_join)
         broadcast(c, "JOIN " + want);
     }
@@ -871,8 +936,9 @@ private:
   {
     if (f_.help_header)
       reply(c, reply_code::help, "natter commands:", true);
-    for (const char* h : {"NICK <nick>", "MSG <text>", "ECHO [<text>]", "PING [<token>]", "WHO",
-                          "HELP", "QUIT [<reason>]"})
+    for (const char* h :
+         {"NICK <nick>", "MSG <text>", "ECHO [<text>]", "PING [<token>]", "WHO", "HELP",
+          "QUIT [<reason>]", "TELL <nick> <text>", "HISTORY [<count> | AFTER <id>]", "IDS"})
       reply(c, reply_code::help, f_.help_repeats ? "NICK <nick>" : h, true);
     reply(c, reply_code::help, "end of help");
   }
@@ -894,6 +960,125 @@ private:
     reply(c, reply_code::who, std::to_string(nicks.size()) + " users in the room");
   }
 
+  /// A MSG: numbered, kept and delivered [N-MSG-3, N-MSG-5].
+  void message(conn& from, const std::string& text)
+  {
+    keep(from, text);
+    broadcast(from, "MSG " + from.nick + " " + text);
+  }
+
+  /// Numbers a message from `from` and keeps its HISTORY line, fixed now
+  /// [N-MSG-7]: the last limits::history of them, at natterd's default.
+  void keep(const conn& from, std::string text)
+  {
+    const std::uint64_t id = ++newest_id_;
+    if (f_.history_trims)
+      text.erase(text.find_last_not_of(' ') + 1);
+    std::string time;
+    proto::append_msg_time(time, std::chrono::system_clock::now());
+    if (f_.history_no_millis)
+      time.erase(time.find('.'), 4); // "...:SS.mmmZ" becomes "...:SSZ"
+    kept_.push_back({id, std::to_string(id) + " " + time + " " + from.nick + " " + text});
+    if (kept_.size() > natter::core::limits::history && !f_.no_history_limit)
+      kept_.pop_front();
+  }
+
+  /// TELL (spec 7.10): 401, 400, 434, or the event to its recipient alone.
+  void tell(conn& c, const proto::command& cmd)
+  {
+    // The faults take any first word for a nick, or tell an empty text.
+    const bool any_word = f_.tell_any_word && !cmd.text.empty();
+    const bool blank = f_.tell_blank_text && !cmd.arg.empty() && cmd.text.empty();
+    const bool bad = !cmd.valid && !any_word && !blank;
+    if (bad && f_.tell_400_first)
+      return reply(c, reply_code::bad_argument, "TELL missing or bad argument");
+    if (c.nick.empty())
+      return reply(c, reply_code::not_registered, "register first with NICK");
+    if (bad)
+      return reply(c, reply_code::bad_argument, "TELL missing or bad argument");
+    const std::string to = lower(cmd.arg);
+    conn* found = nullptr;
+    for (conn& o : conns_)
+      if (in_room(o) && lower(o.nick) == to && !(f_.tell_self_refused && &o == &c))
+        found = &o;
+    if (found == nullptr)
+    {
+      if (!f_.tell_no_434)
+        reply(c, reply_code::no_such_nick, std::string(cmd.arg) + " no such nick");
+      return;
+    }
+    const std::string event = "TELL " + c.nick + " " + std::string(cmd.text);
+    if (f_.tell_stored)
+      keep(c, std::string(cmd.text));
+    else if (f_.ids_gap)
+      ++newest_id_;
+    if (!f_.tell_broadcast)
+      return line(*found, event);
+    for (conn& o : conns_)
+      if (in_room(o))
+        line(o, event);
+  }
+
+  /// HISTORY (spec 7.11): the kept messages from before `c` registered,
+  /// all, the last <count> or those after <id>, oldest first.
+  void history(conn& c, const proto::command& cmd)
+  {
+    if (c.nick.empty() && !f_.history_unregistered)
+      return reply(c, reply_code::not_registered, "register first with NICK");
+    if (!cmd.valid && !f_.history_lenient)
+      return reply(c, reply_code::bad_argument, "HISTORY missing or bad argument");
+    const bool all = cmd.arg.empty() || !cmd.valid;
+    // Saturates: an id above every one given selects nothing, as it should.
+    std::uint64_t n = 0;
+    for (const char d : cmd.arg)
+      n = n > (UINT64_MAX - 9) / 10 ? UINT64_MAX : n * 10 + static_cast<std::uint64_t>(d - '0');
+    // The fault draws the line after the first message it sent live.
+    const std::uint64_t upto = f_.seam_duplicate && newest_id_ > c.joined ? c.joined + 1 : c.joined;
+    std::vector<const kept_message*> picked;
+    for (const kept_message& m : kept_)
+      if (m.id <= upto &&
+          (all || !cmd.after || (f_.history_after_wraps ? m.id >= n + 1 : m.id > n)))
+        picked.push_back(&m);
+    if (!all && !cmd.after)
+    {
+      const std::uint64_t count = f_.history_off_by_one ? n - 1 : n;
+      if (picked.size() > count)
+        picked.erase(picked.begin(), picked.end() - static_cast<std::ptrdiff_t>(count));
+    }
+    for (const kept_message* m : picked)
+      reply(c, reply_code::history, m->line, true);
+    reply(c, reply_code::history, "end of history");
+  }
+
+  /// IDS (spec 7.12): the epoch, the join point and the newest id; from
+  /// now on `c` gets its own messages.
+  void ids(conn& c)
+  {
+    if (c.nick.empty() && !f_.ids_unregistered)
+      return reply(c, reply_code::not_registered, "register first with NICK");
+    c.ids = f_.ids_toggles ? !c.ids : !f_.ids_no_echo;
+    const std::uint64_t newest = f_.ids_next_id ? newest_id_ + 1 : newest_id_;
+    reply(c, reply_code::ids,
+          epoch_ + " " + std::to_string(c.joined) + " " + std::to_string(newest) + " ids on");
+  }
+
+  /// 16 lower-case hex digits: a new epoch for every run [N-MSG-6].
+  static std::string random_epoch()
+  {
+    std::random_device rd;
+    const std::uint64_t v = (std::uint64_t{rd()} << 32) ^ rd();
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(v));
+    return text;
+  }
+
+  /// A message as HISTORY gives it.
+  struct kept_message
+  {
+    std::uint64_t id;
+    std::string line; ///< "<id> <time> <nick> <text>", the 212- line's text
+  };
+
   faults f_;
   settings settings_;
   double rate_; ///< the flood-control rate applied
@@ -902,6 +1087,9 @@ private:
   int chat_fd_ = -1;
   int echo_fd_ = -1;
   std::list<conn> conns_;
+  const std::string epoch_;
+  std::uint64_t newest_id_ = 0;   ///< the id of the newest message; 0 before the first
+  std::deque<kept_message> kept_; ///< the messages kept for HISTORY, oldest first
 };
 
 /// A number of seconds (a fraction allowed) from 0 to 3600, as milliseconds.
