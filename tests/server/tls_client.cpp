@@ -34,6 +34,8 @@ tls_client::tls_client(unsigned short port, const settings& s)
   channel_ =
       std::make_unique<tls::channel>(ctx_->native(), tls::channel::role::client, s.name, s.resume);
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s.rcvbuf > 0)
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &s.rcvbuf, sizeof s.rcvbuf);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);

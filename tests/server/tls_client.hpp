@@ -24,6 +24,7 @@ public:
     std::string name = "localhost"; ///< the name to ask for and check
     bool alpn = true;               ///< offer ALPN "natter"
     SSL_SESSION* resume = nullptr;  ///< a session to offer
+    int rcvbuf = 0;                 ///< SO_RCVBUF before connecting; 0: the kernel's
   };
 
   /// Connects to 127.0.0.1:`port` and runs the handshake (for up to 5 s).

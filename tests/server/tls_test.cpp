@@ -47,9 +47,12 @@ protected:
   tls_client::settings trusting() const { return {pki.ca_cert().string()}; }
 
   /// A TLS client that registered as `nick`; its greeting is checked.
-  std::unique_ptr<tls_client> registered_tls(const natterd_process& d, const std::string& nick)
+  std::unique_ptr<tls_client> registered_tls(const natterd_process& d, const std::string& nick,
+                                             int rcvbuf = 0)
   {
-    auto c = std::make_unique<tls_client>(d.tls_port(), trusting());
+    tls_client::settings s = trusting();
+    s.rcvbuf = rcvbuf;
+    auto c = std::make_unique<tls_client>(d.tls_port(), s);
     EXPECT_TRUE(c->established()) << c->error();
     EXPECT_EQ(c->line(), d.greeting());
     c->send("NICK " + nick + "\r\n");
@@ -338,6 +341,42 @@ TEST_F(TlsPort, AFailedReloadKeepsTheOldPair)
   EXPECT_NE(d.log().find("the certificate expired at"), std::string::npos) << d.log();
   EXPECT_EQ(served_serial(d), hex(pair.serial));
   EXPECT_EQ(alice->sync(), std::vector<std::string>{});
+}
+
+// A TLS client that stops reading is dropped like a plain one (524 to the
+// room, then a reset at its flush deadline); the others get every message
+// [N-TLS-2, N-SLOW-2, N-SLOW-6].
+TEST_F(TlsPort, ANonReaderIsDroppedAndTheRoomGoesOn)
+{
+  natterd_process d(tls_flags({"--rate", "0"}));
+  // A small receive buffer, so that what natterd's kernel holds for the
+  // zombie fills, as in Bounds.DroppedNonReaderIsClosedAndHoldsNoLog.
+  auto zombie = registered_tls(d, "zombie", 4096);
+  auto reader = registered_tls(d, "reader");
+  client talker = registered(d.chat_port(), "talker");
+  reader->sync();
+  std::string batch;
+  for (int i = 0; i < 100; ++i)
+    batch += "MSG " + std::string(1000, 'z') + "\r\n";
+  std::size_t received = 0;
+  bool dropped = false;
+  for (int round = 0; round < 40 && !dropped; ++round)
+  {
+    talker.send(batch);
+    talker.sync();
+    for (const std::string& l : reader->sync())
+    {
+      received += l.starts_with("MSG talker ");
+      dropped = dropped || l == "QUIT zombie send queue exceeded";
+    }
+  }
+  EXPECT_TRUE(dropped);
+  EXPECT_EQ(received % 100, 0u);
+  EXPECT_GT(received, 0u);
+  // Reset at the flush deadline, not left open.
+  pollfd p{zombie->fd(), 0, 0};
+  EXPECT_GT(::poll(&p, 1, 10000), 0);
+  EXPECT_NE(p.revents & (POLLERR | POLLHUP), 0);
 }
 
 // 1,000 TLS connections opened, registered and closed leave no descriptor
