@@ -324,7 +324,8 @@ TEST_F(Conversation, HelpShowsTheServersLimits)
   EXPECT_EQ(help.back(), "[12:34] * server natter/1: lines of up to 1024 bytes (1018 of message "
                          "text), nicks of up to 16 characters, 20 lines a second after a burst "
                          "of 100, up to 1048576 bytes of output held for you, registration "
-                         "within 60 s, no idle timeout");
+                         "within 60 s, no idle timeout, keeps the last 100 messages (/history), "
+                         "private messages (/tell)");
   conv_.disconnected();
   register_as("alice", "220 natter/1 rate=0 reg=0 idle=2.5 later=1 ready");
   conv_.user_line("/help");

@@ -48,6 +48,37 @@ TEST(Format, NoticeAndError)
   EXPECT_NE(format_error("01:02", "x", true).find("\x1b["), std::string::npos);
 }
 
+// Private lines stand apart from room messages, in both directions.
+TEST(Format, PrivateMessages)
+{
+  EXPECT_EQ(format_private("12:34", "alice", "psst", false), "[12:34] *alice* psst");
+  EXPECT_EQ(format_private_sent("12:34", "bob", "psst", false), "[12:34] -> *bob* psst");
+  const std::string sgr = "\x1b[" + std::to_string(nick_colour("alice")) + "m";
+  EXPECT_EQ(format_private("12:34", "alice", "psst", true),
+            "[12:34] \x1b[1m*" + sgr + "alice\x1b[0m\x1b[1m* psst\x1b[0m");
+}
+
+// History is dimmed so that it does not pass for what is said now.
+TEST(Format, EarlierMessages)
+{
+  EXPECT_EQ(format_earlier("18:30", "alice", "first", false), "[18:30] <alice> first");
+  EXPECT_EQ(format_earlier("18:30", "alice", "first", true), "\x1b[2m[18:30] <alice> first\x1b[0m");
+  // A relayed U+2028 cannot start a row of its own here either.
+  EXPECT_EQ(format_earlier("18:30", "a", "x\xE2\x80\xA8y", false), "[18:30] <a> x\xEF\xBF\xBDy");
+}
+
+// N-HIST-4: "<time> the message's time in RFC 3339 form in UTC with
+// milliseconds, as 2026-12-01T18:30:00.123Z".
+TEST(Format, MessageTime)
+{
+  EXPECT_EQ(parse_message_time("2026-12-01T18:30:00.123Z"), std::time_t{1796149800});
+  EXPECT_EQ(parse_message_time("1970-01-01T00:00:00Z"), std::time_t{0});
+  for (const char* bad :
+       {"", "2026-12-01T18:30:00.123", "2026-12-01 18:30:00Z", "2026-13-01T18:30:00Z",
+        "2026-12-01T18:30:00.Z", "yesterday", "2026-12-01T18:30:00.123Zx", "2026-12-01T24:00:00Z"})
+    EXPECT_FALSE(parse_message_time(bad)) << bad;
+}
+
 TEST(NickColour, StableAndCaseInsensitive)
 {
   EXPECT_EQ(nick_colour("alice"), nick_colour("alice"));
@@ -122,7 +153,9 @@ TEST(EscapeStripping, EveryFormatterStrips)
   const std::string evil = "\x1b]0;pwned\x07\x1b[31m";
   for (const std::string& line :
        {format_message("00:00", evil, evil, false), format_message("00:00", evil, evil, true),
-        format_notice("00:00", evil, true), format_error("00:00", evil, true)})
+        format_notice("00:00", evil, true), format_error("00:00", evil, true),
+        format_private("00:00", evil, evil, true), format_private_sent("00:00", evil, evil, true),
+        format_earlier("00:00", evil, evil, true)})
   {
     // The only escapes left are the formatter's own SGR sequences.
     for (std::size_t i = line.find('\x1b'); i != std::string::npos; i = line.find('\x1b', i + 1))

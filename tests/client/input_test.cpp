@@ -65,6 +65,34 @@ TEST(UserInput, UsageErrors)
   EXPECT_EQ(parse_user_input("/who everyone").what, k::error);
 }
 
+// "/tell NICK TEXT (and /msg NICK TEXT as an alias, as IRC users type)".
+TEST(UserInput, TellAndItsAlias)
+{
+  for (const char* line :
+       {"/tell bob  hi  there ", "/msg bob hi  there ", "/TELL   bob hi  there "})
+  {
+    const user_input in = parse_user_input(line);
+    EXPECT_EQ(in.what, k::tell) << line;
+    EXPECT_EQ(in.target, "bob") << line;
+    EXPECT_EQ(in.text, "hi  there ") << line;
+  }
+  EXPECT_EQ(parse_user_input("/tell").text, "usage: /tell NICK TEXT");
+  EXPECT_EQ(parse_user_input("/msg bob").text, "usage: /msg NICK TEXT");
+  EXPECT_EQ(parse_user_input("/tell bob   ").what, k::error);
+  EXPECT_EQ(parse_user_input("/tell 9lives hi").text, "invalid nick \"9lives\"");
+}
+
+TEST(UserInput, History)
+{
+  EXPECT_EQ(parse_user_input("/history").what, k::history);
+  EXPECT_EQ(parse_user_input("/history").text, "");
+  EXPECT_EQ(parse_user_input("/history 20").text, "20");
+  EXPECT_EQ(parse_user_input("/history 999999999").what, k::history);
+  for (const char* bad :
+       {"/history 0", "/history 1000000000", "/history -1", "/history 05", "/history ten"})
+    EXPECT_EQ(parse_user_input(bad).what, k::error) << bad;
+}
+
 TEST(UserInput, UnknownCommandIsALocalError)
 {
   const user_input in = parse_user_input("/join #room");
@@ -75,7 +103,8 @@ TEST(UserInput, UnknownCommandIsALocalError)
 
 TEST(UserInput, HelpListsEveryCommand)
 {
-  for (const char* cmd : {"/nick", "/who", "/echo", "/ping", "/raw", "/help", "/quit"})
+  for (const char* cmd :
+       {"/nick", "/who", "/tell", "/msg", "/history", "/echo", "/ping", "/raw", "/help", "/quit"})
     EXPECT_NE(user_help().find(cmd), std::string_view::npos) << cmd;
 }
 

@@ -44,12 +44,33 @@ std::string clock_now()
   return format_clock(local);
 }
 
+/// On a terminal, the history shown on connecting fills the screen but
+/// for the rows of the lines around it and the prompt.
+constexpr std::size_t rows_around_history = 3;
+/// The screenful assumed when the terminal does not say its size.
+constexpr std::size_t default_screenful = 20;
+
+// On a terminal natter shows a screenful of what was said before and,
+// after a reconnection, what was missed; in a pipe neither (README).
+conversation::options conversation_options(const settings& s)
+{
+  conversation::options o{s.nick, s.colour, s.interactive, s.interactive ? 0 : confirm_every};
+  if (s.interactive)
+  {
+    const std::size_t rows = terminal_rows(STDOUT_FILENO);
+    o.history_rows = rows > rows_around_history ? rows - rows_around_history
+                     : rows == 0                ? default_screenful
+                                                : 1;
+    o.catch_up = true;
+  }
+  return o;
+}
+
 class app
 {
 public:
   app(asio::io_context& io, const settings& s)
-      : io_(io), s_(s), conv_(conversation::options{s.nick, s.colour, s.interactive,
-                                                    s.interactive ? 0 : confirm_every}),
+      : io_(io), s_(s), conv_(conversation_options(s)),
         conn_(
             io, [this](std::string_view line) { on_line(line); },
             [this](std::error_code ec) { on_close(ec); }),

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <utility>
 
 namespace natter::client
 {
@@ -23,9 +24,52 @@ std::string local_clock()
   return format_clock(local);
 }
 
+std::string local_stamp(std::time_t at)
+{
+  std::tm local{};
+  localtime_r(&at, &local);
+  return format_clock(local);
+}
+
 std::string_view first_word(std::string_view text) noexcept
 {
   return text.substr(0, text.find(' '));
+}
+
+// What follows the first word and the spaces after it.
+std::string_view after_word(std::string_view text) noexcept
+{
+  const std::size_t space = text.find(' ');
+  if (space == std::string_view::npos)
+    return {};
+  text.remove_prefix(space);
+  text.remove_prefix(std::min(text.find_first_not_of(' '), text.size()));
+  return text;
+}
+
+// A decimal number of at most 19 digits (every id of spec 7.11's msg-id
+// that fits 64 bits), else nothing.
+std::optional<std::uint64_t> decimal(std::string_view word) noexcept
+{
+  if (word.empty() || word.size() > 19 ||
+      word.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  std::uint64_t n = 0;
+  for (const char c : word)
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  return n;
+}
+
+// Nicks are equal ignoring ASCII case (spec 7.2).
+bool same_nick(std::string_view a, std::string_view b) noexcept
+{
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](char x, char y) { return proto::ascii_lower(x) == proto::ascii_lower(y); });
+}
+
+std::string count_of(std::uint64_t n, std::string_view one, std::string_view many)
+{
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
 // An event is named in upper case, never with a digit first (spec 8.3,
@@ -73,15 +117,20 @@ std::string describe_limits(const proto::greeting& g, std::size_t line_limit)
                          : ", registration within " + std::string(*reg) + " s";
   if (const auto idle = g.find(key::idle))
     out += is_zero(*idle) ? ", no idle timeout" : ", idle timeout " + std::string(*idle) + " s";
+  if (const auto history = g.find(key::history))
+    out += ", keeps the last " + std::string(*history) + " messages (/history)";
+  if (g.find(key::tell) == std::string_view("1"))
+    out += ", private messages (/tell)";
   return out;
 }
 
 } // namespace
 
-conversation::conversation(options opts, clock_fn clock, steady_fn steady)
+conversation::conversation(options opts, clock_fn clock, steady_fn steady, stamp_fn stamp)
     : opts_(std::move(opts)), clock_(clock ? std::move(clock) : clock_fn(&local_clock)),
       steady_(steady ? std::move(steady) : steady_fn(&std::chrono::steady_clock::now)),
-      wanted_(opts_.nick), nick_(opts_.nick), line_limit_(proto::min_max_line)
+      stamp_(stamp ? std::move(stamp) : stamp_fn(&local_stamp)), wanted_(opts_.nick),
+      nick_(opts_.nick), line_limit_(proto::min_max_line)
 {
 }
 
@@ -100,6 +149,8 @@ void conversation::connected()
   attempt_ = 0;
   line_limit_ = proto::min_max_line;
   limits_.clear();
+  history_.reset();
+  tell_ = false;
   nick_ = wanted_;
   send("NICK " + nick_);
 }
@@ -113,6 +164,15 @@ void conversation::disconnected()
   who_left_out_ = 0;
   awaiting_.clear();
   since_ping_ = 0;
+  // Live messages held back are not shown: the next connection fetches
+  // them with what else was missed, from the last id shown.
+  ids_ = ids_state::off;
+  catching_up_ = false;
+  held_live_.clear();
+  held_live_dropped_ = 0;
+  live_last_ = 0;
+  unechoed_.clear();
+  recall_ = recalled{};
   // The barrier's PONG can no longer come on this connection: ask again on
   // the next one, after anything still held.
   if (barrier_sent_)
@@ -150,9 +210,7 @@ void conversation::server_line(std::string_view line)
     notice(display_line::kind::event,
            std::string(l.nick) + " is now known as " + std::string(l.new_nick));
     return;
-  case k::msg:
-    show(display_line::kind::chat, format_message(clock_(), l.nick, l.text, opts_.colour));
-    return;
+  case k::msg: on_msg(l.nick, l.text); return;
   case k::quit:
     notice(display_line::kind::event,
            std::string(l.nick) + " left" +
@@ -162,11 +220,283 @@ void conversation::server_line(std::string_view line)
     take_answered([](const sent& c) { return c.what == sent::verb::echo; });
     notice(display_line::kind::event, l.has_text ? "echo: " + std::string(l.text) : "echo");
     return;
-  case k::tell: // shown plainly until the client shows private lines its own way
-    notice(display_line::kind::event, "*" + std::string(l.nick) + "* " + std::string(l.text));
+  case k::tell:
+    show(display_line::kind::chat, format_private(clock_(), l.nick, l.text, opts_.colour));
     return;
   case k::pong: on_pong(l.text, l.has_text); return;
   }
+}
+
+// A live MSG. Once IDS is on it is numbered by counting (spec 7.12); while
+// what was said before is fetched it waits, to be shown after it.
+void conversation::on_msg(std::string_view from, std::string_view text)
+{
+  std::uint64_t id = 0;
+  if (ids_ == ids_state::on)
+    id = next_live_++;
+  else
+    ++msgs_before_ids_;
+  if (id != 0 && !opts_.show_own && same_nick(from, nick_))
+    return; // our own, sent back since IDS: not shown where ours never are
+  std::string line = format_message(clock_(), from, text, opts_.colour);
+  if (catching_up_)
+  {
+    live_last_ = std::max(live_last_, id);
+    if (held_live_.size() < max_held_live)
+      held_live_.push_back(std::move(line));
+    else
+      ++held_live_dropped_;
+    return;
+  }
+  if (id != 0 && !epoch_.empty())
+    last_id_ = id;
+  show(display_line::kind::chat, std::move(line));
+}
+
+// "213 <epoch> <joined> <newest> ...": the MSG events since the 200 were
+// joined + 1 to newest, and the next is newest + 1 (spec 7.12).
+void conversation::on_ids(std::string_view text)
+{
+  const std::string_view epoch = first_word(text);
+  const std::string_view rest = after_word(text);
+  const std::optional<std::uint64_t> joined = decimal(first_word(rest));
+  const std::optional<std::uint64_t> newest = decimal(first_word(after_word(rest)));
+  // The server sends our own messages from now on (N-IDS-3), those sent
+  // since the IDS included: they are shown when they come.
+  ids_ = ids_state::on;
+  unechoed_.clear();
+  if (epoch.empty() || !joined || !newest || *joined > *newest || !proto::is_valid_text(epoch))
+  {
+    error("the server's message ids cannot be read (213 " + std::string(text) +
+          "): what is missed while away will not be known");
+    forget_position();
+    return;
+  }
+  joined_ = *joined;
+  next_live_ = *newest + 1;
+  if (epoch_.empty())
+  {
+    // First sight of this numbering: what came before is not missed.
+    epoch_ = std::string(epoch);
+    last_id_ = joined_;
+  }
+  else if (epoch != epoch_)
+  {
+    // The numbering began again (N-MSG-6): the last id seen means nothing
+    // here, so everything the server kept is fetched instead.
+    epoch_ = std::string(epoch);
+    last_id_ = 0;
+    bool resuming = false;
+    for (sent& c : awaiting_)
+      if (c.what == sent::verb::history && c.purpose == recall::after)
+      {
+        c.purpose = recall::discard;
+        resuming = true;
+      }
+    notice(display_line::kind::event,
+           "the server has restarted: what was said between your leaving and its restart is "
+           "unknown");
+    if (resuming)
+      send_history({}, recall::restart);
+  }
+  // Everything up to newest has now been received live, or was our own.
+  if (catching_up_)
+    live_last_ = std::max(live_last_, *newest);
+  else
+    last_id_ = std::max(last_id_, *newest);
+}
+
+void conversation::on_ids_refused()
+{
+  const bool was_asked = ids_ == ids_state::asked;
+  ids_ = ids_state::off;
+  if (was_asked && opts_.show_own)
+    for (const std::string& own : unechoed_)
+      show(display_line::kind::chat, format_message(clock_(), nick_, own, opts_.colour));
+  unechoed_.clear();
+  forget_position();
+}
+
+// Without numbers the last id seen means nothing: a HISTORY sent to catch
+// up is shown as one the user asked for.
+void conversation::forget_position()
+{
+  epoch_.clear();
+  last_id_ = 0;
+  for (sent& c : awaiting_)
+    if (c.what == sent::verb::history && c.purpose != recall::discard)
+      c.purpose = recall::asked;
+}
+
+// At registration, before any held work goes out (so that no MSG of ours
+// comes between the 200 and the 213): IDS, then HISTORY AFTER the last id
+// seen, or the last screenful the first time.
+void conversation::start_catch_up(bool first_time)
+{
+  msgs_before_ids_ = 0;
+  if (!history_)
+    return;
+  const bool resume = opts_.catch_up && !epoch_.empty();
+  if (opts_.catch_up)
+  {
+    send("IDS");
+    ids_ = ids_state::asked;
+  }
+  if (resume)
+    send_history("AFTER " + std::to_string(last_id_), recall::after);
+  else if (first_time && opts_.history_rows > 0 && *history_ > 0)
+    send_history(std::to_string(opts_.history_rows), recall::first);
+  else if (!first_time && opts_.catch_up)
+    notice(display_line::kind::status, "what was said while you were away is not known");
+  catching_up_ = catch_up_pending();
+}
+
+bool conversation::catch_up_pending() const noexcept
+{
+  return std::any_of(awaiting_.begin(), awaiting_.end(),
+                     [](const sent& c)
+                     {
+                       return (c.what == sent::verb::ids) ||
+                              (c.what == sent::verb::history && c.purpose != recall::asked);
+                     });
+}
+
+// What was said before is shown (or known lost): the live messages held
+// back meanwhile follow it, and the last id is the last of them.
+void conversation::finish_catch_up()
+{
+  catching_up_ = false;
+  if (!epoch_.empty() && ids_ == ids_state::on)
+    last_id_ = std::max({last_id_, joined_, live_last_});
+  for (std::string& line : held_live_)
+    show(display_line::kind::chat, std::move(line));
+  held_live_.clear();
+  if (held_live_dropped_ > 0)
+    error(count_of(held_live_dropped_, "message", "messages") +
+          " said meanwhile not shown: too many at once");
+  held_live_dropped_ = 0;
+  live_last_ = 0;
+}
+
+void conversation::send_history(std::string arg, recall purpose)
+{
+  send(arg.empty() ? std::string("HISTORY") : "HISTORY " + arg);
+  awaiting_.back().purpose = purpose;
+}
+
+void conversation::earlier(std::string_view text)
+{
+  notice(display_line::kind::event, text);
+}
+
+// One "212-<id> <time> <nick> <text>" line (N-HIST-3). Shown only when it
+// is well-formed, newer than the one before it, and, once ids are on, not
+// newer than the 213's <joined> (N-HIST-5); at most max_history_items, and
+// no more than the server keeps or the HISTORY asked for.
+void conversation::on_history_item(const sent& cmd, std::string_view item)
+{
+  if (cmd.purpose == recall::discard)
+    return;
+  const std::optional<std::uint64_t> id = decimal(first_word(item));
+  const std::string_view after_id = after_word(item);
+  const std::optional<std::time_t> at = parse_message_time(first_word(after_id));
+  const std::string_view nick = first_word(after_word(after_id));
+  const std::string_view text = after_word(after_word(after_id));
+  const bool ordered = id && *id > recall_.last && (ids_ != ids_state::on || *id <= joined_);
+  if (!ordered || !at || !proto::is_valid_nick(nick) || text.empty())
+  {
+    ++recall_.left_out;
+    return;
+  }
+  recall_.last = *id;
+  const bool catching_up = cmd.purpose == recall::after || cmd.purpose == recall::restart;
+  if (!std::exchange(recall_.opened, true))
+    earlier(cmd.purpose == recall::after     ? "-- missed while you were away --"
+            : cmd.purpose == recall::restart ? "-- said since the server restarted --"
+                                             : "-- earlier messages --");
+  if (catching_up)
+  {
+    if (*id <= last_id_)
+      return; // shown already
+    if (*id > last_id_ + 1)
+    {
+      const std::uint64_t gap = *id - last_id_ - 1;
+      recall_.lost += gap;
+      error(count_of(gap, "message", "messages") + " lost here: the server no longer keeps " +
+            (gap == 1 ? "it" : "them"));
+    }
+    last_id_ = *id;
+  }
+  std::size_t limit = max_history_items;
+  if (history_)
+    limit = static_cast<std::size_t>(std::min<std::uint64_t>(limit, *history_));
+  if (const std::optional<std::uint64_t> count = decimal(cmd.arg))
+    limit = static_cast<std::size_t>(std::min<std::uint64_t>(limit, *count));
+  if (recall_.shown >= limit)
+  {
+    ++recall_.left_out;
+    return;
+  }
+  ++recall_.shown;
+  show(display_line::kind::chat, format_earlier(stamp_(*at), nick, text, opts_.colour));
+}
+
+// "212 end of history": says what the reply held and, after a reconnection,
+// how many messages were missed and how many of them are lost.
+void conversation::on_history_end(const sent& cmd)
+{
+  const recalled got = recall_;
+  recall_ = recalled{};
+  if (cmd.purpose == recall::discard)
+    return;
+  const std::string left_out =
+      got.left_out == 0 ? std::string()
+                        : " (and " + count_of(got.left_out, "line", "lines") + " not shown)";
+  if (cmd.purpose == recall::asked || cmd.purpose == recall::first)
+  {
+    if (got.shown + got.left_out == 0)
+    {
+      if (cmd.purpose == recall::asked)
+        notice(display_line::kind::event, "no earlier messages are kept");
+      return;
+    }
+    earlier(cmd.purpose == recall::first ? "-- now" + left_out + " --"
+                                         : "-- end of earlier messages" + left_out + " --");
+    return;
+  }
+  // Ids up to <joined> the reply did not reach are no longer kept: an
+  // empty reply with <joined> above the last id seen is all gap.
+  std::uint64_t lost = got.lost;
+  if (ids_ == ids_state::on && joined_ > last_id_)
+  {
+    lost += joined_ - last_id_;
+    last_id_ = joined_;
+  }
+  const std::uint64_t missed = got.shown + got.left_out + lost;
+  const bool restart = cmd.purpose == recall::restart;
+  if (missed == 0)
+  {
+    notice(display_line::kind::event, restart ? "nothing was said since the server restarted"
+                                              : "no messages missed while you were away");
+    return;
+  }
+  std::string line = "-- now: " + std::string(restart ? "since the restart " : "") + "missed " +
+                     count_of(missed, "message", "messages");
+  if (got.shown > 0)
+    line += ", " + std::to_string(got.shown) + " shown above";
+  if (got.left_out > 0)
+    line += ", " + std::to_string(got.left_out) + " not shown";
+  if (lost > 0)
+  {
+    line += ", " + std::to_string(lost) + " lost";
+    if (history_)
+      line += " (the server keeps only the last " + std::to_string(*history_) + ")";
+  }
+  line += " --";
+  if (lost > 0)
+    error(line);
+  else
+    earlier(line);
 }
 
 void conversation::on_pong(std::string_view token, bool has_token)
@@ -211,15 +541,30 @@ bool conversation::answers(const sent& cmd, proto::reply_code code, std::string_
   case rc::who: return cmd.what == v::who;
   case rc::help: return cmd.what == v::help;
   case rc::closing: return cmd.what == v::quit;
-  case rc::bad_argument: return cmd.what == (first_word(text) == "NICK" ? v::nick : v::msg);
-  case rc::not_registered: return cmd.what == v::msg || cmd.what == v::who;
+  case rc::history: return cmd.what == v::history;
+  case rc::ids: return cmd.what == v::ids;
+  // 434 names the nick as the TELL wrote it (N-TELL-3): it tells which
+  // TELL failed among the ones before it that went through unanswered.
+  case rc::no_such_nick: return cmd.what == v::tell && first_word(cmd.arg) == first_word(text);
+  case rc::bad_argument:
+  {
+    const std::string_view verb = first_word(text);
+    return cmd.what == (verb == "NICK"      ? v::nick
+                        : verb == "TELL"    ? v::tell
+                        : verb == "HISTORY" ? v::history
+                                            : v::msg);
+  }
+  case rc::not_registered:
+    return cmd.what == v::msg || cmd.what == v::who || cmd.what == v::tell ||
+           cmd.what == v::history || cmd.what == v::ids;
   default: return static_cast<int>(code) / 100 == 4;
   }
 }
 
 // The oldest command awaiting an answer that `fits` says this answer is
-// for, passing over MSGs: when one succeeds the server says nothing, so a
-// later command's answer tells that the MSGs before it went through.
+// for, passing over MSGs and TELLs: when one succeeds the server says
+// nothing, so a later command's answer tells that the ones before it went
+// through.
 template <class Fits>
 std::optional<conversation::sent> conversation::take_answered(Fits fits)
 {
@@ -236,23 +581,23 @@ std::optional<conversation::sent> conversation::take_answered(Fits fits)
       ++answers_;
       return cmd;
     }
-    if (it->what != sent::verb::msg)
+    if (!unanswered_on_success(*it))
       break;
   }
   return std::nullopt;
 }
 
 template <class Fits>
-bool conversation::awaited(Fits fits) const
+const conversation::sent* conversation::awaited(Fits fits) const
 {
   for (const sent& cmd : awaiting_)
   {
     if (fits(cmd))
-      return true;
-    if (cmd.what != sent::verb::msg)
-      return false;
+      return &cmd;
+    if (!unanswered_on_success(cmd))
+      return nullptr;
   }
-  return false;
+  return nullptr;
 }
 
 // Acts on a reply only when it answers a command sent on this connection:
@@ -273,9 +618,12 @@ void conversation::on_reply(proto::reply_code code, bool more, std::string_view 
   if (more)
   {
     // A line of a multi-line reply: kept or shown only as part of an answer.
-    if (!awaited(fits))
+    const sent* cmd = awaited(fits);
+    if (!cmd)
       return;
-    if (code != rc::who)
+    if (code == rc::history)
+      on_history_item(*cmd, text);
+    else if (code != rc::who)
       on_answer(sent{sent::verb::other, {}}, code, text);
     else if (who_.size() < max_who_nicks && proto::is_valid_nick(text))
       who_.emplace_back(text); // a who-item is a nick (spec 7.6)
@@ -287,6 +635,8 @@ void conversation::on_reply(proto::reply_code code, bool more, std::string_view 
     on_answer(*cmd, code, text);
   else
     on_unasked(code, text);
+  if (catching_up_ && !catch_up_pending())
+    finish_catch_up();
 }
 
 void conversation::on_answer(const sent& cmd, proto::reply_code code, std::string_view text)
@@ -313,6 +663,33 @@ void conversation::on_answer(const sent& cmd, proto::reply_code code, std::strin
     notice(display_line::kind::event, text);
     return;
   }
+  if (code == rc::history)
+  {
+    on_history_end(cmd);
+    return;
+  }
+  if (code == rc::ids)
+  {
+    on_ids(text);
+    return;
+  }
+  if (code == rc::no_such_nick && cmd.what == sent::verb::tell)
+  {
+    const std::string_view to = first_word(cmd.arg);
+    error("not delivered to " + std::string(to) +
+          ": nobody here has that nick (you said: " + std::string(after_word(cmd.arg)) + ")");
+    return;
+  }
+  if (cmd.what == sent::verb::ids)
+    on_ids_refused();
+  if (cmd.what == sent::verb::history && cmd.purpose != recall::asked)
+  {
+    recall_ = recalled{};
+    if (cmd.purpose != recall::discard)
+      error("could not fetch what was said before: " + proto::to_string(code) + " " +
+            std::string(text));
+    return;
+  }
   if (code == rc::closing)
   {
     // Also reached through "/raw QUIT": the close that follows is wanted.
@@ -325,6 +702,7 @@ void conversation::on_answer(const sent& cmd, proto::reply_code code, std::strin
     const std::string accepted = proto::is_valid_nick(word) ? std::string(word) : cmd.arg;
     if (!registered_)
     {
+      const bool first_time = !ever_registered_;
       registered_ = true;
       nick_ = accepted;
       wanted_ = accepted;
@@ -333,6 +711,7 @@ void conversation::on_answer(const sent& cmd, proto::reply_code code, std::strin
                                              ? "you are " + accepted + " again"
                                              : "you are " + accepted + "; type /help for commands");
       ever_registered_ = true;
+      start_catch_up(first_time);
       // Work held while registering goes out in the order it was given.
       std::deque<held> queued;
       queued.swap(held_);
@@ -384,6 +763,11 @@ void conversation::on_greeting(std::string_view line)
     return;
   line_limit_ = proto::line_limit(g);
   limits_ = describe_limits(g, line_limit_);
+  // The additions offered (N-CONN-17): without their keys natter uses
+  // neither, as with a server written before them.
+  if (const auto kept = g.find(proto::advert_key::history))
+    history_ = decimal(*kept);
+  tell_ = g.find(proto::advert_key::tell) == std::string_view("1");
 }
 
 void conversation::on_registration_refused(proto::reply_code code, std::string_view text)
@@ -431,14 +815,16 @@ void conversation::user_line(std::string_view line)
     break;
   case k::raw:
   case k::echo:
+  case k::tell:
     if (!valid(in.text))
       return;
     break;
   case k::nick:
   case k::who:
+  case k::history:
   case k::ping: break;
   }
-  submit(held{in.what, std::move(in.text), false, std::string(line)});
+  submit(held{in.what, std::move(in.text), false, std::string(line), std::move(in.target)});
 }
 
 void conversation::message(std::string_view text)
@@ -504,7 +890,7 @@ bool conversation::waiting() const noexcept
 {
   return connected_ &&
          (!registered_ || std::any_of(awaiting_.begin(), awaiting_.end(),
-                                      [](const sent& c) { return c.what != sent::verb::msg; }));
+                                      [](const sent& c) { return !unanswered_on_success(c); }));
 }
 
 std::size_t conversation::pings_awaited() const noexcept
@@ -539,12 +925,41 @@ void conversation::perform(const held& item)
     if (!fits("MSG", item.text))
       return;
     send("MSG " + item.text);
-    if (opts_.show_own)
+    // Once IDS is on the server sends our messages back, numbered among
+    // the others (N-IDS-3): they are shown then, not twice.
+    if (opts_.show_own && ids_ == ids_state::off)
       show(display_line::kind::chat, format_message(clock_(), nick_, item.text, opts_.colour));
+    else if (opts_.show_own && ids_ == ids_state::asked && unechoed_.size() < max_held)
+      unechoed_.push_back(item.text);
     if (opts_.confirm_every > 0 && ++since_ping_ >= opts_.confirm_every)
       send(std::string("PING ") + std::string(confirm_token) + std::to_string(++next_ping_));
     return;
   case k::nick: send("NICK " + item.text); return;
+  case k::tell:
+  {
+    if (!tell_)
+    {
+      error("not sent: this server does not offer private messages (no tell=1 in its greeting)");
+      return;
+    }
+    const std::string arg = item.target + " " + item.text;
+    if (!fits("TELL", arg))
+      return;
+    send("TELL " + arg);
+    // The server says nothing to the sender of a TELL that went through
+    // (N-TELL-4): the line is shown here.
+    show(display_line::kind::chat,
+         format_private_sent(clock_(), item.target, item.text, opts_.colour));
+    return;
+  }
+  case k::history:
+    if (!history_)
+    {
+      error("not sent: this server keeps no history (no history= in its greeting)");
+      return;
+    }
+    send_history(item.text, recall::asked);
+    return;
   case k::who: send("WHO"); return;
   case k::echo:
     if (fits("ECHO", item.text))
@@ -611,14 +1026,17 @@ void conversation::send(std::string line)
     c = proto::ascii_lower(c);
   std::string_view arg = std::string_view(line).substr(verb.size());
   arg.remove_prefix(std::min(arg.find_first_not_of(' '), arg.size())); // spec 7.1
-  const v what = verb == "nick"   ? v::nick
-                 : verb == "msg"  ? v::msg
-                 : verb == "who"  ? v::who
-                 : verb == "help" ? v::help
-                 : verb == "echo" ? v::echo
-                 : verb == "ping" ? v::ping
-                 : verb == "quit" ? v::quit
-                                  : v::other;
+  const v what = verb == "nick"      ? v::nick
+                 : verb == "msg"     ? v::msg
+                 : verb == "who"     ? v::who
+                 : verb == "help"    ? v::help
+                 : verb == "echo"    ? v::echo
+                 : verb == "ping"    ? v::ping
+                 : verb == "quit"    ? v::quit
+                 : verb == "tell"    ? v::tell
+                 : verb == "history" ? v::history
+                 : verb == "ids"     ? v::ids
+                                     : v::other;
   if (what == v::ping)
     since_ping_ = 0; // any PING confirms what was sent before it
   if (what == v::msg && !awaiting_.empty() && awaiting_.back().what == v::msg)

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <deque>
 #include <functional>
 #include <optional>
@@ -56,12 +57,20 @@ public:
     /// When not 0: a PING after every this many messages, whose PONG
     /// confirms them (pipe mode paces its input and its patience by these).
     std::size_t confirm_every = 0;
+    /// When not 0 and the server keeps history: on the first connection,
+    /// show this many of the messages said before it (a screenful).
+    std::size_t history_rows = 0;
+    /// When the server keeps history: number the messages (IDS) and, after
+    /// a reconnection, show exactly those missed (spec 7.12).
+    bool catch_up = false;
   };
 
   /// Returns the current time as "HH:MM".
   using clock_fn = std::function<std::string()>;
   /// Returns a monotonic time point, for /ping round trips.
   using steady_fn = std::function<std::chrono::steady_clock::time_point()>;
+  /// Returns a moment as "HH:MM" (local time), for messages from history.
+  using stamp_fn = std::function<std::string(std::time_t)>;
 
   /// Gives up registering after this many taken nicks in a row.
   static constexpr unsigned max_nick_attempts = 50;
@@ -70,8 +79,14 @@ public:
   /// Most nicks kept from one WHO reply (natterd's default room is full at
   /// 10000); the rest of a longer reply is only counted.
   static constexpr std::size_t max_who_nicks = 10000;
+  /// Most messages shown from one HISTORY reply; the rest is only counted.
+  static constexpr std::size_t max_history_items = 10000;
+  /// Most live messages held back while what was said before is fetched
+  /// (they are shown after it); more are counted as lost.
+  static constexpr std::size_t max_held_live = 2000;
 
-  explicit conversation(options opts, clock_fn clock = {}, steady_fn steady = {});
+  explicit conversation(options opts, clock_fn clock = {}, steady_fn steady = {},
+                        stamp_fn stamp = {});
 
   /// A new connection is up: registers (NICK) with the wanted nick.
   void connected();
@@ -112,6 +127,11 @@ public:
   /// The line limit of this connection's server, terminator included: its
   /// `line` advert, else 32 [N-CONN-13].
   std::size_t line_limit() const noexcept { return line_limit_; }
+  /// The id of the last message seen under the epoch epoch(), 0 for none
+  /// (only known once the server numbered messages: IDS, spec 7.12).
+  std::uint64_t last_id() const noexcept { return last_id_; }
+  /// The epoch the ids of last_id() count in; empty when unknown.
+  const std::string& epoch() const noexcept { return epoch_; }
 
 private:
   struct held
@@ -119,12 +139,23 @@ private:
     user_input::kind what;
     std::string text;
     bool barrier = false;
-    std::string typed; // what the user typed, to report it; empty for piped input
+    std::string typed;       // what the user typed, to report it; empty for piped input
+    std::string target = {}; // tell: the nick
   };
 
   /// A command sent on this connection and not answered yet. The server
   /// answers a connection's commands in the order it received them
   /// (N-FRAME-14); a MSG that succeeds is not answered at all (N-MSG-4).
+  /// Why a HISTORY was sent.
+  enum class recall
+  {
+    asked,   ///< the user asked (/history, or /raw HISTORY)
+    first,   ///< the first connection: the last screenful
+    after,   ///< a reconnection: HISTORY AFTER the last id seen
+    restart, ///< a reconnection to a new epoch: everything kept
+    discard, ///< a HISTORY AFTER whose ids turned out to be of another epoch
+  };
+
   struct sent
   {
     enum class verb
@@ -136,12 +167,26 @@ private:
       echo,
       ping,
       quit,
+      tell,
+      history,
+      ids,
       other, ///< a /raw line with a verb natter does not know
     };
     verb what;
     std::string arg;                            ///< NICK: the nick asked for; PING: the token
     std::size_t runs = 1;                       ///< MSG: how many in a row
     std::chrono::steady_clock::time_point at{}; ///< when it was sent
+    recall purpose = recall::asked;             ///< HISTORY: what its reply is for
+  };
+
+  /// Where a HISTORY reply is being read to, and what it held so far.
+  struct recalled
+  {
+    std::size_t shown = 0;    ///< messages shown
+    std::size_t left_out = 0; ///< messages not shown: over the bound, or malformed
+    std::uint64_t lost = 0;   ///< ids the reply skipped over: no longer kept
+    std::uint64_t last = 0;   ///< the id of the last message read, 0 before
+    bool opened = false;      ///< the line that opens the messages is shown
   };
 
   void submit(held item);
@@ -151,11 +196,27 @@ private:
   void on_unasked(proto::reply_code code, std::string_view text);
   void on_registration_refused(proto::reply_code code, std::string_view text);
   void on_pong(std::string_view token, bool has_token);
+  void on_msg(std::string_view from, std::string_view text);
+  void on_ids(std::string_view text);
+  void on_ids_refused();
+  void forget_position();
+  void on_history_item(const sent& cmd, std::string_view item);
+  void on_history_end(const sent& cmd);
+  void start_catch_up(bool first_time);
+  void finish_catch_up();
+  bool catch_up_pending() const noexcept;
+  void send_history(std::string arg, recall purpose);
+  void earlier(std::string_view text);
   static bool answers(const sent& cmd, proto::reply_code code, std::string_view text) noexcept;
+  /// MSG and TELL: the server answers them only when it refuses them.
+  static bool unanswered_on_success(const sent& cmd) noexcept
+  {
+    return cmd.what == sent::verb::msg || cmd.what == sent::verb::tell;
+  }
   template <class Fits>
   std::optional<sent> take_answered(Fits fits);
   template <class Fits>
-  bool awaited(Fits fits) const;
+  const sent* awaited(Fits fits) const;
   void drop_held();
   void send(std::string line);
   void show(display_line::kind what, std::string text);
@@ -169,6 +230,7 @@ private:
   options opts_;
   clock_fn clock_;
   steady_fn steady_;
+  stamp_fn stamp_;
   effects out_;
 
   std::string wanted_;   // the nick to register with on the next connection
@@ -182,7 +244,32 @@ private:
   // What this connection's greeting advertised; until it came, the
   // smallest line limit a server may have.
   std::size_t line_limit_;
-  std::string limits_; // the adverts in words, for /help; empty when unknown
+  std::string limits_;                   // the adverts in words, for /help; empty when unknown
+  std::optional<std::uint64_t> history_; // history=N: HISTORY and IDS offered
+  bool tell_ = false;                    // tell=1: TELL offered
+
+  // Message ids (spec 7.12). Across connections: the epoch and the last
+  // message seen in it, every message up to it shown or told as lost.
+  std::string epoch_;
+  std::uint64_t last_id_ = 0;
+  // On this connection: IDS not sent, sent and not answered, or on.
+  enum class ids_state
+  {
+    off,
+    asked,
+    on,
+  } ids_ = ids_state::off;
+  std::uint64_t msgs_before_ids_ = 0; // MSG events since the 200, before the 213
+  std::uint64_t joined_ = 0;          // the 213's <joined>
+  std::uint64_t next_live_ = 0;       // the id of the next live MSG, once ids are on
+  std::uint64_t live_last_ = 0;       // the id of the last live MSG held back, 0: none
+  std::deque<std::string> unechoed_;  // own messages sent while IDS was unanswered
+  // While what was said before is fetched, live messages wait, to be shown
+  // after it.
+  bool catching_up_ = false;
+  std::deque<std::string> held_live_;
+  std::size_t held_live_dropped_ = 0;
+  recalled recall_;
 
   std::deque<held> held_;
   std::deque<sent> awaiting_; // oldest first; runs of MSG are one entry

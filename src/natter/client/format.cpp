@@ -18,6 +18,7 @@ namespace
 constexpr std::string_view sgr_reset = "\x1b[0m";
 constexpr std::string_view sgr_dim = "\x1b[2m";
 constexpr std::string_view sgr_error = "\x1b[1;31m";
+constexpr std::string_view sgr_bold = "\x1b[1m";
 
 // Foreground colours readable on both dark and light backgrounds; black,
 // white and their bright forms are left out.
@@ -140,6 +141,41 @@ std::string prefix(std::string_view clock)
   return out;
 }
 
+// Appends `nick` made printable; with `colour` in its colour, and then
+// `after` (an SGR that restores what the nick's colour replaced).
+void append_nick(std::string& out, std::string_view nick, bool colour, std::string_view after)
+{
+  if (colour)
+  {
+    out += "\x1b[";
+    out += std::to_string(nick_colour(nick));
+    out += 'm';
+  }
+  append_displayable(out, nick);
+  if (colour)
+  {
+    out += sgr_reset;
+    out += after;
+  }
+}
+
+// "[HH:MM] <arrow>*nick* text", bold with `colour`.
+std::string private_line(std::string_view clock, std::string_view arrow, std::string_view nick,
+                         std::string_view text, bool colour)
+{
+  std::string out = prefix(clock);
+  if (colour)
+    out += sgr_bold;
+  out += arrow;
+  out += '*';
+  append_nick(out, nick, colour, colour ? sgr_bold : std::string_view{});
+  out += "* ";
+  append_contained(out, text);
+  if (colour)
+    out += sgr_reset;
+  return out;
+}
+
 } // namespace
 
 std::string format_clock(const std::tm& local)
@@ -175,18 +211,84 @@ std::string format_message(std::string_view clock, std::string_view nick, std::s
 {
   std::string out = prefix(clock);
   out += '<';
-  if (colour)
-  {
-    out += "\x1b[";
-    out += std::to_string(nick_colour(nick));
-    out += 'm';
-  }
-  append_displayable(out, nick);
-  if (colour)
-    out += sgr_reset;
+  append_nick(out, nick, colour, {});
   out += "> ";
   append_contained(out, text);
   return out;
+}
+
+std::string format_private(std::string_view clock, std::string_view from, std::string_view text,
+                           bool colour)
+{
+  return private_line(clock, {}, from, text, colour);
+}
+
+std::string format_private_sent(std::string_view clock, std::string_view to, std::string_view text,
+                                bool colour)
+{
+  return private_line(clock, "-> ", to, text, colour);
+}
+
+std::string format_earlier(std::string_view clock, std::string_view nick, std::string_view text,
+                           bool colour)
+{
+  std::string out;
+  if (colour)
+    out += sgr_dim;
+  out += prefix(clock);
+  out += '<';
+  append_displayable(out, nick);
+  out += "> ";
+  append_contained(out, text);
+  if (colour)
+    out += sgr_reset;
+  return out;
+}
+
+std::optional<std::time_t> parse_message_time(std::string_view text) noexcept
+{
+  // YYYY-MM-DDTHH:MM:SS[.fraction]Z
+  const auto number = [&](std::size_t at, std::size_t digits) -> std::optional<int>
+  {
+    if (at + digits > text.size())
+      return std::nullopt;
+    int n = 0;
+    for (std::size_t i = at; i < at + digits; ++i)
+    {
+      if (text[i] < '0' || text[i] > '9')
+        return std::nullopt;
+      n = n * 10 + (text[i] - '0');
+    }
+    return n;
+  };
+  const auto year = number(0, 4);
+  const auto month = number(5, 2);
+  const auto day = number(8, 2);
+  const auto hour = number(11, 2);
+  const auto minute = number(14, 2);
+  const auto second = number(17, 2);
+  if (!year || !month || !day || !hour || !minute || !second || text[4] != '-' || text[7] != '-' ||
+      text[10] != 'T' || text[13] != ':' || text[16] != ':')
+    return std::nullopt;
+  std::size_t end = 19;
+  if (end < text.size() && text[end] == '.')
+  {
+    const std::size_t digits = text.find_first_not_of("0123456789", end + 1);
+    if (digits == end + 1)
+      return std::nullopt;
+    end = digits == std::string_view::npos ? text.size() : digits;
+  }
+  if (end + 1 != text.size() || text[end] != 'Z' || *month < 1 || *month > 12 || *day < 1 ||
+      *day > 31 || *hour > 23 || *minute > 59 || *second > 60)
+    return std::nullopt;
+  std::tm utc{};
+  utc.tm_year = *year - 1900;
+  utc.tm_mon = *month - 1;
+  utc.tm_mday = *day;
+  utc.tm_hour = *hour;
+  utc.tm_min = *minute;
+  utc.tm_sec = *second;
+  return timegm(&utc);
 }
 
 std::string format_notice(std::string_view clock, std::string_view text, bool colour)

@@ -4,6 +4,7 @@
 #define NATTER_CLIENT_FORMAT_HPP
 
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,27 @@ int nick_colour(std::string_view nick);
 /// that `text` leaves open is closed at its end (spec 5.1).
 std::string format_message(std::string_view clock, std::string_view nick, std::string_view text,
                            bool colour);
+
+/// "[HH:MM] *from* text": a private message (TELL) to you. With `colour`
+/// the line is bold and the nick in its colour; made printable as above.
+std::string format_private(std::string_view clock, std::string_view from, std::string_view text,
+                           bool colour);
+
+/// "[HH:MM] -> *to* text": a private message you sent, styled as
+/// format_private.
+std::string format_private_sent(std::string_view clock, std::string_view to, std::string_view text,
+                                bool colour);
+
+/// "[HH:MM] <nick> text" for a message from the room's history: dimmed with
+/// `colour`, so that it does not pass for one said now. Made printable as
+/// format_message.
+std::string format_earlier(std::string_view clock, std::string_view nick, std::string_view text,
+                           bool colour);
+
+/// The time of a message as HISTORY gives it, "2026-12-01T18:30:00.123Z"
+/// (RFC 3339 in UTC, spec 7.11 N-HIST-4; the fraction may be absent), as a
+/// time_t; nothing for any other text.
+std::optional<std::time_t> parse_message_time(std::string_view text) noexcept;
 
 /// "[HH:MM] * text" (joins, renames, quits and other notices); dimmed with
 /// `colour`. `text` is made printable and its bidi formatting closed here.

@@ -18,6 +18,8 @@ struct user_input
     nick,    ///< /nick NAME
     who,     ///< /who
     echo,    ///< /echo [TEXT]
+    tell,    ///< /tell NICK TEXT (or /msg): `target` is the nick
+    history, ///< /history [N]: `text` is N, or empty for all that is kept
     ping,    ///< /ping
     raw,     ///< /raw LINE
     help,    ///< /help
@@ -26,7 +28,8 @@ struct user_input
   };
 
   kind what = kind::nothing;
-  std::string text; ///< message, argument, or the error message
+  std::string text;   ///< message, argument, or the error message
+  std::string target; ///< tell: the nick the text is for
 };
 
 /// Interprets one line typed by the user. Commands are case-insensitive;

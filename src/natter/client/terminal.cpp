@@ -64,6 +64,14 @@ std::size_t terminal_columns(int fd) noexcept
   return ws.ws_col;
 }
 
+std::size_t terminal_rows(int fd) noexcept
+{
+  winsize ws{};
+  if (::ioctl(fd, TIOCGWINSZ, &ws) != 0)
+    return 0;
+  return ws.ws_row;
+}
+
 void write_rows(FILE* out, std::string_view line, std::size_t columns)
 {
   if (columns == 0)

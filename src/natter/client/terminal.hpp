@@ -19,6 +19,8 @@ namespace natter::client
 
 /// Columns of the terminal on `fd`, or 0 when `fd` is not a terminal.
 std::size_t terminal_columns(int fd) noexcept;
+/// Rows of the terminal on `fd`, or 0 when `fd` is not a terminal.
+std::size_t terminal_rows(int fd) noexcept;
 
 /// Writes `line` and a newline to `out`. When `columns` is not 0 (a
 /// terminal) the line goes out as the rows of wrap_rows(), with the
