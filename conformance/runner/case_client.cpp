@@ -43,6 +43,11 @@ case_client::case_client(std::string name, case_context& ctx)
 {
 }
 
+case_client::~case_client()
+{
+  ctx_.held -= held_;
+}
+
 bool case_client::live() const noexcept
 {
   return connected() && !echo_ && !over() && !conn_.shut() && !quit_sent_ &&
@@ -99,7 +104,7 @@ void case_client::send(const std::string& bytes, bool line)
 
 void case_client::write(const std::string& bytes)
 {
-  if (!conn_.write(bytes, clock::now() + ctx_.opt.timeout * 4))
+  if (!conn_.write(bytes, clock::now() + ctx_.opt.timeout * 4, held_bound(ctx_.opt)))
     throw failure{name_ + " could not send within " + std::to_string(ctx_.opt.timeout.count() * 4) +
                       " ms",
                   {}};
@@ -157,11 +162,11 @@ void case_client::uncork_together(const std::vector<case_client*>& clients)
           {
             ready.fetch_add(1);
             wait_for([&] { return go.load(); });
-            written[k] = clients[k]->conn_.write(bytes[k], deadline);
+            written[k] = clients[k]->conn_.write(bytes[k], deadline, held_bound(ctx.opt));
           });
     wait_for([&] { return ready.load() == clients.size() - 1; });
     go.store(true);
-    written[0] = clients[0]->conn_.write(bytes[0], deadline);
+    written[0] = clients[0]->conn_.write(bytes[0], deadline, held_bound(ctx.opt));
   }
   for (std::size_t k = 0; k < clients.size(); ++k)
   {
@@ -191,14 +196,15 @@ void case_client::shutdown()
 void case_client::receive()
 {
   if (echo_)
-    return;
+    return account();
   while (std::optional<frame> f = take_frame(conn_.received()))
   {
+    ++lines_in_wait_;
     if (f->telnet)
     {
       checks_.telnet(f->bytes);
       note("<<", f->bytes);
-      items_.push_back(std::move(*f));
+      queue(std::move(*f));
       continue;
     }
     checks_.line(f->bytes, f->crlf);
@@ -211,18 +217,57 @@ void case_client::receive()
       }
       note("<", f->bytes);
     }
-    items_.push_back(std::move(*f));
+    queue(std::move(*f));
   }
   checks_.unterminated(conn_.received().size());
+  account();
 }
 
-/// Waits once for more input. False when nothing more can arrive in time.
+/// Updates the case's count of octets held; fails the case over the bound,
+/// so a server that sends more than the case takes cannot grow the runner.
+void case_client::account()
+{
+  const std::size_t mine = items_octets_ + conn_.received().size();
+  ctx_.held = ctx_.held - held_ + mine;
+  held_ = mine;
+  const std::size_t bound = held_bound(ctx_.opt);
+  if (ctx_.held <= bound)
+    return;
+  throw failure{
+      "the case holds " + std::to_string(ctx_.held) +
+          " octets received and not yet expected, over the bound of " + std::to_string(bound) +
+          " (" + name_ + " " + std::to_string(mine) + ")",
+      {items_.empty()
+           ? "actual:   " + name_ + "<< " + printable(conn_.received().substr(0, 64)) + "..."
+           : "actual:   " + std::to_string(items_.size()) + " lines for " + name_ +
+                 ", the first: " + printable(items_.front().bytes.substr(0, 64))}};
+}
+
+/// Waits once for more input. False when nothing more can arrive in time,
+/// and once `until` has passed: the deadline is absolute, so a server that
+/// keeps sending cannot keep a step waiting.
 bool case_client::wait(clock::time_point until)
 {
+  if (until != waiting_until_)
+  {
+    waiting_until_ = until;
+    lines_in_wait_ = 0;
+    octets_in_wait_ = 0;
+  }
+  ran_out_busy_ = false;
+  if (clock::now() >= until)
+  {
+    ran_out_busy_ = octets_in_wait_ != 0;
+    return false;
+  }
+  const std::size_t before = conn_.received().size();
   switch (conn_.wait_for_input(until))
   {
   case arrival::nothing: return false;
-  case arrival::octets: receive(); return true;
+  case arrival::octets:
+    octets_in_wait_ += conn_.received().size() - before;
+    receive();
+    return true;
   case arrival::end:
     ctx_.log.add(name_ + " (connection closed by the server" +
                  std::string(conn_.reset() ? ", reset)" : ")"));
@@ -244,7 +289,39 @@ bool case_client::foreign(const frame& f) const
 void case_client::drop_foreign()
 {
   while (!items_.empty() && foreign(items_.front()))
-    items_.pop_front();
+    unqueue(items_.begin());
+}
+
+/// What an item costs to hold: its octets and its bookkeeping, so that
+/// short lines cannot hold much more memory than the count says.
+std::size_t case_client::cost(const frame& f)
+{
+  return f.bytes.size() + sizeof(frame);
+}
+
+void case_client::queue(frame f)
+{
+  items_octets_ += cost(f);
+  items_.push_back(std::move(f));
+}
+
+/// Takes `it` off the queue.
+frame case_client::unqueue(std::deque<frame>::iterator it)
+{
+  frame f = std::move(*it);
+  items_octets_ -= cost(f);
+  items_.erase(it);
+  account();
+  return f;
+}
+
+/// The next item of this case already received, if any.
+std::optional<frame> case_client::queued_item()
+{
+  drop_foreign();
+  if (items_.empty())
+    return std::nullopt;
+  return unqueue(items_.begin());
 }
 
 /// The next item of this case, or nothing (timeout or closed).
@@ -252,13 +329,8 @@ std::optional<frame> case_client::next_item(clock::time_point until)
 {
   for (;;)
   {
-    drop_foreign();
-    if (!items_.empty())
-    {
-      frame f = std::move(items_.front());
-      items_.pop_front();
+    if (auto f = queued_item())
       return f;
-    }
     if (!wait(until))
       return std::nullopt;
   }
@@ -273,6 +345,10 @@ std::string case_client::nothing_came() const
 {
   if (conn_.ended())
     return "actual: (the connection was closed)";
+  if (ran_out_busy_)
+    return "actual: (the step's deadline passed while the server kept sending: " +
+           std::to_string(lines_in_wait_) + " lines, " + std::to_string(octets_in_wait_) +
+           " octets since the wait began, not the one awaited)";
   return "actual: (nothing within " + std::to_string(ctx_.opt.timeout.count()) + " ms)";
 }
 
@@ -282,13 +358,15 @@ void case_client::sync()
 {
   const std::string token = ctx_.barrier_token();
   send("PING " + token + "\r\n", true);
+  const std::string pong = "PONG " + token;
   const auto until = deadline();
-  for (;;)
+  // Each item is looked at once: waiting only adds items at the back.
+  for (std::size_t seen = 0;;)
   {
-    for (auto it = items_.begin(); it != items_.end(); ++it)
-      if (!it->telnet && it->bytes == "PONG " + token)
+    for (; seen < items_.size(); ++seen)
+      if (!items_[seen].telnet && items_[seen].bytes == pong)
       {
-        items_.erase(it);
+        unqueue(items_.begin() + static_cast<std::ptrdiff_t>(seen));
         return;
       }
     if (!wait(until))
@@ -361,10 +439,15 @@ void case_client::expect_reply(const std::string& code, const std::vector<std::s
     shown += " naming";
   for (const std::string& w : words)
     shown += " " + printable(w);
+  // Of each line, only as much as the words need: every word and a SP.
+  std::size_t keep = 1;
+  for (const std::string& w : words)
+    keep = std::max(keep, w.size() + 1);
   std::vector<std::string> texts;
+  const auto until = deadline();
   for (;;)
   {
-    const auto it = next_item(deadline());
+    const auto it = next_item(until);
     const reply_part part = it && !it->telnet ? split_reply(it->bytes, code) : reply_part{};
     if (part.what == reply_part::kind::other)
       throw failure{"unexpected line for " + name_ +
@@ -377,7 +460,7 @@ void case_client::expect_reply(const std::string& code, const std::vector<std::s
                       {"expected: " + shown, actual(*it)}};
       break;
     }
-    texts.emplace_back(part.text);
+    texts.emplace_back(part.text.substr(0, keep));
     if (texts.size() > max_lines)
       throw failure{name_ + "'s " + code + " reply goes on for over " + std::to_string(max_lines) +
                         " lines",
@@ -431,6 +514,7 @@ void case_client::expect_bytes(const std::string& want)
   }
   ctx_.log.add(name_ + "<< (" + std::to_string(want.size()) + " octets, as sent)");
   got.erase(0, want.size());
+  account();
 }
 
 void case_client::expect_closed()
@@ -445,7 +529,7 @@ void case_client::expect_closed()
                       {"expected: " + name_ + ": closed",
                        "actual:   " + name_ + "<< " + printable(conn_.received().substr(0, 64))}};
     }
-    else if (const auto it = next_item(clock::now()); it)
+    else if (const auto it = queued_item(); it)
       throw failure{name_ + " received a line instead of the close",
                     {"expected: " + name_ + ": closed", actual(*it)}};
     if (conn_.ended())
@@ -578,10 +662,12 @@ void case_client::start_skipping(pattern p)
     if (!it->telnet && !foreign(*it) && matches(p, it->bytes))
     {
       ++skipped_;
+      items_octets_ -= cost(*it);
       it = items_.erase(it);
     }
     else
       ++it;
+  account();
   skip_ = std::move(p);
 }
 

@@ -44,6 +44,9 @@ struct case_context
   transcript& log;
   std::string run_id;    ///< see run_id(); makes barrier tokens unique
   unsigned barriers = 0; ///< barrier PINGs sent so far
+  /// Octets the clients hold received and not yet expected, at most
+  /// held_bound().
+  std::size_t held = 0;
 
   /// A PING token no other barrier of the run uses.
   std::string barrier_token() { return "barrier-" + run_id + "-" + std::to_string(++barriers); }
@@ -55,6 +58,9 @@ class case_client
 {
 public:
   case_client(std::string name, case_context& ctx);
+  case_client(const case_client&) = delete;
+  case_client& operator=(const case_client&) = delete;
+  ~case_client();
 
   const std::string& name() const noexcept { return name_; }
   bool echo() const noexcept { return echo_; }
@@ -166,9 +172,14 @@ private:
   void note(std::string_view op, std::string_view text);
   void write(const std::string& bytes);
   void receive();
+  void account();
   bool wait(clock::time_point until);
   bool foreign(const frame& f) const;
   void drop_foreign();
+  static std::size_t cost(const frame& f);
+  void queue(frame f);
+  frame unqueue(std::deque<frame>::iterator it);
+  std::optional<frame> queued_item();
   std::optional<frame> next_item(clock::time_point until);
   std::string actual(const frame& f) const;
   std::string nothing_came() const;
@@ -184,7 +195,15 @@ private:
   std::optional<std::string> greeting_; ///< the greeting `connect` expected
   pump conn_;
   line_checks checks_;
-  std::deque<frame> items_; ///< received, not yet expected
+  std::deque<frame> items_;      ///< received, not yet expected
+  std::size_t items_octets_ = 0; ///< what items_ costs (cost())
+  std::size_t held_ = 0;         ///< this client's part of case_context::held
+  /// The deadline of the wait under way (wait()), and what arrived since
+  /// that wait began, for the message when it passes.
+  clock::time_point waiting_until_{};
+  std::size_t lines_in_wait_ = 0;
+  std::size_t octets_in_wait_ = 0;
+  bool ran_out_busy_ = false; ///< the last wait ended at its deadline with input still coming
   bool quit_sent_ = false;
   bool registered_ = false;
   bool corked_ = false; ///< between `cork` and `uncork`: sends are collected

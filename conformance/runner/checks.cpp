@@ -105,18 +105,20 @@ void line_checks::who_line(bool more, std::string_view text)
     if (!proto::is_valid_nick(text))
       throw violation{"N-WHO-2", client_ + " received a " + who + "- line without a nick: " + who +
                                      "-" + printable(text)};
-    if (!who_run_.empty() && to_lower(who_run_.back()) >= to_lower(text))
+    if (who_count_ != 0 && to_lower(who_last_) >= to_lower(text))
       throw violation{"N-WHO-3", client_ + " received " + who + "-" + std::string(text) +
-                                     " after " + who + "-" + who_run_.back() +
+                                     " after " + who + "-" + who_last_ +
                                      ": not in ascending order"};
-    who_run_.emplace_back(text);
+    ++who_count_;
+    who_last_ = text;
     return;
   }
   const std::string_view count = text.substr(0, text.find(' '));
-  if (count != std::to_string(who_run_.size()))
+  if (count != std::to_string(who_count_))
     throw violation{"N-WHO-2", client_ + " received '" + who + " " + printable(text) + "' after " +
-                                   std::to_string(who_run_.size()) + " " + who + "- lines"};
-  who_run_.clear();
+                                   std::to_string(who_count_) + " " + who + "- lines"};
+  who_count_ = 0;
+  who_last_.clear();
 }
 
 void line_checks::telnet(std::string_view answer) const

@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace natter::conform
 {
@@ -60,7 +59,10 @@ private:
   bool got_nick_accepted_ = false;
   bool got_closing_reply_ = false;
   int more_code_ = 0; ///< the code of the multi-line reply under way, else 0
-  std::vector<std::string> who_run_;
+  /// The WHO list under way: its lines so far and the last nick, all that
+  /// its order and count need, so an endless list takes no memory.
+  std::size_t who_count_ = 0;
+  std::string who_last_;
 };
 
 } // namespace natter::conform

@@ -6,7 +6,9 @@
 
 #include "case_file.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -39,6 +41,18 @@ struct run_options
   std::vector<std::pair<std::string, std::string>> adverts;
   bool defaults = false; ///< the server runs with natterd's defaults
 };
+
+/// The most octets a case may hold received and not yet expected (its
+/// clients' queued lines, each with its bookkeeping, and input not yet
+/// framed): 8 MiB, or 16 of the
+/// longest lines a server may send (L + 64) when that is more. A server
+/// that sends more than the case takes fails the case, instead of growing
+/// the runner.
+inline std::size_t held_bound(const run_options& opt)
+{
+  return std::max<std::size_t>(std::size_t{8} << 20,
+                               16 * static_cast<std::size_t>(opt.max_line + 64));
+}
 
 /// The outcome of one case.
 struct case_result

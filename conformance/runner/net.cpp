@@ -187,7 +187,7 @@ io_status tcp_socket::read_some(std::string& out, clock::time_point deadline)
 }
 
 io_status tcp_socket::write_all(std::string_view bytes, std::string& readback,
-                                clock::time_point deadline)
+                                clock::time_point deadline, std::size_t readback_limit)
 {
   if (fd_ < 0)
     return io_status::reset;
@@ -202,6 +202,7 @@ io_status tcp_socket::write_all(std::string_view bytes, std::string& readback,
     }
     if (n < 0 && classify(errno) == io_status::reset)
       return io_status::reset;
+    peer_done = peer_done || readback.size() >= readback_limit;
     pollfd p{fd_, static_cast<short>(POLLOUT | (peer_done ? 0 : POLLIN)), 0};
     const int rc = ::poll(&p, 1, ms_until(deadline));
     if (rc == 0)

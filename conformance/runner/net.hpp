@@ -61,8 +61,11 @@ public:
   io_status read_some(std::string& out, clock::time_point deadline);
 
   /// Writes all of `bytes`; while the socket is not writable it reads into
-  /// `readback`, so a peer that answers while we write cannot deadlock us.
-  io_status write_all(std::string_view bytes, std::string& readback, clock::time_point deadline);
+  /// `readback`, so a peer that answers while we write cannot deadlock us,
+  /// until `readback` holds `readback_limit` octets: a peer that sends
+  /// without end cannot grow it without end.
+  io_status write_all(std::string_view bytes, std::string& readback, clock::time_point deadline,
+                      std::size_t readback_limit = std::string::npos);
 
   /// What write_until_stalled() did.
   struct stall_result

@@ -46,9 +46,9 @@ arrival pump::wait_for_input(clock::time_point until)
   return arrival::nothing;
 }
 
-bool pump::write(std::string_view bytes, clock::time_point deadline)
+bool pump::write(std::string_view bytes, clock::time_point deadline, std::size_t max_received)
 {
-  return sock_.write_all(bytes, received_, deadline) != io_status::timeout;
+  return sock_.write_all(bytes, received_, deadline, max_received) != io_status::timeout;
 }
 
 tcp_socket::stall_result pump::write_until_stalled(std::string_view unit, std::size_t limit,

@@ -53,9 +53,11 @@ public:
   arrival wait_for_input(clock::time_point until);
 
   /// Writes all of `bytes` in one call (the kernel may still split them),
-  /// reading into received() while the socket is not writable. False when
-  /// `deadline` passed first; a reset while writing is left for the reads.
-  bool write(std::string_view bytes, clock::time_point deadline);
+  /// reading into received() while the socket is not writable, as long as
+  /// it holds less than `max_received` octets. False when `deadline` passed
+  /// first; a reset while writing is left for the reads.
+  bool write(std::string_view bytes, clock::time_point deadline,
+             std::size_t max_received = std::string::npos);
 
   /// Writes `unit` over and over without reading until the kernel takes
   /// nothing for `stall` (see tcp_socket::write_until_stalled).

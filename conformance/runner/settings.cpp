@@ -135,7 +135,8 @@ std::optional<std::string> first_line(const run_options& opt, std::string& error
       got.resize(lf > 0 && got[lf - 1] == '\r' ? lf - 1 : lf);
       return got;
     }
-    if (got.size() > 4096 || sock.read_some(got, deadline) != io_status::ok)
+    if (got.size() > 4096 || clock::now() >= deadline ||
+        sock.read_some(got, deadline) != io_status::ok)
       break;
   }
   error = got.empty() ? "the chat service sent no line within " +

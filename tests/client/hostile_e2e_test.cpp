@@ -3,11 +3,11 @@
 // natter binary in a pseudo-terminal where the terminal matters, or through
 // pipes. Every wait has a deadline; every loop is bounded.
 #include "support/process.hpp"
+#include "support/resident_memory.hpp"
 #include "support/screen.hpp"
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <regex>
 
 #include <poll.h>
@@ -16,20 +16,6 @@ namespace natter::test
 {
 namespace
 {
-
-/// Resident memory of process `pid` in KiB (VmRSS), or -1.
-long resident_kib(pid_t pid)
-{
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (status >> key)
-  {
-    long kib = 0;
-    if (key == "VmRSS:" && status >> kib)
-      return kib;
-  }
-  return -1;
-}
 
 class Hostile : public ::testing::Test
 {
