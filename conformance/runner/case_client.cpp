@@ -1,12 +1,13 @@
 #include "case_client.hpp"
 
+#include "line_regex.hpp"
+
 #include "natter/proto/greeting.hpp"
 #include "natter/proto/reply.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <regex>
 #include <thread>
 #include <utility>
 
@@ -421,10 +422,10 @@ void case_client::expect_line(const pattern& p)
 
 void case_client::expect_regex(const std::string& re_text)
 {
-  const std::regex re(re_text, std::regex::ECMAScript);
+  const line_regex re(re_text);
   const std::string shown = name_ + "<~ " + re_text;
   const auto it = next_item(deadline());
-  if (!it || it->telnet || !std::regex_match(it->bytes, re))
+  if (!it || it->telnet || !re.matches(it->bytes))
     throw failure{"unexpected line for " + name_,
                   {"expected: " + shown, it ? actual(*it) : nothing_came()}};
 }

@@ -20,7 +20,7 @@ struct step
     send_line,    ///< c> text      : text + CRLF
     send_raw,     ///< c>> octets   : exactly these octets
     expect_line,  ///< c< pattern   : the next line matches
-    expect_regex, ///< c<~ regex    : the next line matches (ECMAScript)
+    expect_regex, ///< c<~ regex    : the next line matches (line_regex.hpp)
     expect_bytes, ///< c<< octets   : telnet answer (chat) or echoed octets
     action,       ///< c: verb args : connect, register, nothing, closed, ...
     repeat,       ///< repeat N ... end (N a number or ${expr:E})

@@ -8,9 +8,6 @@
 namespace natter::conform
 {
 
-namespace
-{
-
 int hex_value(char c)
 {
   if (c >= '0' && c <= '9')
@@ -21,6 +18,9 @@ int hex_value(char c)
     return c - 'A' + 10;
   return -1;
 }
+
+namespace
+{
 
 /// Reads the escape at src[i] == '\\' into out; returns the index after it.
 std::size_t read_escape(std::string_view src, std::size_t i, std::string& out)

@@ -114,6 +114,9 @@ std::string expand_regex(std::string_view src, variables& vars);
 /// (integer division; * and / bind tighter than + and -).
 long eval_expr(std::string_view expr, variables& vars);
 
+/// The value of the hex digit `c`, or -1 when it is none.
+int hex_value(char c);
+
 /// Octets shown safely on one terminal line: valid text stays (TAB as \t),
 /// anything else is escaped as \r, \n, \0 or \xNN.
 std::string printable(std::string_view bytes);

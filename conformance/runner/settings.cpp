@@ -1,5 +1,6 @@
 #include "settings.hpp"
 
+#include "line_regex.hpp"
 #include "matcher.hpp"
 #include "net.hpp"
 
@@ -8,7 +9,6 @@
 #include <arpa/inet.h>
 
 #include <cmath>
-#include <regex>
 
 namespace natter::conform
 {
@@ -204,8 +204,8 @@ std::string describe(const run_options& opt)
 
 bool is_setting_condition(std::string_view condition)
 {
-  static const std::regex form(R"([a-z][a-z0-9-]*[=>][0-9]+(\.[0-9]+)?)");
-  return condition == "defaults" || std::regex_match(condition.begin(), condition.end(), form);
+  static const line_regex form(R"([a-z][a-z0-9-]*[=>][0-9]+(\.[0-9]+)?)");
+  return condition == "defaults" || form.matches(condition);
 }
 
 std::string skip_reason(const test_case& tc, const run_options& opt)

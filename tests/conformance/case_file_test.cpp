@@ -248,6 +248,12 @@ TEST(ConformCaseFile, RejectsMistakesWithFileAndLine)
        "unterminated"},
       {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: reply\n```\n",
        "needs an argument"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1<~ 2[0-9\n```\n",
+       "bad regex: a [ without its ]"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1<~ (a)\\1\\2\n```\n",
+       "bad regex: \\2 before group 2 has closed"},
+      {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1<~ ^220.*\n```\n",
+       "bad regex: the expression matches the whole line"},
       {"### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n```session\nc1: backpressure "
        "0\n```\n",
        "at least one octet"},

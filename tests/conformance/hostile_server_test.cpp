@@ -1,8 +1,8 @@
-// natter-conform against hostile servers (issue 19, item 8): each
+// natter-conform against hostile servers (issue 19, items 8 and 9): each
 // test plays a small server itself on a loopback listener, one thread per
 // connection, and runs the real natter-conform as a process with a
 // deadline, watching its memory while it runs. A server that keeps sending
-// must not keep a case running or growing.
+// must not keep a case running or growing; no line may crash the runner.
 #include "support/loopback_listener.hpp"
 #include "support/resident_memory.hpp"
 
@@ -322,6 +322,49 @@ TEST(HostileServer, EndlessPongsForAnotherTokenEndTheBarrier)
   const bool deadline = r.out.find("got no PONG for its barrier PING") != std::string::npos &&
                         r.out.find("while the server kept sending") != std::string::npos;
   EXPECT_TRUE(bound || deadline) << r.out;
+}
+
+// Issue 19, 9: "A long greeting overflows the stack with `--max-line` >=
+// 30,100: `220 natter/1 ` + 30,000 x `a` segfaults in `std::regex`." The
+// greeting breaks its bound of 256 octets (N-REPLY-1): a failure, not a
+// signal.
+TEST(HostileServer, AGreetingOf30000OctetsIsAFailure)
+{
+  const std::string greeting = "220 natter/1 " + std::string(30000, 'a');
+  hostile_server server([&](connection& c) { converse(c, greeting, nullptr); });
+  const run_result r = run_conform(
+      server.port(), {"--timeout", "1000", "--max-line", "40000", "--filter", "4.3/1"}, 30s);
+  expect_case_failed(r, "4.3/1");
+  EXPECT_NE(r.out.find("greeting of 30015 octets"), std::string::npos) << r.out;
+}
+
+// The same regex, `( .*)?` after a prefix, on a line the checks let
+// through: a 213 of 30,000 octets more, under L + 64 with L = 40,000. The
+// case passes: matching takes no stack in proportion to the line.
+TEST(HostileServer, ALineOf30000OctetsIsMatchedByARegex)
+{
+  hostile_server server(
+      [](connection& c)
+      {
+        bool registered = false;
+        converse(c, "220 natter/1 line=40000 history=5 ready",
+                 [&](connection& conn, const std::string& l)
+                 {
+                   if (l.rfind("NICK ", 0) == 0)
+                     registered = true;
+                   if (l != "IDS")
+                     return false;
+                   conn.send(registered ? "213 e1 1 1 " + std::string(30000, 'a') + "\r\n"
+                                        : "401 register first\r\n");
+                   return true;
+                 });
+      });
+  const run_result r = run_conform(
+      server.port(), {"--timeout", "1000", "--max-line", "40000", "--filter", "7.12/1"}, 30s);
+  EXPECT_FALSE(r.killed) << r.out;
+  ASSERT_TRUE(WIFEXITED(r.status)) << "natter-conform died of signal " << WTERMSIG(r.status);
+  EXPECT_EQ(WEXITSTATUS(r.status), 0) << r.out;
+  EXPECT_NE(r.out.find("ok   7.12/1 "), std::string::npos) << r.out;
 }
 
 } // namespace
