@@ -496,6 +496,8 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
   }
   if (st.verb == "reg-timeout")
     tc.needs_registration_timeout = true;
+  if (st.verb == "nothing")
+    tc.negative = true;
   if (st.verb == "reset")
     parse_reset(st, where);
   if (st.verb == "skipped")

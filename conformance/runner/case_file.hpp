@@ -61,9 +61,12 @@ struct test_case
   std::vector<std::string> requirements; ///< "N-NICK-2", in order, unique
   std::string quote;                     ///< the quoted spec text
   std::vector<step> steps;
-  bool needs_echo = false;                 ///< uses the echo service
-  bool needs_idle_timeout = false;         ///< uses the server's idle timeout (`idle`, T)
-  bool alone = false;                      ///< meta "alone": runs by itself, after the others
+  bool needs_echo = false;         ///< uses the echo service
+  bool needs_idle_timeout = false; ///< uses the server's idle timeout (`idle`, T)
+  bool alone = false;              ///< meta "alone": runs by itself, after the others
+  /// It shows that something does not arrive (a `nothing` step): it settles
+  /// before its final barriers, so a line sent late is still seen.
+  bool negative = false;
   bool needs_registration_timeout = false; ///< uses R or `reg-timeout`
   bool needs_echo_idle_timeout = false;    ///< `idle` on an echo client
   bool needs_max_per_ip = false;           ///< uses P, the per-address limit

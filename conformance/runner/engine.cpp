@@ -351,6 +351,17 @@ private:
     for (auto& c : clients_)
       if (c->corked())
         throw case_error(c->name() + " is still corked at the end of the case");
+    // A barrier shows what was queued before it (N-FRAME-16), not what a
+    // server sends a while later (a delayed echo, a timer): a case that
+    // shows something does not arrive gives such lines time to arrive.
+    const bool live =
+        std::any_of(clients_.begin(), clients_.end(), [](const auto& c) { return c->live(); });
+    if (tc_.negative && live && opt_.settle.count() > 0)
+    {
+      log_.add("(settles " + std::to_string(opt_.settle.count()) +
+               " ms before the final barriers, for lines sent late)");
+      std::this_thread::sleep_for(opt_.settle);
+    }
     for (int round = 0; round < 2; ++round)
       for (auto& c : clients_)
         if (c->live())

@@ -40,6 +40,9 @@ struct run_options
   /// The first greeting's adverts, in order; a repeated key keeps its first.
   std::vector<std::pair<std::string, std::string>> adverts;
   bool defaults = false; ///< the server runs with natterd's defaults
+  /// How long a negative case (test_case::negative) waits before its final
+  /// barriers, for lines a server sends late; zero: not at all.
+  std::chrono::milliseconds settle{300};
 };
 
 /// The most octets a case may hold received and not yet expected (its

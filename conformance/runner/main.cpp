@@ -122,6 +122,7 @@ int main(int argc, char** argv)
   long idle_timeout_s = 0;
   long max_wait_s = 5;
   long echo_idle_s = 0;
+  long settle_ms = 300;
   std::vector<std::string> sources;
   bool no_skip = false;
   app.add_option("--host", opt.host, "server host name or address")->capture_default_str();
@@ -160,6 +161,11 @@ int main(int argc, char** argv)
   app.add_option("--echo-idle-timeout", echo_idle_s,
                  "the echo service's idle timeout in seconds, for its case")
       ->check(CLI::Range(1L, 3600L));
+  app.add_option("--settle", settle_ms,
+                 "how long a case that shows something does not arrive (a 'nothing' step) "
+                 "waits before its final barriers, in milliseconds; 0: not at all")
+      ->capture_default_str()
+      ->check(CLI::Range(0L, 5000L));
   app.add_flag("--defaults", opt.defaults,
                "the server runs with natterd's defaults: run the cases that hold it to them");
   app.add_flag("--no-skip", no_skip, "a case that is skipped fails the run");
@@ -173,6 +179,7 @@ int main(int argc, char** argv)
 
   opt.timeout = std::chrono::milliseconds(timeout_ms);
   opt.max_wait = std::chrono::seconds(max_wait_s);
+  opt.settle = std::chrono::milliseconds(settle_ms);
   opt.echo_idle_timeout = std::chrono::seconds(echo_idle_s);
   opt.salt = random_salt();
   natter::conform::told_settings told;

@@ -6,12 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace
 {
 
 using natter::conform::case_error;
 using natter::conform::parse_case_file;
 using natter::conform::step;
+using natter::conform::test_case;
 
 const char* const good = R"(# 7.2 NICK
 
@@ -132,6 +135,25 @@ TEST(ConformCaseFile, ABarrierInARepeatCitesWhatBarriersRelyOn)
                                        "t.md");
   ASSERT_EQ(without.size(), 1U);
   EXPECT_EQ(without[0].requirements, std::vector<std::string>{"N-A-1"});
+}
+
+// A case with a `nothing` step, even inside a repeat, shows that something
+// does not arrive: it settles before its final barriers (issue 19, 10).
+TEST(ConformCaseFile, ACaseWithNothingIsNegative)
+{
+  const auto cases = parse_case_file("### t\n<!-- meta={\"id\": \"1\"} -->\n> [N-A-1]\n"
+                                     "```session\nrepeat 2\n  c1: nothing\nend\n```\n"
+                                     "### u\n<!-- meta={\"id\": \"2\"} -->\n> [N-A-1]\n"
+                                     "```session\nc1: sync\nc1> PING x\nc1< PONG x\n```\n",
+                                     "t.md");
+  ASSERT_EQ(cases.size(), 2U);
+  EXPECT_TRUE(cases[0].negative);
+  EXPECT_FALSE(cases[1].negative);
+  const auto suite = natter::conform::load_cases({NATTER_CONFORMANCE_CASES_DIR});
+  const auto msg = std::find_if(suite.begin(), suite.end(),
+                                [](const test_case& tc) { return tc.id == "7.3/4"; });
+  ASSERT_NE(msg, suite.end());
+  EXPECT_TRUE(msg->negative);
 }
 
 TEST(ConformCaseFile, ParsesSlowConsumerSteps)

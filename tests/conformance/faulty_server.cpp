@@ -88,6 +88,7 @@ struct faults
   bool blocking_write = false;           ///< a write waits until the client took it all [N-SLOW-5]
   bool flood_reads_anyway = false;       ///< input held by flood control is read on [N-FLOOD-3]
   bool nick_race = false;                ///< NICK checks and claims apart [N-NICK-5]
+  bool delayed_echo = false;             ///< MSG goes back to its sender later [N-MSG-4]
   /// Not a fault: HELP starts with a header line, which the spec allows.
   bool help_header = false;
   // TELL, HISTORY and IDS (spec 7.10 to 7.12) and message ids (7.3).
@@ -143,6 +144,7 @@ constexpr auto fault_names = std::to_array<std::pair<std::string_view, bool faul
     {"blocking-write", &faults::blocking_write},
     {"flood-reads-anyway", &faults::flood_reads_anyway},
     {"nick-race", &faults::nick_race},
+    {"delayed-echo", &faults::delayed_echo},
     {"help-header", &faults::help_header},
     {"additions-421", &faults::additions_421},
     {"tell-400-first", &faults::tell_400_first},
@@ -184,6 +186,11 @@ constexpr int chat_sndbuf = 64 * 1024;
 /// it, the time a little work between the two takes. 1 ms is enough for
 /// the two NICKs of a round of 7.2/7 to fall in it in a TSan build too.
 constexpr auto nick_race_window = std::chrono::milliseconds(1);
+
+/// The fault delayed-echo: how long after a MSG the server sends it back to
+/// its sender. Far longer than a barrier's round trip, shorter than
+/// natter-conform's settle (300 ms).
+constexpr auto delayed_echo_after = std::chrono::milliseconds(100);
 
 /// Follows telnet sequences in a client's octets (spec section 6.1), one
 /// octet at a time, and says what each octet is.
@@ -374,6 +381,8 @@ struct conn
   bool over = false;     ///< pending output passed max_sendq: to be dropped
   /// A dropped slow consumer is closed by then, reset if output is left.
   clock::time_point close_by = clock::time_point::max();
+  /// The fault delayed-echo: lines to send at the time given.
+  std::deque<std::pair<clock::time_point, std::string>> delayed;
 
   bool held() const { return !in.empty() || !hoard.empty(); }
 };
@@ -483,6 +492,8 @@ public:
             {c.fd, static_cast<short>((read ? POLLIN : 0) | (c.out.empty() ? 0 : POLLOUT)), 0});
         wake =
             std::min({wake, resume_at(c), idle_deadline(c), registration_deadline(c), c.close_by});
+        if (!c.delayed.empty())
+          wake = std::min(wake, c.delayed.front().first);
       }
       int timeout_ms = -1;
       if (wake != clock::time_point::max())
@@ -508,6 +519,9 @@ public:
       const clock::time_point now = clock::now();
       for (conn& c : conns_)
       {
+        for (; !c.delayed.empty() && now >= c.delayed.front().first; c.delayed.pop_front())
+          if (!c.dead && !c.closing)
+            line(c, c.delayed.front().second);
         if (now >= resume_at(c))
           resume(c, now);
         if (now >= idle_deadline(c))
@@ -829,6 +843,8 @@ private:
     for (conn& c : conns_)
       if (in_room(c) && (&c != &from || (msg && (f_.msg_to_sender || c.ids))))
         line(c, event);
+      else if (f_.delayed_echo && &c == &from && msg)
+        c.delayed.emplace_back(clock::now() + delayed_echo_after, event);
   }
 
   void handle(conn& c, const proto::parse_event& ev)
