@@ -244,6 +244,8 @@ void channel::sent(std::size_t n) noexcept
 int channel::bio_read(char* to, int size) noexcept
 {
   const std::size_t n = std::min(in_.size(), static_cast<std::size_t>(size));
+  if (n == 0)
+    return 0; // (an empty view may have no data pointer to copy from)
   std::memcpy(to, in_.data(), n);
   in_.remove_prefix(n);
   return static_cast<int>(n);
