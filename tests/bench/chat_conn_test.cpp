@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace natter::bench
@@ -54,6 +56,51 @@ TEST(BenchChatConn, StartConnectionsKeepsAtMostConcurrencyInSetup)
 
   for (chat_conn& c : conns)
     close_conn(c, poll);
+}
+
+// Every line of `chunks`, split as split_lines() finds them.
+std::vector<std::string> split_all(chat_conn& c, const std::vector<std::string>& chunks)
+{
+  std::vector<std::string> lines;
+  for (const std::string& chunk : chunks)
+    split_lines(c, chunk, [&](std::string_view line) { lines.emplace_back(line); });
+  return lines;
+}
+
+TEST(BenchChatConn, SplitLinesJoinsALineCutAcrossChunks)
+{
+  // TLS hands over plaintext record by record: a line may end in a later
+  // record, or a later one still.
+  chat_conn c;
+  const std::vector<std::string> lines =
+      split_all(c, {"220 natter/1 re", "ady\r\nJOIN a\r", "\nMSG a ", "x", " y\nPONG"});
+  EXPECT_EQ(lines, (std::vector<std::string>{"220 natter/1 ready", "JOIN a", "MSG a x y"}));
+  EXPECT_EQ(std::string_view(c.hold.data(), c.held), "PONG");
+}
+
+TEST(BenchChatConn, SplitLinesCutsALongLineAtTheHeldLimit)
+{
+  chat_conn c;
+  const std::string longer(max_held_line + 500, 'x');
+  const std::vector<std::string> lines =
+      split_all(c, {longer.substr(0, 700), longer.substr(700), "\nnext\n"});
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], longer.substr(0, max_held_line));
+  EXPECT_EQ(lines[1], "next");
+  EXPECT_EQ(c.held, 0u);
+}
+
+TEST(BenchChatConn, SplitLinesStopsWhenALineKillsTheConnection)
+{
+  chat_conn c;
+  std::vector<std::string> seen;
+  split_lines(c, "first\nsecond\nthird\n",
+              [&](std::string_view line)
+              {
+                seen.emplace_back(line);
+                c.st = chat_conn::state::dead;
+              });
+  EXPECT_EQ(seen, std::vector<std::string>{"first"});
 }
 
 } // namespace

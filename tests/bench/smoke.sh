@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# natter-bench smoke test: natterd on ephemeral loopback ports, every mode of
-# natter-bench for a fraction of a second with a handful of clients, each
-# checked for its figures and for "nothing lost". Bounded: every command runs
-# under timeout, natterd is stopped by PID on exit.
+# natter-bench smoke test: natterd on ephemeral loopback ports (chat, echo
+# and TLS, with a certificate from a CA made for this run by
+# tests/support/test_pki), every mode of natter-bench for a fraction of a
+# second with a handful of clients, each checked for its figures and for
+# "nothing lost". Bounded: every command runs under timeout, natterd is
+# stopped by PID on exit, the keys are removed with the directory.
 set -euo pipefail
 natterd=$1
 bench=$2
+write_pki=$3
 dir=$(mktemp -d /tmp/natter-bench-smoke.XXXXXX)
 pid=""
 cleanup()
@@ -20,16 +23,20 @@ cleanup()
 }
 trap cleanup EXIT
 
-"$natterd" --chat-port 0 --echo-port 0 --bind 127.0.0.1 --threads 1 --rate 0 \
+"$write_pki" "$dir"
+"$natterd" --chat-port 0 --echo-port 0 --tls-port 0 --tls-cert "$dir/natterd.crt" \
+  --tls-key "$dir/natterd.key" --bind 127.0.0.1 --threads 1 --rate 0 \
   --log-level warn >"$dir/natterd.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
-  grep -q 'echo listening' "$dir/natterd.log" && break
+  [ "$(grep -c 'listening on' "$dir/natterd.log")" = 3 ] && break
   sleep 0.1
 done
 chat=$(sed -n 's/.*chat listening on .*:\([0-9]*\)$/\1/p' "$dir/natterd.log")
 echo=$(sed -n 's/.*echo listening on .*:\([0-9]*\)$/\1/p' "$dir/natterd.log")
-[ -n "$chat" ] && [ -n "$echo" ] || { cat "$dir/natterd.log"; exit 1; }
+tls=$(sed -n 's/.*tls listening on .*:\([0-9]*\)$/\1/p' "$dir/natterd.log")
+[ -n "$chat" ] && [ -n "$echo" ] && [ -n "$tls" ] || { cat "$dir/natterd.log"; exit 1; }
+ca=$dir/ca.crt
 
 failures=0
 passes=0
@@ -82,6 +89,45 @@ check "fanout: fixed rate, nothing lost" "$j" registered=8 sent=+ deliveries_per
 j=$(run idle idle --port "$chat" --conns 20 --duration 0.2)
 check "idle: all registered and held" "$j" requested=20 registered=20 failed=0 dropped=0 \
   server_rss_kib=+ rss_per_client_kib
+
+# Over TLS: the same checks, on natterd's TLS port, the certificate verified
+# against the run's CA (and once not verified at all).
+j=$(run fanout-tls fanout --tls --tls-ca "$ca" --port "$tls" --receivers 6 --senders 2 \
+  --window 8 --duration 0.3)
+check "fanout --tls: max rate, nothing lost" "$j" tls=\"yes\" registered=8 sent=+ \
+  deliveries_per_s=+ deliveries_per_server_cpu_s=+ lost=0 reordered=0 disconnected=0
+
+j=$(run idle-tls idle --tls --tls-ca "$ca" --port "$tls" --conns 20 --duration 0.2)
+check "idle --tls: all registered and held" "$j" tls=\"yes\" requested=20 registered=20 failed=0 \
+  failed_tls=0 dropped=0 server_rss_kib=+ rss_per_client_kib
+
+j=$(run idle-tls-insecure idle --tls --tls-insecure --port "$tls" --conns 5 --duration 0.1)
+check "idle --tls --tls-insecure: all registered" "$j" tls=\"yes\" registered=5 failed=0
+
+j=$(run handshake handshake --tls-ca "$ca" --port "$tls" --connections 4 --duration 0.5)
+check "handshake: full handshakes" "$j" tls_version=\"TLSv1.3\" handshakes=+ handshakes_per_s=+ \
+  handshakes_per_server_cpu_s=+ server_cpu_us_per_handshake=+ resumed=0 failed=0
+
+j=$(run handshake-resume handshake --resume --tls-ca "$ca" --port "$tls" --connections 4 \
+  --duration 0.5)
+check "handshake --resume: resumed" "$j" resume=\"yes\" handshakes=+ handshakes_per_s=+ \
+  handshakes_per_server_cpu_s=+ resumed=+ failed=0
+if awk -v v="$(sed -n 's/.*"resumed_fraction": \([^,}]*\).*/\1/p' <<<"$j")" \
+  'BEGIN { exit !(v > 0.9) }'; then
+  passes=$((passes + 1)); echo "ok   handshake --resume: more than 90% resumed"
+else
+  failures=$((failures + 1)); echo "FAIL handshake --resume: resumed fraction"; echo "$j"
+fi
+
+# Without the run's CA the certificate cannot be verified: natter-bench says
+# so and fails.
+rc=0
+out=$(timeout 60 "$bench" handshake --port "$tls" --duration 0.2 --json) || rc=$?
+if [ "$rc" = 1 ] && grep -q 'certificate verify failed' <<<"$out"; then
+  passes=$((passes + 1)); echo "ok   handshake: an unverified certificate fails"
+else
+  failures=$((failures + 1)); echo "FAIL handshake without the CA: exit $rc"; echo "$out"
+fi
 
 # The table form prints the same figures for people.
 table=$(timeout 60 "$bench" idle --port "$chat" --conns 3 --duration 0.1)

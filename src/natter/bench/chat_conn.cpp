@@ -6,10 +6,16 @@
 
 #include <unistd.h>
 
+#include <memory>
 #include <stdexcept>
 
 namespace natter::bench
 {
+
+tls_client::tls_client(const tls_options& o, const std::string& host_name)
+    : ctx(tls::client_settings{!o.insecure, o.ca_file}), host(host_name)
+{
+}
 
 dialect parse_dialect(const std::string& name)
 {
@@ -61,9 +67,20 @@ bool connect_succeeded(int fd) noexcept
   return ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
 }
 
+bool start_tls(chat_conn& c, const tls_client& t, SSL_SESSION* resume)
+{
+  c.tls =
+      std::make_unique<tls::channel>(t.ctx.native(), tls::channel::role::client, t.host, resume);
+  c.st = chat_conn::state::handshaking;
+  c.tls->connect();
+  return flush(c);
+}
+
 void close_conn(chat_conn& c, poller& poll) noexcept
 {
   c.st = chat_conn::state::dead;
+  if (!c.reading)
+    c.tls.reset();
   if (c.fd >= 0)
   {
     poll.remove(c.fd);
@@ -72,23 +89,57 @@ void close_conn(chat_conn& c, poller& poll) noexcept
   }
 }
 
-bool flush(chat_conn& c)
+namespace
 {
-  while (c.out_off < c.out.size())
+
+// Sends what the socket takes of `data` now: the octets taken, or -1 when
+// the socket failed.
+ssize_t send_some(int fd, std::string_view data)
+{
+  std::size_t done = 0;
+  while (done < data.size())
   {
-    const ssize_t w =
-        ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+    const ssize_t w = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
     if (w > 0)
-      c.out_off += static_cast<std::size_t>(w);
+      done += static_cast<std::size_t>(w);
     else if (w < 0 && errno == EINTR)
       continue;
     else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-      return true;
+      break;
     else
-      return false;
+      return -1;
   }
-  c.out.clear(); // keeps the capacity: no allocation in the steady state
-  c.out_off = 0;
+  return static_cast<ssize_t>(done);
+}
+
+} // namespace
+
+bool flush(chat_conn& c)
+{
+  if (c.tls)
+  {
+    // Everything queued becomes records of up to 16 KiB at once; before
+    // the handshake is complete it waits.
+    if (c.out_off < c.out.size() && c.tls->established())
+    {
+      c.tls->encrypt(std::string_view(c.out).substr(c.out_off));
+      c.out.clear();
+      c.out_off = 0;
+    }
+    const ssize_t w = send_some(c.fd, c.tls->pending());
+    if (w > 0)
+      c.tls->sent(static_cast<std::size_t>(w));
+    return w >= 0;
+  }
+  const ssize_t w = send_some(c.fd, std::string_view(c.out).substr(c.out_off));
+  if (w < 0)
+    return false;
+  c.out_off += static_cast<std::size_t>(w);
+  if (c.out_off == c.out.size())
+  {
+    c.out.clear(); // keeps the capacity: no allocation in the steady state
+    c.out_off = 0;
+  }
   return true;
 }
 

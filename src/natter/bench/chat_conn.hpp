@@ -1,6 +1,9 @@
-// One chat client connection of natter-bench (fanout and idle modes): setup
-// paced to a few connections at a time, line reading without allocation, and
-// registration in either dialect.
+// One chat client connection of natter-bench (fanout, idle and handshake
+// modes): setup paced to a few connections at a time, line reading without
+// allocation, registration in either dialect, and TLS (--tls) through a
+// tls::channel: what is sent is queued as plaintext in `out` and encrypted
+// when flushed, what is read is decrypted and split into lines as on a
+// plain connection.
 //
 // natter: NICK, wait for 200. IRC (RFC 2812): NICK + USER, wait for 001;
 // for fan-out then JOIN the channel and wait for 366 (end of NAMES).
@@ -12,7 +15,10 @@
 #include <sys/socket.h>
 
 #include "natter/bench/endpoint.hpp"
+#include "natter/bench/options.hpp"
 #include "natter/bench/poller.hpp"
+#include "natter/tls/channel.hpp"
+#include "natter/tls/context.hpp"
 
 #include <algorithm>
 #include <array>
@@ -20,9 +26,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace natter::bench
 {
@@ -45,6 +53,16 @@ inline constexpr std::size_t max_held_line = 1100;
 /// Size of the shared read buffer the modes pass to read_lines().
 inline constexpr std::size_t read_buffer_size = 256 * 1024;
 
+/// What a run's TLS connections share: the client context (trust, ALPN
+/// natter) and the name each verifies the certificate against (--host).
+struct tls_client
+{
+  /// Throws tls::error when the CA file cannot be used.
+  tls_client(const tls_options& o, const std::string& host_name);
+  tls::client_context ctx;
+  std::string host;
+};
+
 /// One connection and its registration state.
 struct chat_conn
 {
@@ -52,6 +70,7 @@ struct chat_conn
   {
     idle,        ///< not started
     connecting,  ///< TCP connect in progress
+    handshaking, ///< TLS handshake in progress
     registering, ///< NICK (and USER) sent
     joining,     ///< IRC: JOIN sent
     ready,       ///< registered (and joined)
@@ -66,14 +85,24 @@ struct chat_conn
   bool barrier = false; ///< waiting for the PONG of the setup barrier
   std::uint16_t held = 0;
   std::array<char, max_held_line> hold{};
-  std::string out; ///< queued output (senders; replies that did not fit)
+  bool reading = false; ///< inside tls->receive(): close_conn() keeps the channel
+  std::string out;      ///< queued output, plaintext (senders; replies that did not fit)
   std::size_t out_off = 0;
+  std::unique_ptr<tls::channel> tls; ///< with --tls, from start_tls() to close_conn()
 };
 
+/// Calls on_line(std::string_view) for every line that `data` completes,
+/// CR removed, keeping an unfinished line's start (up to max_held_line
+/// octets) in c.hold for the next call. Stops when a line killed `c`.
+template <class OnLine>
+void split_lines(chat_conn& c, std::string_view data, OnLine&& on_line);
+
 /// Reads once into `buf` (read_buffer_size octets) and calls
-/// on_line(std::string_view) for every complete line, CR removed. Returns
-/// the octets read, 0 at end of stream, -1 when nothing was ready, -2 on a
-/// socket error.
+/// on_line(std::string_view) for every complete line, CR removed; with TLS
+/// the octets read are ciphertext, decrypted first, and what the channel
+/// answers (the handshake's messages) is sent. Returns the octets read, 0
+/// at end of stream (a TLS close_notify too), -1 when nothing was ready, -2
+/// on a socket or TLS error.
 template <class OnLine>
 long read_lines(chat_conn& c, char* buf, OnLine&& on_line);
 
@@ -98,18 +127,40 @@ start_failures start_connections(std::span<chat_conn> conns, std::size_t& starte
                                  std::size_t& in_setup, std::size_t concurrency, const endpoint& to,
                                  bool spread, poller& poll);
 
+/// Starts TLS on the connected `c`, offering `resume` (may be null): the
+/// ClientHello is sent and c.st becomes handshaking. False when the socket
+/// failed. The handshake goes on in read_lines(); handshake_done() says
+/// when it is complete.
+bool start_tls(chat_conn& c, const tls_client& t, SSL_SESSION* resume = nullptr);
+
+/// True when `c` is handshaking and its handshake just completed: the
+/// mode then registers it as it registers a plain connection.
+inline bool handshake_done(const chat_conn& c) noexcept
+{
+  return c.st == chat_conn::state::handshaking && c.tls && c.tls->established();
+}
+
+/// True when `c` has output waiting: plaintext not yet encrypted, or
+/// octets not yet taken by the socket.
+inline bool has_output(const chat_conn& c) noexcept
+{
+  return c.out_off < c.out.size() || (c.tls && !c.tls->pending().empty());
+}
+
 /// Called when a connecting socket became writable: true when the
 /// connection is established, false when it failed.
 bool connect_succeeded(int fd) noexcept;
 
-/// Stops watching and closes c.fd, if open, and marks `c` dead.
+/// Stops watching and closes c.fd, if open, frees its TLS channel (once
+/// read_lines() is done with it) and marks `c` dead.
 void close_conn(chat_conn& c, poller& poll) noexcept;
 
 /// Queues `bytes` on c.out and tries to send all queued output. Returns
 /// false on a socket error.
 bool queue_and_flush(chat_conn& c, std::string_view bytes);
 
-/// Sends what c.out holds; true unless the socket failed.
+/// Sends what c.out holds (with TLS: encrypts it, once the handshake is
+/// complete, and sends the ciphertext); true unless the socket failed.
 bool flush(chat_conn& c);
 
 /// Sends the registration lines for `nick`.
@@ -141,39 +192,84 @@ bool start_barrier(chat_conn& c);
 bool ends_barrier(chat_conn& c, std::string_view line);
 
 template <class OnLine>
-long read_lines(chat_conn& c, char* buf, OnLine&& on_line)
+void split_lines(chat_conn& c, std::string_view data, OnLine&& on_line)
 {
-  // The held fragment goes right before the new octets, so a line split
-  // across reads is whole in `buf` without a second copy of the new data.
-  char* const data = buf + max_held_line;
-  ssize_t n;
-  do
-    n = ::recv(c.fd, data, read_buffer_size - max_held_line, 0);
-  while (n < 0 && errno == EINTR);
-  if (n == 0)
-    return 0;
-  if (n < 0)
-    return (errno == EAGAIN || errno == EWOULDBLOCK) ? -1 : -2;
-  char* p = data - c.held;
-  std::memcpy(p, c.hold.data(), c.held);
-  char* const end = data + n;
-  while (p < end)
+  // Hands on one line, CR removed; false when it killed `c`.
+  const auto emit = [&](std::string_view line)
   {
-    char* lf = static_cast<char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-    if (!lf)
-      break;
-    std::string_view line(p, static_cast<std::size_t>(lf - p));
     if (!line.empty() && line.back() == '\r')
       line.remove_suffix(1);
     on_line(line);
-    if (c.st == chat_conn::state::dead)
-      return n;
+    return c.st != chat_conn::state::dead;
+  };
+  const char* p = data.data();
+  const char* const end = p + data.size();
+  if (c.held > 0)
+  {
+    // The held start of a line: completed from the front of `data` (and
+    // cut at max_held_line: natter-bench never needs a long line's end).
+    const char* lf = static_cast<const char*>(std::memchr(p, '\n', data.size()));
+    const auto upto = static_cast<std::size_t>((lf ? lf : end) - p);
+    const std::size_t take = std::min(upto, max_held_line - c.held);
+    std::memcpy(c.hold.data() + c.held, p, take);
+    c.held = static_cast<std::uint16_t>(c.held + take);
+    if (!lf)
+      return;
+    const std::size_t held = std::exchange(c.held, std::uint16_t{0});
+    if (!emit(std::string_view(c.hold.data(), held)))
+      return;
+    p = lf + 1;
+  }
+  while (p < end)
+  {
+    const char* lf =
+        static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    if (!lf)
+      break;
+    if (!emit(std::string_view(p, static_cast<std::size_t>(lf - p))))
+      return;
     p = lf + 1;
   }
   const std::size_t rest = std::min<std::size_t>(static_cast<std::size_t>(end - p), max_held_line);
   std::memcpy(c.hold.data(), p, rest);
   c.held = static_cast<std::uint16_t>(rest);
-  return n;
+}
+
+template <class OnLine>
+long read_lines(chat_conn& c, char* buf, OnLine&& on_line)
+{
+  ssize_t n;
+  do
+    n = ::recv(c.fd, buf, read_buffer_size, 0);
+  while (n < 0 && errno == EINTR);
+  if (n == 0)
+    return 0;
+  if (n < 0)
+    return (errno == EAGAIN || errno == EWOULDBLOCK) ? -1 : -2;
+  const auto data = std::string_view(buf, static_cast<std::size_t>(n));
+  if (!c.tls)
+  {
+    split_lines(c, data, on_line);
+    return n;
+  }
+  // A line may kill `c` while the channel is still decrypting: the channel
+  // is freed only after receive() returned.
+  c.reading = true;
+  const tls::channel::status s = c.tls->receive(data,
+                                                [&](std::string_view plain)
+                                                {
+                                                  if (c.st != chat_conn::state::dead)
+                                                    split_lines(c, plain, on_line);
+                                                });
+  c.reading = false;
+  if (c.st == chat_conn::state::dead)
+  {
+    c.tls.reset();
+    return n;
+  }
+  if (s != tls::channel::status::ok)
+    return s == tls::channel::status::closed ? 0 : -2;
+  return flush(c) ? n : -2;
 }
 
 } // namespace natter::bench

@@ -15,6 +15,11 @@
 // (the server adds the sender's nick); raw "<nick> <seq> <ts>" (a relay
 // such as ncat --chat adds a prefix of its own, so receivers read the last
 // three words).
+//
+// With --tls every client connects to the server's TLS port: the
+// handshake first, then registration as on the plain port; senders'
+// batches are encrypted into records of up to 16 KiB, receivers decrypt
+// what they read and parse it as plain lines.
 #include "natter/bench/modes.hpp"
 
 #include "natter/bench/chat_conn.hpp"
@@ -32,6 +37,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -81,6 +87,7 @@ private:
   // Setup: connect, register, join, then the barrier.
   void start_next();
   void on_connected(chat_conn& c);
+  void register_conn(chat_conn& c);
   void on_setup_line(chat_conn& c, std::string_view line);
   void set_ready(chat_conn& c);
   void end_setup(std::uint64_t now);
@@ -109,9 +116,11 @@ private:
   dialect d_;
   endpoint ep_;
   nick_tag tag_ = this_run_tag();
+  std::unique_ptr<tls_client> tls_; // with --tls
   poller poll_;
   std::vector<chat_conn> conns_;
   std::size_t started_ = 0, in_setup_ = 0, ready_ = 0, failed_ = 0;
+  std::string tls_error_;        // the last TLS failure in setup
   std::size_t barrier_left_ = 0; // connections whose barrier PONG is still due
   std::uint32_t live_receivers_ = 0;
   std::size_t disconnected_ = 0;
@@ -142,6 +151,8 @@ fanout_mode::fanout_mode(const fanout_options& o)
     throw std::runtime_error("--receivers, --senders and --window must be positive");
   raise_nofile_limit();
   ep_ = resolve_loopback(o.host, o.port);
+  if (o.tls.on)
+    tls_ = std::make_unique<tls_client>(o.tls, o.host);
   for (std::size_t i = 0; i < conns_.size(); ++i)
   {
     conns_[i].sender = i >= o.receivers;
@@ -180,6 +191,8 @@ void fanout_mode::kill(chat_conn& c)
   {
     --in_setup_;
     ++failed_;
+    if (c.tls && !c.tls->error().empty())
+      tls_error_ = c.tls->error();
   }
   close_conn(c, poll_);
   if (was_ready && ph_ != phase::finished)
@@ -196,7 +209,7 @@ void fanout_mode::kill(chat_conn& c)
 
 void fanout_mode::want_out(chat_conn& c)
 {
-  const bool want = c.out_off < c.out.size();
+  const bool want = has_output(c);
   if (want != c.want_out && c.st != chat_conn::state::dead)
   {
     c.want_out = want;
@@ -405,8 +418,22 @@ void fanout_mode::on_connected(chat_conn& c)
     kill(c);
     return;
   }
-  c.st = chat_conn::state::registering;
   poll_.modify(c.fd, &c, EPOLLIN);
+  if (tls_)
+  {
+    if (!start_tls(c, *tls_))
+      kill(c);
+    else
+      want_out(c);
+    return;
+  }
+  register_conn(c);
+}
+
+// Connected (and, with TLS, the handshake complete): registration.
+void fanout_mode::register_conn(chat_conn& c)
+{
+  c.st = chat_conn::state::registering;
   if (d_ == dialect::raw)
   {
     set_ready(c);
@@ -431,7 +458,11 @@ void fanout_mode::on_readable(chat_conn& c, std::uint64_t now)
       kill(c);
       return;
     }
-    if (n < static_cast<long>(read_buffer_size - max_held_line))
+    if (handshake_done(c))
+      register_conn(c);
+    else if (c.tls)
+      want_out(c); // what the channel answered and the socket did not take
+    if (n < static_cast<long>(read_buffer_size))
       break;
   }
 }
@@ -494,7 +525,7 @@ void fanout_mode::flush_senders()
   for (std::size_t j = 0; j < o_.senders; ++j)
   {
     chat_conn& s = conns_[o_.receivers + j];
-    if (s.st == chat_conn::state::ready && s.out_off < s.out.size())
+    if (s.st == chat_conn::state::ready && has_output(s))
     {
       if (!flush(s))
         kill(s);
@@ -613,6 +644,7 @@ int fanout_mode::finish(report& rep)
 
   rep.text("target", "target", o_.host + ":" + std::to_string(o_.port));
   rep.text("dialect", "dialect", o_.dialect);
+  rep.text("tls", "TLS", tls_ ? "yes" : "no");
   rep.number("receivers", "receivers", o_.receivers);
   rep.number("senders", "senders", o_.senders);
   rep.number("registered", "registered", static_cast<double>(ready_));
@@ -629,6 +661,8 @@ int fanout_mode::finish(report& rep)
   rep.number("reordered", "reordered", static_cast<double>(reordered_));
   rep.number("disconnected", "disconnected", static_cast<double>(disconnected_));
   rep.number("setup_failed", "failed to register", static_cast<double>(failed_));
+  if (!tls_error_.empty())
+    rep.text("tls_error", "  TLS error", tls_error_);
   report_cpu(rep, cpu_);
   return (setup_failed_ || lost || reordered_ || disconnected_ || sent == 0) ? 1 : 0;
 }

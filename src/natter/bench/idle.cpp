@@ -2,7 +2,9 @@
 // USER), hold them, and report how many made it and what the server's
 // resident memory grew by. Source addresses are spread over 127.0.0.0/8
 // (1000 connections per address) so the ephemeral port range of one address
-// is never the limit.
+// is never the limit. With --tls each connection completes a TLS handshake
+// on the server's TLS port before it registers, so the figure is what an
+// idle TLS client costs.
 #include "natter/bench/modes.hpp"
 
 #include "natter/bench/chat_conn.hpp"
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -56,6 +59,7 @@ private:
 
   void start_next();
   void on_connected(chat_conn& c);
+  void register_conn(chat_conn& c);
   void on_readable(chat_conn& c);
   void on_line(chat_conn& c, std::string_view line);
   void send_barriers();
@@ -65,15 +69,18 @@ private:
   dialect d_;
   endpoint ep_;
   nick_tag tag_ = this_run_tag();
+  std::unique_ptr<tls_client> tls_; // with --tls
   poller poll_;
   std::vector<chat_conn> conns_;
   std::vector<char> buf_;
   std::size_t started_ = 0, in_setup_ = 0, ready_ = 0, failed_ = 0, dropped_ = 0;
   std::size_t barrier_left_ = 0; // connections whose barrier PONG is still due
   // Why connections failed: connect() refused or failed, the server refused
-  // the registration (a 4xx/5xx or ERROR line), or it closed the connection.
-  std::size_t failed_connect_ = 0, failed_refused_ = 0, failed_closed_ = 0;
+  // the registration (a 4xx/5xx or ERROR line), it closed the connection,
+  // or TLS failed (the handshake, the certificate's verification, a record).
+  std::size_t failed_connect_ = 0, failed_refused_ = 0, failed_closed_ = 0, failed_tls_ = 0;
   int connect_errno_ = 0;
+  std::string tls_error_; // the last TLS failure
   long rss_before_ = -1, rss_held_ = -1;
   phase ph_ = phase::registering;
   std::uint64_t t0_ = 0, setup_deadline_ = 0, t_ready_ = 0, hold_end_ = 0;
@@ -81,12 +88,10 @@ private:
 
 idle_mode::idle_mode(const idle_options& o) : o_(o), d_(parse_dialect(o.dialect))
 {
-  const long nofile = raise_nofile_limit();
+  require_descriptors(o.conns, "--conns");
   ep_ = resolve_loopback(o.host, o.port);
-  if (nofile > 0 && o.conns + 64 > static_cast<unsigned long>(nofile))
-    throw std::runtime_error("--conns " + std::to_string(o.conns) +
-                             " needs more descriptors than RLIMIT_NOFILE allows (" +
-                             std::to_string(nofile) + ")");
+  if (o.tls.on)
+    tls_ = std::make_unique<tls_client>(o.tls, o.host);
   conns_.resize(o.conns);
   buf_.resize(read_buffer_size);
   for (std::size_t i = 0; i < conns_.size(); ++i)
@@ -130,8 +135,20 @@ void idle_mode::on_connected(chat_conn& c)
     kill(c);
     return;
   }
-  c.st = chat_conn::state::registering;
   poll_.modify(c.fd, &c, EPOLLIN);
+  if (tls_)
+  {
+    if (!start_tls(c, *tls_))
+      kill(c);
+    return;
+  }
+  register_conn(c);
+}
+
+// Connected (and, with TLS, the handshake complete): NICK (and USER).
+void idle_mode::register_conn(chat_conn& c)
+{
+  c.st = chat_conn::state::registering;
   if (!send_registration(c, d_, make_nick(false, tag_, c.index)))
     kill(c);
 }
@@ -141,10 +158,15 @@ void idle_mode::on_readable(chat_conn& c)
   const long n = read_lines(c, buf_.data(), [&](std::string_view line) { on_line(c, line); });
   if (n == 0 || n == -2)
   {
+    const bool tls_failed = c.tls && !c.tls->error().empty();
+    if (tls_failed)
+      tls_error_ = c.tls->error();
     if (c.st != chat_conn::state::ready)
-      ++failed_closed_;
+      ++(tls_failed ? failed_tls_ : failed_closed_);
     kill(c);
   }
+  else if (handshake_done(c))
+    register_conn(c);
 }
 
 void idle_mode::on_line(chat_conn& c, std::string_view line)
@@ -271,6 +293,7 @@ int idle_mode::finish(report& r)
 
   r.text("target", "target", o_.host + ":" + std::to_string(o_.port));
   r.text("dialect", "dialect", o_.dialect);
+  r.text("tls", "TLS", tls_ ? "yes" : "no");
   r.number("requested", "requested", o_.conns);
   r.number("registered", "registered and held", static_cast<double>(held));
   r.number("failed", "failed", static_cast<double>(failed_));
@@ -279,6 +302,10 @@ int idle_mode::finish(report& r)
     r.text("connect_error", "  connect error", std::strerror(connect_errno_));
   r.number("failed_refused", "  refused by the server", static_cast<double>(failed_refused_));
   r.number("failed_closed", "  closed by the server", static_cast<double>(failed_closed_));
+  if (tls_)
+    r.number("failed_tls", "  TLS failed", static_cast<double>(failed_tls_));
+  if (!tls_error_.empty())
+    r.text("tls_error", "  TLS error", tls_error_);
   r.number("dropped", "dropped while held", static_cast<double>(dropped_while_held));
   r.number("setup_s", "time to register all", ns_to_seconds(t_ready_ - t0_), 2, "s");
   if (rss_before_ >= 0 && rss_held_ >= 0)

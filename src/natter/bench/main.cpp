@@ -1,14 +1,17 @@
 // natter-bench: a load generator for natterd and the servers it is compared
-// with (bench/compare). Three modes, each bounded in time and count:
+// with (bench/compare). Four modes, each bounded in time and count:
 //
-//   natter-bench echo   --host H --port P --conns C --size S --window W --duration T
-//   natter-bench fanout --host H --port P --receivers N --senders K [--rate R]
-//                       --duration T [--dialect natter|irc|raw]
-//   natter-bench idle   --host H --port P --conns N [--dialect natter|irc]
+//   natter-bench echo      --host H --port P --conns C --size S --window W --duration T
+//   natter-bench fanout    --host H --port P --receivers N --senders K [--rate R]
+//                          --duration T [--dialect natter|irc|raw] [--tls]
+//   natter-bench idle      --host H --port P --conns N [--dialect natter|irc] [--tls]
+//   natter-bench handshake --host H --port P --connections N [--resume] --duration T
 //
 // Loopback only. --json prints one JSON object instead of the table;
 // --server-pid adds the server's CPU (and, for idle, its memory) beside
-// natter-bench's own CPU.
+// natter-bench's own CPU. --tls (fanout, idle) connects to the server's
+// TLS port; handshake always does; --tls-ca or --tls-insecure say what to
+// trust.
 #include "natter/bench/modes.hpp"
 
 #include <CLI/CLI.hpp>
@@ -33,8 +36,25 @@ void add_common(CLI::App& app, natter::bench::common_options& o, double default_
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
   app.add_option("--server-pid", o.server_pid,
-                 "report this process's CPU (with its children) and memory from /proc");
-  app.add_flag("--json", o.json, "print one JSON object instead of a table");
+                 "report this process's CPU (with its children) and memory from /proc; "
+                 "0 = not reported")
+      ->capture_default_str();
+  app.add_flag("--json", o.json, "print one JSON object instead of a table (default: a table)");
+}
+
+// --tls (unless the mode always speaks TLS), --tls-ca, --tls-insecure.
+void add_tls(CLI::App& app, natter::bench::tls_options& o, bool always)
+{
+  if (!always)
+    app.add_flag("--tls", o.on,
+                 "connect to the server's TLS port (--port is then natterd's --tls-port; "
+                 "default: plain TCP)");
+  app.add_option("--tls-ca", o.ca_file,
+                 "PEM file of the CA certificates to verify the server's certificate and "
+                 "--host against (default: the system's trust store)");
+  app.add_flag("--tls-insecure", o.insecure,
+               "do not verify the server's certificate, e.g. a self-signed test certificate "
+               "(default: verify)");
 }
 
 } // namespace
@@ -97,6 +117,7 @@ int main(int argc, char** argv)
   fan_cmd->add_option("--drain", fan.drain, "seconds to wait for the last deliveries")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 60.0));
+  add_tls(*fan_cmd, fan.tls, false);
 
   natter::bench::idle_options idle;
   CLI::App* idle_cmd = app.add_subcommand(
@@ -113,7 +134,23 @@ int main(int argc, char** argv)
       ->capture_default_str()
       ->check(CLI::Range(1u, 10000u));
   idle_cmd->add_flag("!--no-spread", idle.spread,
-                     "use one source address instead of spreading over 127.0.0.0/8");
+                     "use one source address instead of spreading over 127.0.0.0/8 "
+                     "(default: spread)");
+  add_tls(*idle_cmd, idle.tls, false);
+
+  natter::bench::handshake_options hs;
+  CLI::App* hs_cmd = app.add_subcommand(
+      "handshake", "new TLS connections to the server's TLS port, N at a time: each completes "
+                   "the handshake, reads the greeting and closes; reports handshakes/s, per "
+                   "server CPU second, and with --resume the fraction resumed");
+  add_common(*hs_cmd, hs, 5);
+  hs_cmd->add_option("--connections", hs.connections, "connections in progress at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 10000u));
+  hs_cmd->add_flag("--resume", hs.resume,
+                   "offer the session (TLS 1.3 ticket) of the newest connection that read its "
+                   "greeting (default: full handshakes only)");
+  add_tls(*hs_cmd, hs.tls, true);
 
   CLI11_PARSE(app, argc, argv);
   try
@@ -122,6 +159,8 @@ int main(int argc, char** argv)
       return natter::bench::run_echo(echo);
     if (*fan_cmd)
       return natter::bench::run_fanout(fan);
+    if (*hs_cmd)
+      return natter::bench::run_handshake(hs);
     return natter::bench::run_idle(idle);
   }
   catch (const std::exception& e)

@@ -1,4 +1,4 @@
-// natter-bench's three modes: their options and entry points. Each is
+// natter-bench's four modes: their options and entry points. Each is
 // bounded in time and count, stops by itself, prints its report and returns
 // the exit status: 0 when everything sent was received intact, 1 when
 // something was lost, corrupted or could not be set up. Each is a class of
@@ -35,6 +35,7 @@ struct fanout_options : common_options
   std::string channel = "#bench";
   double drain = 5;
   unsigned concurrency = 64; ///< connections being set up at once
+  tls_options tls;
 };
 int run_fanout(const fanout_options& o);
 
@@ -45,8 +46,19 @@ struct idle_options : common_options
   std::string dialect = "natter";
   unsigned concurrency = 200; ///< registrations in progress at once
   bool spread = true;         ///< spread source addresses over 127.0.0.0/8
+  tls_options tls;
 };
 int run_idle(const idle_options& o);
+
+/// `handshake`: new TLS connections, --connections at a time, each closed
+/// once the greeting is read.
+struct handshake_options : common_options
+{
+  unsigned connections = 16; ///< connections in progress at once
+  bool resume = false;       ///< offer the newest session (TLS 1.3 tickets)
+  tls_options tls{true, {}, false};
+};
+int run_handshake(const handshake_options& o);
 
 } // namespace natter::bench
 

@@ -18,6 +18,16 @@ struct common_options
   int server_pid = 0; ///< 0: server CPU and memory are not reported
 };
 
+/// How the chat modes speak TLS (spec section 3.1): to the server's TLS
+/// port, the certificate checked against --tls-ca (or the system's store)
+/// and --host, unless --tls-insecure.
+struct tls_options
+{
+  bool on = false;       ///< --tls (the handshake mode: always)
+  std::string ca_file;   ///< --tls-ca
+  bool insecure = false; ///< --tls-insecure: no verification
+};
+
 } // namespace natter::bench
 
 #endif // NATTER_BENCH_OPTIONS_HPP

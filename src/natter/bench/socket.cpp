@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <stdexcept>
+#include <string>
 
 namespace natter::bench
 {
@@ -53,6 +55,15 @@ long raise_nofile_limit()
   ::setrlimit(RLIMIT_NOFILE, &rl);
   ::getrlimit(RLIMIT_NOFILE, &rl);
   return static_cast<long>(rl.rlim_cur);
+}
+
+void require_descriptors(std::size_t conns, const char* flag)
+{
+  const long nofile = raise_nofile_limit();
+  if (nofile > 0 && conns + 64 > static_cast<unsigned long>(nofile))
+    throw std::runtime_error(std::string(flag) + " " + std::to_string(conns) +
+                             " needs more descriptors than RLIMIT_NOFILE allows (" +
+                             std::to_string(nofile) + ")");
 }
 
 } // namespace natter::bench

@@ -7,6 +7,8 @@
 
 #include <netinet/in.h>
 
+#include <cstddef>
+
 namespace natter::bench
 {
 
@@ -18,6 +20,11 @@ int start_connect(const endpoint& to, const in_addr* source);
 /// Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the new
 /// soft limit.
 long raise_nofile_limit();
+
+/// Raises RLIMIT_NOFILE as raise_nofile_limit() does and throws
+/// std::runtime_error, naming `flag`, when `conns` connections (and a few
+/// descriptors more) still do not fit.
+void require_descriptors(std::size_t conns, const char* flag);
 
 } // namespace natter::bench
 
