@@ -51,7 +51,7 @@ case_client::~case_client()
 
 bool case_client::live() const noexcept
 {
-  return connected() && !echo_ && !over() && !conn_.shut() && !quit_sent_ &&
+  return connected() && !echo_ && !plaintext_ && !over() && !conn_.shut() && !quit_sent_ &&
          !checks_.got_closing_reply() && !corked_;
 }
 
@@ -67,17 +67,26 @@ void case_client::note(std::string_view op, std::string_view text)
 
 // ---- connecting and sending ----
 
-void case_client::connect(bool raw, bool echo, int rcvbuf, const std::string& source)
+void case_client::connect(bool raw, bool echo, int rcvbuf, const std::string& source, transport how)
 {
   echo_ = echo;
+  plaintext_ = how == transport::plaintext;
+  SSL_CTX* const tls = echo || plaintext_        ? nullptr
+                       : how == transport::usual ? ctx_.opt.tls.usual
+                                                 : ctx_.opt.tls.no_alpn;
   const std::string err = conn_.connect(ctx_.opt.host, echo ? ctx_.opt.echo_port : ctx_.opt.port,
-                                        deadline(), rcvbuf, source);
+                                        deadline(), rcvbuf, source, tls);
   if (!err.empty())
-    throw failure{name_ + " cannot connect: " + err, {}};
+    throw failure{name_ + " cannot connect: " + err + (tls ? " [N-TLS-2]" : ""), {}};
   connected_at_ = clock::now();
   ctx_.log.add(name_ + " (connected to the " + std::string(echo ? "echo" : "chat") + " service" +
+               (tls ? " over " + conn_.tls_version() + ", ALPN " +
+                          (conn_.alpn().empty() ? "none" : conn_.alpn())
+                    : std::string(plaintext_ ? " without TLS" : "")) +
                (source.empty() ? std::string() : " from " + source) +
                (rcvbuf > 0 ? ", SO_RCVBUF " + std::to_string(rcvbuf) : std::string()) + ")");
+  if (plaintext_)
+    raw = true;
   if (raw || echo)
     return;
   const std::string greeting = proto::to_string(reply_code::greeting) + " natter/1";
@@ -196,7 +205,7 @@ void case_client::shutdown()
 /// Frames what arrived, checks every frame, and queues those of the case.
 void case_client::receive()
 {
-  if (echo_)
+  if (echo_ || plaintext_)
     return account();
   while (std::optional<frame> f = take_frame(conn_.received()))
   {
@@ -271,9 +280,11 @@ bool case_client::wait(clock::time_point until)
     return true;
   case arrival::end:
     ctx_.log.add(name_ + " (connection closed by the server" +
-                 std::string(conn_.reset() ? ", reset)" : ")"));
+                 std::string(conn_.reset()            ? ", reset)"
+                             : conn_.close_notified() ? ", with a TLS close_notify)"
+                                                      : ")"));
     receive();
-    if (!echo_)
+    if (!echo_ && !plaintext_)
       checks_.ended(conn_.received());
     return true;
   }
@@ -523,7 +534,7 @@ void case_client::expect_closed()
   const auto until = deadline();
   for (;;)
   {
-    if (echo_)
+    if (echo_ || plaintext_)
     {
       if (!conn_.received().empty())
         throw failure{name_ + " received octets instead of the close",
@@ -533,6 +544,12 @@ void case_client::expect_closed()
     else if (const auto it = queued_item(); it)
       throw failure{name_ + " received a line instead of the close",
                     {"expected: " + name_ + ": closed", actual(*it)}};
+    if (conn_.ended() && conn_.tls() && !conn_.close_notified())
+      throw failure{name_ + ": the server ended the TLS connection without a close_notify" +
+                        (conn_.tls_error().empty() ? "" : " (" + conn_.tls_error() + ")") +
+                        " [N-TLS-9]",
+                    {"expected: " + name_ + ": closed (close_notify, then the TCP close)",
+                     std::string("actual:   ") + (conn_.reset() ? "a reset" : "the TCP close")}};
     if (conn_.ended())
       return;
     if (!wait(until))
@@ -735,9 +752,65 @@ void case_client::backpressure(const std::string& unit, std::size_t limit)
                 {"expected: the writes stall before " + std::to_string(limit) + " octets"}};
 }
 
+void case_client::expect_alpn(const std::string& want)
+{
+  const std::string got = conn_.alpn().empty() ? "none" : conn_.alpn();
+  if (got != want)
+    throw failure{name_ + ": the TLS connection negotiated ALPN " + got + " [N-TLS-4]",
+                  {"expected: " + name_ + ": alpn " + want, "actual:   alpn " + got}};
+}
+
+void case_client::expect_alert()
+{
+  // A record: type 0x15 (alert), version (2 octets), length (2), then the
+  // alert itself.
+  const auto until = deadline();
+  const std::string& got = conn_.received();
+  auto record_size = [&]
+  {
+    return got.size() < 5 ? std::size_t{5}
+                          : 5 + (static_cast<std::size_t>(static_cast<unsigned char>(got[3])) << 8 |
+                                 static_cast<unsigned char>(got[4]));
+  };
+  while (got.size() < record_size() && !conn_.ended() && wait(until))
+  {
+  }
+  if (got.empty() || static_cast<unsigned char>(got[0]) != 0x15 || got.size() < record_size())
+    throw failure{name_ + ": no TLS alert record arrived [N-TLS-8]",
+                  {"expected: " + name_ + "<< \\x15 (an alert record), then the close",
+                   got.empty() ? nothing_came()
+                               : "actual:   " + name_ + "<< " + printable(got.substr(0, 64))}};
+  note("<<", got.substr(0, record_size()));
+  conn_.received().erase(0, record_size());
+  while (got.empty() && !conn_.ended() && wait(until))
+  {
+  }
+  if (!got.empty())
+    throw failure{name_ + " received octets after the alert [N-TLS-8]",
+                  {"expected: " + name_ + ": closed",
+                   "actual:   " + name_ + "<< " + printable(got.substr(0, 64))}};
+  if (!conn_.ended())
+    throw failure{name_ + ": the server did not close the connection after its alert [N-TLS-8]",
+                  {"expected: " + name_ + ": closed", nothing_came()}};
+}
+
+void case_client::expect_refused_old_tls()
+{
+  const std::string err =
+      conn_.connect(ctx_.opt.host, ctx_.opt.port, deadline(), 0, {}, ctx_.opt.tls.tls11);
+  if (err.empty())
+    throw failure{
+        name_ + ": the server completed a handshake offering only TLS 1.1 [N-TLS-3]",
+        {"expected: the handshake fails", "actual:   " + conn_.tls_version() + " negotiated"}};
+  if (!conn_.opened())
+    throw failure{name_ + " cannot connect: " + err, {}};
+  ctx_.log.add(name_ + " (offering only TLS 1.1: " + err + ")");
+  conn_.close(true);
+}
+
 void case_client::expect_no_leftovers()
 {
-  if (echo_)
+  if (echo_ || plaintext_)
   {
     if (!conn_.closed() && !conn_.received().empty())
       throw failure{name_ + " received octets the case did not expect",

@@ -80,7 +80,18 @@ public:
   /// to the echo service; `rcvbuf` (0: the default) is its SO_RCVBUF, and
   /// `source` (empty: the default) its local address. Requires: not
   /// connected().
-  void connect(bool raw, bool echo, int rcvbuf = 0, const std::string& source = {});
+  /// With --tls a chat connection speaks TLS (offering ALPN natter, or
+  /// with `no_alpn` none), its handshake done here, unless `plaintext`:
+  /// plain TCP to the TLS port, whose octets are taken as they come, not as
+  /// lines (expect_alert()).
+  enum class transport
+  {
+    usual,
+    no_alpn,
+    plaintext,
+  };
+  void connect(bool raw, bool echo, int rcvbuf = 0, const std::string& source = {},
+               transport how = transport::usual);
 
   /// Sends `bytes` (`line`: they end in CRLF, which the transcript leaves
   /// out), connecting first if need be. While corked, only collects them.
@@ -163,6 +174,18 @@ public:
   /// (connecting first if need be). Requires: `unit` is not empty.
   void backpressure(const std::string& unit, std::size_t limit);
 
+  /// `alpn P`: the TLS connection negotiated the ALPN protocol P, or with
+  /// `none` none [N-TLS-4]. Requires: connected over TLS.
+  void expect_alpn(const std::string& want);
+
+  /// `alert`: what arrives on a `plaintext` connection is a TLS alert
+  /// record, then the close, and nothing else [N-TLS-8].
+  void expect_alert();
+
+  /// `refused tls1.1`: a handshake offering only TLS 1.1 does not complete
+  /// [N-TLS-3]. Requires: not connected().
+  void expect_refused_old_tls();
+
   /// Every line received was expected (at the end of a case, or before the
   /// name connects again).
   void expect_no_leftovers();
@@ -191,6 +214,7 @@ private:
   std::string name_;
   case_context& ctx_;
   bool echo_ = false;
+  bool plaintext_ = false; ///< transport::plaintext: octets, not lines
   clock::time_point connected_at_{};
   std::optional<std::string> greeting_; ///< the greeting `connect` expected
   pump conn_;

@@ -101,6 +101,10 @@ public:
         tc.id = string();
       else if (key == "alone")
         tc.alone = boolean();
+      else if (key == "tls")
+        tc.tls = boolean();
+      else if (key == "plain")
+        tc.plain = boolean();
       else if (key == "requires")
         conditions(string(), tc);
       else if (key == "level")
@@ -297,9 +301,9 @@ int parse_source(std::istringstream& words, const std::string& where)
   return static_cast<int>(k);
 }
 
-/// `connect [raw|echo] [rcvbuf N] [from K]`: st.arg becomes the mode ("",
-/// "raw" or "echo"), st.count the receive buffer (0: the kernel's default),
-/// st.source the source address (0: the default one).
+/// `connect [raw|echo|no-alpn|plaintext] [rcvbuf N] [from K]`: st.arg
+/// becomes the mode ("", "raw", "echo", "no-alpn" or "plaintext"), st.count the receive buffer (0:
+/// the kernel's default), st.source the source address (0: the default one).
 void parse_connect(step& st, const std::string& where)
 {
   std::istringstream words(st.arg);
@@ -309,7 +313,7 @@ void parse_connect(step& st, const std::string& where)
   bool first = true;
   while (words >> word)
   {
-    if (first && (word == "raw" || word == "echo"))
+    if (first && (word == "raw" || word == "echo" || word == "no-alpn" || word == "plaintext"))
       mode = word;
     else if (word == "rcvbuf" && rcvbuf == 0 && (words >> word))
     {
@@ -321,7 +325,8 @@ void parse_connect(step& st, const std::string& where)
       st.source = parse_source(words, where);
     else
       throw case_error(where +
-                       "connect takes nothing, 'raw' or 'echo', then 'rcvbuf N', then 'from K'");
+                       "connect takes nothing, 'raw', 'echo', 'no-alpn' or 'plaintext', then "
+                       "'rcvbuf N', then 'from K'");
     first = false;
   }
   st.arg = mode;
@@ -479,7 +484,8 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
       {"connect", -1}, {"register", 1},    {"nothing", 0}, {"sync", 0},         {"closed", 0},
       {"close", -1},   {"shutdown", 0},    {"wait", 1},    {"backpressure", 1}, {"cork", 0},
       {"uncork", 0},   {"idle", 0},        {"skip", 1},    {"skipped", 1},      {"reset", 1},
-      {"reply", 1},    {"reg-timeout", 0}, {"adverts", 1},
+      {"reply", 1},    {"reg-timeout", 0}, {"adverts", 1}, {"alpn", 1},         {"alert", 0},
+      {"refused", 1},
   };
   const auto it = arity.find(st.verb);
   if (it == arity.end())
@@ -494,6 +500,15 @@ step parse_step(std::string_view text, int line, const std::string& where, test_
     tc.needs_echo = tc.needs_echo || st.arg == "echo";
     tc.needs_sources = std::max(tc.needs_sources, st.source);
   }
+  const bool tls_step = st.verb == "alpn" || st.verb == "alert" || st.verb == "refused" ||
+                        (st.verb == "connect" && (st.arg == "no-alpn" || st.arg == "plaintext"));
+  if (tls_step && !tc.tls)
+    throw case_error(where + "'" + st.verb + (st.verb == "connect" ? " " + st.arg : "") +
+                     "' is for the cases of TLS (meta \"tls\": true)");
+  if (st.verb == "refused" && st.arg != "tls1.1")
+    throw case_error(where + "refused takes 'tls1.1'");
+  if (st.verb == "alpn" && st.arg.find(' ') != std::string::npos)
+    throw case_error(where + "alpn takes one protocol name, or 'none'");
   if (st.verb == "reg-timeout")
     tc.needs_registration_timeout = true;
   if (st.verb == "nothing")

@@ -64,6 +64,8 @@ struct test_case
   bool needs_echo = false;         ///< uses the echo service
   bool needs_idle_timeout = false; ///< uses the server's idle timeout (`idle`, T)
   bool alone = false;              ///< meta "alone": runs by itself, after the others
+  bool tls = false;                ///< meta "tls": about TLS itself, runs only with --tls
+  bool plain = false;              ///< meta "plain": about the plain port, skipped with --tls
   /// It shows that something does not arrive (a `nothing` step): it settles
   /// before its final barriers, so a line sent late is still seen.
   bool negative = false;

@@ -145,8 +145,12 @@ private:
       *slot = std::make_unique<case_client>(c.name(), ctx_); // c is gone from here on
       target = slot->get();
     }
+    using transport = case_client::transport;
     target->connect(st.arg == "raw", st.arg == "echo", static_cast<int>(st.count),
-                    source(st.source));
+                    source(st.source),
+                    st.arg == "no-alpn"     ? transport::no_alpn
+                    : st.arg == "plaintext" ? transport::plaintext
+                                            : transport::usual);
   }
 
   /// The `from K` address (skip_reason() saw that there are K); "" for 0.
@@ -207,6 +211,20 @@ private:
       c.sync();
     else if (v == "closed")
       c.expect_closed();
+    else if (v == "alpn")
+    {
+      if (!c.connected() || c.echo())
+        throw case_error(c.name() + ": 'alpn' needs a chat client connected over TLS");
+      c.expect_alpn(st.arg);
+    }
+    else if (v == "alert")
+      c.expect_alert();
+    else if (v == "refused")
+    {
+      if (c.connected())
+        throw case_error(c.name() + ": 'refused' opens a connection of its own");
+      c.expect_refused_old_tls();
+    }
     else if (v == "close")
       c.close(st.arg == "reset");
     else if (v == "shutdown")

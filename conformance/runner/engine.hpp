@@ -14,8 +14,19 @@
 #include <utility>
 #include <vector>
 
+using SSL_CTX = struct ssl_ctx_st;
+
 namespace natter::conform
 {
+
+/// With --tls, the TLS client configurations of the chat connections (main
+/// owns them); all null without --tls, when chat connections are plain.
+struct tls_offers
+{
+  SSL_CTX* usual = nullptr;   ///< offers ALPN natter: every chat connection
+  SSL_CTX* no_alpn = nullptr; ///< offers no ALPN (`connect no-alpn`)
+  SSL_CTX* tls11 = nullptr;   ///< offers TLS 1.1 only (`refused tls1.1`)
+};
 
 /// Where the server is and what it is configured with.
 struct run_options
@@ -43,6 +54,7 @@ struct run_options
   /// How long a negative case (test_case::negative) waits before its final
   /// barriers, for lines a server sends late; zero: not at all.
   std::chrono::milliseconds settle{300};
+  tls_offers tls; ///< --tls: chat connections speak TLS
 };
 
 /// The most octets a case may hold received and not yet expected (its

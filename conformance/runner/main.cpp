@@ -10,7 +10,10 @@
 #include "matcher.hpp"
 #include "settings.hpp"
 
+#include "natter/tls/context.hpp"
+
 #include <CLI/CLI.hpp>
+#include <openssl/ssl.h>
 
 #include <fnmatch.h>
 
@@ -28,6 +31,34 @@
 
 namespace
 {
+
+/// The TLS client configurations of --tls (engine.hpp, tls_offers).
+class tls_clients
+{
+public:
+  tls_clients(const std::string& ca_file, bool insecure)
+      : usual_({!insecure, ca_file}), no_alpn_({!insecure, ca_file}), tls11_({false, {}})
+  {
+    SSL_CTX_set_alpn_protos(no_alpn_.native(), nullptr, 0);
+    // TLS 1.1 needs security level 0 and its ciphers (OpenSSL 3 refuses it
+    // by default): a client that offers it and nothing later.
+    SSL_CTX* old = tls11_.native();
+    SSL_CTX_set_min_proto_version(old, TLS1_1_VERSION);
+    SSL_CTX_set_max_proto_version(old, TLS1_1_VERSION);
+    SSL_CTX_set_security_level(old, 0);
+    SSL_CTX_set_cipher_list(old, "ALL:@SECLEVEL=0");
+  }
+
+  natter::conform::tls_offers offers() const
+  {
+    return {usual_.native(), no_alpn_.native(), tls11_.native()};
+  }
+
+private:
+  natter::tls::client_context usual_;
+  natter::tls::client_context no_alpn_;
+  natter::tls::client_context tls11_;
+};
 
 using natter::conform::case_result;
 using natter::conform::test_case;
@@ -125,6 +156,9 @@ int main(int argc, char** argv)
   long settle_ms = 300;
   std::vector<std::string> sources;
   bool no_skip = false;
+  bool tls = false;
+  std::string tls_ca;
+  bool tls_insecure = false;
   app.add_option("--host", opt.host, "server host name or address")->capture_default_str();
   app.add_option("--port", opt.port, "chat port")->capture_default_str();
   app.add_option("--echo-port", echo_port, "echo port, or 'off' to skip the echo cases")
@@ -166,6 +200,16 @@ int main(int argc, char** argv)
                  "waits before its final barriers, in milliseconds; 0: not at all")
       ->capture_default_str()
       ->check(CLI::Range(0L, 5000L));
+  app.add_flag("--tls", tls,
+               "every chat connection speaks TLS (--port is the server's TLS port), and the "
+               "cases of TLS run; the cases about the plain port are skipped");
+  auto* ca = app.add_option("--tls-ca", tls_ca,
+                            "with --tls: verify the server's certificate against the CA "
+                            "certificates of this PEM file (default: the system's store)")
+                 ->needs("--tls");
+  app.add_flag("--tls-insecure", tls_insecure, "with --tls: do not verify the server's certificate")
+      ->needs("--tls")
+      ->excludes(ca);
   app.add_flag("--defaults", opt.defaults,
                "the server runs with natterd's defaults: run the cases that hold it to them");
   app.add_flag("--no-skip", no_skip, "a case that is skipped fails the run");
@@ -217,6 +261,19 @@ int main(int argc, char** argv)
   }
   if (paths.empty())
     paths.push_back(default_cases_dir(argv[0]));
+  std::optional<tls_clients> clients;
+  if (tls)
+  {
+    try
+    {
+      opt.tls = clients.emplace(tls_ca, tls_insecure).offers();
+    }
+    catch (const natter::tls::error& e)
+    {
+      std::fprintf(stderr, "natter-conform: --tls-ca: %s\n", e.what());
+      return 2;
+    }
+  }
 
   std::vector<test_case> all;
   try

@@ -226,28 +226,42 @@ tcp_socket::stall_result tcp_socket::write_until_stalled(std::string_view unit, 
                                                          std::chrono::milliseconds stall,
                                                          clock::time_point deadline)
 {
-  // About 64 KiB of whole units; a write may still end inside one.
+  // About 64 KiB of whole units at a time, the last piece cut at `limit`.
   std::string chunk;
   while (chunk.size() < 65536)
     chunk += unit;
+  std::size_t given = 0;
+  return write_until_stalled(
+      [&]
+      {
+        const std::size_t n = std::min(chunk.size(), limit - given);
+        given += n;
+        return std::string_view(chunk).substr(0, n);
+      },
+      stall, deadline);
+}
+
+tcp_socket::stall_result
+tcp_socket::write_until_stalled(const std::function<std::string_view()>& next,
+                                std::chrono::milliseconds stall, clock::time_point deadline)
+{
   using end = stall_result::end;
   stall_result r;
-  std::size_t offset = 0; // where in `chunk` the stream goes on
+  std::string_view piece; // what is left of what next() gave
   if (fd_ < 0)
     r.how = end::failed;
   while (fd_ >= 0 && clock::now() < deadline)
   {
-    if (r.written >= limit)
+    if (piece.empty() && (piece = next()).empty())
     {
       r.how = end::limit;
       break;
     }
-    const std::size_t want = std::min(chunk.size() - offset, limit - r.written);
-    const ssize_t n = ::send(fd_, chunk.data() + offset, want, MSG_NOSIGNAL);
+    const ssize_t n = ::send(fd_, piece.data(), piece.size(), MSG_NOSIGNAL);
     if (n > 0)
     {
       r.written += static_cast<std::size_t>(n);
-      offset = (offset + static_cast<std::size_t>(n)) % chunk.size();
+      piece.remove_prefix(static_cast<std::size_t>(n));
       continue;
     }
     if (n < 0 && classify(errno) == io_status::reset)

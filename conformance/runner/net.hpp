@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -84,6 +85,12 @@ public:
   /// nothing for `stall`, `limit` octets are written, the connection fails
   /// or `deadline` passes. Requires: `unit` is not empty.
   stall_result write_until_stalled(std::string_view unit, std::size_t limit,
+                                   std::chrono::milliseconds stall, clock::time_point deadline);
+
+  /// The same for any stream: `next()` is asked for the next octets once
+  /// the last ones it gave were all taken; nothing (an empty view) ends the
+  /// writes with end::limit.
+  stall_result write_until_stalled(const std::function<std::string_view()>& next,
                                    std::chrono::milliseconds stall, clock::time_point deadline);
 
   /// Shuts down the sending side (half-close).

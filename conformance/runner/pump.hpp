@@ -10,9 +10,17 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+using SSL_CTX = struct ssl_ctx_st;
+
+namespace natter::tls
+{
+class channel;
+}
 
 namespace natter::conform
 {
@@ -40,14 +48,22 @@ enum class arrival
 };
 
 /// A client's connection. It is opened once; a client that connects again
-/// gets a new pump.
+/// gets a new pump. Over TLS (connect() with a context) every octet it
+/// sends, writes, reads and holds in received() is the plaintext inside
+/// TLS; a close_notify from the server is its end of input.
 class pump
 {
 public:
-  /// Connects (see tcp_socket::connect). Returns an empty string on
-  /// success, else why it failed.
+  pump();
+  pump(const pump&) = delete;
+  pump& operator=(const pump&) = delete;
+  ~pump();
+
+  /// Connects (see tcp_socket::connect), and with `tls` (a client
+  /// context) completes a TLS handshake as `host` by `deadline`. Returns an
+  /// empty string on success, else why it failed.
   std::string connect(const std::string& host, std::uint16_t port, clock::time_point deadline,
-                      int rcvbuf, const std::string& source = {});
+                      int rcvbuf, const std::string& source = {}, SSL_CTX* tls = nullptr);
 
   /// Waits once, until `until`, for input.
   arrival wait_for_input(clock::time_point until);
@@ -85,6 +101,16 @@ public:
   bool closed() const noexcept { return closed_; } ///< we closed it
   bool shut() const noexcept { return shut_; }     ///< we shut down our sending side
 
+  /// TLS: the server sent its close_notify (the connection is then
+  /// eof()); false on a plain connection.
+  bool close_notified() const noexcept { return notified_; }
+  /// TLS: the negotiated ALPN protocol ("" for none) and version; why the
+  /// TLS connection failed ("" if it did not).
+  std::string alpn() const;
+  std::string tls_version() const;
+  const std::string& tls_error() const noexcept { return tls_error_; }
+  bool tls() const noexcept { return tls_ != nullptr; }
+
   /// The server ended the connection (a close or a reset).
   bool ended() const noexcept { return eof_ || reset_; }
 
@@ -92,7 +118,15 @@ public:
   bool over() const noexcept { return !opened_ || ended() || closed_; }
 
 private:
+  bool decrypt(std::string_view cipher);
+  io_status flush(clock::time_point deadline);
+  void notify_end() noexcept;
+
   tcp_socket sock_;
+  std::unique_ptr<tls::channel> tls_; // null: plain TCP
+  std::string tls_error_;
+  std::string cipher_; // TLS: ciphertext read back while writing
+  bool notified_ = false;
   std::string received_;
   bool opened_ = false;
   bool eof_ = false;

@@ -2,7 +2,7 @@
 
 #include "line_regex.hpp"
 #include "matcher.hpp"
-#include "net.hpp"
+#include "pump.hpp"
 
 #include "natter/proto/greeting.hpp"
 
@@ -122,12 +122,12 @@ std::string unmet(const std::string& c, const run_options& opt)
 
 std::optional<std::string> first_line(const run_options& opt, std::string& error)
 {
-  tcp_socket sock;
+  pump conn;
   const auto deadline = clock::now() + opt.timeout;
-  error = sock.connect(opt.host, opt.port, deadline);
+  error = conn.connect(opt.host, opt.port, deadline, 0, {}, opt.tls.usual);
   if (!error.empty())
     return std::nullopt;
-  std::string got;
+  std::string& got = conn.received();
   for (;;)
   {
     if (const std::size_t lf = got.find('\n'); lf != std::string::npos)
@@ -136,7 +136,7 @@ std::optional<std::string> first_line(const run_options& opt, std::string& error
       return got;
     }
     if (got.size() > 4096 || clock::now() >= deadline ||
-        sock.read_some(got, deadline) != io_status::ok)
+        conn.wait_for_input(deadline) != arrival::octets)
       break;
   }
   error = got.empty() ? "the chat service sent no line within " +
@@ -212,6 +212,10 @@ std::string skip_reason(const test_case& tc, const run_options& opt)
 {
   if (tc.needs_echo && !opt.echo)
     return "needs the echo service (--echo-port)";
+  if (tc.tls && opt.tls.usual == nullptr)
+    return "a case of TLS: needs --tls";
+  if (tc.plain && opt.tls.usual != nullptr)
+    return "about the plain port only: not over TLS (--tls)";
   namespace key = proto::advert_key;
   std::string why;
   if (tc.needs_idle_timeout)
