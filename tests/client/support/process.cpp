@@ -319,6 +319,7 @@ void child::drain(ms timeout)
 
 bool server::start(std::uint16_t chat_port, const std::vector<std::string>& extra_args)
 {
+  error_.clear();
   const std::string path = natterd_path();
   if (path.empty())
   {
@@ -335,23 +336,35 @@ bool server::start(std::uint16_t chat_port, const std::vector<std::string>& extr
     return false;
   }
   proc_.close_stdin();
-  const std::string marker = "chat listening on ";
+  tls_port_ = 0;
+  port_ = listening_port("chat");
+  if (port_ != 0 &&
+      std::find(extra_args.begin(), extra_args.end(), "--tls-port") != extra_args.end())
+    tls_port_ = listening_port("tls");
+  if (error_.empty())
+    return true;
+  proc_.stop();
+  return false;
+}
+
+std::uint16_t server::listening_port(const std::string& service)
+{
+  const std::string marker = "natterd: " + service + " listening on ";
   const auto end = proc_.wait_for(marker, 10s);
   const auto eol = end ? proc_.wait_for("\n", 5s, *end) : std::nullopt;
   if (!eol)
   {
-    error_ = "natterd did not say where it listens; output: " + proc_.out();
-    proc_.stop();
-    return false;
+    error_ = "natterd did not say where it listens for " + service + "; output: " + proc_.out();
+    return 0;
   }
   const std::string where = proc_.out().substr(*end, *eol - 1 - *end);
-  port_ = static_cast<std::uint16_t>(std::atoi(where.substr(where.rfind(':') + 1).c_str()));
-  if (port_ == 0)
+  const int port = std::atoi(where.substr(where.rfind(':') + 1).c_str());
+  if (port <= 0 || port > 65535)
   {
     error_ = "cannot read the port from \"" + where + "\"";
-    return false;
+    return 0;
   }
-  return true;
+  return static_cast<std::uint16_t>(port);
 }
 
 void server::stop()
@@ -362,6 +375,11 @@ void server::stop()
 std::string server::address() const
 {
   return "127.0.0.1:" + std::to_string(port_);
+}
+
+std::string server::tls_address(const std::string& host) const
+{
+  return host + ":" + std::to_string(tls_port_);
 }
 
 // ---- reserved_port ---------------------------------------------------------

@@ -97,7 +97,8 @@ private:
   std::string err_text_;
 };
 
-/// natterd on an ephemeral (or given) chat port.
+/// natterd on an ephemeral (or given) chat port, and a TLS port when
+/// `extra_args` has `--tls-port`.
 class server
 {
 public:
@@ -107,13 +108,22 @@ public:
   /// Stops it by PID.
   void stop();
   std::uint16_t port() const noexcept { return port_; }
+  /// The TLS port (0 without --tls-port).
+  std::uint16_t tls_port() const noexcept { return tls_port_; }
   const std::string& error() const noexcept { return error_; }
   /// "127.0.0.1:PORT", for natter's command line.
   std::string address() const;
+  /// "HOST:TLSPORT", for natter --tls.
+  std::string tls_address(const std::string& host = "localhost") const;
 
 private:
+  /// The port of natterd's "<service> listening on <addr>:<port>" line, or
+  /// 0 (with error_ set) when it does not say it in time.
+  std::uint16_t listening_port(const std::string& service);
+
   child proc_;
   std::uint16_t port_ = 0;
+  std::uint16_t tls_port_ = 0;
   std::string error_;
 };
 
