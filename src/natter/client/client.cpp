@@ -73,7 +73,7 @@ public:
       : io_(io), s_(s), conv_(conversation_options(s)),
         conn_(
             io, [this](std::string_view line) { on_line(line); },
-            [this](std::error_code ec) { on_close(ec); }),
+            [this](std::error_code ec) { on_close(ec); }, s.tls.get()),
         signals_(io, SIGINT, SIGTERM), reconnect_timer_(io), quit_timer_(io), wait_timer_(io),
         backoff_(backoff::options{s.backoff_first, s.backoff_max}, std::random_device{}())
   {
@@ -127,6 +127,13 @@ private:
     if (done_)
       return;
     connecting_ = false;
+    if (ec == tls_failure::handshake)
+    {
+      // A certificate does not fix itself in a few seconds: no retry
+      // (spec N-TLS-13).
+      refuse_tls();
+      return;
+    }
     if (ec)
     {
       if (!ever_connected_)
@@ -139,9 +146,10 @@ private:
       lost("cannot reconnect to " + to_string(s_.server) + ": " + ec.message());
       return;
     }
+    const bool first = !ever_connected_;
     ever_connected_ = true;
     backoff_.connected(backoff::clock::now());
-    say_status("connected to " + to_string(s_.server));
+    say_connected(first);
     conv_.connected();
     apply();
     start_input();
@@ -164,8 +172,52 @@ private:
     apply();
     if (done_ || wanted)
       return;
-    lost("connection lost: " +
-         std::string(ec == asio::error::eof ? "closed by the server" : ec.message()));
+    if (ec == asio::error::eof)
+      lost("connection lost: closed by the server");
+    else if (ec == tls_failure::record)
+      lost("connection lost: TLS: " + conn_.tls_reason());
+    else
+      lost("connection lost: " + ec.message());
+  }
+
+  // "connected to HOST:PORT", over TLS with the version, and whether the
+  // session was resumed. Without verification a warning follows: on the
+  // terminal each time, in a pipe once on stderr.
+  void say_connected(bool first)
+  {
+    std::string text = "connected to " + to_string(s_.server);
+    if (s_.tls)
+      text += " over " + conn_.tls_version() + (conn_.tls_resumed() ? ", resumed" : "");
+    say_status(text);
+    if (!s_.tls_insecure)
+      return;
+    const std::string warning =
+        "warning: the server's certificate is not verified (--tls-insecure)";
+    if (s_.interactive)
+      say_status(warning);
+    else if (first)
+      std::fprintf(stderr, "natter: %s\n", warning.c_str());
+  }
+
+  // The TLS handshake failed: exit 1 at once with its reason in one line
+  // (on the terminal once it runs, otherwise on stderr).
+  void refuse_tls()
+  {
+    const std::string why =
+        with_held("TLS: " + conn_.tls_reason() + " (" + to_string(s_.server) + ")");
+    if (term_ && term_->active())
+      say_error(why);
+    else
+      std::fprintf(stderr, "natter: %s\n", why.c_str());
+    finish(1);
+  }
+
+  // `why`, and how many lines were never sent when there are any.
+  std::string with_held(std::string why) const
+  {
+    if (const std::size_t held = conv_.held_lines(); held > 0)
+      why += "; " + std::to_string(held) + (held == 1 ? " line" : " lines") + " not sent";
+    return why;
   }
 
   // The connection is gone (or a reconnection failed) for the reason `why`:
@@ -193,8 +245,7 @@ private:
   // that were never sent.
   void give_up(std::string why)
   {
-    if (const std::size_t held = conv_.held_lines(); held > 0)
-      why += "; " + std::to_string(held) + (held == 1 ? " line" : " lines") + " not sent";
+    why = with_held(std::move(why));
     if (s_.interactive)
       say_error(why);
     else

@@ -6,7 +6,13 @@
 #include "natter/client/address.hpp"
 
 #include <chrono>
+#include <memory>
 #include <string>
+
+namespace natter::tls
+{
+class client_context;
+}
 
 namespace natter::client
 {
@@ -28,11 +34,17 @@ struct settings
   /// Reconnections in a row (none of which stayed up 30 s) before natter
   /// gives up.
   unsigned max_reconnects = 5;
+  /// Over TLS with this context (spec 3.1), plain TCP when null.
+  std::shared_ptr<const tls::client_context> tls;
+  /// The TLS context does not verify the server: natter warns once it is
+  /// connected.
+  bool tls_insecure = false;
 };
 
 /// Runs the client until it quits. Returns the exit status: 0 after a clean
 /// quit, 1 when the server cannot be reached, the connection is lost for
-/// good, or (not interactive) the server leaves natter waiting too long.
+/// good, a TLS handshake fails (at once, never retried: spec N-TLS-13), or
+/// (not interactive) the server leaves natter waiting too long.
 int run_client(const settings& s);
 
 } // namespace natter::client

@@ -5,12 +5,15 @@
 #include "natter/client/nick.hpp"
 #include "natter/proto/limits.hpp"
 #include "natter/proto/server_line.hpp"
+#include "natter/tls/context.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <limits>
 #include <string>
@@ -29,6 +32,17 @@ std::string env(const char* name)
   return v ? std::string(v) : std::string();
 }
 
+// Why `path` cannot be read ("" when it can): OpenSSL's own message for a
+// missing file says little more than "system lib".
+std::string unreadable(const std::string& path)
+{
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr)
+    return std::strerror(errno);
+  std::fclose(f);
+  return {};
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -44,6 +58,9 @@ int main(int argc, char** argv)
   bool no_reconnect = false;
   unsigned timeout = 30;
   unsigned reconnects = 0;
+  bool tls = false;
+  std::string tls_ca;
+  bool tls_insecure = false;
   std::string address = "localhost";
   cli.add_option("--nick", nick, "nick to use (default: from $USER)");
   cli.add_flag("--no-color", no_colour, "never colour the output (also: NO_COLOR set)");
@@ -55,7 +72,20 @@ int main(int argc, char** argv)
   cli.add_option("--reconnects", reconnects,
                  "exit 1 after this many reconnections in a row, none of which stayed up\n"
                  "30 s (default: 5 with stdin not a terminal, no limit on one)");
-  cli.add_option("address", address, "HOST[:PORT], [IPV6]:PORT (default: localhost:7777)");
+  CLI::Option* tls_flag =
+      cli.add_flag("--tls", tls,
+                   "connect over TLS (default port 7778), verifying the server's certificate\n"
+                   "against the system's trust store and the host name");
+  cli.add_option("--tls-ca", tls_ca,
+                 "with --tls: trust the CA certificates in this PEM file instead of the\n"
+                 "system's store")
+      ->needs(tls_flag);
+  cli.add_flag("--tls-insecure", tls_insecure,
+               "with --tls: do not verify the server's certificate (natter warns)")
+      ->needs(tls_flag)
+      ->excludes("--tls-ca");
+  cli.add_option("address", address,
+                 "HOST[:PORT], [IPV6]:PORT (default: localhost:7777, with --tls localhost:7778)");
   cli.set_version_flag("--version", "natter " NATTER_VERSION);
 
   try
@@ -71,7 +101,8 @@ int main(int argc, char** argv)
   }
 
   nc::settings s;
-  s.server = nc::parse_host_port(address, natter::proto::default_chat_port);
+  s.server = nc::parse_host_port(address, tls ? natter::proto::default_tls_port
+                                              : natter::proto::default_chat_port);
   if (!s.server)
   {
     std::fprintf(stderr, "natter: %s\n", s.server.error.c_str());
@@ -104,6 +135,28 @@ int main(int argc, char** argv)
                                                    : 5;
   if (const std::string home = env("HOME"); !home.empty() && s.interactive)
     s.history_path = home + "/.natter_history";
+
+  if (tls)
+  {
+    // A CA file that cannot be used ends natter as a server whose --tls-cert
+    // cannot be used ends natterd: status 1, naming the flag and the file.
+    if (const std::string why = tls_ca.empty() ? "" : unreadable(tls_ca); !why.empty())
+    {
+      std::fprintf(stderr, "natter: --tls-ca: cannot read %s: %s\n", tls_ca.c_str(), why.c_str());
+      return 1;
+    }
+    try
+    {
+      s.tls = std::make_shared<const natter::tls::client_context>(
+          natter::tls::client_settings{!tls_insecure, tls_ca});
+    }
+    catch (const natter::tls::error& e)
+    {
+      std::fprintf(stderr, "natter: %s%s\n", tls_ca.empty() ? "" : "--tls-ca: ", e.what());
+      return 1;
+    }
+    s.tls_insecure = tls_insecure;
+  }
 
   // A reader of our stdout that goes away must not kill us mid-QUIT.
   std::signal(SIGPIPE, SIG_IGN);

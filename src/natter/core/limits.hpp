@@ -56,7 +56,8 @@ constexpr std::size_t max_history(std::size_t line, std::size_t sendq) noexcept
 }
 
 // ---- the TLS port (spec 3.1) ----
-inline constexpr std::uint16_t tls_port = 7778; ///< the conventional port; natterd's is off
+inline constexpr std::uint16_t tls_port =
+    proto::default_tls_port; ///< the conventional port; natterd's is off
 inline constexpr std::chrono::seconds tls_handshake_timeout{10};
 /// How often natterd looks at --tls-cert and --tls-key for a renewal.
 inline constexpr std::chrono::seconds tls_check_interval{30};

@@ -23,6 +23,8 @@ inline constexpr std::size_t max_nick_length = 16;
 /// Default chat and echo ports [N-TRANS-2], [N-TRANS-3].
 inline constexpr std::uint16_t default_chat_port = 7777;
 inline constexpr std::uint16_t default_echo_port = 7;
+/// natter's conventional TLS port (spec 3.1).
+inline constexpr std::uint16_t default_tls_port = 7778;
 
 } // namespace natter::proto
 
