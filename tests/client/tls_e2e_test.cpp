@@ -1,14 +1,25 @@
 // natter --tls against natterd's TLS port (spec 3.1), with certificates
 // from a CA each test makes (test_pki): verification of the chain and the
 // name [N-TLS-10], a failed handshake never retried [N-TLS-13], and the
-// chat over TLS with a plain client in the same room [N-TLS-2].
+// chat over TLS with a plain client in the same room [N-TLS-2]. Where the
+// server's side must do what natterd never does, the test speaks for it
+// over natter_tls's channel.
 #include "support/process.hpp"
 #include "support/test_pki.hpp"
 
+#include "natter/tls/channel.hpp"
+#include "natter/tls/context.hpp"
+
 #include <gtest/gtest.h>
+
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <fstream>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace natter::test
 {
@@ -23,7 +34,115 @@ std::size_t count_lines(const std::string& text)
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
-class Tls : public ::testing::Test
+/// The server's side of one TLS connection, spoken by the test: a socket
+/// accepted on loopback and natter_tls's channel in the server role.
+/// Every call waits at most its timeout.
+class tls_server_side
+{
+public:
+  tls_server_side(int fd, const tls::server_context& ctx)
+      : fd_(fd), channel_(ctx.native(), tls::channel::role::server)
+  {
+  }
+  tls_server_side(const tls_server_side&) = delete;
+  tls_server_side& operator=(const tls_server_side&) = delete;
+  ~tls_server_side() { ::close(fd_); }
+
+  /// True once the handshake is complete.
+  bool handshake(ms timeout)
+  {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!channel_.established() && pump(deadline))
+    {
+    }
+    return channel_.established();
+  }
+
+  /// Encrypts and sends `line` plus CRLF.
+  bool send(const std::string& line)
+  {
+    channel_.encrypt(line + "\r\n");
+    return flush();
+  }
+
+  /// Sends `line` plus CRLF in the same write as the end of the server's
+  /// handshake (so the client takes both in one read, when its handshake
+  /// ends last, as in TLS 1.2).
+  void send_with_handshake(const std::string& line) { early_ = line + "\r\n"; }
+
+  /// Sends a close_notify and keeps the TCP connection open.
+  bool close_notify()
+  {
+    channel_.close_notify();
+    return flush();
+  }
+
+  /// The next line without CRLF, or nullopt when none came in time or the
+  /// connection ended (notified() tells whether by a close_notify).
+  std::optional<std::string> read_line(ms timeout)
+  {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;)
+    {
+      if (const std::size_t lf = plain_.find("\r\n"); lf != std::string::npos)
+      {
+        std::string line = plain_.substr(0, lf);
+        plain_.erase(0, lf + 2);
+        return line;
+      }
+      if (!pump(deadline))
+        return std::nullopt;
+    }
+  }
+
+  bool notified() const noexcept { return notified_; }
+  tls::channel& channel() noexcept { return channel_; }
+
+private:
+  // Reads once by `deadline` and answers what the channel has to send;
+  // false when time ran out or the connection ended or failed.
+  bool pump(std::chrono::steady_clock::time_point deadline)
+  {
+    const auto left = std::chrono::duration_cast<ms>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fd_, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      return false;
+    char buf[4096];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0)
+      return false;
+    const auto status = channel_.receive(std::string_view(buf, static_cast<std::size_t>(n)),
+                                         [this](std::string_view plain) { plain_.append(plain); });
+    notified_ = notified_ || status == tls::channel::status::closed;
+    if (channel_.established() && !early_.empty())
+    {
+      channel_.encrypt(early_);
+      early_.clear();
+    }
+    return flush() && status == tls::channel::status::ok;
+  }
+
+  bool flush()
+  {
+    while (!channel_.pending().empty())
+    {
+      const ssize_t n =
+          ::send(fd_, channel_.pending().data(), channel_.pending().size(), MSG_NOSIGNAL);
+      if (n <= 0)
+        return false;
+      channel_.sent(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  int fd_;
+  tls::channel channel_;
+  std::string plain_;
+  std::string early_;
+  bool notified_ = false;
+};
+
+class TlsE2E : public ::testing::Test
 {
 protected:
   void SetUp() override
@@ -95,7 +214,7 @@ protected:
 // "natter verifies against [...] --tls-ca FILE" [N-TLS-10], and the TLS
 // port serves the room of the plain port [N-TLS-2]: a plain client and
 // natter over TLS talk both ways; at end of input natter quits cleanly.
-TEST_F(Tls, ChatsWithAPlainClientInOneRoom)
+TEST_F(TlsE2E, ChatsWithAPlainClientInOneRoom)
 {
   start_server(pki_.issue("natterd"));
   peer bob;
@@ -112,7 +231,7 @@ TEST_F(Tls, ChatsWithAPlainClientInOneRoom)
 
 // The same on a terminal: the status line names the TLS version, and what
 // is typed reaches the plain client.
-TEST_F(Tls, TerminalSaysItIsOverTls)
+TEST_F(TlsE2E, TerminalSaysItIsOverTls)
 {
   start_server(pki_.issue("natterd"));
   peer bob;
@@ -132,7 +251,7 @@ TEST_F(Tls, TerminalSaysItIsOverTls)
 // A certificate for another name is refused: "verify [...] the server's
 // host name against the certificate" [N-TLS-10]; one line, exit 1, and
 // not retried [N-TLS-13]. By name and by address literal.
-TEST_F(Tls, CertificateForAnotherNameIsRefused)
+TEST_F(TlsE2E, CertificateForAnotherNameIsRefused)
 {
   test_pki::leaf other;
   other.dns = {"other.example"};
@@ -150,7 +269,7 @@ TEST_F(Tls, CertificateForAnotherNameIsRefused)
 
 // A chain that does not lead to a trusted CA is refused: the system's
 // store knows no test CA, and another test CA is not this one [N-TLS-10].
-TEST_F(Tls, UntrustedCaIsRefused)
+TEST_F(TlsE2E, UntrustedCaIsRefused)
 {
   start_server(pki_.issue("natterd"));
   const std::string system_store = refused({"--nick", "alice", "--tls"}, server_.tls_address());
@@ -163,7 +282,7 @@ TEST_F(Tls, UntrustedCaIsRefused)
 
 // A port that does not speak TLS (natterd's plain port greets in text) is
 // a failed handshake too: one line, exit 1, no retry, nothing shown.
-TEST_F(Tls, PlainPortIsAFailedHandshake)
+TEST_F(TlsE2E, PlainPortIsAFailedHandshake)
 {
   start_server(pki_.issue("natterd"));
   const std::string err = refused({"--nick", "alice", "--tls", "--tls-ca", pki_.ca_cert().string()},
@@ -175,7 +294,7 @@ TEST_F(Tls, PlainPortIsAFailedHandshake)
 // "--tls-insecure turns verification off and says so": a certificate for
 // another name from an unknown CA is taken, with a warning on stderr in a
 // pipe (once) and as a status line on a terminal.
-TEST_F(Tls, InsecureConnectsAndWarns)
+TEST_F(TlsE2E, InsecureConnectsAndWarns)
 {
   test_pki::leaf other;
   other.dns = {"other.example"};
@@ -202,7 +321,7 @@ TEST_F(Tls, InsecureConnectsAndWarns)
 
 // "Exit status [...] 2 usage error": the TLS options need --tls, and a CA
 // to trust contradicts not verifying. Nothing is connected to.
-TEST_F(Tls, TlsOptionsWithoutTlsAreUsageErrors)
+TEST_F(TlsE2E, TlsOptionsWithoutTlsAreUsageErrors)
 {
   const std::string ca = pki_.ca_cert().string();
   for (const std::vector<std::string>& args : {std::vector<std::string>{"--tls-ca", ca},
@@ -225,7 +344,7 @@ TEST_F(Tls, TlsOptionsWithoutTlsAreUsageErrors)
 // A --tls-ca that cannot be used ends natter before it connects, as an
 // unusable --tls-cert ends natterd: status 1, one line naming the flag and
 // the file (README, "TLS").
-TEST_F(Tls, UnusableCaFileExitsOne)
+TEST_F(TlsE2E, UnusableCaFileExitsOne)
 {
   const std::string missing = home_.path() + "/no-such-ca.pem";
   const std::string not_pem = home_.path() + "/not-a-ca.pem";
@@ -246,7 +365,7 @@ TEST_F(Tls, UnusableCaFileExitsOne)
 // [N-TLS-13]: natterd comes back on the same port with a certificate for
 // another name, and natter stops at its first try with the reason instead
 // of giving up after its reconnections.
-TEST_F(Tls, FailedHandshakeOnReconnectionIsNotRetried)
+TEST_F(TlsE2E, FailedHandshakeOnReconnectionIsNotRetried)
 {
   const reserved_port held;
   ASSERT_NE(held.port(), 0) << "cannot reserve a port";
@@ -276,7 +395,7 @@ TEST_F(Tls, FailedHandshakeOnReconnectionIsNotRetried)
 // A reconnection offers the previous connection's session, which natterd
 // resumes (spec 3.1: natterd "sends TLS 1.3 session tickets so that
 // clients can resume"). natterd's idle timeout ends the first connection.
-TEST_F(Tls, ReconnectionResumesTheSession)
+TEST_F(TlsE2E, ReconnectionResumesTheSession)
 {
   const issued pair = pki_.issue("natterd");
   std::vector<std::string> flags = tls_flags(pair);
@@ -291,6 +410,92 @@ TEST_F(Tls, ReconnectionResumesTheSession)
   ASSERT_TRUE(alice.wait_for(connected + ", resumed", 10s, *first)) << alice.out();
   ASSERT_TRUE(alice.write("/quit\r"));
   EXPECT_EQ(alice.wait(5s), 0);
+}
+
+/// natter over TLS to a server the test speaks for (tls_server_side), with
+/// a certificate from the fixture's CA.
+class TlsE2EPeer : public TlsE2E
+{
+protected:
+  void SetUp() override { ASSERT_NE(listener_.port(), 0) << "cannot listen on loopback"; }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(listener_.port()); }
+
+  /// natter's connection, accepted, before its handshake.
+  std::unique_ptr<tls_server_side> accept()
+  {
+    const int fd = listener_.accept(10s);
+    EXPECT_NE(fd, -1) << "natter did not connect";
+    return fd == -1 ? nullptr : std::make_unique<tls_server_side>(fd, *context_);
+  }
+
+  loopback_listener listener_;
+  std::shared_ptr<const tls::server_context> context_ = [this]
+  {
+    const issued pair = pki_.issue("peer");
+    return tls::server_context::load(pair.cert.string(), pair.key.string());
+  }();
+};
+
+// "A natter client SHOULD offer `natter`" [N-TLS-5]; and a close_notify
+// from the server ends the connection as EOF does (spec 9.5), even while
+// the TCP connection stays open: natter answers with its own close_notify
+// and closes.
+TEST_F(TlsE2EPeer, OffersAlpnAndTakesCloseNotifyAsTheEnd)
+{
+  child alice =
+      pipe({"--nick", "alice", "--tls", "--tls-ca", pki_.ca_cert().string(), "--no-reconnect"},
+           address());
+  const auto side = accept();
+  ASSERT_TRUE(side);
+  ASSERT_TRUE(side->handshake(10s)) << side->channel().error();
+  EXPECT_EQ(side->channel().alpn(), "natter");
+  ASSERT_TRUE(side->send("220 natter/1 ready"));
+  ASSERT_EQ(side->read_line(10s), "NICK alice");
+  ASSERT_TRUE(side->send("200 alice nick accepted"));
+  ASSERT_TRUE(side->close_notify());
+  EXPECT_EQ(alice.wait(10s), 1);
+  EXPECT_EQ(side->read_line(5s), std::nullopt);
+  EXPECT_TRUE(side->notified());
+  alice.drain(2s);
+  EXPECT_EQ(alice.err(),
+            "natter: giving up on " + address() + ": connection lost: closed by the server\n");
+}
+
+// In TLS 1.2 the server's Finished ends the handshake, and the greeting
+// can come in the same read: natter takes the connection as made before
+// it reads the greeting, so the greeting's line advert holds (taken the
+// other way round, connecting would reset the limit to 32 octets, N-CONN-13,
+// and natter would refuse to send the long line).
+TEST_F(TlsE2EPeer, GreetingInTheReadThatEndsTheHandshake)
+{
+  child alice = pipe({"--nick", "alice", "--tls", "--tls-ca", pki_.ca_cert().string()}, address());
+  const auto side = accept();
+  ASSERT_TRUE(side);
+  SSL_set_max_proto_version(side->channel().native(), TLS1_2_VERSION);
+  side->send_with_handshake("220 natter/1 line=1024 ready");
+  ASSERT_TRUE(side->handshake(10s)) << side->channel().error();
+  EXPECT_EQ(side->channel().version(), "TLSv1.2");
+  ASSERT_EQ(side->read_line(10s), "NICK alice");
+  ASSERT_TRUE(side->send("200 alice nick accepted"));
+  const std::string long_line(100, 'x');
+  ASSERT_TRUE(alice.write(long_line + "\n"));
+  EXPECT_EQ(side->read_line(10s), "MSG " + long_line);
+}
+
+// The handshake is bounded as the connect is: in a pipe by --timeout. A
+// server that takes the ClientHello and answers nothing is given up on.
+TEST_F(TlsE2EPeer, SilentHandshakeIsBoundedByTheTimeout)
+{
+  child alice =
+      pipe({"--nick", "alice", "--tls", "--tls-ca", pki_.ca_cert().string(), "--timeout", "1"},
+           address());
+  const int fd = listener_.accept(10s);
+  ASSERT_NE(fd, -1) << "natter did not connect";
+  EXPECT_EQ(alice.wait(10s), 1);
+  ::close(fd);
+  alice.drain(2s);
+  EXPECT_EQ(alice.err(), "natter: giving up on " + address() + ": no answer for 1 s\n");
 }
 
 } // namespace
