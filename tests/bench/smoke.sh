@@ -119,6 +119,13 @@ else
   failures=$((failures + 1)); echo "FAIL handshake --resume: resumed fraction"; echo "$j"
 fi
 
+# --no-greeting (servers that send nothing first): each connection counts
+# once natterd has closed after the client's close_notify.
+j=$(run handshake-no-greeting handshake --no-greeting --tls-ca "$ca" --port "$tls" \
+  --connections 4 --duration 0.5)
+check "handshake --no-greeting: closed by the server" "$j" greeting=\"the\ server\'s\ close\" \
+  handshakes=+ handshakes_per_server_cpu_s=+ failed=0
+
 # Without the run's CA the certificate cannot be verified: natter-bench says
 # so and fails.
 rc=0

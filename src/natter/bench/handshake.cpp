@@ -6,6 +6,13 @@
 // handshakes per second, per second of server CPU, and the time from
 // connect() to the greeting.
 //
+// With --no-greeting (servers that send nothing before the client speaks:
+// IRC servers, ncat --chat) a connection sends its close_notify as soon as
+// its handshake is complete and counts once the server has closed its end
+// (close_notify or end of stream); whatever the server sent on the way,
+// its TLS 1.3 tickets included, is read and ignored. The server has then
+// done all its work for the connection too.
+//
 // With --resume every connection offers the session of the newest one
 // that read its greeting (TLS 1.3 tickets arrive before the greeting), and
 // the report says how many the server actually resumed. One connection
@@ -82,6 +89,7 @@ private:
   void open(std::size_t slot, std::uint64_t now);
   void on_readable(chat_conn& c, std::uint64_t now);
   void greeted(chat_conn& c, std::string_view line, std::uint64_t now);
+  void completed(chat_conn& c, std::uint64_t now);
   void fail(chat_conn& c, const std::string& why);
   void watch(chat_conn& c);
 
@@ -176,7 +184,28 @@ void handshake_mode::on_event(const epoll_event& ev, std::uint64_t now)
 
 void handshake_mode::on_readable(chat_conn& c, std::uint64_t now)
 {
-  const long n = read_lines(c, buf_.data(), [&](std::string_view line) { greeted(c, line, now); });
+  const long n = read_lines(c, buf_.data(),
+                            [&](std::string_view line)
+                            {
+                              if (!o_.no_greeting)
+                                greeted(c, line, now);
+                            });
+  if (o_.no_greeting)
+  {
+    // "registering" stands for "close_notify sent, waiting for the close".
+    if (n == 0 && c.st == chat_conn::state::registering)
+      return completed(c, now);
+    if (n == 0)
+      return fail(c, "closed by the server during the handshake");
+    if (n == -2)
+      return fail(c, "the connection failed before the server closed");
+    if (handshake_done(c))
+    {
+      c.st = chat_conn::state::registering;
+      c.tls->close_notify();
+    }
+    return;
+  }
   if (n == 0)
     fail(c, "closed by the server before its greeting");
   else if (n == -2)
@@ -188,6 +217,13 @@ void handshake_mode::greeted(chat_conn& c, std::string_view line, std::uint64_t 
 {
   if (!line.starts_with("220 "))
     return fail(c, "refused: " + std::string(line.substr(0, 80)));
+  completed(c, now);
+}
+
+// The connection did what the mode asks of it: counted (once measuring),
+// its session kept for --resume, closed.
+void handshake_mode::completed(chat_conn& c, std::uint64_t now)
+{
   const auto slot = static_cast<std::size_t>(&c - slots_.data());
   if (ph_ == phase::running)
   {
@@ -262,9 +298,11 @@ int handshake_mode::finish(report& r)
   r.text("target", "target", o_.host + ":" + std::to_string(o_.port));
   r.text("tls_version", "TLS version", version_.empty() ? "-" : version_);
   r.text("resume", "offers a session", o_.resume ? "yes" : "no");
+  r.text("greeting", "waits for", o_.no_greeting ? "the server's close" : "the greeting");
   r.number("connections", "connections at once", o_.connections);
   r.number("seconds", "measured", secs, 2, "s");
-  r.number("handshakes", "handshakes (greeting read)", done);
+  r.number("handshakes",
+           o_.no_greeting ? "handshakes (server closed)" : "handshakes (greeting read)", done);
   r.number("handshakes_per_s", "handshakes", secs > 0 ? done / secs : 0, 0, "/s");
   r.number("resumed", "resumed", static_cast<double>(resumed_));
   r.number("resumed_fraction", "resumed fraction", done_ ? static_cast<double>(resumed_) / done : 0,
@@ -276,7 +314,8 @@ int handshake_mode::finish(report& r)
     r.number("server_cpu_us_per_handshake", "server CPU per handshake",
              1e6 * cpu_.server_seconds() / done, 1, "us");
   }
-  report_latency(r, "handshake", "connect to greeting", latency_);
+  report_latency(r, "handshake",
+                 o_.no_greeting ? "connect to server's close" : "connect to greeting", latency_);
   r.number("failed", "failed", static_cast<double>(failed_));
   if (!error_.empty())
     r.text("error", "  last failure", error_);

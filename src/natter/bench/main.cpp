@@ -5,7 +5,8 @@
 //   natter-bench fanout    --host H --port P --receivers N --senders K [--rate R]
 //                          --duration T [--dialect natter|irc|raw] [--tls]
 //   natter-bench idle      --host H --port P --conns N [--dialect natter|irc] [--tls]
-//   natter-bench handshake --host H --port P --connections N [--resume] --duration T
+//   natter-bench handshake --host H --port P --connections N [--resume] [--no-greeting]
+//                          --duration T
 //
 // Loopback only. --json prints one JSON object instead of the table;
 // --server-pid adds the server's CPU (and, for idle, its memory) beside
@@ -150,6 +151,10 @@ int main(int argc, char** argv)
   hs_cmd->add_flag("--resume", hs.resume,
                    "offer the session (TLS 1.3 ticket) of the newest connection that read its "
                    "greeting (default: full handshakes only)");
+  hs_cmd->add_flag("--no-greeting", hs.no_greeting,
+                   "for servers that send nothing first (IRC servers, ncat --chat): send "
+                   "close_notify once the handshake is complete and count the connection when "
+                   "the server has closed (default: wait for natter's 220 greeting)");
   add_tls(*hs_cmd, hs.tls, true);
 
   CLI11_PARSE(app, argc, argv);

@@ -51,11 +51,13 @@ struct idle_options : common_options
 int run_idle(const idle_options& o);
 
 /// `handshake`: new TLS connections, --connections at a time, each closed
-/// once the greeting is read.
+/// once the greeting is read (or, with no_greeting, once the server has
+/// closed after the client's close_notify).
 struct handshake_options : common_options
 {
   unsigned connections = 16; ///< connections in progress at once
   bool resume = false;       ///< offer the newest session (TLS 1.3 tickets)
+  bool no_greeting = false;  ///< the server sends nothing first (IRC servers, ncat)
   tls_options tls{true, {}, false};
 };
 int run_handshake(const handshake_options& o);

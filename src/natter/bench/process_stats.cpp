@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -22,11 +23,12 @@ namespace natter::bench
 namespace
 {
 
-// ppid and cutime + cstime (ticks: children reaped) of one /proc/<pid>/stat.
+// ppid, utime + stime and cutime + cstime (ticks) of one /proc/<pid>/stat.
 struct stat_fields
 {
   int ppid = 0;
-  long long children = 0; // cutime + cstime
+  long long own = 0;      // utime + stime: every thread's, exited ones too
+  long long children = 0; // cutime + cstime: children reaped
 };
 
 bool read_stat(int pid, stat_fields& out)
@@ -62,15 +64,23 @@ bool read_stat(int pid, stat_fields& out)
     ++field;
   }
   out.ppid = static_cast<int>(f[4]);
+  out.own = f[14] + f[15];
   out.children = f[16] + f[17];
   return true;
 }
 
-// Nanoseconds on CPU of every thread of `pid`, from schedstat: exact, where
-// the tick-sampled utime/stime miss short runs (100 socat children that each
-// echo a few hundred lines a second show 0 ticks).
+// Seconds on CPU of `pid`: the sum of its threads' schedstat, exact where
+// utime/stime (whole ticks) round a short run down to nothing (100 socat
+// children that each echo a few hundred lines a second show 0 ticks); but
+// utime + stime when that is more, since they keep the time of threads
+// that have exited, which schedstat no longer lists (stunnel runs a thread
+// per connection, and one per handshake in the handshake mode).
 double process_cpu_seconds(int pid)
 {
+  stat_fields st;
+  const double ticks =
+      read_stat(pid, st) ? static_cast<double>(st.own) / static_cast<double>(::sysconf(_SC_CLK_TCK))
+                         : 0;
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/task", pid);
   DIR* d = ::opendir(path);
@@ -92,7 +102,7 @@ double process_cpu_seconds(int pid)
     }
   }
   ::closedir(d);
-  return static_cast<double>(ns) / 1e9;
+  return std::max(static_cast<double>(ns) / 1e9, ticks);
 }
 
 } // namespace

@@ -32,8 +32,9 @@ private:
   double wall_ = 0, self_ = 0, server_ = -1;
 };
 
-/// CPU seconds of `pid` and its live descendants (plus the children it has
-/// reaped); negative when `pid` does not exist.
+/// CPU seconds of `pid` (its exited threads included) and its live
+/// descendants (plus the children it has reaped); negative when `pid` does
+/// not exist.
 double process_tree_cpu_seconds(int pid);
 
 /// VmRSS of `pid` in KiB; -1 when unknown.
