@@ -43,6 +43,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace natter::bench
@@ -240,7 +241,14 @@ void handshake_mode::completed(chat_conn& c, std::uint64_t now)
     cpu_.start();
   }
   if (o_.resume)
-    session_.reset(c.tls->session());
+  {
+    // A server that closes as soon as it reads the close_notify may not
+    // have sent its tickets first: keep the newest session that can be
+    // resumed.
+    session_ptr s(c.tls->session());
+    if (s && SSL_SESSION_is_resumable(s.get()) == 1)
+      session_ = std::move(s);
+  }
   c.tls->close_notify();
   (void)flush(c); // a few octets on an idle socket; the close follows either way
   close_conn(c, poll_);
