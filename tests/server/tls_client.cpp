@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 
 #include <stdexcept>
+#include <utility>
 
 namespace natter::test
 {
@@ -27,7 +28,8 @@ int remaining_ms(steady::time_point until)
 } // namespace
 
 tls_client::tls_client(unsigned short port, const settings& s)
-    : ctx_(std::make_unique<tls::client_context>(tls::client_settings{!s.ca.empty(), s.ca}))
+    : ctx_(std::make_unique<tls::client_context>(tls::client_settings{!s.ca.empty(), s.ca})),
+      with_finished_(s.with_finished), close_with_finished_(s.close_with_finished)
 {
   if (!s.alpn)
     SSL_CTX_set_alpn_protos(ctx_->native(), nullptr, 0);
@@ -86,6 +88,13 @@ bool tls_client::read_some(std::chrono::milliseconds limit)
   }
   const auto status = channel_->receive(std::string_view(buf, static_cast<std::size_t>(n)),
                                         [this](std::string_view plain) { plain_ += plain; });
+  if (channel_->established() && (!with_finished_.empty() || close_with_finished_))
+  {
+    // Behind the Finished that receive() just queued: one write for all.
+    channel_->encrypt(std::exchange(with_finished_, {}));
+    if (std::exchange(close_with_finished_, false))
+      channel_->close_notify();
+  }
   flush();
   if (status == tls::channel::status::closed)
   {

@@ -25,6 +25,10 @@ public:
     bool alpn = true;               ///< offer ALPN "natter"
     SSL_SESSION* resume = nullptr;  ///< a session to offer
     int rcvbuf = 0;                 ///< SO_RCVBUF before connecting; 0: the kernel's
+    /// Plaintext sent in the same write as the client's Finished, and
+    /// then a close_notify too when `close_with_finished`.
+    std::string with_finished;
+    bool close_with_finished = false;
   };
 
   /// Connects to 127.0.0.1:`port` and runs the handshake (for up to 5 s).
@@ -60,6 +64,8 @@ private:
   int fd_ = -1;
   std::string plain_;
   std::string error_;
+  std::string with_finished_;
+  bool close_with_finished_ = false;
   bool ended_ = false;
   bool notified_ = false;
 };

@@ -44,7 +44,12 @@ protected:
     return f;
   }
 
-  tls_client::settings trusting() const { return {pki.ca_cert().string()}; }
+  tls_client::settings trusting() const
+  {
+    tls_client::settings s;
+    s.ca = pki.ca_cert().string();
+    return s;
+  }
 
   /// A TLS client that registered as `nick`; its greeting is checked.
   std::unique_ptr<tls_client> registered_tls(const natterd_process& d, const std::string& nick,
@@ -181,6 +186,24 @@ TEST_F(TlsPort, QuitEndsWithCloseNotify)
   EXPECT_EQ(c->line(), "221 goodbye");
   EXPECT_EQ(c->line(), "<closed>");
   EXPECT_TRUE(c->closed_by_notify());
+}
+
+// A client that sends its Finished, its lines and its close_notify in one
+// write is served like a plain client whose lines come with its FIN.
+TEST_F(TlsPort, LinesAndCloseNotifyWithTheFinishedAreServed)
+{
+  natterd_process d(tls_flags());
+  client watcher = registered(d.chat_port(), "watcher");
+  tls_client::settings s = trusting();
+  s.with_finished = "NICK early\r\nMSG said at once\r\n";
+  s.close_with_finished = true;
+  tls_client c(d.tls_port(), s);
+  ASSERT_TRUE(c.established()) << c.error();
+  EXPECT_EQ(c.line(), d.greeting());
+  EXPECT_EQ(c.line(), "200 early nick accepted");
+  EXPECT_EQ(watcher.line(), "JOIN early");
+  EXPECT_EQ(watcher.line(), "MSG early said at once");
+  EXPECT_EQ(watcher.line(), "QUIT early connection closed");
 }
 
 // A handshake that never starts or stalls is closed at its deadline and

@@ -43,9 +43,10 @@ std::span<char> read_buffer() noexcept
 // socket again could fail (a reset in between) and leak that count.
 chat_connection::chat_connection(worker_socket socket, const asio::ip::tcp::endpoint& peer,
                                  server& srv, worker& w, std::unique_ptr<tls::channel> tls,
-                                 std::string early)
+                                 std::string early, bool input_ended)
     : socket_(std::move(socket)), peer_(peer), server_(srv), worker_(w),
-      conn_(srv.room(), *this, core::clock::now()), tls_(std::move(tls)), early_(std::move(early))
+      conn_(srv.room(), *this, core::clock::now()), tls_(std::move(tls)), early_(std::move(early)),
+      tls_input_ended_(input_ended)
 {
 }
 
@@ -63,6 +64,8 @@ void chat_connection::start()
                self->conn_.start(); // the greeting wakes the writer
                if (!self->early_.empty())
                  self->conn_.received(std::exchange(self->early_, {}), core::clock::now());
+               if (self->tls_input_ended_)
+                 self->conn_.end_of_input(core::clock::now());
                self->settle();
              });
 }
@@ -139,10 +142,15 @@ void chat_connection::received(std::string_view data, core::time_point now)
 {
   if (!tls_)
     return conn_.received(data, now);
+  if (tls_input_ended_)
+    return; // after the client's close_notify: nothing more is its input
   const auto status =
       tls_->receive(data, [this, now](std::string_view plain) { conn_.received(plain, now); });
   if (status == tls::channel::status::closed)
+  {
+    tls_input_ended_ = true;
     conn_.end_of_input(now);
+  }
   else if (status == tls::channel::status::failed)
   {
     if (log_enabled(log_level::debug))

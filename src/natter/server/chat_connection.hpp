@@ -28,10 +28,12 @@ class chat_connection : public std::enable_shared_from_this<chat_connection>, pu
 {
 public:
   /// `socket` belongs to `w`'s io_context. On the TLS port, `tls` is the
-  /// channel whose handshake is complete, and `early` the plaintext that
-  /// arrived with its end.
+  /// channel whose handshake is complete, `early` the plaintext that
+  /// arrived with its end, and `input_ended` whether the client's
+  /// close_notify came with it.
   chat_connection(worker_socket socket, const asio::ip::tcp::endpoint& peer, server& srv, worker& w,
-                  std::unique_ptr<tls::channel> tls = nullptr, std::string early = {});
+                  std::unique_ptr<tls::channel> tls = nullptr, std::string early = {},
+                  bool input_ended = false);
   chat_connection(const chat_connection&) = delete;
   chat_connection& operator=(const chat_connection&) = delete;
   ~chat_connection() override;
@@ -72,8 +74,9 @@ private:
   std::size_t tls_batch_ = 0;         // TLS: plaintext octets in the pending records
   core::time_point timer_at_ = core::time_point::max();
   bool reading_ = false;
-  bool writing_ = false;      // waiting for the socket to take more
-  bool shutdown_due_ = false; // TLS: shut down once the close_notify is sent
+  bool writing_ = false;         // waiting for the socket to take more
+  bool shutdown_due_ = false;    // TLS: shut down once the close_notify is sent
+  bool tls_input_ended_ = false; // TLS: the client's close_notify came; later octets are dropped
   bool closed_ = false;
 };
 

@@ -67,8 +67,12 @@ void tls_handshake::on_readable(const asio::error_code& wait_ec)
     send_pending(); // the alert, if the socket takes it now
     return end("TLS handshake failed: " + channel_->error());
   }
-  if (status == tls::channel::status::closed)
+  // A client may send its Finished, its lines and its close_notify in one
+  // go: once the handshake is done, the close is its end of input, after
+  // those lines, as a FIN is on the plain port.
+  if (status == tls::channel::status::closed && !channel_->established())
     return end("closed during the TLS handshake");
+  input_ended_ = status == tls::channel::status::closed;
   if (!send_pending())
     return end("TLS handshake: the write failed");
   if (writing_)
@@ -134,7 +138,7 @@ void tls_handshake::established()
     return;
   }
   auto c = std::make_shared<chat_connection>(std::move(socket_), peer_, server_, worker_,
-                                             std::move(channel_), std::move(early_));
+                                             std::move(channel_), std::move(early_), input_ended_);
   c->start();
 }
 

@@ -51,7 +51,8 @@ private:
   worker& worker_;
   std::unique_ptr<tls::channel> channel_;
   worker_timer timer_;
-  std::string early_; // application data that came with the handshake's end
+  std::string early_;        // application data that came with the handshake's end
+  bool input_ended_ = false; // ...and the client's close_notify after it
   bool writing_ = false;
   bool closing_ = false; // the handshake ended: close once pending() is sent
   bool over_ = false;
