@@ -21,6 +21,7 @@ packages=(
   clang libclang-rt-14-dev           # the clang build, libFuzzer, clang's sanitizers
   clang-format                       # scripts/check-format.sh
   nodejs npm                         # tests/spec: the grammar test
+  scdoc                              # man/*.scd -> the manual pages
 )
 
 # A package also counts as present when an installed package provides it:
