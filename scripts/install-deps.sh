@@ -22,6 +22,7 @@ packages=(
   clang-format                       # scripts/check-format.sh
   nodejs npm                         # tests/spec: the grammar test
   scdoc                              # man/*.scd -> the manual pages
+  mandoc python3                     # tests/man: lint and check the pages
 )
 
 # A package also counts as present when an installed package provides it:
