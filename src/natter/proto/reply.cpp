@@ -11,7 +11,7 @@ namespace
 {
 
 // The rows of spec/replies.tsv; tests/proto/reply_test.cpp compares them.
-constexpr std::array<reply_info, 22> rows{{
+constexpr std::array<reply_info, 24> rows{{
     {reply_code::nick_accepted, "nick_accepted", "nick accepted"},
     {reply_code::who, "who", "users in the room"},
     {reply_code::history, "history", "end of history"},
@@ -27,6 +27,7 @@ constexpr std::array<reply_info, 22> rows{{
     {reply_code::invalid_nick, "invalid_nick", "invalid nick"},
     {reply_code::nick_in_use, "nick_in_use", "nick already in use"},
     {reply_code::no_such_nick, "no_such_nick", "no such nick"},
+    {reply_code::try_again, "try_again", "try again later"},
     {reply_code::wrong_protocol, "wrong_protocol",
      "this port speaks natter, a line-based chat protocol"},
     {reply_code::server_full, "server_full", "server full"},
@@ -36,6 +37,7 @@ constexpr std::array<reply_info, 22> rows{{
     {reply_code::registration_timeout, "registration_timeout", "registration timeout"},
     {reply_code::idle_timeout, "idle_timeout", "idle timeout"},
     {reply_code::sendq_exceeded, "sendq_exceeded", "send queue exceeded"},
+    {reply_code::nick_lost, "nick_lost", "nick lost to another client"},
 }};
 
 void append_code(std::string& out, reply_code code)

@@ -33,6 +33,7 @@ enum class reply_code : int
   invalid_nick = 432,
   nick_in_use = 433,
   no_such_nick = 434,
+  try_again = 450,
   wrong_protocol = 500,
   server_full = 503,
   too_many_from_address = 504,
@@ -40,6 +41,7 @@ enum class reply_code : int
   registration_timeout = 522,
   idle_timeout = 523,
   sendq_exceeded = 524,
+  nick_lost = 525,
 };
 
 /// One row of spec/replies.tsv.

@@ -1,10 +1,10 @@
 // Holds the grammar of spec/natter.md to the abnf package (RFC 5234 ABNF with
 // RFC 7405's %s"..." and %i"..."), and the spec's examples to that grammar:
 //
-//   a. the block of "Collected ABNF" (Section 17) parses; every rule it
+//   a. the block of "Collected ABNF" (Section 18) parses; every rule it
 //      refers to is defined there or is an RFC 5234 core rule; every rule it
 //      defines is reachable from one of ROOTS;
-//   b. every ```abnf fragment elsewhere defines only rules that Section 17
+//   b. every ```abnf fragment elsewhere defines only rules that Section 18
 //      defines, with the same text (whitespace runs count as one space;
 //      comments are compared too, so an excerpt is an excerpt);
 //   c. every transcript line parses: `name> line` by line-content, and also
@@ -40,7 +40,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { moduleMismatches } from "./modules_match.mjs";
 
-/// Every rule of Section 17 must be reachable from one of these.
+/// Every rule of Section 18 must be reachable from one of these.
 const ROOTS = [
   "client-line",
   "line-content",
@@ -223,7 +223,7 @@ const corePath = path.join(path.dirname(require.resolve("abnf/package.json")), "
 const coreText = fs.readFileSync(corePath, "utf8");
 const core = abnf.parseString(coreText, "RFC 5234 core rules");
 
-// ---- a. Section 17 ----
+// ---- a. Section 18 ----
 let collected = null;
 if (collectedBlocks.length !== 1) {
   fail("collected", null,
@@ -244,7 +244,7 @@ if (collected) {
       const target = defs[ref.name.toUpperCase()] ?? core.defs[ref.name.toUpperCase()];
       if (!target) {
         fail("defined", ref.loc.start.line, `rule "${rule.name}" refers to "${ref.name}", ` +
-          "which neither Section 17 nor RFC 5234's core rules define");
+          "which neither Section 18 nor RFC 5234's core rules define");
       } else if (target.name !== ref.name) {
         // ABNF names are case-insensitive, but the parser the package
         // generates is not: it would not find the rule.
@@ -257,7 +257,7 @@ if (collected) {
   const queue = [];
   for (const root of ROOTS) {
     if (!defs[root.toUpperCase()]) {
-      fail("reachable", null, `root "${root}" is not defined in Section 17`);
+      fail("reachable", null, `root "${root}" is not defined in Section 18`);
     } else if (!reached.has(root.toUpperCase())) {
       reached.add(root.toUpperCase());
       queue.push(root.toUpperCase());
@@ -298,15 +298,15 @@ if (collected) {
     for (const [key, rule] of Object.entries(parsed.rules.defs)) {
       const whole = defs[key];
       if (!whole) {
-        fail("fragment", rule.loc.start.line, `rule "${rule.name}" is not defined in Section 17`);
+        fail("fragment", rule.loc.start.line, `rule "${rule.name}" is not defined in Section 18`);
         continue;
       }
       const mine = ruleText(parsed, rule);
       const theirs = ruleText(collected, whole);
       if (mine !== theirs) {
         fail("fragment", rule.loc.start.line,
-          `rule "${rule.name}" differs from Section 17 (line ${whole.loc.start.line}):\n` +
-          `    here:       ${mine}\n    Section 17: ${theirs}`);
+          `rule "${rule.name}" differs from Section 18 (line ${whole.loc.start.line}):\n` +
+          `    here:       ${mine}\n    Section 18: ${theirs}`);
       }
     }
   }
@@ -337,7 +337,7 @@ if (collected) {
   const starts = ["client-line", "line-content", "command", "server-line"]
     .filter(name => defs[name.toUpperCase()])
     .map(name => defs[name.toUpperCase()].name);
-  // Section 17, then the core rules it does not define itself.
+  // Section 18, then the core rules it does not define itself.
   const grammar = collected.text + Object.entries(core.defs)
     .filter(([key]) => !defs[key])
     .map(([, rule]) => coreText.slice(rule.loc.start.offset, rule.loc.end.offset).trim())
@@ -353,7 +353,7 @@ if (collected) {
       allowedStartRules: [...starts.map(slug), ...(pieces ?? []).flat().map(p => p.start)],
     });
   } catch (er) {
-    fail("parser", null, `no parser can be made of Section 17, so checks c and d did not run: ${er.message}`);
+    fail("parser", null, `no parser can be made of Section 18, so checks c and d did not run: ${er.message}`);
   }
 }
 
@@ -371,7 +371,7 @@ function mismatchAt(start, octets) {
   }
 }
 
-/// Matches octets against a rule of Section 17: null when they match, else
+/// Matches octets against a rule of Section 18: null when they match, else
 /// why not.
 function mismatch(rule, octets) {
   const def = defs[rule.toUpperCase()];
@@ -485,7 +485,7 @@ if (parser && pieces) {
   }
 }
 
-console.log(`spec_grammar: ${shown}: ${Object.keys(defs).length} rules in Section 17, ` +
+console.log(`spec_grammar: ${shown}: ${Object.keys(defs).length} rules in Section 18, ` +
   `${fragments.length} fragments, ${transcriptLines} transcript lines, ` +
   `${FRAMING_VECTORS.length} framing vectors: ${failures} failure${failures === 1 ? "" : "s"}`);
 process.exitCode = failures === 0 ? 0 : 1;
