@@ -16,6 +16,7 @@ packages=(
   libutf8proc-dev                    # the client's character widths (wrapping)
   libvterm-dev                       # tests/client: the screen a terminal shows
   libssl-dev openssl                 # TLS (OpenSSL 3); tests/server runs openssl s_client
+  libhiredis-dev redis-server        # natterd's cluster; tests/cluster start their own redis-server
   libgtest-dev libgmock-dev          # GoogleTest
   libbenchmark-dev                   # Google Benchmark
   clang libclang-rt-14-dev           # the clang build, libFuzzer, clang's sanitizers
