@@ -108,6 +108,14 @@ server::server(const options& opts)
 
 server::~server() = default;
 
+void server::check(const options& opts)
+{
+  if (opts.chat_port || opts.tls.port || opts.echo_port)
+    listener::address(opts.bind);
+  if (opts.tls.port)
+    tls_keeper::load(opts.tls);
+}
+
 void server::listen()
 {
   if (options_.chat_port)
