@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 namespace natter::test
@@ -64,7 +66,7 @@ unsigned short port_of(const std::string& line)
 } // namespace
 
 natterd_process::natterd_process(std::vector<std::string> flags, unsigned long nofile,
-                                 bool capture_log)
+                                 bool capture_log, bool log_is_journal)
 {
   // NATTER_TEST_LOG=debug shows natterd's log when a test needs a look.
   const char* level = std::getenv("NATTER_TEST_LOG");
@@ -92,6 +94,25 @@ natterd_process::natterd_process(std::vector<std::string> flags, unsigned long n
   for (auto& a : args)
     argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The child's environment is made here: after fork() only
+  // async-signal-safe calls are allowed.
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (!std::string_view(*e).starts_with("JOURNAL_STREAM=") || !log_is_journal)
+      env.emplace_back(*e);
+  if (log_is_journal)
+  {
+    struct stat st
+    {
+    };
+    if (log_fd < 0 || ::fstat(log_fd, &st) != 0)
+      throw std::runtime_error("log_is_journal needs capture_log");
+    env.push_back("JOURNAL_STREAM=" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino));
+  }
+  std::vector<char*> envp;
+  for (auto& e : env)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
 
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0)
@@ -109,7 +130,7 @@ natterd_process::natterd_process(std::vector<std::string> flags, unsigned long n
       rlimit rl{nofile, nofile};
       ::setrlimit(RLIMIT_NOFILE, &rl);
     }
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   ::close(out[1]);

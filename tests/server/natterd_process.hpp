@@ -42,9 +42,11 @@ class natterd_process
 public:
   /// Starts natterd and waits for its "listening" lines. `nofile`, when
   /// non-zero, is the child's RLIMIT_NOFILE. With `capture_log`, natterd's
-  /// log (its standard error) goes to a file that log() reads.
+  /// log (its standard error) goes to a file that log() reads; with
+  /// `log_is_journal` too, $JOURNAL_STREAM names that file's device and
+  /// inode, as systemd's does when stderr is the journal.
   explicit natterd_process(std::vector<std::string> flags = {}, unsigned long nofile = 0,
-                           bool capture_log = false);
+                           bool capture_log = false, bool log_is_journal = false);
   natterd_process(const natterd_process&) = delete;
   natterd_process& operator=(const natterd_process&) = delete;
   /// Stops natterd with SIGKILL if it still runs.

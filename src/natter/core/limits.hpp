@@ -85,7 +85,9 @@ struct shown
   std::string_view value;
 };
 
-inline constexpr std::array<shown, 30> table{{
+inline constexpr std::array<shown, 32> table{{
+    {"--config", "", "none"},
+    {"--check-config", "", "off"},
     {"--bind", "", "::"},
     {"--chat-port", "", "7777"},
     {"--echo-port", "", "7"},

@@ -27,12 +27,19 @@ listener::listener(asio::io_context& main, std::vector<std::unique_ptr<worker>>&
 {
 }
 
-void listener::open(const std::string& bind, unsigned short port)
+asio::ip::address listener::address(const std::string& bind)
 {
   asio::error_code ec;
   asio::ip::address addr = asio::ip::make_address(bind, ec);
   if (ec)
     throw std::runtime_error("bad address '" + bind + "': " + ec.message() + " (change --bind)");
+  return addr;
+}
+
+void listener::open(const std::string& bind, unsigned short port)
+{
+  const asio::ip::address addr = address(bind);
+  asio::error_code ec;
   tcp::endpoint ep(addr, port);
   acceptor_.open(ep.protocol(), ec);
   if (ec && addr.is_v6() && addr.to_v6().is_unspecified())

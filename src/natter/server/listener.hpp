@@ -35,6 +35,10 @@ public:
   /// Throws std::runtime_error naming the flag to change.
   void open(const std::string& bind, unsigned short port);
 
+  /// The address `bind` names (--bind). Throws std::runtime_error naming
+  /// --bind when it names none.
+  static asio::ip::address address(const std::string& bind);
+
   /// Starts accepting.
   void start();
 

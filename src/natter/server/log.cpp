@@ -1,8 +1,12 @@
 #include "natter/server/log.hpp"
 
+#include <sys/stat.h>
+
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 
@@ -13,9 +17,48 @@ namespace
 {
 
 constexpr std::array<std::string_view, 5> names{"debug", "info", "warn", "error", "off"};
+// syslog(3) priorities: LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR.
+constexpr std::array<std::string_view, 4> priorities{"<7>", "<6>", "<4>", "<3>"};
+constexpr std::string_view error_priority = priorities[static_cast<std::size_t>(log_level::error)];
 
 std::atomic<log_level> threshold{log_level::info};
 std::mutex out_mutex;
+
+// $JOURNAL_STREAM is "<device>:<inode>" in decimal. systemd sets it when
+// stdout or stderr goes to the journal and passes it on to children, so
+// only a match with descriptor 2 itself says stderr is the journal now.
+bool stderr_is_journal() noexcept
+{
+  const char* env = std::getenv("JOURNAL_STREAM");
+  if (env == nullptr)
+    return false;
+  const std::string_view text(env);
+  const std::size_t colon = text.find(':');
+  if (colon == std::string_view::npos)
+    return false;
+  auto number = [](std::string_view s, unsigned long long& out)
+  {
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+  };
+  unsigned long long dev = 0;
+  unsigned long long ino = 0;
+  struct stat st
+  {
+  };
+  return number(text.substr(0, colon), dev) && number(text.substr(colon + 1), ino) &&
+         ::fstat(2, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+// One fwrite per line under a lock, so lines from threads never interleave.
+void write_line(std::string_view prefix, std::string_view text)
+{
+  std::string line(prefix);
+  line += text;
+  line += '\n';
+  std::lock_guard lock(out_mutex);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
 
 } // namespace
 
@@ -40,18 +83,27 @@ bool log_enabled(log_level level) noexcept
   return level != log_level::off && level >= threshold.load(std::memory_order_relaxed);
 }
 
+bool log_to_journal() noexcept
+{
+  static const bool journal = stderr_is_journal();
+  return journal;
+}
+
 void log(log_level level, std::string_view text)
 {
   if (!log_enabled(level))
     return;
-  std::string line = "natterd: ";
-  line += names[static_cast<std::size_t>(level)];
-  line += ": ";
-  line += text;
-  line += '\n';
-  // One fwrite per line under a lock, so lines from threads never interleave.
-  std::lock_guard lock(out_mutex);
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  const auto i = static_cast<std::size_t>(level);
+  // The journal stamps each line and records which program wrote it.
+  std::string prefix(log_to_journal() ? priorities[i] : "natterd: ");
+  prefix += names[i];
+  prefix += ": ";
+  write_line(prefix, text);
+}
+
+void log_failure(std::string_view text)
+{
+  write_line(log_to_journal() ? error_priority : "natterd: ", text);
 }
 
 } // namespace natter::server

@@ -1,4 +1,6 @@
 // Logging to stderr, one line per event, with levels (natterd --log-level).
+// When stderr is the systemd journal, each line starts with its syslog
+// priority instead of natterd's name, so the journal files it by level.
 #ifndef NATTER_SERVER_LOG_HPP
 #define NATTER_SERVER_LOG_HPP
 
@@ -26,8 +28,18 @@ void set_log_level(log_level level) noexcept;
 /// True when a line of `level` would be written (to skip building it).
 bool log_enabled(log_level level) noexcept;
 
-/// Writes "natterd: <level>: <text>" as one line; safe from any thread.
+/// Writes "natterd: <level>: <text>" as one line; safe from any thread. On
+/// the journal: "<N><level>: <text>", N the syslog priority (7 debug, 6
+/// info, 4 warn, 3 error).
 void log(log_level level, std::string_view text);
+
+/// Writes "natterd: <text>" (on the journal "<3><text>") whatever the log
+/// level: why natterd cannot start, or why its configuration is refused.
+void log_failure(std::string_view text);
+
+/// True when stderr is the journal: $JOURNAL_STREAM names the device and
+/// inode of descriptor 2 (systemd.exec(5)). Looked at once.
+bool log_to_journal() noexcept;
 
 } // namespace natter::server
 

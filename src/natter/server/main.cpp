@@ -1,4 +1,5 @@
-// natterd: parse the command line, run the server. Exceptions are caught
+// natterd: parse the command line (and --config), run the server or
+// check that it could start (--check-config). Exceptions are caught
 // only here.
 #include "natter/server/options.hpp"
 #include "natter/server/server.hpp"
@@ -17,13 +18,20 @@ int main(int argc, char** argv)
   natter::server::set_log_level(opts.level);
   try
   {
+    if (opts.check_config)
+    {
+      natter::server::server::check(opts);
+      std::puts("natterd: configuration ok");
+      return 0;
+    }
     natter::server::server srv(opts);
     srv.listen();
     return srv.run();
   }
   catch (const std::exception& e)
   {
-    std::fprintf(stderr, "natterd: %s\n", e.what());
+    // Cannot start, failed while running, or failed --check-config.
+    natter::server::log_failure(e.what());
     return 1;
   }
 }

@@ -1,11 +1,14 @@
 #include "natter/server/options.hpp"
 
+#include "natter/server/config_file.hpp"
 #include "natter/server/wall_clock.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <string_view>
 #include <system_error>
 #include <thread>
@@ -17,16 +20,24 @@ namespace
 {
 
 // "off" or a port number (0: ephemeral).
-std::optional<unsigned short> parse_port(std::string_view flag, const std::string& text)
+std::optional<unsigned short> parse_port(std::string_view flag, const std::string& text,
+                                         const config_file& config)
 {
   if (text == "off")
     return std::nullopt;
   unsigned n = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size() || n > 65535)
-    throw CLI::ValidationError(std::string(flag),
-                               "'" + text + "' is not a port: use 0..65535 or off");
+    config.reject(flag, "'" + text + "' is not a port: use 0..65535 or off");
   return static_cast<unsigned short>(n);
+}
+
+// --check-config anywhere on the command line: then every refusal, of the
+// command line too, is a failed check (status 1).
+bool checking(int argc, char** argv)
+{
+  return std::any_of(argv + std::min(argc, 1), argv + argc,
+                     [](const char* a) { return std::strcmp(a, "--check-config") == 0; });
 }
 
 // The default of `flag` as the README and the spec write it (limits.hpp).
@@ -48,10 +59,22 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   CLI::App app{"natterd: the natter chat server (TCP, default port 7777) and an "
                "RFC 862 echo service (default port 7)",
                "natterd"};
-  app.set_version_flag("--version", "natterd 0.1.0 (natter/1)");
+  app.set_version_flag("--version", "natterd 0.1.0 (natter/1)")->configurable(false);
+  app.get_help_ptr()->configurable(false);
+  const auto config = std::make_shared<config_file>(app);
+  app.config_formatter(config);
+  app.set_config("--config", "",
+                 "read flags from FILE: `key = value` lines, a key for every flag here but "
+                 "--config, --check-config, --help and --version; the command line wins")
+      ->type_name("FILE");
+  app.add_flag("--check-config", out.check_config,
+               "check the configuration as at start-up (--tls-cert and --tls-key loaded and "
+               "matched), bind nothing, print 'natterd: configuration ok' and exit 0, or the "
+               "reason and exit 1")
+      ->configurable(false);
 
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  out.threads = cores;
+  out.threads = 0;
   namespace limits = core::limits;
   std::string chat_port = std::to_string(limits::chat_port);
   std::string echo_port = std::to_string(limits::echo_port);
@@ -80,8 +103,10 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   app.add_option("--max-per-ip", out.max_per_ip,
                  "chat connections per client address (504 beyond it); 0 = no limit")
       ->default_str(shown_default("--max-per-ip"));
+  // CLI11 passes -1 for a flag set false (no-loopback-exempt = false in a
+  // config file).
   app.add_flag(
-      "--no-loopback-exempt", [&out](std::int64_t) { out.loopback_exempt = false; },
+      "--no-loopback-exempt", [&out](std::int64_t n) { out.loopback_exempt = n <= 0; },
       "count loopback addresses against --max-per-ip too (exempt by default)");
   app.add_option("--max-line", c.max_line,
                  "line limit in octets, terminator included (min " +
@@ -167,9 +192,10 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
                  "seconds without an octet before an echo connection is closed; 0 = none")
       ->default_str(shown_default("--echo-idle-timeout"))
       ->check(seconds);
-  app.add_option("--threads", out.threads, "I/O threads (default: the number of cores)")
-      ->default_str(std::to_string(cores))
-      ->check(CLI::Range(1u, 1024u));
+  app.add_option("--threads", out.threads,
+                 "I/O threads; 0 = one per core (" + std::to_string(cores) + " here)")
+      ->default_str("0")
+      ->check(CLI::Range(0u, 1024u));
   app.add_option("--log-level", level, "debug, info, warn, error or off (log to stderr)")
       ->default_str(shown_default("--log-level"))
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
@@ -187,34 +213,63 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   try
   {
     app.parse(argc, argv);
-    out.chat_port = parse_port("--chat-port", chat_port);
-    out.echo_port = parse_port("--echo-port", echo_port);
-    out.tls.port = parse_port("--tls-port", tls_port);
+    if (app.get_config_ptr()->count() > 0 && app.get_config_ptr()->as<std::string>().empty())
+      throw CLI::ValidationError("--config", "needs a file name");
+    out.chat_port = parse_port("--chat-port", chat_port, *config);
+    out.echo_port = parse_port("--echo-port", echo_port, *config);
+    out.tls.port = parse_port("--tls-port", tls_port, *config);
     if (out.tls.port && (out.tls.cert.empty() || out.tls.key.empty()))
-      throw CLI::ValidationError(out.tls.cert.empty() ? "--tls-cert" : "--tls-key",
-                                 "is needed with --tls-port");
+      config->reject(out.tls.cert.empty() ? "--tls-cert" : "--tls-key", "is needed with --tls-port",
+                     {"--tls-port"});
     if (!out.tls.port && !(out.tls.cert.empty() && out.tls.key.empty()))
-      throw CLI::ValidationError(out.tls.cert.empty() ? "--tls-key" : "--tls-cert",
-                                 "is used only with --tls-port");
+      config->reject(out.tls.cert.empty() ? "--tls-key" : "--tls-cert",
+                     "is used only with --tls-port");
+    // The services share --bind: one port cannot serve two of them.
+    const std::pair<const char*, std::optional<unsigned short>> ports[] = {
+        {"--chat-port", out.chat_port},
+        {"--tls-port", out.tls.port},
+        {"--echo-port", out.echo_port}};
+    for (std::size_t i = 0; i < std::size(ports); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (ports[i].second && ports[i].second == ports[j].second && *ports[i].second != 0)
+          config->reject(ports[i].first,
+                         "port " + std::to_string(*ports[i].second) + " is " + ports[j].first +
+                             "'s already",
+                         {ports[j].first});
     // A HISTORY reply is queued whole (N-REPLY-4): a full one must not get
     // the client that asked for it dropped (spec 7.11).
     if (const std::size_t most = limits::max_history(c.max_line, c.max_sendq); c.history > most)
-      throw CLI::ValidationError(
-          "--history", std::to_string(c.history) + " messages may not fit a send queue: at most " +
-                           std::to_string(most) + " with --max-line " + std::to_string(c.max_line) +
-                           " and --max-sendq " + std::to_string(c.max_sendq));
+      config->reject("--history",
+                     std::to_string(c.history) + " messages may not fit a send queue: at most " +
+                         std::to_string(most) + " with --max-line " + std::to_string(c.max_line) +
+                         " and --max-sendq " + std::to_string(c.max_sendq),
+                     {"--max-line", "--max-sendq"});
   }
   catch (const CLI::ParseError& e)
   {
-    // --help and --version exit 0; every error of the command line exits
-    // 2 (spec 13.1), whatever CLI11's own code for it.
-    return app.exit(e) == 0 ? 0 : 2;
+    // --help and --version exit 0. Every other refusal exits 2 (spec
+    // 13.1), whatever CLI11's own code for it, or 1 when it fails a
+    // --check-config. What a config file got wrong, a failed check, and
+    // anything on the journal take one line; the command line's own
+    // errors keep CLI11's hint at --help.
+    if (e.get_exit_code() == 0)
+      return app.exit(e);
+    const bool check = checking(argc, argv);
+    if (dynamic_cast<const CLI::FileError*>(&e) != nullptr)
+      log_failure(config->unreadable());
+    else if (check || log_to_journal() || dynamic_cast<const CLI::ConfigError*>(&e) != nullptr)
+      log_failure(e.what());
+    else
+      app.exit(e);
+    return check ? 1 : 2;
   }
   catch (const std::exception& e)
   {
-    std::fprintf(stderr, "natterd: %s\n", e.what());
-    return 2;
+    log_failure(e.what());
+    return checking(argc, argv) ? 1 : 2;
   }
+  if (out.threads == 0)
+    out.threads = cores;
   parse_log_level(level, out.level);
   // Rounded, not truncated: 1.001 * 1000 is 1000.9999... in binary, and the
   // greeting advertises the milliseconds applied (reg=1.001).

@@ -40,12 +40,16 @@ struct options
     std::chrono::milliseconds check_interval{core::limits::tls_check_interval};
   } tls;
   unsigned threads = 1;
+  /// --check-config: check everything as at start-up, serve nothing.
+  bool check_config = false;
   log_level level = log_level::info;
   core::config chat; ///< line, send queue, rate and timeout limits
 };
 
-/// Parses argv. Returns an exit status when natterd should exit at once
-/// (--help, --version, a bad flag: the message is already printed).
+/// Parses argv, and the file --config names. Returns an exit status when
+/// natterd should exit at once (--help, --version, a bad flag or config
+/// file: the message is already printed; 1 for any refusal with
+/// --check-config).
 std::optional<int> parse_options(int argc, char** argv, options& out);
 
 } // namespace natter::server

@@ -51,10 +51,10 @@ void registry::chat_gone(const asio::ip::address& addr)
   check_empty(lock);
 }
 
-bool registry::admit_handshake(const asio::ip::address& addr)
+std::optional<proto::reply_code> registry::admit_handshake(const asio::ip::address& addr)
 {
   std::lock_guard lock(mutex_);
-  return !admit(handshakes_, addr);
+  return admit(handshakes_, addr);
 }
 
 void registry::handshake_gone(const asio::ip::address& addr)

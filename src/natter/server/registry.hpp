@@ -40,8 +40,9 @@ public:
 
   /// Counts a connection to the TLS port in for its handshake, which holds
   /// no chat slot (spec 3.1): at most --max-clients handshakes at once,
-  /// --max-per-ip per address. False (nothing counted) beyond either.
-  bool admit_handshake(const asio::ip::address& addr);
+  /// --max-per-ip per address. Beyond either, nothing is counted and the
+  /// answer is the limit's code (503, 504), as for admit_chat().
+  std::optional<proto::reply_code> admit_handshake(const asio::ip::address& addr);
 
   /// A handshake counted in by admit_handshake() ended.
   void handshake_gone(const asio::ip::address& addr);

@@ -59,6 +59,13 @@ void set_chat_socket_options(worker_socket& s, const options& o)
   }
 }
 
+// natterd's own limit of connections in all is something to act on; one
+// address's limit is that client's affair.
+log_level refusal_level(proto::reply_code why)
+{
+  return why == proto::reply_code::server_full ? log_level::warn : log_level::info;
+}
+
 // Sends one 5xx line to a connection that gets no session, then closes it.
 // The line is tiny and the socket's send buffer empty, so this never blocks.
 void refuse(worker_socket& s, proto::reply_code code)
@@ -100,6 +107,14 @@ server::server(const options& opts)
 }
 
 server::~server() = default;
+
+void server::check(const options& opts)
+{
+  if (opts.chat_port || opts.tls.port || opts.echo_port)
+    listener::address(opts.bind);
+  if (opts.tls.port)
+    tls_keeper::load(opts.tls);
+}
 
 void server::listen()
 {
@@ -156,9 +171,9 @@ void server::accept_chat(worker_socket socket, worker& w, bool tls)
     // A handshake holds no chat slot; handshakes have a pool of their own
     // of the same size (spec 3.1). Beyond it the connection is closed at
     // once: nothing can be said to it before TLS.
-    if (!registry_.admit_handshake(peer.address()))
+    if (const auto refusal = registry_.admit_handshake(peer.address()))
     {
-      log(log_level::info, "tls " + to_string(peer) + " refused: too many TLS handshakes");
+      log(refusal_level(*refusal), "tls " + to_string(peer) + " refused: too many TLS handshakes");
       return;
     }
     set_chat_socket_options(socket, options_);
@@ -168,7 +183,7 @@ void server::accept_chat(worker_socket socket, worker& w, bool tls)
   }
   if (const auto refusal = registry_.admit_chat(peer.address()))
   {
-    log(log_level::info,
+    log(refusal_level(*refusal),
         "chat " + to_string(peer) + " refused: " + std::string(proto::reply_text(*refusal)));
     refuse(socket, *refusal);
     return;
@@ -185,7 +200,7 @@ std::optional<proto::reply_code> server::tls_established(const tcp::endpoint& pe
   registry_.handshake_gone(peer.address());
   const auto refusal = registry_.admit_chat(peer.address());
   if (refusal)
-    log(log_level::info,
+    log(refusal_level(*refusal),
         "tls " + to_string(peer) + " refused: " + std::string(proto::reply_text(*refusal)));
   else if (log_enabled(log_level::info))
     log(log_level::info, "tls " + to_string(peer) + " connected");

@@ -42,6 +42,12 @@ public:
   server& operator=(const server&) = delete;
   ~server();
 
+  /// What listen() checks before it binds anything, by the same code: the
+  /// --bind address and, with --tls-port, the certificate and key (loaded
+  /// and matched). Throws std::runtime_error naming the flag at fault.
+  /// (natterd --check-config.)
+  static void check(const options& opts);
+
   /// Opens the listeners and prints "natterd: <svc> listening on <addr>:<port>"
   /// for each. Throws std::runtime_error naming the flag to change on failure.
   void listen();

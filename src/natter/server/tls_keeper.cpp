@@ -12,7 +12,14 @@ namespace natter::server
 namespace
 {
 
-std::shared_ptr<const tls::server_context> load(const options::tls_options& o)
+std::string described(const tls::server_context& c)
+{
+  return "certificate serial " + c.serial() + ", valid until " + c.not_after();
+}
+
+} // namespace
+
+std::shared_ptr<const tls::server_context> tls_keeper::load(const options::tls_options& o)
 {
   try
   {
@@ -25,13 +32,6 @@ std::shared_ptr<const tls::server_context> load(const options::tls_options& o)
         e.what());
   }
 }
-
-std::string described(const tls::server_context& c)
-{
-  return "certificate serial " + c.serial() + ", valid until " + c.not_after();
-}
-
-} // namespace
 
 tls_keeper::tls_keeper(asio::io_context& main, const options::tls_options& o)
     : options_(o), timer_(main), current_(load(o)), seen_(look_now())

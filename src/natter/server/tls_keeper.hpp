@@ -29,6 +29,10 @@ public:
   tls_keeper(const tls_keeper&) = delete;
   tls_keeper& operator=(const tls_keeper&) = delete;
 
+  /// Loads and checks the pair as the constructor and every reload do.
+  /// Throws std::runtime_error naming the flag of the file at fault.
+  static std::shared_ptr<const tls::server_context> load(const options::tls_options& o);
+
   /// The pair new connections get (from any thread).
   std::shared_ptr<const tls::server_context> current() const;
 
