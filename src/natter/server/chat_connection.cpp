@@ -90,6 +90,10 @@ void chat_connection::settle()
   if (closed_)
     return;
   const core::connection::next next = conn_.step(core::clock::now());
+  // While a cluster's answer is awaited no operation may be pending that
+  // would keep this connection alive: it keeps itself until the answer
+  // wakes it.
+  awaiting_ = next.await && !next.close ? shared_from_this() : nullptr;
   if (next.close)
     return close_socket(next.reset);
   if (next.shutdown_send)
@@ -355,6 +359,7 @@ void chat_connection::close_socket(bool reset)
   socket_.close(ignored);
   timer_.reset();
   server_.chat_closed(peer_, core::describe(conn_.reason()));
+  awaiting_.reset(); // the caller holds this connection too
 }
 
 } // namespace natter::server

@@ -13,8 +13,11 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <random>
 #include <stdexcept>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace natter::server
@@ -98,12 +101,46 @@ std::vector<std::unique_ptr<worker>> make_workers(unsigned n)
   return w;
 }
 
+// --node-id's default: the host name and the chat port (a port chosen by
+// the kernel is not known yet: the process id instead).
+std::string default_node_id(const options& opts)
+{
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+    std::strcpy(host, "natterd");
+  const unsigned port = opts.chat_port.value_or(0);
+  return std::string(host) + ":" +
+         (port != 0 ? std::to_string(port) : "pid" + std::to_string(::getpid()));
+}
+
+// A new name for every start of the process: what a node registers under.
+std::string random_run()
+{
+  std::random_device rd;
+  return std::to_string(rd()) + std::to_string(rd());
+}
+
 } // namespace
 
 server::server(const options& opts)
     : options_(opts), room_(opts.chat), registry_(options_), workers_(make_workers(opts.threads)),
       signals_(main_context(), SIGINT, SIGTERM, SIGHUP), stop_timer_(main_context())
 {
+  if (!opts.cluster.redis.empty())
+  {
+    cluster::node::settings s;
+    s.where = cluster::redis_address::parse(opts.cluster.redis);
+    s.id.prefix = opts.cluster.prefix;
+    s.id.node = opts.cluster.node_id.empty() ? default_node_id(opts) : opts.cluster.node_id;
+    s.id.run = random_run();
+    s.id.lease = opts.cluster.node_timeout;
+    s.id.log_max = opts.cluster.log;
+    s.backlog = opts.cluster.backlog;
+    s.log = [](bool warning, const std::string& line)
+    { log(warning ? log_level::warn : log_level::info, line); };
+    cluster_ = std::make_unique<cluster::node>(std::move(s), room_);
+    room_.set_cluster(*cluster_);
+  }
 }
 
 server::~server() = default;
@@ -118,6 +155,28 @@ void server::check(const options& opts)
 
 void server::listen()
 {
+  if (cluster_)
+  {
+    // The chat and TLS ports open once the node has joined the cluster; it
+    // waits for Redis meanwhile, logging every attempt (N-CLU-22).
+    cluster_->on_joined([this] { asio::post(main_context(), [this] { open_chat(); }); });
+    cluster_->start();
+  }
+  else
+    open_chat();
+  if (options_.echo_port)
+  {
+    echo_ = std::make_unique<echo_listener>(*this, main_context(), workers_);
+    echo_->open(options_.bind, *options_.echo_port);
+  }
+}
+
+// The chat service's listeners: at once on a single server, once joined in
+// a cluster (then from the main context, while the others run).
+void server::open_chat()
+{
+  if (stopping())
+    return;
   if (options_.chat_port)
   {
     chat_ = std::make_unique<chat_listener>(*this, main_context(), workers_);
@@ -129,14 +188,11 @@ void server::listen()
     tls_chat_ = std::make_unique<chat_listener>(*this, main_context(), workers_, true);
     tls_chat_->open(options_.bind, *options_.tls.port);
   }
-  if (options_.echo_port)
-  {
-    echo_ = std::make_unique<echo_listener>(*this, main_context(), workers_);
-    echo_->open(options_.bind, *options_.echo_port);
-  }
+  if (started_)
+    start_chat();
 }
 
-int server::run()
+void server::start_chat()
 {
   if (chat_)
     chat_->start();
@@ -145,6 +201,12 @@ int server::run()
     tls_chat_->start();
     tls_->start();
   }
+}
+
+int server::run()
+{
+  started_ = true;
+  start_chat();
   if (echo_)
     echo_->start();
   do_await_signal();
@@ -154,6 +216,9 @@ int server::run()
   workers_.front()->run();
   for (auto& t : threads)
     t.join();
+  // The departures of the shutdown reach the cluster (N-CLU-11).
+  if (cluster_)
+    cluster_->stop(shutdown_deadline);
   log(log_level::info, "stopped");
   return 0;
 }

@@ -13,6 +13,7 @@
 #ifndef NATTER_SERVER_SERVER_HPP
 #define NATTER_SERVER_SERVER_HPP
 
+#include "natter/cluster/node.hpp"
 #include "natter/core/room.hpp"
 #include "natter/proto/reply.hpp"
 #include "natter/server/listener.hpp"
@@ -97,11 +98,16 @@ private:
   void do_await_signal();
   void begin_shutdown();
   void stop_workers();
+  void open_chat();
+  void start_chat();
 
   options options_;
   // Declared before workers_, so it outlives every handler (and the sessions
   // they own) that ~io_context destroys after a stop with work still queued.
   core::room room_;
+  // With --redis: the room's link to the cluster. After room_ (it calls
+  // the room), before workers_ (their sessions call it as they go).
+  std::unique_ptr<cluster::node> cluster_;
   registry registry_;
   // One per --threads; the first also runs the listeners, signals and the
   // shutdown deadline.
@@ -112,6 +118,7 @@ private:
   std::unique_ptr<chat_listener> chat_;
   std::unique_ptr<chat_listener> tls_chat_;
   std::unique_ptr<echo_listener> echo_;
+  bool started_ = false; // run() began (the main context's thread only)
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<std::size_t> echo_held_{0}; // octets all echo connections hold
