@@ -6,12 +6,17 @@
 // Why not asio::ssl::stream: it keeps a 17 KiB input and a 17 KiB output
 // buffer for the life of every stream, and encrypts only the first buffer
 // of a gathered write, one record per line on the fan-out path. Here
-// OpenSSL reads from the caller's buffer and writes into a queue that is
-// freed when it drains (SSL_MODE_RELEASE_BUFFERS frees OpenSSL's own), so
-// an idle connection holds no buffer, and a batch of lines is gathered into
-// records of up to 16 KiB and sent with one write.
+// OpenSSL reads from the caller's buffer and writes into one buffer per
+// thread, shared by the thread's channels; a channel keeps a copy only of
+// what a send left over (SSL_MODE_RELEASE_BUFFERS frees OpenSSL's own), so
+// an idle connection holds no buffer, a write that goes out whole
+// allocates nothing, and a batch of lines is gathered into records of up
+// to 16 KiB and sent with one write.
 //
-// Threads: one thread at a time per channel.
+// Threads: one thread at a time per channel. Ciphertext pending in a
+// thread's buffer stays there until it is sent or another channel of that
+// thread writes (then it is moved into its channel); a channel goes to
+// another thread only with nothing pending.
 #ifndef NATTER_TLS_CHANNEL_HPP
 #define NATTER_TLS_CHANNEL_HPP
 
@@ -36,6 +41,9 @@ struct plain_piece
   const char* data;
   std::size_t size;
 };
+
+/// One thread's buffer of ciphertext, lent to the channel writing (channel.cpp).
+struct thread_cipher;
 
 /// A TLS connection's state machine.
 class channel
@@ -90,11 +98,14 @@ public:
   /// Queues a close_notify alert (once).
   void close_notify();
 
-  /// The ciphertext waiting to be sent.
-  std::string_view pending() const noexcept { return std::string_view(out_).substr(sent_); }
-  /// The socket took `n` octets of pending(). The queue's memory is given
-  /// back once it is empty.
-  void sent(std::size_t n) noexcept;
+  /// The ciphertext waiting to be sent: valid until this channel or
+  /// another of this thread next writes (connect, receive, encrypt,
+  /// close_notify, sent).
+  std::string_view pending() const noexcept;
+  /// The socket took `n` octets of pending(). What is left, if anything,
+  /// is copied into the channel's own queue (which may throw
+  /// std::bad_alloc); that queue's memory is given back once it is empty.
+  void sent(std::size_t n);
 
   /// Why receive() failed, or a verification failure, as one line.
   const std::string& error() const noexcept { return error_; }
@@ -123,11 +134,15 @@ private:
   // (-1 closed, -2 failed).
   int step(char* to, std::size_t size);
   void write_record(const char* data, std::size_t size);
+  // Moves this channel's ciphertext out of its thread's buffer into out_.
+  void spill();
+  friend struct thread_cipher;
 
   SSL* ssl_;
-  std::string_view in_;  // ciphertext given to receive() not yet taken
-  std::string out_;      // ciphertext to send
-  std::size_t sent_ = 0; // of out_
+  std::string_view in_;             // ciphertext given to receive() not yet taken
+  thread_cipher* shared_ = nullptr; // the thread's buffer, while it holds our ciphertext
+  std::string out_;                 // ciphertext left over by a partial send
+  std::size_t sent_ = 0;            // of out_
   std::string error_;
   bool server_;
   bool established_ = false;
