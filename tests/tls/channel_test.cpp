@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,6 +86,18 @@ std::vector<std::pair<int, std::size_t>> records(std::string_view cipher)
   return out;
 }
 
+// encrypt() takes any sequence of structs with `data` and `size` members;
+// a string is one span of plaintext, not a sequence of pieces.
+struct any_piece
+{
+  const char* data;
+  std::size_t size;
+};
+static_assert(natter::tls::plain_pieces<std::vector<any_piece>>);
+static_assert(natter::tls::plain_pieces<std::span<const any_piece>>);
+static_assert(!natter::tls::plain_pieces<std::string>);
+static_assert(!natter::tls::plain_pieces<std::vector<std::string_view>>);
+
 class Tls : public ::testing::Test
 {
 protected:
@@ -133,7 +146,7 @@ TEST_F(Tls, ManyLinesAreGatheredIntoFullRecords)
   // 1000 lines of 40 octets as separate pieces: 40,000 octets make three
   // records (16 KiB, 16 KiB and the rest), not a thousand.
   const std::string line = std::string(38, 'x') + "\r\n";
-  std::vector<natter::tls::plain_piece> pieces(1000, {line.data(), line.size()});
+  std::vector<any_piece> pieces(1000, {line.data(), line.size()});
   EXPECT_EQ(l.s.encrypt(pieces), 40000u);
   const auto recs = records(l.s.pending());
   ASSERT_EQ(recs.size(), 3u);

@@ -81,6 +81,13 @@ bool is_address(const std::string& host)
          ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
+// The plaintext of the record being gathered (see channel::gather()).
+std::span<char> staging() noexcept
+{
+  thread_local std::array<char, max_record> buffer;
+  return buffer;
+}
+
 // What the thread's buffer keeps of its capacity once it is free: a
 // natterd write (4 records) and more, not a client's one-off paste.
 constexpr std::size_t kept_capacity = 256 * 1024;
@@ -226,42 +233,38 @@ int channel::step(char* to, std::size_t size)
   }
 }
 
-std::size_t channel::encrypt(std::span<const plain_piece> pieces)
+// Short pieces (lines) are gathered into one record; a piece that is a
+// whole record on its own is encrypted in place.
+std::size_t channel::gather(const char* data, std::size_t size, std::size_t staged)
 {
-  // Short pieces (lines) are gathered into one record; a piece that is a
-  // whole record on its own is encrypted in place.
-  thread_local std::array<char, max_record> staging;
-  std::size_t staged = 0;
-  std::size_t total = 0;
-  for (const plain_piece& p : pieces)
+  const std::span<char> record = staging();
+  while (size > 0)
   {
-    const char* d = p.data;
-    std::size_t n = p.size;
-    total += n;
-    while (n > 0)
+    if (staged == 0 && size >= max_record)
     {
-      if (staged == 0 && n >= max_record)
-      {
-        write_record(d, max_record);
-        d += max_record;
-        n -= max_record;
-        continue;
-      }
-      const std::size_t take = std::min(n, max_record - staged);
-      std::memcpy(staging.data() + staged, d, take);
-      staged += take;
-      d += take;
-      n -= take;
-      if (staged == max_record)
-      {
-        write_record(staging.data(), staged);
-        staged = 0;
-      }
+      write_record(data, max_record);
+      data += max_record;
+      size -= max_record;
+      continue;
+    }
+    const std::size_t take = std::min(size, max_record - staged);
+    std::memcpy(record.data() + staged, data, take);
+    staged += take;
+    data += take;
+    size -= take;
+    if (staged == max_record)
+    {
+      write_record(record.data(), staged);
+      staged = 0;
     }
   }
+  return staged;
+}
+
+void channel::seal(std::size_t staged)
+{
   if (staged > 0)
-    write_record(staging.data(), staged);
-  return total;
+    write_record(staging().data(), staged);
 }
 
 void channel::write_record(const char* data, std::size_t size)

@@ -20,7 +20,9 @@
 #ifndef NATTER_TLS_CHANNEL_HPP
 #define NATTER_TLS_CHANNEL_HPP
 
+#include <concepts>
 #include <cstddef>
+#include <ranges>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,12 +37,23 @@ namespace natter::tls
 /// The largest plaintext of one TLS record (RFC 8446 section 5.1).
 inline constexpr std::size_t max_record = 16 * 1024;
 
-/// One span of plaintext to encrypt (the shape of core::piece).
-struct plain_piece
+/// One span of plaintext to encrypt: any struct with members `data` and
+/// `size` (core::piece is one).
+template <class P>
+concept plain_piece = requires(const P& p)
 {
-  const char* data;
-  std::size_t size;
+  {
+    p.data
+    } -> std::convertible_to<const char*>;
+  {
+    p.size
+    } -> std::convertible_to<std::size_t>;
 };
+
+/// A sequence of plain_pieces: an array, a vector, a span of them.
+template <class R>
+concept plain_pieces =
+    std::ranges::input_range<const R> && plain_piece<std::ranges::range_value_t<const R>>;
 
 /// One thread's buffer of ciphertext, lent to the channel writing (channel.cpp).
 struct thread_cipher;
@@ -87,12 +100,13 @@ public:
   /// Encrypts `pieces` into records of up to max_record octets each
   /// (pieces are gathered, so many short lines make few records), and
   /// queues them for sending. Returns the plaintext octets taken: all.
-  std::size_t encrypt(std::span<const plain_piece> pieces);
+  template <class Pieces>
+  requires plain_pieces<Pieces> std::size_t encrypt(const Pieces& pieces);
   /// Encrypts one span.
   std::size_t encrypt(std::string_view plain)
   {
-    const plain_piece p{plain.data(), plain.size()};
-    return encrypt(std::span<const plain_piece>(&p, 1));
+    seal(gather(plain.data(), plain.size(), 0));
+    return plain.size();
   }
 
   /// Queues a close_notify alert (once).
@@ -133,6 +147,11 @@ private:
   // into `to`. >0: octets of plaintext; 0: needs more input; <0: ended
   // (-1 closed, -2 failed).
   int step(char* to, std::size_t size);
+  // encrypt(): adds `size` octets to the `staged` ones of the record this
+  // thread is gathering, encrypting each record that fills; returns how
+  // many are staged after. seal() encrypts the last, partial record.
+  std::size_t gather(const char* data, std::size_t size, std::size_t staged);
+  void seal(std::size_t staged);
   void write_record(const char* data, std::size_t size);
   // Moves this channel's ciphertext out of its thread's buffer into out_.
   void spill();
@@ -152,6 +171,20 @@ private:
 /// One thread's buffer for decrypted data (receive() hands it out in pieces
 /// of at most this much).
 std::span<char> plain_buffer() noexcept;
+
+template <class Pieces>
+requires plain_pieces<Pieces> std::size_t channel::encrypt(const Pieces& pieces)
+{
+  std::size_t total = 0;
+  std::size_t staged = 0;
+  for (const auto& p : pieces)
+  {
+    staged = gather(p.data, p.size, staged);
+    total += p.size;
+  }
+  seal(staged);
+  return total;
+}
 
 template <class Plain>
 channel::status channel::receive(std::string_view cipher, Plain&& plain)
