@@ -261,10 +261,7 @@ std::size_t chat_connection::write_pending_tls()
     const std::size_t count = conn_.peek(pieces, tls_write_batch);
     if (count == 0)
       return 0;
-    std::array<tls::plain_piece, write_iov_max> plain;
-    for (std::size_t i = 0; i < count; ++i)
-      plain[i] = tls::plain_piece{pieces[i].data, pieces[i].size};
-    tls_batch_ = tls_->encrypt(std::span(plain.data(), count));
+    tls_batch_ = tls_->encrypt(std::span(pieces.data(), count));
   }
   const std::string_view out = tls_->pending();
   const ssize_t n = out.empty() ? 0 : send_now(socket_.native_handle(), out);
