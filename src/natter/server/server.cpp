@@ -3,6 +3,7 @@
 #include "natter/server/chat_connection.hpp"
 #include "natter/server/echo_connection.hpp"
 #include "natter/server/log.hpp"
+#include "natter/server/systemd.hpp"
 #include "natter/server/tls_handshake.hpp"
 
 #include <netinet/in.h>
@@ -118,22 +119,41 @@ void server::check(const options& opts)
 
 void server::listen()
 {
+  // Under socket activation a socket systemd passed replaces the port its
+  // service's flag names, and a service with none passed listens as its
+  // flags say (N-SHUT-11); a socket for a service that is off is closed
+  // (N-SHUT-12).
+  passed_sockets passed = passed_sockets::from_environment({"chat", "tls", "echo", "metrics"});
+  const auto listen_on = [&](listener& l, const char* name, unsigned short port)
+  {
+    if (const int fd = passed.take(name); fd >= 0)
+      l.adopt(fd);
+    else
+      l.open(options_.bind, port);
+  };
   if (options_.chat_port)
   {
     chat_ = std::make_unique<chat_listener>(*this, main_context(), workers_);
-    chat_->open(options_.bind, *options_.chat_port);
+    listen_on(*chat_, "chat", *options_.chat_port);
   }
+  else
+    passed.discard("chat", "--chat-port is off");
   if (options_.tls.port)
   {
     tls_ = std::make_unique<tls_keeper>(main_context(), options_.tls);
     tls_chat_ = std::make_unique<chat_listener>(*this, main_context(), workers_, true);
-    tls_chat_->open(options_.bind, *options_.tls.port);
+    listen_on(*tls_chat_, "tls", *options_.tls.port);
   }
+  else
+    passed.discard("tls", "--tls-port is off");
   if (options_.echo_port)
   {
     echo_ = std::make_unique<echo_listener>(*this, main_context(), workers_);
-    echo_->open(options_.bind, *options_.echo_port);
+    listen_on(*echo_, "echo", *options_.echo_port);
   }
+  else
+    passed.discard("echo", "--echo-port is off");
+  passed.discard("metrics", "natterd has no metrics listener");
 }
 
 int server::run()
@@ -148,6 +168,8 @@ int server::run()
   if (echo_)
     echo_->start();
   do_await_signal();
+  // Posted, so that systemd hears READY=1 once the accept loops run.
+  asio::post(main_context(), [this] { notify_ready(listening()); });
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < workers_.size(); ++i)
     threads.emplace_back([w = workers_[i].get()] { w->run(); });
@@ -273,10 +295,16 @@ void server::do_await_signal()
         if (signo == SIGHUP)
         {
           // Only the TLS pair is reloaded; nothing else changes (N-SHUT-8).
+          // systemd hears of it unless the shutdown has begun (N-SHUT-14).
+          const bool tell = !stopping();
+          if (tell)
+            notify_reloading();
           if (tls_)
             tls_->reload("SIGHUP");
           else
             log(log_level::info, "SIGHUP: nothing to reload");
+          if (tell)
+            notify_ready(listening());
         }
         else if (stopping())
         {
@@ -298,9 +326,9 @@ void server::do_await_signal()
 // or the deadline passes, whichever comes first.
 void server::begin_shutdown()
 {
+  notify_stopping();
   stopping_ = true;
-  for (listener* l : {static_cast<listener*>(chat_.get()), static_cast<listener*>(tls_chat_.get()),
-                      static_cast<listener*>(echo_.get())})
+  for (listener* l : listeners())
     if (l != nullptr)
       l->close();
   if (tls_)
@@ -317,6 +345,21 @@ void server::begin_shutdown()
           stop_workers();
       });
   registry_.on_empty([this] { asio::post(main_context(), [this] { stop_workers(); }); });
+}
+
+std::array<listener*, 3> server::listeners() const
+{
+  return {chat_.get(), tls_chat_.get(), echo_.get()};
+}
+
+// "chat [::]:7777, echo [::]:7": the STATUS= systemd shows.
+std::string server::listening() const
+{
+  std::string status;
+  for (const listener* l : listeners())
+    if (l != nullptr)
+      status += (status.empty() ? "" : ", ") + l->status();
+  return status;
 }
 
 // Stops the io_contexts (which abandons whatever is still pending).

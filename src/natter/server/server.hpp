@@ -23,9 +23,11 @@
 
 #include <asio.hpp>
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace natter::server
@@ -48,8 +50,10 @@ public:
   /// (natterd --check-config.)
   static void check(const options& opts);
 
-  /// Opens the listeners and prints "natterd: <svc> listening on <addr>:<port>"
-  /// for each. Throws std::runtime_error naming the flag to change on failure.
+  /// Opens the listeners, or takes those systemd passed (socket activation),
+  /// and prints "natterd: <svc> listening on <addr>:<port>" for each. Throws
+  /// std::runtime_error naming the flag to change, or the passed socket at
+  /// fault, on failure.
   void listen();
 
   /// Runs until shutdown completes. Returns the exit status.
@@ -94,6 +98,10 @@ public:
 
 private:
   asio::io_context& main_context() noexcept { return workers_.front()->context(); }
+  /// The listeners, null for a service that is off.
+  std::array<listener*, 3> listeners() const;
+  /// What the listeners listen on, for the service manager.
+  std::string listening() const;
   void do_await_signal();
   void begin_shutdown();
   void stop_workers();
