@@ -24,6 +24,8 @@ packages=(
   nodejs npm                         # tests/spec: the grammar test
   scdoc                              # man/*.scd -> the manual pages
   mandoc python3                     # tests/man: lint and check the pages
+  libsystemd-dev                     # natterd: sd_notify, socket activation
+  systemd                            # tests: systemd-socket-activate, systemd-analyze verify
 )
 
 # A package also counts as present when an installed package provides it:

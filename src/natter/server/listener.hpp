@@ -35,6 +35,13 @@ public:
   /// Throws std::runtime_error naming the flag to change.
   void open(const std::string& bind, unsigned short port);
 
+  /// Takes `fd`, a listening TCP socket systemd bound (socket activation),
+  /// in place of open(), and prints the same line.
+  void adopt(int fd);
+
+  /// "chat [::]:7777": what it listens on, for the service manager.
+  std::string status() const;
+
   /// The address `bind` names (--bind). Throws std::runtime_error naming
   /// --bind when it names none.
   static asio::ip::address address(const std::string& bind);
@@ -50,6 +57,7 @@ protected:
   virtual void accepted(worker_socket socket, worker& w) = 0;
 
 private:
+  void announce() const;
   void do_accept();
   void on_accept(worker& w, const asio::error_code& ec, worker_socket socket);
 

@@ -155,6 +155,11 @@ void server::check(const options& opts)
 
 void server::listen()
 {
+  // Under socket activation a socket systemd passed replaces the port its
+  // service's flag names, and a service with none passed listens as its
+  // flags say (N-SHUT-11); a socket for a service that is off is closed
+  // (N-SHUT-12).
+  passed_.emplace(passed_sockets::from_environment({"chat", "tls", "echo", "metrics"}));
   if (cluster_)
   {
     // The chat and TLS ports open once the node has joined the cluster; it
@@ -167,8 +172,19 @@ void server::listen()
   if (options_.echo_port)
   {
     echo_ = std::make_unique<echo_listener>(*this, main_context(), workers_);
-    echo_->open(options_.bind, *options_.echo_port);
+    listen_on(*echo_, "echo", *options_.echo_port);
   }
+  else
+    passed_->discard("echo", "--echo-port is off");
+  passed_->discard("metrics", "natterd has no metrics listener");
+}
+
+void server::listen_on(listener& l, const char* name, unsigned short port)
+{
+  if (const int fd = passed_->take(name); fd >= 0)
+    l.adopt(fd);
+  else
+    l.open(options_.bind, port);
 }
 
 // The chat service's listeners: at once on a single server, once joined in
@@ -180,16 +196,23 @@ void server::open_chat()
   if (options_.chat_port)
   {
     chat_ = std::make_unique<chat_listener>(*this, main_context(), workers_);
-    chat_->open(options_.bind, *options_.chat_port);
+    listen_on(*chat_, "chat", *options_.chat_port);
   }
+  else
+    passed_->discard("chat", "--chat-port is off");
   if (options_.tls.port)
   {
     tls_ = std::make_unique<tls_keeper>(main_context(), options_.tls);
     tls_chat_ = std::make_unique<chat_listener>(*this, main_context(), workers_, true);
-    tls_chat_->open(options_.bind, *options_.tls.port);
+    listen_on(*tls_chat_, "tls", *options_.tls.port);
   }
+  else
+    passed_->discard("tls", "--tls-port is off");
   if (started_)
+  {
     start_chat();
+    notify_ready(listening()); // a cluster's node: serving from now on
+  }
 }
 
 void server::start_chat()
@@ -210,6 +233,10 @@ int server::run()
   if (echo_)
     echo_->start();
   do_await_signal();
+  // Posted, so that systemd hears READY=1 once the accept loops run (a
+  // cluster's node says it once it has joined: open_chat).
+  if (!cluster_)
+    asio::post(main_context(), [this] { notify_ready(listening()); });
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < workers_.size(); ++i)
     threads.emplace_back([w = workers_[i].get()] { w->run(); });
@@ -338,10 +365,16 @@ void server::do_await_signal()
         if (signo == SIGHUP)
         {
           // Only the TLS pair is reloaded; nothing else changes (N-SHUT-8).
+          // systemd hears of it unless the shutdown has begun (N-SHUT-14).
+          const bool tell = !stopping();
+          if (tell)
+            notify_reloading();
           if (tls_)
             tls_->reload("SIGHUP");
           else
             log(log_level::info, "SIGHUP: nothing to reload");
+          if (tell)
+            notify_ready(listening());
         }
         else if (stopping())
         {
@@ -363,9 +396,9 @@ void server::do_await_signal()
 // or the deadline passes, whichever comes first.
 void server::begin_shutdown()
 {
+  notify_stopping();
   stopping_ = true;
-  for (listener* l : {static_cast<listener*>(chat_.get()), static_cast<listener*>(tls_chat_.get()),
-                      static_cast<listener*>(echo_.get())})
+  for (listener* l : listeners())
     if (l != nullptr)
       l->close();
   if (tls_)
@@ -382,6 +415,21 @@ void server::begin_shutdown()
           stop_workers();
       });
   registry_.on_empty([this] { asio::post(main_context(), [this] { stop_workers(); }); });
+}
+
+std::array<listener*, 3> server::listeners() const
+{
+  return {chat_.get(), tls_chat_.get(), echo_.get()};
+}
+
+// "chat [::]:7777, echo [::]:7": the STATUS= systemd shows.
+std::string server::listening() const
+{
+  std::string status;
+  for (const listener* l : listeners())
+    if (l != nullptr)
+      status += (status.empty() ? "" : ", ") + l->status();
+  return status;
 }
 
 // Stops the io_contexts (which abandons whatever is still pending).

@@ -19,14 +19,17 @@
 #include "natter/server/listener.hpp"
 #include "natter/server/options.hpp"
 #include "natter/server/registry.hpp"
+#include "natter/server/systemd.hpp"
 #include "natter/server/tls_keeper.hpp"
 #include "natter/server/worker.hpp"
 
 #include <asio.hpp>
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace natter::server
@@ -49,8 +52,10 @@ public:
   /// (natterd --check-config.)
   static void check(const options& opts);
 
-  /// Opens the listeners and prints "natterd: <svc> listening on <addr>:<port>"
-  /// for each. Throws std::runtime_error naming the flag to change on failure.
+  /// Opens the listeners, or takes those systemd passed (socket activation),
+  /// and prints "natterd: <svc> listening on <addr>:<port>" for each. Throws
+  /// std::runtime_error naming the flag to change, or the passed socket at
+  /// fault, on failure.
   void listen();
 
   /// Runs until shutdown completes. Returns the exit status.
@@ -95,10 +100,15 @@ public:
 
 private:
   asio::io_context& main_context() noexcept { return workers_.front()->context(); }
+  /// The listeners, null for a service that is off.
+  std::array<listener*, 3> listeners() const;
+  /// What the listeners listen on, for the service manager.
+  std::string listening() const;
   void do_await_signal();
   void begin_shutdown();
   void stop_workers();
   void open_chat();
+  void listen_on(listener& l, const char* name, unsigned short port);
   void start_chat();
 
   options options_;
@@ -118,6 +128,7 @@ private:
   std::unique_ptr<chat_listener> chat_;
   std::unique_ptr<chat_listener> tls_chat_;
   std::unique_ptr<echo_listener> echo_;
+  std::optional<passed_sockets> passed_; // systemd's, while the listeners open
   bool started_ = false; // run() began (the main context's thread only)
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
