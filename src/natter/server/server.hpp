@@ -129,7 +129,7 @@ private:
   std::unique_ptr<chat_listener> tls_chat_;
   std::unique_ptr<echo_listener> echo_;
   std::optional<passed_sockets> passed_; // systemd's, while the listeners open
-  bool started_ = false; // run() began (the main context's thread only)
+  bool started_ = false;                 // run() began (the main context's thread only)
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<std::size_t> echo_held_{0}; // octets all echo connections hold
