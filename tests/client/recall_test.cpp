@@ -99,6 +99,27 @@ protected:
   conversation conv_;
 };
 
+// A cluster's node that could not deliver what it missed says GAP (spec
+// 17.5): natter counts what was lost, or says the history is gone.
+TEST_F(Recall, AGapSaysHowManyMessagesWereLost)
+{
+  first_connection(3);
+  conv_.server_line("MSG bob four");
+  shown();
+  conv_.server_line("GAP ep1 7");
+  EXPECT_EQ(shown(), lines{"[12:34] * -- the server lost 3 messages of the room -- (ask /who for "
+                           "who is here)"});
+  conv_.server_line("MSG bob eight");
+  shown();
+  EXPECT_EQ(conv_.last_id(), 8u);
+  conv_.server_line("GAP ep2 0");
+  EXPECT_EQ(shown(), lines{"[12:34] * -- the server lost the room's history: earlier messages "
+                           "are gone -- (ask /who for who is here)"});
+  EXPECT_EQ(conv_.epoch(), "ep2");
+  conv_.server_line("GAP not a gap");
+  EXPECT_TRUE(shown().empty()); // an event of a later version, ignored (N-EVENT-3)
+}
+
 // "/tell NICK TEXT (and /msg NICK TEXT as an alias) [...] private lines shown
 // distinctly, in both directions".
 TEST_F(Recall, TellIsSentAndShownBothWays)

@@ -8,6 +8,7 @@
 #include "natter/proto/server_line.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <ctime>
 #include <utility>
 
@@ -192,6 +193,8 @@ void conversation::server_line(std::string_view line)
   switch (l.what)
   {
   case k::invalid:
+    if (first_word(line) == "GAP" && on_gap(line))
+      return;
     // A client MUST ignore an event whose name it does not know [N-EVENT-3].
     if (!is_unknown_event(line))
       error("unexpected line from server: " + std::string(line));
@@ -225,6 +228,45 @@ void conversation::server_line(std::string_view line)
     return;
   case k::pong: on_pong(l.text, l.has_text); return;
   }
+}
+
+// "GAP <epoch> <newest>" (spec 17.5, N-CLU-23): a node of a cluster could not
+// deliver what it missed; the next message is <newest> + 1 in <epoch>. With
+// IDS on, the messages lost are counted; a new epoch means the server lost
+// its history. Returns false for a line that is not such an event.
+bool conversation::on_gap(std::string_view line)
+{
+  std::string_view rest = line.substr(3);
+  if (!rest.starts_with(' '))
+    return false;
+  rest.remove_prefix(1);
+  const std::string_view epoch = first_word(rest);
+  const std::string_view digits = rest.substr(std::min(rest.size(), epoch.size() + 1));
+  std::uint64_t newest = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), newest);
+  if (epoch.empty() || ec != std::errc{} || end != digits.data() + digits.size())
+    return false;
+  std::string what;
+  if (ids_ == ids_state::on && epoch == epoch_)
+  {
+    const std::uint64_t seen = next_live_ - 1;
+    const std::uint64_t lost = newest > seen ? newest - seen : 0;
+    what = lost == 0 ? "-- the server missed some of the room's events (no messages) --"
+                     : "-- the server lost " + std::to_string(lost) +
+                           (lost == 1 ? " message" : " messages") + " of the room --";
+  }
+  else if (ids_ == ids_state::on)
+    what = "-- the server lost the room's history: earlier messages are gone --";
+  else
+    what = "-- the server missed some of the room's events --";
+  if (ids_ == ids_state::on)
+  {
+    epoch_.assign(epoch);
+    next_live_ = newest + 1;
+    last_id_ = newest;
+  }
+  notice(display_line::kind::event, what + " (ask /who for who is here)");
+  return true;
 }
 
 // A live MSG. Once IDS is on it is numbered by counting (spec 7.12); while

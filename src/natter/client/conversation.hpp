@@ -196,6 +196,7 @@ private:
   void on_unasked(proto::reply_code code, std::string_view text);
   void on_registration_refused(proto::reply_code code, std::string_view text);
   void on_pong(std::string_view token, bool has_token);
+  bool on_gap(std::string_view line);
   void on_msg(std::string_view from, std::string_view text);
   void on_ids(std::string_view text);
   void on_ids_refused();
