@@ -59,10 +59,13 @@ a, b = Client(ports[0]), Client(ports[1])
 for c in (a, b):
     if not c.line().startswith("220 "):
         fail("no greeting")
+# One after the other: alice is in the room before bob joins it.
 a.send("NICK alice")
+if a.line() != "200 alice nick accepted":
+    fail("alice's registration failed")
 b.send("NICK bob")
-if a.line() != "200 alice nick accepted" or b.line() != "200 bob nick accepted":
-    fail("registration failed")
+if b.line() != "200 bob nick accepted":
+    fail("bob's registration failed")
 if a.line() != "JOIN bob":
     fail("alice did not see bob join on the other node")
 a.send("MSG hello other node")
