@@ -1,5 +1,6 @@
 #include "natter/core/room.hpp"
 
+#include "natter/core/counters.hpp"
 #include "natter/proto/ascii.hpp"
 #include "natter/proto/reply.hpp"
 
@@ -157,6 +158,8 @@ void room::message(seat& from, std::string_view text, time_point now)
   }
   deliver(line, from.ids_ ? nullptr : &from, over);
   drop_overflowed(over);
+  if (counters* c = counting())
+    c->room_messages.add();
 }
 
 room::tell_result room::tell(seat& from, std::string_view nick, std::string_view text)
@@ -300,6 +303,21 @@ std::size_t room::size() const
   return members_.size();
 }
 
+std::size_t room::history_kept() const
+{
+  std::lock_guard lock(mutex_);
+  return history_.kept();
+}
+
+std::vector<std::size_t> room::pending_per_connection() const
+{
+  std::vector<std::size_t> out;
+  std::lock_guard lock(mutex_);
+  for (const seat* s = seats_; s != nullptr; s = s->next_)
+    out.push_back(s->out_.bytes());
+  return out;
+}
+
 // Appends `line` to the log for every member receiving events but
 // `except`, and collects those it takes past their send queue limit. The
 // line is written once; each member's share is counted in the total with
@@ -316,6 +334,8 @@ void room::deliver(std::string_view line, seat* except, std::vector<seat*>& over
     --receivers;
   }
   total_sendq_.add(line.size() * receivers);
+  if (counters* c = counting())
+    c->lines_sent.add(receivers);
   log_.publish();
   if (skipping)
     except->out_.settle(); // a member that only talks keeps no old chunk
