@@ -85,7 +85,7 @@ struct shown
   std::string_view value;
 };
 
-inline constexpr std::array<shown, 32> table{{
+inline constexpr std::array<shown, 33> table{{
     {"--config", "", "none"},
     {"--check-config", "", "off"},
     {"--bind", "", "::"},
@@ -110,6 +110,7 @@ inline constexpr std::array<shown, 32> table{{
     {"--echo-max-clients", "echo connections", "1000"},
     {"--echo-idle-timeout", "echo idle timeout", "300"},
     {"--echo-max-total-sendq", "echo output held, all echo connections", "64 MiB"},
+    {"--metrics", "", "off"},
     {"--threads", "", "cores"},
     {"--log-level", "", "info"},
     {"", "nick length", "16"},

@@ -60,6 +60,17 @@ void listener::open(const std::string& bind, unsigned short port)
   if (ec)
     throw std::runtime_error(std::string("cannot listen for the ") + service_ + " service on " +
                              to_string(ep) + ": " + ec.message() + " (change " + flag_ + ")");
+  announce();
+}
+
+void listener::open(tcp::acceptor acceptor)
+{
+  acceptor_ = std::move(acceptor);
+  announce();
+}
+
+void listener::announce() const
+{
   std::printf("natterd: %s listening on %s\n", service_,
               to_string(acceptor_.local_endpoint()).c_str());
   std::fflush(stdout);

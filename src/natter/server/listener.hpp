@@ -35,6 +35,10 @@ public:
   /// Throws std::runtime_error naming the flag to change.
   void open(const std::string& bind, unsigned short port);
 
+  /// Serves on `acceptor` instead, open and listening already (a socket
+  /// handed to natterd), and prints the same line.
+  void open(asio::ip::tcp::acceptor acceptor);
+
   /// The address `bind` names (--bind). Throws std::runtime_error naming
   /// --bind when it names none.
   static asio::ip::address address(const std::string& bind);
@@ -50,6 +54,7 @@ protected:
   virtual void accepted(worker_socket socket, worker& w) = 0;
 
 private:
+  void announce() const;
   void do_accept();
   void on_accept(worker& w, const asio::error_code& ec, worker_socket socket);
 

@@ -39,6 +39,13 @@ struct options
     std::chrono::milliseconds handshake_timeout{core::limits::tls_handshake_timeout};
     std::chrono::milliseconds check_interval{core::limits::tls_check_interval};
   } tls;
+  /// --metrics: where natterd serves GET /metrics (spec 13.2).
+  struct metrics_address
+  {
+    std::string address; ///< an IPv4 or IPv6 literal
+    unsigned short port = 0;
+  };
+  std::optional<metrics_address> metrics; ///< nullopt: off
   unsigned threads = 1;
   /// --check-config: check everything as at start-up, serve nothing.
   bool check_config = false;

@@ -73,7 +73,8 @@ void refuse(worker_socket& s, proto::reply_code code)
   std::string line;
   proto::append_reply(line, code, proto::reply_text(code));
   asio::error_code ec;
-  asio::write(s, asio::buffer(line), ec);
+  count_refusal(code);
+  count_sent(service::chat, asio::write(s, asio::buffer(line), ec));
   s.shutdown(tcp::socket::shutdown_send, ec);
   s.close(ec);
 }
@@ -104,6 +105,8 @@ server::server(const options& opts)
     : options_(opts), room_(opts.chat), registry_(options_), workers_(make_workers(opts.threads)),
       signals_(main_context(), SIGINT, SIGTERM, SIGHUP), stop_timer_(main_context())
 {
+  if (options_.metrics)
+    metrics_ = std::make_unique<metrics>(workers_.size());
 }
 
 server::~server() = default;
@@ -134,6 +137,20 @@ void server::listen()
     echo_ = std::make_unique<echo_listener>(*this, main_context(), workers_);
     echo_->open(options_.bind, *options_.echo_port);
   }
+  if (options_.metrics)
+  {
+    // The scrapes are rendered on the workers' threads, from every block.
+    metrics_port_ = std::make_unique<metrics_listener>(
+        main_context(), workers_, [this] { return metrics_->render(room_, tls_.get()); });
+    metrics_port_->open(options_.metrics->address, options_.metrics->port);
+  }
+}
+
+void server::run_worker(std::size_t i)
+{
+  if (metrics_)
+    metrics_->bind_thread(i);
+  workers_[i]->run();
 }
 
 int server::run()
@@ -147,11 +164,13 @@ int server::run()
   }
   if (echo_)
     echo_->start();
+  if (metrics_port_)
+    metrics_port_->start();
   do_await_signal();
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < workers_.size(); ++i)
-    threads.emplace_back([w = workers_[i].get()] { w->run(); });
-  workers_.front()->run();
+    threads.emplace_back([this, i] { run_worker(i); });
+  run_worker(0);
   for (auto& t : threads)
     t.join();
   log(log_level::info, "stopped");
@@ -160,6 +179,7 @@ int server::run()
 
 void server::accept_chat(worker_socket socket, worker& w, bool tls)
 {
+  count_connection(&thread_counters::accepted, tls ? service::tls : service::chat);
   if (stopping())
     return;
   asio::error_code ec;
@@ -176,6 +196,7 @@ void server::accept_chat(worker_socket socket, worker& w, bool tls)
       log(refusal_level(*refusal), "tls " + to_string(peer) + " refused: too many TLS handshakes");
       return;
     }
+    count_connection(&thread_counters::opened, service::tls);
     set_chat_socket_options(socket, options_);
     socket.set_option(tcp::no_delay(true), ec);
     std::make_shared<tls_handshake>(std::move(socket), peer, *this, w, tls_->current())->start();
@@ -188,6 +209,7 @@ void server::accept_chat(worker_socket socket, worker& w, bool tls)
     refuse(socket, *refusal);
     return;
   }
+  count_connection(&thread_counters::opened, service::chat);
   set_chat_socket_options(socket, options_);
   socket.set_option(tcp::no_delay(true), ec);
   if (log_enabled(log_level::info))
@@ -222,11 +244,15 @@ void server::chat_closed(const tcp::endpoint& peer, std::string_view reason)
 
 void server::accept_echo(worker_socket socket)
 {
+  count_connection(&thread_counters::accepted, service::echo);
   if (stopping())
     return;
   auto c = std::make_shared<echo_connection>(std::move(socket), *this, options_.echo_idle_timeout);
   if (registry_.add_echo(c))
+  {
+    count_connection(&thread_counters::opened, service::echo);
     c->start();
+  }
   // else: --echo-max-clients reached; closed at once, nothing sent [N-ECHOSVC-5]
 }
 
@@ -299,8 +325,9 @@ void server::do_await_signal()
 void server::begin_shutdown()
 {
   stopping_ = true;
-  for (listener* l : {static_cast<listener*>(chat_.get()), static_cast<listener*>(tls_chat_.get()),
-                      static_cast<listener*>(echo_.get())})
+  for (listener* l :
+       {static_cast<listener*>(chat_.get()), static_cast<listener*>(tls_chat_.get()),
+        static_cast<listener*>(echo_.get()), static_cast<listener*>(metrics_port_.get())})
     if (l != nullptr)
       l->close();
   if (tls_)

@@ -16,6 +16,8 @@
 #include "natter/core/room.hpp"
 #include "natter/proto/reply.hpp"
 #include "natter/server/listener.hpp"
+#include "natter/server/metrics.hpp"
+#include "natter/server/metrics_listener.hpp"
 #include "natter/server/options.hpp"
 #include "natter/server/registry.hpp"
 #include "natter/server/tls_keeper.hpp"
@@ -94,6 +96,8 @@ public:
 
 private:
   asio::io_context& main_context() noexcept { return workers_.front()->context(); }
+  /// Runs worker `i` on the calling thread, counting into its block.
+  void run_worker(std::size_t i);
   void do_await_signal();
   void begin_shutdown();
   void stop_workers();
@@ -112,6 +116,8 @@ private:
   std::unique_ptr<chat_listener> chat_;
   std::unique_ptr<chat_listener> tls_chat_;
   std::unique_ptr<echo_listener> echo_;
+  std::unique_ptr<metrics> metrics_;               // with --metrics: the threads' counts
+  std::unique_ptr<metrics_listener> metrics_port_; // ...and where they are served
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<std::size_t> echo_held_{0}; // octets all echo connections hold
