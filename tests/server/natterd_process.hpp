@@ -55,6 +55,10 @@ public:
   unsigned short chat_port() const noexcept { return chat_port_; }
   /// The TLS port, when started with --tls-port (0 otherwise).
   unsigned short tls_port() const noexcept { return tls_port_; }
+  /// The metrics port, when started with --metrics (0 otherwise), and the
+  /// address natterd said it listens on ("127.0.0.1:PORT").
+  unsigned short metrics_port() const noexcept { return metrics_port_; }
+  const std::string& metrics_address() const noexcept { return metrics_address_; }
   /// What natterd logged so far (with capture_log).
   std::string log() const;
   /// The greeting natterd sends with these flags, without CRLF: the one
@@ -90,6 +94,8 @@ private:
   unsigned short chat_port_ = 0;
   unsigned short echo_port_ = 0;
   unsigned short tls_port_ = 0;
+  unsigned short metrics_port_ = 0;
+  std::string metrics_address_;
   std::string log_path_;
 };
 
