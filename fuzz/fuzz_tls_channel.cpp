@@ -40,6 +40,13 @@ fixture& shared()
   return f;
 }
 
+// A span of plaintext, as natterd's outbox hands them out.
+struct piece
+{
+  const char* data;
+  std::size_t size;
+};
+
 // TLS records in `cipher` (whole ones only).
 std::size_t count_records(std::string_view cipher, std::size_t& largest)
 {
@@ -108,7 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           c = static_cast<char>('a' + counter++ % 26);
         text.push_back(std::move(t));
       }
-      std::vector<natter::tls::plain_piece> plain;
+      std::vector<piece> plain;
       std::size_t total = 0;
       for (const std::string& t : text)
       {

@@ -25,6 +25,8 @@ packages=(
   scdoc                              # man/*.scd -> the manual pages
   mandoc python3                     # tests/man: lint and check the pages
   python3-prometheus-client          # tests/server: natterd --metrics parsed by Prometheus's own parser
+  libsystemd-dev                     # natterd: sd_notify, socket activation
+  systemd                            # tests: systemd-socket-activate, systemd-analyze verify
 )
 
 # A package also counts as present when an installed package provides it:

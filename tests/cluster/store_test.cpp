@@ -141,7 +141,7 @@ TEST(ClusterStore, MessagesAreNumberedOnceAndARetriedCallAppendsNothing)
   node b(srv, "b");
   const auto j = b.st.join(++b.seq, "9", "alice");
   EXPECT_EQ(store::call(b.conn, j), outcome::in_use);
-  ASSERT_EQ(store::call(a.conn, a.st.quit(++a.seq, "1", "alice", "bye")), outcome::ok);
+  ASSERT_EQ(store::call(a.conn, a.st.quit(++a.seq, "1", "alice", "", "bye")), outcome::ok);
   EXPECT_EQ(store::call(b.conn, j), outcome::in_use);
   const auto log = a.log();
   ASSERT_EQ(log.size(), 4u);

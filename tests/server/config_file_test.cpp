@@ -73,10 +73,10 @@ std::string described(const server::options& o)
     << " user-timeout=" << o.tcp_user_timeout.count() << " echo-clients=" << o.echo_max_clients
     << " echo-total=" << o.echo_max_total_sendq << " echo-idle=" << o.echo_idle_timeout.count()
     << " tls=" << port(o.tls.port) << " cert=" << o.tls.cert << " key=" << o.tls.key
-    << " handshake=" << o.tls.handshake_timeout.count()
-    << " check=" << o.tls.check_interval.count() << " threads=" << o.threads
-    << " level=" << static_cast<int>(o.level) << " total-sendq=" << o.chat.max_total_sendq
-    << " check-config=" << o.check_config << " | " << core::greeting_line(o.chat);
+    << " handshake=" << o.tls.handshake_timeout.count() << " check=" << o.tls.check_interval.count()
+    << " threads=" << o.threads << " level=" << static_cast<int>(o.level)
+    << " total-sendq=" << o.chat.max_total_sendq << " check-config=" << o.check_config << " | "
+    << core::greeting_line(o.chat);
   return s.str();
 }
 
@@ -166,7 +166,8 @@ TEST(ConfigFile, RefusalsNameTheFileAndLine)
   for (const refusal& r :
        {refusal{"max-line = 64\nmax-lien = 65\n", "2: unknown key 'max-lien'"},
         refusal{"max-line = 31\n", "1: --max-line: Value 31 not in range"},
-        refusal{"# sizes\n\nmax-sendq = 1 MiB\n", "3: --max-sendq: expected one value, not '1 MiB'"},
+        refusal{"# sizes\n\nmax-sendq = 1 MiB\n",
+                "3: --max-sendq: expected one value, not '1 MiB'"},
         refusal{"chat-port = 70000\n", "1: --chat-port: '70000' is not a port"},
         refusal{"log-level = \"loud\"\n", "1: --log-level: "},
         refusal{"rate = fast\n", "1: --rate: "},
@@ -245,8 +246,8 @@ TEST(CheckConfig, SaysWhyNotAndExitsOne)
         failure{"--no-such-flag", "The following argument was not expected: --no-such-flag"},
         failure{"--bind nowhere", "bad address 'nowhere'"},
         failure{"--tls-port 0", "--tls-cert: is needed with --tls-port"},
-        failure{"--config " + bad_key.path() + ".missing", "--config " + bad_key.path() +
-                                                              ".missing: No such file or directory"}})
+        failure{"--config " + bad_key.path() + ".missing",
+                "--config " + bad_key.path() + ".missing: No such file or directory"}})
   {
     const run_result got = run_natterd("--check-config " + f.flags);
     EXPECT_EQ(got.status, 1) << f.flags << ": " << got.output;
@@ -325,8 +326,8 @@ bool help_shows(const std::string& shown, std::string value)
     value.clear();
   if (shown == value)
     return true;
-  const bool number = !value.empty() && std::all_of(value.begin(), value.end(), [](char ch)
-                                                    { return ch >= '0' && ch <= '9'; });
+  const bool number = !value.empty() && std::all_of(value.begin(), value.end(),
+                                                    [](char ch) { return ch >= '0' && ch <= '9'; });
   if (!number)
     return false;
   const unsigned long long n = std::stoull(value);

@@ -485,6 +485,28 @@ client registered(unsigned short port, const std::string& nick, const std::strin
   return c;
 }
 
+std::string metrics_body(unsigned short port)
+{
+  client m("127.0.0.1", port);
+  m.send("GET /metrics HTTP/1.0\r\n\r\n");
+  if (m.line() != "HTTP/1.1 200 OK")
+    return {};
+  std::size_t length = 0;
+  for (std::string h = m.line(); !h.empty() && !h.starts_with("<"); h = m.line())
+    if (h.starts_with("Content-Length: "))
+      length = std::stoul(h.substr(16));
+  return m.read_bytes(length);
+}
+
+double metric(const std::string& exposition, const std::string& key)
+{
+  const std::string at = "\n" + key + " ";
+  const std::size_t found = ("\n" + exposition).find(at);
+  if (found == std::string::npos)
+    return -1;
+  return std::stod(exposition.substr(found + at.size() - 1));
+}
+
 run_result run_natterd(const std::string& flags)
 {
   const std::string cmd = std::string(NATTERD_PATH) + " " + flags + " 2>&1";

@@ -166,6 +166,14 @@ run_result run_natterd(const std::string& flags);
 client registered(unsigned short port, const std::string& nick,
                   const std::string& host = "127.0.0.1", int rcvbuf = 0);
 
+/// The body of natterd's answer to GET /metrics on 127.0.0.1:`port`;
+/// empty unless the answer is a 200.
+std::string metrics_body(unsigned short port);
+
+/// The value of the sample `key` (`name` or `name{labels}`) in an
+/// exposition, or -1 when it has none.
+double metric(const std::string& exposition, const std::string& key);
+
 } // namespace natter::test
 
 #endif // NATTER_TESTS_SERVER_NATTERD_PROCESS_HPP

@@ -1,5 +1,7 @@
 #include "redis_server.hpp"
 
+#include "free_port.hpp"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
@@ -20,22 +22,6 @@ namespace natter::test
 
 namespace
 {
-
-// A port the kernel just gave out and took back: free unless someone takes
-// it in the moment before redis-server binds it (start() then tries again).
-std::uint16_t free_port()
-{
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    throw std::runtime_error(std::string("cannot find a free port: ") + std::strerror(errno));
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // True once something answers "+PONG" on the port.
 bool answers_ping(std::uint16_t port)

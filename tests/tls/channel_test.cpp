@@ -11,7 +11,9 @@
 #include <openssl/ssl.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace
@@ -84,6 +86,18 @@ std::vector<std::pair<int, std::size_t>> records(std::string_view cipher)
   return out;
 }
 
+// encrypt() takes any sequence of structs with `data` and `size` members;
+// a string is one span of plaintext, not a sequence of pieces.
+struct any_piece
+{
+  const char* data;
+  std::size_t size;
+};
+static_assert(natter::tls::plain_pieces<std::vector<any_piece>>);
+static_assert(natter::tls::plain_pieces<std::span<const any_piece>>);
+static_assert(!natter::tls::plain_pieces<std::string>);
+static_assert(!natter::tls::plain_pieces<std::vector<std::string_view>>);
+
 class Tls : public ::testing::Test
 {
 protected:
@@ -132,7 +146,7 @@ TEST_F(Tls, ManyLinesAreGatheredIntoFullRecords)
   // 1000 lines of 40 octets as separate pieces: 40,000 octets make three
   // records (16 KiB, 16 KiB and the rest), not a thousand.
   const std::string line = std::string(38, 'x') + "\r\n";
-  std::vector<natter::tls::plain_piece> pieces(1000, {line.data(), line.size()});
+  std::vector<any_piece> pieces(1000, {line.data(), line.size()});
   EXPECT_EQ(l.s.encrypt(pieces), 40000u);
   const auto recs = records(l.s.pending());
   ASSERT_EQ(recs.size(), 3u);
@@ -156,6 +170,51 @@ TEST_F(Tls, CloseNotifyIsThePeersEndOfInput)
   l.p.pump();
   EXPECT_EQ(l.p.client_got, "221 goodbye\r\n");
   EXPECT_EQ(l.p.client_status, channel::status::closed);
+}
+
+// The channels of a thread share one buffer of ciphertext: what one left
+// unsent, whole or in part, is moved out of the way of the next one's
+// write, and each peer decrypts exactly its own, in order.
+TEST_F(Tls, CiphertextLeftUnsentSurvivesAnotherChannelsWrite)
+{
+  linked a(server_ctx->native(), trusting.native(), "localhost");
+  linked b(server_ctx->native(), trusting.native(), "localhost");
+  ASSERT_TRUE(a.s.established() && b.s.established());
+  const std::string first(2 * natter::tls::max_record + 7, 'a');
+  const std::string second(3000, 'b');
+  const std::string third(natter::tls::max_record + 1, 'c');
+  a.s.encrypt(first); // not sent at all
+  b.s.encrypt(second);
+  const std::string a_part(a.s.pending().substr(0, 100));
+  a.s.sent(a_part.size()); // sent in part
+  b.s.encrypt(third);
+  a.s.encrypt("after");
+  std::string a_got;
+  ASSERT_EQ(a.c.receive(a_part, [&](std::string_view p) { a_got += p; }), channel::status::ok);
+  a.p.pump();
+  b.p.pump();
+  EXPECT_EQ(a_got + a.p.client_got, first + "after");
+  EXPECT_EQ(b.p.client_got, second + third);
+  EXPECT_TRUE(a.s.pending().empty());
+  EXPECT_TRUE(b.s.pending().empty());
+  // A channel destroyed with ciphertext unsent leaves the buffer to the
+  // next.
+  {
+    linked gone(server_ctx->native(), trusting.native(), "localhost");
+    gone.s.encrypt("never sent");
+  }
+  a.s.encrypt("still here");
+  a.p.pump();
+  EXPECT_EQ(a.p.client_got, first + "after" + "still here");
+}
+
+// Ciphertext left in the buffer of a thread that ends stays its channel's.
+TEST_F(Tls, CiphertextOutlivesTheThreadThatWroteIt)
+{
+  linked l(server_ctx->native(), trusting.native(), "localhost");
+  std::thread([&] { l.s.encrypt("from a thread that ended\r\n"); }).join();
+  l.p.pump();
+  EXPECT_EQ(l.p.client_got, "from a thread that ended\r\n");
 }
 
 TEST_F(Tls, AWrongHostNameOrAnUnknownCaIsRefused)

@@ -17,16 +17,20 @@
 --   <p>members:<node> set of the folded nicks of the node's clients
 --   <p>dedup:<node>   hash: run, seq (the newest call applied), r<seq> answers
 --   <p>inbox:<node>   the node's TELLs, a stream
--- A log entry's fields: e (its number), t (J, N, M or Q), n (the nick),
--- o (NICK: the old nick), x (MSG: text, QUIT: reason), i (MSG: id),
--- d and c (JOIN, NICK: the node and client whose command it was).
+-- A log entry's fields: e (its number), m (the newest message id, this
+-- one's for a MSG), t (J, N, M or Q), n (the nick), o (NICK: the old nick),
+-- x (MSG: text, QUIT: reason), i (MSG: id), d and c (JOIN, NICK, MSG: the
+-- node and client whose command it was).
 
 local function k(p, name) return p .. name end
 
--- Appends an entry to the log, numbered, trimmed to about `max` entries.
+-- Appends an entry to the log, numbered, trimmed to about `max` entries;
+-- it carries the newest message id too, so a node that missed entries
+-- knows where the ids stand (N-CLU-23).
 local function append(p, max, fields)
   local e = redis.call('INCR', k(p, 'events'))
-  local argv = {'XADD', k(p, 'log'), 'MAXLEN', '~', max, '*', 'e', e}
+  local m = redis.call('GET', k(p, 'msgs')) or '0'
+  local argv = {'XADD', k(p, 'log'), 'MAXLEN', '~', max, '*', 'e', e, 'm', m}
   for i = 1, #fields do argv[#argv + 1] = fields[i] end
   return redis.call(unpack(argv))
 end
@@ -229,17 +233,24 @@ redis.register_function{function_name = 'natter_msg', flags = {'no-cluster'},
   local nick = own(p, node, client, folded)
   if not nick then return done(p, node, seq, 'gone') end
   local id = redis.call('INCR', k(p, 'msgs'))
-  append(p, max, {'t', 'M', 'n', nick, 'x', text, 'i', id})
+  append(p, max, {'t', 'M', 'n', nick, 'x', text, 'i', id, 'd', node, 'c', client})
   return done(p, node, seq)
 end}
 
--- quit(p, node, run, seq, client, folded, reason, max) -> "ok"
+-- quit(p, node, run, seq, client, folded, or folded, reason, max) -> "ok"
+-- The client holds one of the two nicks, if any (a rename may have been on
+-- its way).
 redis.register_function{function_name = 'natter_quit', flags = {'no-cluster'},
   callback = function(keys, a)
-  local p, node, run, seq, client, folded, reason, max = a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]
+  local p, node, run, seq, client, folded, other, reason, max =
+    a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]
   local seen = applied(p, node, run, seq)
   if seen then return seen end
-  if own(p, node, client, folded) then depart(p, max, node, folded, reason) end
+  if own(p, node, client, folded) then
+    depart(p, max, node, folded, reason)
+  elseif other ~= '' and own(p, node, client, other) then
+    depart(p, max, node, other, reason)
+  end
   return done(p, node, seq)
 end}
 

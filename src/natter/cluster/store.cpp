@@ -46,6 +46,7 @@ log_entry parse_log_entry(const reply& item)
                    case 'o': e.old = value; break;
                    case 'x': e.text = value; break;
                    case 'i': e.msg_id = number_of(value); break;
+                   case 'm': e.newest = number_of(value); break;
                    case 'd': e.node = value; break;
                    case 'c': e.client = value; break;
                    default: break;
@@ -155,10 +156,11 @@ std::vector<std::string> store::message(std::uint64_t seq, std::string_view clie
 }
 
 std::vector<std::string> store::quit(std::uint64_t seq, std::string_view client,
-                                     std::string_view nick, std::string_view reason) const
+                                     std::string_view nick, std::string_view or_nick,
+                                     std::string_view reason) const
 {
   auto argv = base("natter_quit", seq);
-  argv.insert(argv.end(), {std::string(client), folded(nick), std::string(reason),
+  argv.insert(argv.end(), {std::string(client), folded(nick), folded(or_nick), std::string(reason),
                            std::to_string(id_.log_max)});
   return argv;
 }

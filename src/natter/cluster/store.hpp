@@ -40,6 +40,7 @@ struct log_entry
   std::string old;          ///< NICK: the old nick
   std::string text;         ///< MSG: the text; QUIT: the reason
   std::uint64_t msg_id = 0; ///< MSG: its id (N-MSG-5)
+  std::uint64_t newest = 0; ///< the newest message id when it was appended
   std::string node;         ///< JOIN, NICK: whose client it was
   std::string client;
 
@@ -120,8 +121,9 @@ public:
                                   std::string_view old_nick, std::string_view nick) const;
   std::vector<std::string> message(std::uint64_t seq, std::string_view client,
                                    std::string_view nick, std::string_view text) const;
+  /// The client holds `nick`, or `or_nick` (a rename on its way; may be empty).
   std::vector<std::string> quit(std::uint64_t seq, std::string_view client, std::string_view nick,
-                                std::string_view reason) const;
+                                std::string_view or_nick, std::string_view reason) const;
   std::vector<std::string> tell(std::uint64_t seq, std::string_view from, std::string_view to,
                                 std::string_view text) const;
 

@@ -22,7 +22,7 @@ struct row
 };
 
 // One row per reason, in the enum's order.
-constexpr std::array<row, 10> table{{
+constexpr std::array<row, 11> table{{
     {close_reason::none, std::nullopt, false, ""},
     {close_reason::quit, reply_code::closing, false, "quit"},
     {close_reason::peer_closed, std::nullopt, false, "connection closed"},
@@ -34,6 +34,7 @@ constexpr std::array<row, 10> table{{
     {close_reason::sendq_exceeded, reply_code::sendq_exceeded, true, "send queue exceeded"},
     {close_reason::shutting_down, reply_code::shutting_down, false, "shutting down"},
     {close_reason::flush_deadline, std::nullopt, true, "flush deadline passed"},
+    {close_reason::nick_lost, reply_code::nick_lost, false, "nick lost"},
 }};
 
 constexpr bool in_enum_order()

@@ -28,6 +28,7 @@ enum class close_reason : std::uint8_t
   sendq_exceeded,       ///< a slow consumer: 524
   shutting_down,        ///< server shutdown: 521
   flush_deadline,       ///< its last lines were not taken in time: reset
+  nick_lost,            ///< a cluster gave its nick to another client: 525
 };
 
 /// The line the client is sent last, or null when none is (shared, built once).

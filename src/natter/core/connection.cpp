@@ -80,6 +80,8 @@ connection::next connection::step(time_point now)
     close_told_ = true;
     return n;
   }
+  if (session_.answer_came())
+    session_.resume(now); // a cluster's answer: the session goes on
   const outbox::status out = session_.output().state();
   // A closing connection (QUIT, 5xx, dropped by another client's broadcast)
   // gets a hard deadline to flush, even while a write is stuck.
@@ -98,6 +100,7 @@ connection::next connection::step(time_point now)
   }
   const session::wait w = session_.next_wait();
   n.read = lingering_ || w == session::wait::input;
+  n.await = !lingering_ && w == session::wait::cluster;
   n.wake_at = std::min(session_.deadline(), close_by_);
   if (!lingering_ && w == session::wait::rate)
     n.wake_at = std::min(n.wake_at, session_.resume_at());

@@ -45,6 +45,9 @@ public:
     bool close = false;                     ///< close the socket now (told once)
     bool reset = false;                     ///< ...abortively: output was left unsent
     time_point wake_at = time_point::max(); ///< call timer_fired() then
+    /// A cluster's answer is awaited, with nothing else to wait for
+    /// perhaps: the transport stays alive until it wakes it.
+    bool await = false;
 
     bool operator==(const next&) const = default;
   };
@@ -111,7 +114,7 @@ public:
   /// so the write that follows the wake sees it.
   bool step_due() const noexcept
   {
-    return !close_told_ && (due_ || session_.output().closing_unlocked());
+    return !close_told_ && (due_ || session_.output().closing_unlocked() || session_.answer_came());
   }
 
   /// True once the transport was told to close.

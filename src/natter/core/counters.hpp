@@ -3,7 +3,8 @@
 // (a scrape sums the blocks). The core adds to the calling thread's block
 // when one is installed, with a relaxed load and store, no lock and no
 // read-modify-write; with none (natterd without --metrics, the tests, the
-// fuzzers) it counts nothing. natterd installs one in each worker thread.
+// fuzzers) it counts nothing. natterd installs one in each worker thread
+// and, in a cluster, in each of the node's threads.
 #ifndef NATTER_CORE_COUNTERS_HPP
 #define NATTER_CORE_COUNTERS_HPP
 

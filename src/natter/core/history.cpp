@@ -55,13 +55,24 @@ std::string& message_history::line_for_newest()
   return slot->text;
 }
 
+void message_history::restart_after(std::uint64_t newest)
+{
+  newest_ = newest;
+  first_ = newest + 1;
+  // From here on an id's slot is (id - 1) % capacity whatever the first id
+  // is, so the ring is whole at once; the old lines are nobody's now.
+  while (slots_.size() < capacity_)
+    slots_.push_back(new buffer);
+}
+
 void message_history::select(std::uint64_t after, std::uint64_t upto, std::vector<lent>& out) const
 {
   // Ids newest() - kept() + 1 to newest() are kept, each in its slot.
   const std::uint64_t last = std::min(upto, newest_);
   if (after >= last)
     return;
-  for (std::uint64_t id = std::max(after, newest_ - slots_.size()) + 1; id <= last; ++id)
+  for (std::uint64_t id = std::max({after, newest_ - slots_.size(), first_ - 1}) + 1; id <= last;
+       ++id)
   {
     buffer* b = slots_[(id - 1) % capacity_];
     b->refs.fetch_add(1, std::memory_order_relaxed); // the ring's reference keeps it alive

@@ -68,6 +68,19 @@ public:
   /// Numbers the next message: returns its id, newest() + 1 (N-MSG-5).
   std::uint64_t number() noexcept { return ++newest_; }
 
+  /// Numbers the next message `id`, as a cluster's log gave it: an id that
+  /// does not follow newest() (a gap) forgets what was kept.
+  void number_as(std::uint64_t id)
+  {
+    if (id != newest_ + 1)
+      restart_after(id - 1);
+    newest_ = id;
+  }
+
+  /// Forgets every kept line; the next id is `newest` + 1 (a gap, or a new
+  /// epoch from `newest` = 0).
+  void restart_after(std::uint64_t newest);
+
   /// The storage of the HISTORY line of the message just numbered, which
   /// the caller fills (its old contents are nobody's). Call once after
   /// every number() when the capacity is not 0.
@@ -87,6 +100,7 @@ private:
 
   const std::size_t capacity_;
   std::uint64_t newest_ = 0;
+  std::uint64_t first_ = 1;    // no id below it is kept
   std::vector<buffer*> slots_; // message id's line at (id - 1) % capacity_
 };
 

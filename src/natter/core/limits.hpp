@@ -62,6 +62,14 @@ inline constexpr std::chrono::seconds tls_handshake_timeout{10};
 /// How often natterd looks at --tls-cert and --tls-key for a renewal.
 inline constexpr std::chrono::seconds tls_check_interval{30};
 
+// ---- a cluster (spec 17) ----
+/// MSGs a node holds for Redis at most (N-CLU-18).
+inline constexpr std::size_t redis_backlog = 256;
+/// Entries of the room's log Redis keeps (N-CLU-23).
+inline constexpr std::size_t redis_log = 100000;
+/// How long a node keeps its nicks without renewing them (N-CLU-12).
+inline constexpr std::chrono::seconds node_timeout{15};
+
 // ---- echo connections ----
 inline constexpr std::size_t echo_max_clients = 1000;
 inline constexpr std::chrono::seconds echo_idle_timeout{300};
@@ -85,7 +93,7 @@ struct shown
   std::string_view value;
 };
 
-inline constexpr std::array<shown, 33> table{{
+inline constexpr std::array<shown, 39> table{{
     {"--config", "", "none"},
     {"--check-config", "", "off"},
     {"--bind", "", "::"},
@@ -107,6 +115,12 @@ inline constexpr std::array<shown, 33> table{{
     {"--tls-key", "", "none"},
     {"--tls-handshake-timeout", "TLS handshake time", "10"},
     {"--tls-check-interval", "", "30"},
+    {"--redis", "", "none"},
+    {"--node-id", "", "HOST:PORT"},
+    {"--redis-prefix", "", "natter:"},
+    {"--node-timeout", "time a cluster node keeps its nicks without renewing them", "15"},
+    {"--redis-backlog", "a cluster node's messages held for Redis", "256"},
+    {"--redis-log", "a cluster's log kept in Redis", "100000"},
     {"--echo-max-clients", "echo connections", "1000"},
     {"--echo-idle-timeout", "echo idle timeout", "300"},
     {"--echo-max-total-sendq", "echo output held, all echo connections", "64 MiB"},

@@ -178,6 +178,10 @@ public:
   /// last time. Cheap when it is busy.
   void notify() noexcept;
 
+  /// Wakes the transport whether or not its writer is idle: it looks at
+  /// the session again (a cluster's answer, which may queue no output).
+  void wake_transport() noexcept { transport_.wake(); }
+
   /// An upper bound of bytes() without the lock (exact but for this
   /// member's own events in the log).
   std::size_t pending_bound(std::uint64_t log_end) const noexcept

@@ -29,15 +29,13 @@ std::string_view event_line(std::string_view verb, std::string_view a, std::stri
   return line;
 }
 
-// 16 lower-case hex digits from the system's random source (N-MSG-6).
-std::string random_epoch()
+// "CODE subject text" for a command the cluster refused, counted as queued
+// where it is (its thread is one of the cluster node's).
+shared_text refusal(proto::reply_code code, std::string_view subject)
 {
-  std::random_device rd;
-  const std::uint64_t v = (std::uint64_t{rd()} << 32) ^ rd();
-  std::string out(16, '0');
-  for (std::size_t i = 0; i < out.size(); ++i)
-    out[i] = "0123456789abcdef"[(v >> (60 - 4 * i)) & 0xF];
-  return out;
+  if (counters* c = counting())
+    c->error_reply(static_cast<int>(code));
+  return make_text(proto::reply_with_subject(code, subject));
 }
 
 const shared_text& end_of_history()
@@ -53,6 +51,17 @@ const shared_text& end_of_history()
 }
 
 } // namespace
+
+// 16 lower-case hex digits from the system's random source (N-MSG-6).
+std::string random_epoch()
+{
+  std::random_device rd;
+  const std::uint64_t v = (std::uint64_t{rd()} << 32) ^ rd();
+  std::string out(16, '0');
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = "0123456789abcdef"[(v >> (60 - 4 * i)) & 0xF];
+  return out;
+}
 
 room::room(const config& cfg)
     : config_(cfg), greeting_(make_text(greeting_line(cfg))),
@@ -105,6 +114,24 @@ room::nick_result room::set_nick(seat& s, std::string_view nick, shared_text acc
       s.out_.push(std::move(accepted));
       return nick_result::unchanged;
     }
+    if (link_ != nullptr)
+    {
+      // The cluster decides (N-CLU-5, N-CLU-6): the 200 waits for this
+      // change's own entry in the log, or the answer says why not.
+      if (!link_->connected())
+        return nick_result::refused;
+      s.held_ = std::move(accepted);
+      s.asked_.assign(nick);
+      s.verb_ = "NICK";
+      if (s.in_room_)
+        link_->rename(s.id_, s.nick_, nick);
+      else
+      {
+        s.joining_ = true;
+        link_->join(s.id_, nick);
+      }
+      return nick_result::pending;
+    }
     const auto it = members_.find(nick);
     if (it != members_.end() && *it != &s)
       return nick_result::in_use;
@@ -120,46 +147,65 @@ room::nick_result room::set_nick(seat& s, std::string_view nick, shared_text acc
       deliver(line, &s, over);
     }
     else
-    {
-      // The others get the JOIN; the newcomer's stream starts after it.
-      deliver(event_line("JOIN", nick), nullptr, over);
-      s.nick_.assign(nick);
-      s.in_room_ = true;
-      s.joined_ = history_.newest(); // every later message reaches it live
-      members_.insert(&s);
-      s.out_.open_stream();
-      s.reader_slot_ = static_cast<std::uint32_t>(readers_.size());
-      readers_.push_back(&s);
-    }
+      register_locked(s, nick, over);
     drop_overflowed(over);
   }
   return result;
 }
 
-void room::message(seat& from, std::string_view text, time_point now)
+// The others get the JOIN; the newcomer's stream starts after it. Called
+// with the lock held.
+void room::register_locked(seat& s, std::string_view nick, std::vector<seat*>& over)
 {
+  deliver(event_line("JOIN", nick), nullptr, over);
+  s.nick_.assign(nick);
+  s.in_room_ = true;
+  s.joined_ = history_.newest(); // every later message reaches it live
+  members_.insert(&s);
+  s.out_.open_stream();
+  s.reader_slot_ = static_cast<std::uint32_t>(readers_.size());
+  readers_.push_back(&s);
+}
+
+cluster_link::taken room::message(seat& from, std::string_view text, time_point now)
+{
+  if (link_ != nullptr)
+  {
+    std::lock_guard lock(mutex_);
+    // Delivered when it comes back from the log (N-CLU-2).
+    if (!from.in_room_)
+      return cluster_link::taken::yes;
+    from.verb_ = "MSG";
+    return link_->message(from.id_, from.nick_, text);
+  }
   // The line is built before the lock: only from's own thread writes its
   // nick (set_nick runs on it), so reading it here needs no lock.
   const std::string_view line = event_line("MSG", from.nick_, text);
   std::vector<seat*> over;
   std::lock_guard lock(mutex_);
   if (!from.in_room_)
-    return;
+    return cluster_link::taken::yes;
   // Id, time and HISTORY line are fixed here, once (N-MSG-7); the ids follow
-  // the order of the log, which is the order of delivery (N-MSG-5). The
-  // line goes into the storage of the one it replaces: no allocation once
-  // the ring is full and no reply holds that line.
-  const std::uint64_t id = history_.number();
-  if (history_.capacity() > 0)
-  {
-    std::string& item = history_.line_for_newest();
-    item.resize(proto::history_item_size(id, from.nick_, text));
-    proto::write_history_item(item.data(), id, times_, wall_of(now), from.nick_, text);
-  }
+  // the order of the log, which is the order of delivery (N-MSG-5).
+  keep_history(history_.number(), wall_of(now), from.nick_, text);
   deliver(line, from.ids_ ? nullptr : &from, over);
   drop_overflowed(over);
   if (counters* c = counting())
     c->room_messages.add();
+  return cluster_link::taken::yes;
+}
+
+// Keeps the HISTORY line of the message just numbered `id`. The line goes
+// into the storage of the one it replaces: no allocation once the ring is
+// full and no reply holds that line. Called with the lock held.
+void room::keep_history(std::uint64_t id, wall_time at, std::string_view nick,
+                        std::string_view text)
+{
+  if (history_.capacity() == 0)
+    return;
+  std::string& item = history_.line_for_newest();
+  item.resize(proto::history_item_size(id, nick, text));
+  proto::write_history_item(item.data(), id, times_, at, nick, text);
 }
 
 room::tell_result room::tell(seat& from, std::string_view nick, std::string_view text)
@@ -169,6 +215,16 @@ room::tell_result room::tell(seat& from, std::string_view nick, std::string_view
   shared_text told = make_text(std::move(line));
   std::vector<seat*> over;
   std::lock_guard lock(mutex_);
+  if (link_ != nullptr)
+  {
+    // Through the recipient's node (N-CLU-8): the answer says 434 or not.
+    if (!link_->connected())
+      return tell_result::refused;
+    from.asked_.assign(nick);
+    from.verb_ = "TELL";
+    link_->tell(from.id_, from.nick_, nick, text);
+    return tell_result::pending;
+  }
   const auto it = members_.find(nick);
   if (it == members_.end())
     return tell_result::no_such_nick;
@@ -207,8 +263,8 @@ std::size_t room::history(seat& s, history_request q)
 
 std::size_t room::ids_on(seat& s)
 {
-  std::string line(epoch_);
   std::lock_guard lock(mutex_);
+  std::string line(epoch_);
   // Under the lock, so the reply lands after exactly the messages up to
   // <newest> in s's output, and every later one of its own reaches it.
   s.ids_ = true;
@@ -221,6 +277,25 @@ std::size_t room::ids_on(seat& s)
   std::string reply;
   proto::append_reply(reply, proto::reply_code::ids, line);
   return s.out_.push(make_text(std::move(reply)));
+}
+
+bool room::ping(seat& s, shared_text pong)
+{
+  if (link_ == nullptr)
+    return false;
+  std::lock_guard lock(mutex_);
+  if (!link_->connected())
+    return false; // the barrier of this node's own clients only (N-CLU-17)
+  s.held_ = std::move(pong);
+  s.verb_ = "PING";
+  link_->barrier(s.id_);
+  return true;
+}
+
+std::string room::epoch() const
+{
+  std::lock_guard lock(mutex_);
+  return epoch_;
 }
 
 std::uint64_t room::newest_id() const
@@ -242,6 +317,11 @@ void room::leave(seat& s, close_reason why, std::string_view words)
 void room::attach(seat& s)
 {
   std::lock_guard lock(mutex_);
+  if (link_ != nullptr)
+  {
+    s.id_ = ++next_id_;
+    by_id_.emplace(s.id_, &s);
+  }
   s.prev_ = nullptr;
   s.next_ = seats_;
   if (seats_ != nullptr)
@@ -254,6 +334,8 @@ void room::detach(seat& s)
   std::lock_guard lock(mutex_);
   s.out_.close_stream(); // a session always leaves first; this keeps the count right if not
   unlist(s);
+  if (link_ != nullptr)
+    by_id_.erase(s.id_);
   if (s.prev_ != nullptr)
     s.prev_->next_ = s.next_;
   else
@@ -287,10 +369,20 @@ std::string room::who() const
 {
   std::string out;
   std::lock_guard lock(mutex_);
-  out.reserve(members_.size() * 24 + 32);
-  for (const seat* member : members_)
-    proto::append_reply(out, proto::reply_code::who, member->nick_, true);
-  std::string last = std::to_string(members_.size());
+  if (link_ != nullptr)
+  {
+    // The whole cluster, as this node has read the log (N-CLU-7).
+    out.reserve(roster_.size() * 24 + 32);
+    for (const std::string& nick : roster_)
+      proto::append_reply(out, proto::reply_code::who, nick, true);
+  }
+  else
+  {
+    out.reserve(members_.size() * 24 + 32);
+    for (const seat* member : members_)
+      proto::append_reply(out, proto::reply_code::who, member->nick_, true);
+  }
+  std::string last = std::to_string(link_ != nullptr ? roster_.size() : members_.size());
   last += ' ';
   last += proto::reply_text(proto::reply_code::who);
   proto::append_reply(out, proto::reply_code::who, last);
@@ -316,6 +408,183 @@ std::vector<std::size_t> room::pending_per_connection() const
   for (const seat* s = seats_; s != nullptr; s = s->next_)
     out.push_back(s->out_.bytes());
   return out;
+}
+
+// ---- a cluster ----
+
+room::seat* room::local(client_id c) const
+{
+  const auto it = by_id_.find(c);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+// Queues `line` (if any) to `s` and tells its session that the answer it
+// waits for came. Called with the lock held.
+void room::release(seat& s, const shared_text& line)
+{
+  if (line)
+    s.out_.push(line);
+  s.held_ = {};
+  s.answered_.store(true, std::memory_order_release);
+  // After the flag: a writer busy with the line above may have looked at
+  // the session already, so it is woken whatever it is doing.
+  s.out_.wake_transport();
+}
+
+void room::apply_join(bool mine, client_id c, std::string_view nick)
+{
+  std::vector<seat*> over;
+  std::lock_guard lock(mutex_);
+  roster_.emplace(nick);
+  seat* s = mine ? local(c) : nullptr;
+  if (s != nullptr && s->joining_ && !s->out_.closing())
+  {
+    s->joining_ = false;
+    s->out_.push(std::move(s->held_)); // 200 before anything else (N-CLU-5)
+    register_locked(*s, nick, over);
+    release(*s, {});
+  }
+  else // a newcomer elsewhere, or this node's client registered again (N-CLU-14)
+    deliver(event_line("JOIN", nick), s != nullptr && s->in_room_ ? s : nullptr, over);
+  drop_overflowed(over);
+}
+
+void room::apply_nick(bool mine, client_id c, std::string_view old_nick, std::string_view nick)
+{
+  std::vector<seat*> over;
+  std::lock_guard lock(mutex_);
+  if (const auto it = roster_.find(old_nick); it != roster_.end())
+    roster_.erase(it);
+  roster_.emplace(nick);
+  seat* s = mine ? local(c) : nullptr;
+  const std::string_view line = event_line("NICK", old_nick, nick);
+  if (s != nullptr && s->in_room_)
+  {
+    members_.erase(s);
+    s->nick_.assign(nick);
+    members_.insert(s);
+    deliver(line, s, over);
+    release(*s, s->held_);
+  }
+  else
+    deliver(line, nullptr, over);
+  drop_overflowed(over);
+}
+
+void room::apply_message(bool mine, client_id c, std::string_view nick, std::string_view text,
+                         std::uint64_t id, wall_time at)
+{
+  std::vector<seat*> over;
+  const std::string_view line = event_line("MSG", nick, text);
+  std::lock_guard lock(mutex_);
+  history_.number_as(id);
+  keep_history(id, at, nick, text);
+  seat* from = mine ? local(c) : nullptr;
+  deliver(line, from != nullptr && from->in_room_ && !from->ids_ ? from : nullptr, over);
+  drop_overflowed(over);
+  // Each node counts its own clients' messages, as a single server does
+  // (message()): the nodes' counts add up to the cluster's.
+  if (counters* k = counting(); k != nullptr && mine)
+    k->room_messages.add();
+}
+
+void room::apply_quit(std::string_view nick, std::string_view reason)
+{
+  std::vector<seat*> over;
+  const std::string_view line = event_line("QUIT", nick, reason);
+  std::lock_guard lock(mutex_);
+  if (const auto it = roster_.find(nick); it != roster_.end())
+    roster_.erase(it);
+  // A client of this node still here (its node was declared lost) is not
+  // told its own QUIT.
+  const auto member = members_.find(nick);
+  deliver(line, member != members_.end() ? *member : nullptr, over);
+  drop_overflowed(over);
+}
+
+void room::apply_tell(client_id c, std::string_view from, std::string_view text)
+{
+  std::string line;
+  proto::append_event(line, "TELL", from, text);
+  shared_text told = make_text(std::move(line));
+  std::vector<seat*> over;
+  std::lock_guard lock(mutex_);
+  seat* to = local(c);
+  if (to == nullptr || !to->in_room_)
+    return; // it left meanwhile: dropped with its connection (N-CLU-8)
+  if (to->out_.push(std::move(told)) > config_.max_sendq)
+    over.push_back(to);
+  pick_total_victims(over);
+  drop_overflowed(over);
+}
+
+void room::apply_gap(std::string_view epoch, std::uint64_t newest)
+{
+  std::vector<seat*> over;
+  std::string line;
+  proto::append_event(line, "GAP", epoch, std::to_string(newest));
+  std::lock_guard lock(mutex_);
+  epoch_.assign(epoch);
+  history_.restart_after(newest);
+  deliver(line, nullptr, over);
+  drop_overflowed(over);
+}
+
+void room::answer(client_id c, cluster_answer a)
+{
+  std::lock_guard lock(mutex_);
+  seat* s = local(c);
+  if (s == nullptr)
+    return;
+  switch (a)
+  {
+  case cluster_answer::done: release(*s, s->held_); return;
+  case cluster_answer::gone: s->joining_ = false; return release(*s, {});
+  case cluster_answer::in_use:
+    s->joining_ = false;
+    return release(*s, refusal(proto::reply_code::nick_in_use, s->asked_));
+  case cluster_answer::no_such_nick:
+    return release(*s, refusal(proto::reply_code::no_such_nick, s->asked_));
+  case cluster_answer::try_again:
+    s->joining_ = false;
+    return release(*s, refusal(proto::reply_code::try_again, s->verb_));
+  }
+}
+
+std::vector<std::pair<client_id, std::string>> room::local_members() const
+{
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<client_id, std::string>> out;
+  out.reserve(members_.size());
+  for (const seat* s : members_)
+    out.emplace_back(s->id_, s->nick_);
+  return out;
+}
+
+void room::lose(client_id c)
+{
+  std::lock_guard lock(mutex_);
+  seat* s = local(c);
+  if (s == nullptr)
+    return;
+  s->out_.close(close_reason::nick_lost);
+  unlist(*s);
+  if (s->in_room_)
+  {
+    // Another client holds the nick in the cluster: this one is gone from
+    // the room's list already, and no QUIT of it may remove the other.
+    s->in_room_ = false;
+    members_.erase(s);
+    s->out_.close_stream();
+    unlist(*s);
+  }
+}
+
+void room::set_roster(const std::vector<std::string>& nicks)
+{
+  std::lock_guard lock(mutex_);
+  roster_.clear();
+  roster_.insert(nicks.begin(), nicks.end());
 }
 
 // Appends `line` to the log for every member receiving events but
@@ -413,13 +682,23 @@ void room::unlist(seat& s)
 
 void room::remove_locked(seat& s, std::string_view reason, std::vector<seat*>& over)
 {
+  if (link_ != nullptr && (s.in_room_ || s.joining_))
+  {
+    // Its QUIT reaches the others from the log (N-CLU-11), also when its
+    // JOIN or a rename is still on the way there: the cluster removes
+    // whichever nick it holds by then.
+    link_->quit(s.id_, s.in_room_ ? std::string_view(s.nick_) : std::string_view(s.asked_),
+                s.asked_, reason);
+    s.joining_ = false;
+  }
   if (!s.in_room_)
     return;
   s.in_room_ = false;
   members_.erase(&s);
   s.out_.close_stream(); // not told its own QUIT
   unlist(s);
-  deliver(event_line("QUIT", s.nick_, reason), nullptr, over);
+  if (link_ == nullptr)
+    deliver(event_line("QUIT", s.nick_, reason), nullptr, over);
 }
 
 } // namespace natter::core

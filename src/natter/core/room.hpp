@@ -7,6 +7,7 @@
 #define NATTER_CORE_ROOM_HPP
 
 #include "natter/core/close_reason.hpp"
+#include "natter/core/cluster_link.hpp"
 #include "natter/core/config.hpp"
 #include "natter/core/greeting.hpp"
 #include "natter/core/history.hpp"
@@ -17,14 +18,20 @@
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace natter::core
 {
+
+/// 16 lower-case hex digits from the system's random source: a new epoch
+/// (N-MSG-6).
+std::string random_epoch();
 
 /// Shared state of the chat service.
 class room
@@ -46,8 +53,15 @@ public:
     const outbox& output() const noexcept { return out_; }
 
     /// The nick, empty before registration. Read without the lock by the
-    /// connection's own thread, the only one that changes it (set_nick).
+    /// connection's own thread: only it changes the nick (set_nick) on a
+    /// single server; in a cluster the cluster's thread does, under the
+    /// lock, while the session waits for that answer (answered()).
     const std::string& nick() const noexcept { return nick_; }
+
+    /// In a cluster: the answer to the call the session waits for has come
+    /// (its reply, if any, is queued). The session's thread takes it once.
+    bool answered() const noexcept { return answered_.load(std::memory_order_acquire); }
+    bool take_answer() noexcept { return answered_.exchange(false, std::memory_order_acq_rel); }
 
   private:
     friend class room; // the room's own record
@@ -61,6 +75,13 @@ public:
     std::uint64_t joined_ = 0;            // the newest message id when it registered
     bool in_room_ = false;
     bool ids_ = false; // IDS: it receives its own messages too
+    // In a cluster, under the room's lock:
+    client_id id_ = 0;      // the cluster's name for it (attach)
+    shared_text held_;      // the line the cluster's answer releases (200, PONG)
+    std::string asked_;     // NICK, TELL: the nick asked for (433, 434)
+    std::string_view verb_; // the command waiting (450 <VERB>)
+    bool joining_ = false;  // its JOIN is on its way to the log
+    std::atomic<bool> answered_{false};
   };
 
   explicit room(const config& cfg);
@@ -86,6 +107,8 @@ public:
     unchanged, ///< exactly the current nick: 200, no event
     in_use,    ///< another client has it (ignoring case): 433
     gone,      ///< the session was dropped meanwhile: nothing to send
+    pending,   ///< in a cluster: answered later (seat::answered())
+    refused,   ///< in a cluster cut off from it: 450
   };
 
   /// Registers `s` as `nick` (JOIN to the others) or renames it (NICK old
@@ -97,13 +120,17 @@ public:
   /// and the time of day config::wall_clock maps `now` to, keeps its
   /// HISTORY line, and sends "MSG <nick> <text>" to every registered client
   /// but `from` (to `from` too once it sent IDS).
-  void message(seat& from, std::string_view text, time_point now);
+  /// In a cluster it hands the message on instead, and says what the
+  /// cluster's backlog did with it (always `yes` on a single server).
+  cluster_link::taken message(seat& from, std::string_view text, time_point now);
 
   /// Outcome of tell().
   enum class tell_result
   {
     told,         ///< queued to the recipient
     no_such_nick, ///< no registered client holds the nick: 434
+    pending,      ///< in a cluster: answered later (seat::answered())
+    refused,      ///< in a cluster cut off from it: 450
   };
 
   /// Sends "TELL <from's nick> <text>" to the registered client holding
@@ -135,8 +162,41 @@ public:
   /// the messages up to <newest>. Returns the octets pending afterwards.
   std::size_t ids_on(seat& s);
 
+  /// A PING's PONG line: in a cluster, held until the barrier is reached
+  /// (N-CLU-9), returning true; otherwise false and nothing is done.
+  bool ping(seat& s, shared_text pong);
+
+  // ---- a cluster (spec section 17) ----
+
+  /// Makes this room one node's part of a cluster, before any seat exists.
+  void set_cluster(cluster_link& link) noexcept { link_ = &link; }
+
+  /// The log's entries, in the log's order, as the link delivers them.
+  /// `mine`: the entry is of this node's client `c`.
+  void apply_join(bool mine, client_id c, std::string_view nick);
+  void apply_nick(bool mine, client_id c, std::string_view old_nick, std::string_view nick);
+  void apply_message(bool mine, client_id c, std::string_view nick, std::string_view text,
+                     std::uint64_t id, wall_time at);
+  void apply_quit(std::string_view nick, std::string_view reason);
+  /// A TELL from the node's inbox for its client `c`.
+  void apply_tell(client_id c, std::string_view from, std::string_view text);
+  /// The node could not deliver what it missed (N-CLU-23): "GAP <epoch>
+  /// <newest>" to every member; ids go on after `newest` in `epoch`.
+  void apply_gap(std::string_view epoch, std::uint64_t newest);
+  /// The cluster's answer to the call client `c` waits for.
+  void answer(client_id c, cluster_answer a);
+  /// This node's registered clients, for registering them again after the
+  /// node's place in the cluster was lost (N-CLU-14).
+  std::vector<std::pair<client_id, std::string>> local_members() const;
+  /// Closes client `c` with 525: the cluster gave its nick to another
+  /// client (N-CLU-15, N-CLU-16). It leaves without a QUIT of its own.
+  void lose(client_id c);
+  /// The room as the cluster lists it, for a node joining or after a gap:
+  /// replaces the list of other nodes' clients WHO shows.
+  void set_roster(const std::vector<std::string>& nicks);
+
   /// The epoch of the message ids (N-MSG-6).
-  const std::string& epoch() const noexcept { return epoch_; }
+  std::string epoch() const;
 
   /// The id of the newest message accepted; 0 before the first.
   std::uint64_t newest_id() const;
@@ -190,7 +250,21 @@ private:
     bool operator()(std::string_view a, const seat* b) const noexcept;
   };
 
+  /// A cluster's list of nicks, in the same order, looked up by any view.
+  struct roster_order
+  {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept
+    {
+      return nick_order::less(a, b);
+    }
+  };
+
   void deliver(std::string_view line, seat* except, std::vector<seat*>& over);
+  void keep_history(std::uint64_t id, wall_time at, std::string_view nick, std::string_view text);
+  seat* local(client_id c) const;
+  void release(seat& s, const shared_text& line);
+  void register_locked(seat& s, std::string_view nick, std::vector<seat*>& over);
   void drop_overflowed(std::vector<seat*>& over);
   void pick_total_victims(std::vector<seat*>& over);
   void remove_locked(seat& s, std::string_view reason, std::vector<seat*>& over);
@@ -200,7 +274,7 @@ private:
 
   const config config_;
   const shared_text greeting_;
-  const std::string epoch_;
+  std::string epoch_;                               // under mutex_ (a cluster's gap can change it)
   std::function<wall_time(time_point)> wall_clock_; // called under mutex_
   mutable std::mutex mutex_;
   room_log log_;                        // appended under mutex_
@@ -213,6 +287,11 @@ private:
   seat* seats_ = nullptr;               // every seat, members or not: a list through
                                         // seat::prev_/next_
   pending_total total_sendq_;
+  // A cluster's (link_ null on a single server):
+  cluster_link* link_ = nullptr;
+  client_id next_id_ = 0;
+  std::unordered_map<client_id, seat*> by_id_; // every seat, under mutex_
+  std::set<std::string, roster_order> roster_; // every member of the cluster
 };
 
 } // namespace natter::core

@@ -117,6 +117,8 @@ void session::receive(std::string_view data, time_point now)
 
 void session::resume(time_point now)
 {
+  if (awaiting_ && seat_.take_answer())
+    take_answer();
   if (pending_)
   {
     const std::size_t used = run(*pending_, now);
@@ -209,6 +211,8 @@ session::wait session::next_wait() const
 {
   if (done_ || out().closing())
     return wait::closed;
+  if (awaiting_)
+    return wait::cluster;
   if (!pending_)
     return wait::input;
   return blocked_;
@@ -266,6 +270,11 @@ std::size_t session::run(std::string_view in, time_point now)
     if (out().closing())
     {
       done_ = true;
+      break;
+    }
+    if (awaiting_)
+    {
+      blocked_ = wait::cluster;
       break;
     }
     if (out().bytes() > cfg.soft_sendq)
@@ -356,6 +365,8 @@ void session::handle_command(const proto::command& cmd, time_point now)
       break;
     case room::nick_result::in_use: reply(reply_code::nick_in_use, cmd.arg); break;
     case room::nick_result::gone: break;
+    case room::nick_result::pending: awaiting_ = true; break;
+    case room::nick_result::refused: reply(reply_code::try_again, "NICK"); break;
     }
     break;
   case command_type::msg:
@@ -364,14 +375,24 @@ void session::handle_command(const proto::command& cmd, time_point now)
     if (cmd.arg.find_first_not_of(' ') == std::string_view::npos)
       reply(reply_code::bad_argument, proto::verb_name(cmd.type));
     else
-      room_.message(seat_, cmd.arg, now);
+      switch (room_.message(seat_, cmd.arg, now))
+      {
+      case cluster_link::taken::yes: break;
+      case cluster_link::taken::wait: awaiting_ = true; break; // a full backlog slows it
+      case cluster_link::taken::refused: reply(reply_code::try_again, "MSG"); break;
+      }
     break;
   case command_type::echo:
   case command_type::ping:
   {
     std::string line;
     proto::append_event(line, cmd.type == command_type::echo ? "ECHO" : "PONG", cmd.arg);
-    send(make_text(std::move(line)));
+    shared_text text = make_text(std::move(line));
+    // In a cluster the PONG waits for the barrier (N-CLU-9).
+    if (cmd.type == command_type::ping && room_.ping(seat_, text))
+      awaiting_ = true;
+    else
+      send(std::move(text));
     break;
   }
   case command_type::who:
@@ -379,8 +400,15 @@ void session::handle_command(const proto::command& cmd, time_point now)
       send(make_text(room_.who()));
     break;
   case command_type::tell:
-    if (!refused(cmd) && room_.tell(seat_, cmd.arg, cmd.text) == room::tell_result::no_such_nick)
-      reply(reply_code::no_such_nick, cmd.arg);
+    if (refused(cmd))
+      break;
+    switch (room_.tell(seat_, cmd.arg, cmd.text))
+    {
+    case room::tell_result::told: break;
+    case room::tell_result::no_such_nick: reply(reply_code::no_such_nick, cmd.arg); break;
+    case room::tell_result::pending: awaiting_ = true; break;
+    case room::tell_result::refused: reply(reply_code::try_again, "TELL"); break;
+    }
     break;
   case command_type::history:
     if (!refused(cmd))
@@ -429,12 +457,7 @@ void session::reply(reply_code code)
 // "CODE subject default-text" as a line to queue.
 shared_text session::reply_line(reply_code code, std::string_view subject)
 {
-  std::string text(subject);
-  text += ' ';
-  text += proto::reply_text(code);
-  std::string line;
-  proto::append_reply(line, code, text);
-  return make_text(std::move(line));
+  return make_text(proto::reply_with_subject(code, subject));
 }
 
 // Sends "CODE subject default-text".
@@ -457,6 +480,19 @@ void session::queued(std::size_t pending)
     close_with(close_reason::sendq_exceeded);
   else
     room_.enforce_total(); // a reply can take the server over its total too
+}
+
+// The cluster answered the command the session waited for; its reply, if
+// any, is queued. A NICK's 200 registered it (N-CLU-5).
+void session::take_answer()
+{
+  awaiting_ = false;
+  if (!registered_ && !seat_.nick().empty())
+  {
+    registered_ = true;
+    if (out().bytes() > sendq_limit())
+      close_with(close_reason::sendq_exceeded);
+  }
 }
 
 void session::close_with(close_reason why)

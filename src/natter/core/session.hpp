@@ -30,10 +30,11 @@ public:
   /// What the transport waits for before calling resume().
   enum class wait
   {
-    input,  ///< nothing pending: read more bytes, then receive()
-    output, ///< too much output queued: resume() once the outbox drained
-    rate,   ///< flood control: resume() at resume_at()
-    closed, ///< no more input is processed: write what is queued, close
+    input,   ///< nothing pending: read more bytes, then receive()
+    output,  ///< too much output queued: resume() once the outbox drained
+    rate,    ///< flood control: resume() at resume_at()
+    closed,  ///< no more input is processed: write what is queued, close
+    cluster, ///< a cluster's answer to a command: resume() once answer_came()
   };
 
   session(room& r, transport& t, time_point now);
@@ -74,6 +75,9 @@ public:
   /// with "connection closed" and discards queued output.
   void on_closed();
 
+  /// In a cluster: the answer the session waits for (wait::cluster) came.
+  bool answer_came() const noexcept { return awaiting_ && seat_.answered(); }
+
   /// This connection's pending output.
   outbox& output() noexcept { return seat_.output(); }
   const outbox& output() const noexcept { return seat_.output(); }
@@ -105,6 +109,7 @@ private:
   std::size_t sendq_limit() const noexcept;
   void refill(time_point now);
   void charge(std::size_t bytes, std::uint64_t lines);
+  void take_answer();
 
   room& room_;
   room::seat seat_;
@@ -121,6 +126,7 @@ private:
   bool tls_checked_ = false;    // the first octet was checked for TLS
   bool protocol_known_ = false; // the first line is known not to be HTTP
   bool eof_ = false;            // the client shut down its sending side
+  bool awaiting_ = false;       // a cluster's answer to the last command
   bool done_ = false;           // QUIT, error close or end of connection
   wait blocked_ = wait::input;  // why run() last stopped early
 };

@@ -98,6 +98,16 @@ void append_reply(std::string& out, reply_code code, std::string_view text, bool
   out.append("\r\n");
 }
 
+std::string reply_with_subject(reply_code code, std::string_view subject)
+{
+  std::string text(subject);
+  text += ' ';
+  text += reply_text(code);
+  std::string line;
+  append_reply(line, code, text);
+  return line;
+}
+
 void append_event(std::string& out, std::string_view verb, std::string_view a, std::string_view b,
                   std::string_view c)
 {

@@ -74,6 +74,9 @@ std::string to_string(reply_code code);
 /// `text` must already be valid protocol text (no CR, LF or controls).
 void append_reply(std::string& out, reply_code code, std::string_view text, bool more = false);
 
+/// "CODE SP subject SP default-text CRLF" (433 <nick> ..., 450 <VERB> ...).
+std::string reply_with_subject(reply_code code, std::string_view subject);
+
 /// Appends an event line "VERB[ SP a[ SP b]] CRLF"; empty parts are omitted
 /// from the end. Parts must be valid protocol text.
 void append_event(std::string& out, std::string_view verb, std::string_view a = {},

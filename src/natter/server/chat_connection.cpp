@@ -91,6 +91,10 @@ void chat_connection::settle()
   if (closed_)
     return;
   const core::connection::next next = conn_.step(core::clock::now());
+  // While a cluster's answer is awaited no operation may be pending that
+  // would keep this connection alive: it keeps itself until the answer
+  // wakes it.
+  awaiting_ = next.await && !next.close ? shared_from_this() : nullptr;
   if (next.close)
     return close_socket(next.reset);
   if (next.shutdown_send)
@@ -266,10 +270,7 @@ std::size_t chat_connection::write_pending_tls()
     const std::size_t count = conn_.peek(pieces, tls_write_batch);
     if (count == 0)
       return 0;
-    std::array<tls::plain_piece, write_iov_max> plain;
-    for (std::size_t i = 0; i < count; ++i)
-      plain[i] = tls::plain_piece{pieces[i].data, pieces[i].size};
-    tls_batch_ = tls_->encrypt(std::span(plain.data(), count));
+    tls_batch_ = tls_->encrypt(std::span(pieces.data(), count));
   }
   const std::string_view out = tls_->pending();
   const ssize_t n = out.empty() ? 0 : send_now(socket_.native_handle(), out);
@@ -369,6 +370,7 @@ void chat_connection::close_socket(bool reset)
   socket_.close(ignored);
   timer_.reset();
   server_.chat_closed(peer_, core::describe(conn_.reason()));
+  awaiting_.reset(); // the caller holds this connection too
 }
 
 } // namespace natter::server

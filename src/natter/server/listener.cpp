@@ -3,6 +3,9 @@
 #include "natter/server/log.hpp"
 #include "natter/server/server.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -63,10 +66,29 @@ void listener::open(const std::string& bind, unsigned short port)
   announce();
 }
 
-void listener::open(tcp::acceptor acceptor)
+void listener::adopt(int fd)
 {
-  acceptor_ = std::move(acceptor);
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  asio::error_code ec;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    ec.assign(errno, asio::error::get_system_category());
+  else
+    acceptor_.assign(addr.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+  if (ec)
+  {
+    ::close(fd);
+    throw std::runtime_error(std::string("cannot take the socket systemd passed for the ") +
+                             service_ + " service: " + ec.message());
+  }
   announce();
+}
+
+std::string listener::status() const
+{
+  asio::error_code ec;
+  const tcp::endpoint ep = acceptor_.local_endpoint(ec);
+  return std::string(service_) + " " + (ec ? "closed" : to_string(ep));
 }
 
 void listener::announce() const

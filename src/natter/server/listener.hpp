@@ -35,9 +35,12 @@ public:
   /// Throws std::runtime_error naming the flag to change.
   void open(const std::string& bind, unsigned short port);
 
-  /// Serves on `acceptor` instead, open and listening already (a socket
-  /// handed to natterd), and prints the same line.
-  void open(asio::ip::tcp::acceptor acceptor);
+  /// Takes `fd`, a listening TCP socket systemd bound (socket activation),
+  /// in place of open(), and prints the same line.
+  void adopt(int fd);
+
+  /// "chat [::]:7777": what it listens on, for the service manager.
+  std::string status() const;
 
   /// The address `bind` names (--bind). Throws std::runtime_error naming
   /// --bind when it names none.

@@ -91,13 +91,14 @@ inline void count_refusal(proto::reply_code code) noexcept
 class metrics
 {
 public:
-  /// One block for each of `threads` worker threads.
+  /// One block for each of `threads` threads (the workers, and a cluster
+  /// node's own).
   explicit metrics(std::size_t threads);
   metrics(const metrics&) = delete;
   metrics& operator=(const metrics&) = delete;
 
-  /// Makes block `i` the calling thread's (each worker thread, before it
-  /// runs its io_context).
+  /// Makes block `i` the calling thread's (each counting thread, before it
+  /// does anything else).
   void bind_thread(std::size_t i) noexcept;
 
   /// The bounds of the per-connection send queue histogram, in octets.

@@ -4,8 +4,8 @@
 // closes. Bounded: a request (line and headers) of at most max_request
 // octets (431 beyond), max_scrapers connections at once (503 to one
 // more), and `timeout` to send the request and again to take the answer.
-// Its acceptor is bound for --metrics, or handed over listening
-// (listener::open).
+// Its acceptor is bound for --metrics, or is the socket systemd passed
+// as "metrics" (listener::adopt).
 #ifndef NATTER_SERVER_METRICS_LISTENER_HPP
 #define NATTER_SERVER_METRICS_LISTENER_HPP
 

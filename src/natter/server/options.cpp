@@ -1,5 +1,6 @@
 #include "natter/server/options.hpp"
 
+#include "natter/cluster/redis.hpp"
 #include "natter/server/config_file.hpp"
 #include "natter/server/wall_clock.hpp"
 
@@ -101,6 +102,9 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   app.get_help_ptr()->configurable(false);
   const auto config = std::make_shared<config_file>(app);
   app.config_formatter(config);
+  // Wide enough that every flag with its default stands apart from its
+  // description ("--redis-prefix TEXT=natter:" is 29 columns).
+  app.get_formatter()->column_width(32);
   app.set_config("--config", "",
                  "read flags from FILE: `key = value` lines, a key for every flag here but "
                  "--config, --check-config, --help and --version; the command line wins")
@@ -126,6 +130,7 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   std::string metrics = "off";
   double handshake_timeout = secs(limits::tls_handshake_timeout);
   double check_interval = secs(limits::tls_check_interval);
+  double node_timeout = secs(limits::node_timeout);
   core::config& c = out.chat;
 
   app.add_option("--bind", out.bind,
@@ -219,6 +224,28 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
                  "seconds between looks at --tls-cert and --tls-key for a new pair")
       ->default_str(shown_default("--tls-check-interval"))
       ->check(CLI::Range(0.01, 3600.0));
+  app.add_option("--redis", out.cluster.redis,
+                 "cluster mode (spec 17): redis://[:PASSWORD@]HOST:PORT[/DB] or "
+                 "unix:///PATH; without it natterd is a whole server on its own");
+  app.add_option("--node-id", out.cluster.node_id,
+                 "this node's name in the cluster, unique among its nodes (default: the "
+                 "host name and the chat port)");
+  app.add_option("--redis-prefix", out.cluster.prefix,
+                 "prefix of the cluster's keys in Redis, so rooms can share one Redis")
+      ->default_str(shown_default("--redis-prefix"));
+  app.add_option("--node-timeout", node_timeout,
+                 "seconds a node keeps its nicks without renewing them; then the others "
+                 "send QUIT <nick> node lost for its clients")
+      ->default_str(shown_default("--node-timeout"))
+      ->check(CLI::Range(0.3, 3600.0));
+  app.add_option("--redis-backlog", out.cluster.backlog,
+                 "MSGs a node holds while Redis is away; beyond it 450")
+      ->default_str(shown_default("--redis-backlog"))
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  app.add_option("--redis-log", out.cluster.log,
+                 "entries of the room's log Redis keeps; a node that missed more sends GAP")
+      ->default_str(shown_default("--redis-log"))
+      ->check(CLI::Range(std::size_t{100}, std::size_t{1} << 32));
   app.add_option("--echo-max-total-sendq", out.echo_max_total_sendq,
                  "echo output held for all echo connections in bytes; beyond it the "
                  "connections holding the most are closed first")
@@ -283,6 +310,21 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
                          "port " + std::to_string(*ports[i].second) + " is " + ports[j].first +
                              "'s already",
                          {ports[j].first});
+    if (!out.cluster.redis.empty())
+    {
+      try
+      {
+        (void)cluster::redis_address::parse(out.cluster.redis);
+      }
+      catch (const std::invalid_argument& e)
+      {
+        config->reject("--redis", e.what());
+      }
+    }
+    else if (!out.cluster.node_id.empty())
+      config->reject("--node-id", "is used only with --redis");
+    if (out.cluster.node_id.find_first_of(" \t") != std::string::npos)
+      config->reject("--node-id", "must not contain spaces");
     // A HISTORY reply is queued whole (N-REPLY-4): a full one must not get
     // the client that asked for it dropped (spec 7.11).
     if (const std::size_t most = limits::max_history(c.max_line, c.max_sendq); c.history > most)
@@ -328,6 +370,7 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   out.tcp_user_timeout = millis(user_timeout);
   out.tls.handshake_timeout = millis(handshake_timeout);
   out.tls.check_interval = millis(check_interval);
+  out.cluster.node_timeout = millis(node_timeout);
   return std::nullopt;
 }
 

@@ -39,6 +39,16 @@ struct options
     std::chrono::milliseconds handshake_timeout{core::limits::tls_handshake_timeout};
     std::chrono::milliseconds check_interval{core::limits::tls_check_interval};
   } tls;
+  /// Cluster mode (spec 17), on with --redis.
+  struct cluster_options
+  {
+    std::string redis;   ///< the URL; empty: a single server
+    std::string node_id; ///< empty: host name and chat port
+    std::string prefix = "natter:";
+    std::chrono::milliseconds node_timeout{core::limits::node_timeout};
+    std::size_t backlog = core::limits::redis_backlog;
+    std::size_t log = core::limits::redis_log;
+  } cluster;
   /// --metrics: where natterd serves GET /metrics (spec 13.2).
   struct metrics_address
   {

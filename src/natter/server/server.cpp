@@ -13,8 +13,11 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <random>
 #include <stdexcept>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace natter::server
@@ -99,14 +102,54 @@ std::vector<std::unique_ptr<worker>> make_workers(unsigned n)
   return w;
 }
 
+// --node-id's default: the host name and the chat port (a port chosen by
+// the kernel is not known yet: the process id instead).
+std::string default_node_id(const options& opts)
+{
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+    std::strcpy(host, "natterd");
+  const unsigned port = opts.chat_port.value_or(0);
+  return std::string(host) + ":" +
+         (port != 0 ? std::to_string(port) : "pid" + std::to_string(::getpid()));
+}
+
+// A new name for every start of the process: what a node registers under.
+std::string random_run()
+{
+  std::random_device rd;
+  return std::to_string(rd()) + std::to_string(rd());
+}
+
 } // namespace
 
 server::server(const options& opts)
     : options_(opts), room_(opts.chat), registry_(options_), workers_(make_workers(opts.threads)),
       signals_(main_context(), SIGINT, SIGTERM, SIGHUP), stop_timer_(main_context())
 {
+  const bool clustered = !opts.cluster.redis.empty();
+  // A block for each worker and, in a cluster, for each of the node's
+  // threads, which call the room too.
   if (options_.metrics)
-    metrics_ = std::make_unique<metrics>(workers_.size());
+    metrics_ =
+        std::make_unique<metrics>(workers_.size() + (clustered ? cluster::node::threads : 0));
+  if (clustered)
+  {
+    cluster::node::settings s;
+    s.where = cluster::redis_address::parse(opts.cluster.redis);
+    s.id.prefix = opts.cluster.prefix;
+    s.id.node = opts.cluster.node_id.empty() ? default_node_id(opts) : opts.cluster.node_id;
+    s.id.run = random_run();
+    s.id.lease = opts.cluster.node_timeout;
+    s.id.log_max = opts.cluster.log;
+    s.backlog = opts.cluster.backlog;
+    s.log = [](bool warning, const std::string& line)
+    { log(warning ? log_level::warn : log_level::info, line); };
+    if (metrics_)
+      s.on_thread = [this](std::size_t i) { metrics_->bind_thread(workers_.size() + i); };
+    cluster_ = std::make_unique<cluster::node>(std::move(s), room_);
+    room_.set_cluster(*cluster_);
+  }
 }
 
 server::~server() = default;
@@ -121,28 +164,73 @@ void server::check(const options& opts)
 
 void server::listen()
 {
-  if (options_.chat_port)
+  // Under socket activation a socket systemd passed replaces the port its
+  // service's flag names, and a service with none passed listens as its
+  // flags say (N-SHUT-11); a socket for a service that is off is closed
+  // (N-SHUT-12).
+  passed_.emplace(passed_sockets::from_environment({"chat", "tls", "echo", "metrics"}));
+  if (cluster_)
   {
-    chat_ = std::make_unique<chat_listener>(*this, main_context(), workers_);
-    chat_->open(options_.bind, *options_.chat_port);
+    // The chat and TLS ports open once the node has joined the cluster; it
+    // waits for Redis meanwhile, logging every attempt (N-CLU-22).
+    cluster_->on_joined([this] { asio::post(main_context(), [this] { open_chat(); }); });
+    cluster_->start();
   }
-  if (options_.tls.port)
-  {
-    tls_ = std::make_unique<tls_keeper>(main_context(), options_.tls);
-    tls_chat_ = std::make_unique<chat_listener>(*this, main_context(), workers_, true);
-    tls_chat_->open(options_.bind, *options_.tls.port);
-  }
+  else
+    open_chat();
   if (options_.echo_port)
   {
     echo_ = std::make_unique<echo_listener>(*this, main_context(), workers_);
-    echo_->open(options_.bind, *options_.echo_port);
+    listen_on(*echo_, "echo", options_.bind, *options_.echo_port);
   }
+  else
+    passed_->discard("echo", "--echo-port is off");
+  // Open at once, in a cluster too: a node waiting for Redis is seen.
   if (options_.metrics)
   {
     // The scrapes are rendered on the workers' threads, from every block.
     metrics_port_ = std::make_unique<metrics_listener>(
-        main_context(), workers_, [this] { return metrics_->render(room_, tls_.get()); });
-    metrics_port_->open(options_.metrics->address, options_.metrics->port);
+        main_context(), workers_, [this] { return metrics_->render(room_, tls_shown_.load()); });
+    listen_on(*metrics_port_, "metrics", options_.metrics->address, options_.metrics->port);
+  }
+  else
+    passed_->discard("metrics", "--metrics is off");
+}
+
+void server::listen_on(listener& l, const char* name, const std::string& bind, unsigned short port)
+{
+  if (const int fd = passed_->take(name); fd >= 0)
+    l.adopt(fd);
+  else
+    l.open(bind, port);
+}
+
+// The chat service's listeners: at once on a single server, once joined in
+// a cluster (then from the main context, while the others run).
+void server::open_chat()
+{
+  if (stopping())
+    return;
+  if (options_.chat_port)
+  {
+    chat_ = std::make_unique<chat_listener>(*this, main_context(), workers_);
+    listen_on(*chat_, "chat", options_.bind, *options_.chat_port);
+  }
+  else
+    passed_->discard("chat", "--chat-port is off");
+  if (options_.tls.port)
+  {
+    tls_ = std::make_unique<tls_keeper>(main_context(), options_.tls);
+    tls_chat_ = std::make_unique<chat_listener>(*this, main_context(), workers_, true);
+    tls_shown_.store(tls_.get());
+    listen_on(*tls_chat_, "tls", options_.bind, *options_.tls.port);
+  }
+  else
+    passed_->discard("tls", "--tls-port is off");
+  if (started_)
+  {
+    start_chat();
+    notify_ready(listening()); // a cluster's node: serving from now on
   }
 }
 
@@ -153,7 +241,7 @@ void server::run_worker(std::size_t i)
   workers_[i]->run();
 }
 
-int server::run()
+void server::start_chat()
 {
   if (chat_)
     chat_->start();
@@ -162,17 +250,30 @@ int server::run()
     tls_chat_->start();
     tls_->start();
   }
+}
+
+int server::run()
+{
+  started_ = true;
+  start_chat();
   if (echo_)
     echo_->start();
   if (metrics_port_)
     metrics_port_->start();
   do_await_signal();
+  // Posted, so that systemd hears READY=1 once the accept loops run (a
+  // cluster's node says it once it has joined: open_chat).
+  if (!cluster_)
+    asio::post(main_context(), [this] { notify_ready(listening()); });
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < workers_.size(); ++i)
     threads.emplace_back([this, i] { run_worker(i); });
   run_worker(0);
   for (auto& t : threads)
     t.join();
+  // The departures of the shutdown reach the cluster (N-CLU-11).
+  if (cluster_)
+    cluster_->stop(shutdown_deadline);
   log(log_level::info, "stopped");
   return 0;
 }
@@ -299,10 +400,16 @@ void server::do_await_signal()
         if (signo == SIGHUP)
         {
           // Only the TLS pair is reloaded; nothing else changes (N-SHUT-8).
+          // systemd hears of it unless the shutdown has begun (N-SHUT-14).
+          const bool tell = !stopping();
+          if (tell)
+            notify_reloading();
           if (tls_)
             tls_->reload("SIGHUP");
           else
             log(log_level::info, "SIGHUP: nothing to reload");
+          if (tell)
+            notify_ready(listening());
         }
         else if (stopping())
         {
@@ -324,10 +431,9 @@ void server::do_await_signal()
 // or the deadline passes, whichever comes first.
 void server::begin_shutdown()
 {
+  notify_stopping();
   stopping_ = true;
-  for (listener* l :
-       {static_cast<listener*>(chat_.get()), static_cast<listener*>(tls_chat_.get()),
-        static_cast<listener*>(echo_.get()), static_cast<listener*>(metrics_port_.get())})
+  for (listener* l : listeners())
     if (l != nullptr)
       l->close();
   if (tls_)
@@ -344,6 +450,21 @@ void server::begin_shutdown()
           stop_workers();
       });
   registry_.on_empty([this] { asio::post(main_context(), [this] { stop_workers(); }); });
+}
+
+std::array<listener*, 4> server::listeners() const
+{
+  return {chat_.get(), tls_chat_.get(), echo_.get(), metrics_port_.get()};
+}
+
+// "chat [::]:7777, echo [::]:7": the STATUS= systemd shows.
+std::string server::listening() const
+{
+  std::string status;
+  for (const listener* l : listeners())
+    if (l != nullptr)
+      status += (status.empty() ? "" : ", ") + l->status();
+  return status;
 }
 
 // Stops the io_contexts (which abandons whatever is still pending).

@@ -13,6 +13,7 @@
 #ifndef NATTER_SERVER_SERVER_HPP
 #define NATTER_SERVER_SERVER_HPP
 
+#include "natter/cluster/node.hpp"
 #include "natter/core/room.hpp"
 #include "natter/proto/reply.hpp"
 #include "natter/server/listener.hpp"
@@ -20,14 +21,17 @@
 #include "natter/server/metrics_listener.hpp"
 #include "natter/server/options.hpp"
 #include "natter/server/registry.hpp"
+#include "natter/server/systemd.hpp"
 #include "natter/server/tls_keeper.hpp"
 #include "natter/server/worker.hpp"
 
 #include <asio.hpp>
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace natter::server
@@ -50,8 +54,10 @@ public:
   /// (natterd --check-config.)
   static void check(const options& opts);
 
-  /// Opens the listeners and prints "natterd: <svc> listening on <addr>:<port>"
-  /// for each. Throws std::runtime_error naming the flag to change on failure.
+  /// Opens the listeners, or takes those systemd passed (socket activation),
+  /// and prints "natterd: <svc> listening on <addr>:<port>" for each. Throws
+  /// std::runtime_error naming the flag to change, or the passed socket at
+  /// fault, on failure.
   void listen();
 
   /// Runs until shutdown completes. Returns the exit status.
@@ -98,14 +104,24 @@ private:
   asio::io_context& main_context() noexcept { return workers_.front()->context(); }
   /// Runs worker `i` on the calling thread, counting into its block.
   void run_worker(std::size_t i);
+  /// The listeners, null for a service that is off.
+  std::array<listener*, 4> listeners() const;
+  /// What the listeners listen on, for the service manager.
+  std::string listening() const;
   void do_await_signal();
   void begin_shutdown();
   void stop_workers();
+  void open_chat();
+  void listen_on(listener& l, const char* name, const std::string& bind, unsigned short port);
+  void start_chat();
 
   options options_;
   // Declared before workers_, so it outlives every handler (and the sessions
   // they own) that ~io_context destroys after a stop with work still queued.
   core::room room_;
+  // With --redis: the room's link to the cluster. After room_ (it calls
+  // the room), before workers_ (their sessions call it as they go).
+  std::unique_ptr<cluster::node> cluster_;
   registry registry_;
   // One per --threads; the first also runs the listeners, signals and the
   // shutdown deadline.
@@ -118,6 +134,11 @@ private:
   std::unique_ptr<echo_listener> echo_;
   std::unique_ptr<metrics> metrics_;               // with --metrics: the threads' counts
   std::unique_ptr<metrics_listener> metrics_port_; // ...and where they are served
+  // tls_ for the scrapes, which render on any worker's thread: set once
+  // tls_ is, which a cluster's node does only after joining (open_chat).
+  std::atomic<const tls_keeper*> tls_shown_{nullptr};
+  std::optional<passed_sockets> passed_; // systemd's, while the listeners open
+  bool started_ = false;                 // run() began (the main context's thread only)
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<std::size_t> echo_held_{0}; // octets all echo connections hold

@@ -81,7 +81,62 @@ bool is_address(const std::string& host)
          ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
+// The plaintext of the record being gathered (see channel::gather()).
+std::span<char> staging() noexcept
+{
+  thread_local std::array<char, max_record> buffer;
+  return buffer;
+}
+
+// What the thread's buffer keeps of its capacity once it is free: a
+// natterd write (4 records) and more, not a client's one-off paste.
+constexpr std::size_t kept_capacity = 256 * 1024;
+
 } // namespace
+
+// The ciphertext of this thread's channels goes here: every write of the
+// channel that holds it appends, and it is free again once sent. So a
+// batch that goes out whole allocates nothing and is not copied again; a
+// remainder is copied into its channel (sent(), spill()).
+struct thread_cipher
+{
+  std::string bytes;
+  channel* owner = nullptr; // whose ciphertext `bytes` is (and then only it)
+
+  thread_cipher(const thread_cipher&) = delete;
+  thread_cipher& operator=(const thread_cipher&) = delete;
+  thread_cipher() = default;
+  ~thread_cipher()
+  {
+    // A channel that outlives its thread keeps its ciphertext (or, out of
+    // memory, has none: its connection cannot go on).
+    if (owner == nullptr)
+      return;
+    try
+    {
+      owner->spill();
+    }
+    catch (const std::bad_alloc&)
+    {
+      owner->shared_ = nullptr;
+    }
+  }
+
+  void release() noexcept
+  {
+    owner = nullptr;
+    if (bytes.capacity() > kept_capacity)
+      bytes = std::string();
+    else
+      bytes.clear();
+  }
+
+  static thread_cipher& mine() noexcept
+  {
+    thread_local thread_cipher t;
+    return t;
+  }
+};
 
 std::span<char> plain_buffer() noexcept
 {
@@ -130,6 +185,8 @@ channel::channel(SSL_CTX* ctx, role r, const std::string& host, SSL_SESSION* res
 
 channel::~channel()
 {
+  if (shared_ != nullptr)
+    shared_->release();
   SSL_free(ssl_);
 }
 
@@ -170,48 +227,44 @@ int channel::step(char* to, std::size_t size)
     // OpenSSL sends no alert for input that is not TLS at all (it cannot
     // tell the version to send one in): the server sends decode_error
     // itself, so the peer is told before the close (spec N-TLS-8).
-    if (!established_ && server_ && out_.size() == sent_)
-      out_.append("\x15\x03\x01\x00\x02\x02\x32", 7); // alert, TLS 1.0 framing, fatal, 50
+    if (!established_ && server_ && pending().empty())
+      bio_write("\x15\x03\x01\x00\x02\x02\x32", 7); // alert, TLS 1.0 framing, fatal, 50
     return -2;
   }
 }
 
-std::size_t channel::encrypt(std::span<const plain_piece> pieces)
+// Short pieces (lines) are gathered into one record; a piece that is a
+// whole record on its own is encrypted in place.
+std::size_t channel::gather(const char* data, std::size_t size, std::size_t staged)
 {
-  // Short pieces (lines) are gathered into one record; a piece that is a
-  // whole record on its own is encrypted in place.
-  thread_local std::array<char, max_record> staging;
-  std::size_t staged = 0;
-  std::size_t total = 0;
-  for (const plain_piece& p : pieces)
+  const std::span<char> record = staging();
+  while (size > 0)
   {
-    const char* d = p.data;
-    std::size_t n = p.size;
-    total += n;
-    while (n > 0)
+    if (staged == 0 && size >= max_record)
     {
-      if (staged == 0 && n >= max_record)
-      {
-        write_record(d, max_record);
-        d += max_record;
-        n -= max_record;
-        continue;
-      }
-      const std::size_t take = std::min(n, max_record - staged);
-      std::memcpy(staging.data() + staged, d, take);
-      staged += take;
-      d += take;
-      n -= take;
-      if (staged == max_record)
-      {
-        write_record(staging.data(), staged);
-        staged = 0;
-      }
+      write_record(data, max_record);
+      data += max_record;
+      size -= max_record;
+      continue;
+    }
+    const std::size_t take = std::min(size, max_record - staged);
+    std::memcpy(record.data() + staged, data, take);
+    staged += take;
+    data += take;
+    size -= take;
+    if (staged == max_record)
+    {
+      write_record(record.data(), staged);
+      staged = 0;
     }
   }
+  return staged;
+}
+
+void channel::seal(std::size_t staged)
+{
   if (staged > 0)
-    write_record(staging.data(), staged);
-  return total;
+    write_record(staging().data(), staged);
 }
 
 void channel::write_record(const char* data, std::size_t size)
@@ -231,14 +284,40 @@ void channel::close_notify()
   ERR_clear_error();
 }
 
-void channel::sent(std::size_t n) noexcept
+std::string_view channel::pending() const noexcept
 {
+  if (shared_ != nullptr)
+    return shared_->bytes;
+  return std::string_view(out_).substr(sent_);
+}
+
+void channel::sent(std::size_t n)
+{
+  if (shared_ != nullptr)
+  {
+    // The rest, if any, waits in out_ for the socket to take more, while
+    // the thread's buffer serves the others.
+    const std::string& bytes = shared_->bytes;
+    if (n < bytes.size())
+      out_.assign(bytes, n);
+    shared_->release();
+    shared_ = nullptr;
+    return;
+  }
   sent_ += n;
   if (sent_ >= out_.size())
   {
     out_ = std::string(); // gives the memory back: an idle channel holds none
     sent_ = 0;
   }
+}
+
+void channel::spill()
+{
+  out_.assign(shared_->bytes);
+  sent_ = 0;
+  shared_->release();
+  shared_ = nullptr;
 }
 
 int channel::bio_read(char* to, int size) noexcept
@@ -255,6 +334,21 @@ int channel::bio_write(const char* from, int size) noexcept
 {
   try
   {
+    if (shared_ == nullptr && out_.empty())
+    {
+      // Nothing of ours waits: write in the thread's buffer, moving out
+      // what another channel left there unsent.
+      thread_cipher& t = thread_cipher::mine();
+      if (t.owner != nullptr)
+        t.owner->spill();
+      t.owner = this;
+      shared_ = &t;
+    }
+    if (shared_ != nullptr)
+    {
+      shared_->bytes.append(from, static_cast<std::size_t>(size));
+      return size;
+    }
     if (sent_ > 0 && sent_ * 2 >= out_.size())
     {
       out_.erase(0, sent_);
