@@ -5,11 +5,13 @@
 // no syscalls, no Asio, no other thread, so under callgrind the count of
 // instructions is exact and the same on a loaded machine.
 //
-// Run: build/bin/room_bench RECEIVERS HISTORY MESSAGES [TEXT_OCTETS]
-// prints the nanoseconds per message (wall time). For instructions, run it
+// Run: build/bin/room_bench RECEIVERS HISTORY MESSAGES [TEXT_OCTETS [count]]
+// prints the nanoseconds per message (wall time); with `count`, the core
+// counts into a block on this thread, as natterd --metrics has it. For instructions, run it
 // under `valgrind --tool=callgrind` twice, with MESSAGES and 2 x MESSAGES:
 // the difference is what MESSAGES messages cost, setup excluded.
 #include "natter/core/connection.hpp"
+#include "natter/core/counters.hpp"
 #include "natter/core/room.hpp"
 #include "natter/server/wall_clock.hpp"
 
@@ -19,6 +21,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace
@@ -56,12 +59,16 @@ int main(int argc, char** argv)
 {
   if (argc < 4)
   {
-    std::fprintf(stderr, "usage: room_bench RECEIVERS HISTORY MESSAGES [TEXT_OCTETS]\n");
+    std::fprintf(stderr, "usage: room_bench RECEIVERS HISTORY MESSAGES [TEXT_OCTETS [count]]\n");
     return 2;
   }
   const std::size_t receivers = std::strtoul(argv[1], nullptr, 10);
   const std::size_t messages = std::strtoul(argv[3], nullptr, 10);
   const std::size_t text = argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 60;
+  counters block;
+  const bool counting = argc > 5 && std::string_view(argv[5]) == "count";
+  if (counting)
+    this_thread_counters = &block;
   config cfg;
   cfg.rate = 0;
   cfg.history = std::strtoul(argv[2], nullptr, 10);
@@ -90,8 +97,9 @@ int main(int argc, char** argv)
         octets += s->drain();
   }
   const std::chrono::duration<double, std::nano> took = std::chrono::steady_clock::now() - start;
-  std::printf("receivers=%zu history=%zu messages=%zu text=%zu ns_per_message=%.1f octets=%zu\n",
+  std::printf("receivers=%zu history=%zu messages=%zu text=%zu ns_per_message=%.1f octets=%zu "
+              "counted_lines_sent=%llu\n",
               receivers, cfg.history, messages, text, took.count() / static_cast<double>(messages),
-              octets);
+              octets, static_cast<unsigned long long>(block.lines_sent.value()));
   return 0;
 }

@@ -24,6 +24,7 @@ packages=(
   nodejs npm                         # tests/spec: the grammar test
   scdoc                              # man/*.scd -> the manual pages
   mandoc python3                     # tests/man: lint and check the pages
+  python3-prometheus-client          # tests/server: natterd --metrics parsed by Prometheus's own parser
   libsystemd-dev                     # natterd: sd_notify, socket activation
   systemd                            # tests: systemd-socket-activate, systemd-analyze verify
 )

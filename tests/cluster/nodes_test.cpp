@@ -69,6 +69,38 @@ TEST(ClusterNodes, TwoNodesAreOneRoom)
   EXPECT_TRUE(history[0].ends_with(" alice hi bob")) << history[0];
 }
 
+// natterd --metrics on a node (spec 13.2): it counts what its own clients
+// cause, what its own threads that read and write Redis queue included, so
+// the nodes' counts add up to the cluster's.
+TEST(ClusterNodes, EachNodeCountsItsOwnClientsInItsMetrics)
+{
+  redis_server srv;
+  auto n1 = node(srv, "n1", {"--metrics", "0"});
+  auto n2 = node(srv, "n2", {"--metrics", "0"});
+  client a = registered(n1->chat_port(), "alice");
+  client b = registered(n2->chat_port(), "bob");
+  EXPECT_EQ(a.sync(), std::vector<std::string>{"JOIN bob"});
+  // Both refused by the cluster's answer, not by the session.
+  b.send("NICK ALICE\r\nTELL zed x\r\n");
+  EXPECT_EQ(b.sync(),
+            (std::vector<std::string>{"433 ALICE nick already in use", "434 zed no such nick"}));
+  const double sent_before = metric(metrics_body(n2->metrics_port()), "natter_lines_sent_total");
+  a.send("MSG hi\r\n");
+  EXPECT_TRUE(a.sync("a1").empty());
+  EXPECT_EQ(b.sync("b1"), std::vector<std::string>{"MSG alice hi"});
+  const std::string m1 = metrics_body(n1->metrics_port());
+  const std::string m2 = metrics_body(n2->metrics_port());
+  EXPECT_EQ(metric(m1, "natter_room_messages_total"), 1) << m1;
+  EXPECT_EQ(metric(m2, "natter_room_messages_total"), 0) << m2;
+  EXPECT_EQ(metric(m2, "natter_error_replies_total{code=\"433\"}"), 1) << m2;
+  EXPECT_EQ(metric(m2, "natter_error_replies_total{code=\"434\"}"), 1) << m2;
+  EXPECT_EQ(metric(m1, "natter_error_replies_total{code=\"433\"}"), 0) << m1;
+  // The MSG n2's reader delivered to bob, and bob's PONG.
+  EXPECT_EQ(metric(m2, "natter_lines_sent_total") - sent_before, 2) << m2;
+  EXPECT_EQ(metric(m1, "natter_clients_registered"), 1) << m1;
+  EXPECT_EQ(metric(m2, "natter_clients_registered"), 1) << m2;
+}
+
 TEST(ClusterNodes, ANickRaceAcrossNodesHasOneWinner)
 {
   redis_server srv;

@@ -80,7 +80,10 @@ natterd_process::natterd_process(std::vector<std::string> flags, unsigned long n
   args.insert(args.end(), flags.begin(), flags.end());
   greeting_ = greeting_for(args);
   const bool tls = std::find(flags.begin(), flags.end(), "--tls-port") != flags.end();
-  const long listening = tls ? 3 : 2;
+  const auto metrics_flag = std::find(flags.begin(), flags.end(), "--metrics");
+  const bool metrics =
+      metrics_flag != flags.end() && metrics_flag + 1 != flags.end() && metrics_flag[1] != "off";
+  const long listening = 2 + (tls ? 1 : 0) + (metrics ? 1 : 0);
   int log_fd = -1;
   if (capture_log)
   {
@@ -160,8 +163,14 @@ natterd_process::natterd_process(std::vector<std::string> flags, unsigned long n
       echo_port_ = port_of(line);
     else if (line.starts_with("natterd: tls listening on "))
       tls_port_ = port_of(line);
+    else if (line.starts_with("natterd: metrics listening on "))
+    {
+      metrics_port_ = port_of(line);
+      metrics_address_ = line.substr(std::string_view("natterd: metrics listening on ").size());
+    }
   }
-  if (chat_port_ == 0 || echo_port_ == 0 || (tls && tls_port_ == 0))
+  if (chat_port_ == 0 || echo_port_ == 0 || (tls && tls_port_ == 0) ||
+      (metrics && metrics_port_ == 0))
     throw std::runtime_error("natterd did not start: '" + got + "'" +
                              (capture_log ? " log: " + log() : std::string()));
 }
@@ -474,6 +483,28 @@ client registered(unsigned short port, const std::string& nick, const std::strin
   if (reply != "200 " + nick + " nick accepted")
     throw std::runtime_error("NICK " + nick + ": " + reply);
   return c;
+}
+
+std::string metrics_body(unsigned short port)
+{
+  client m("127.0.0.1", port);
+  m.send("GET /metrics HTTP/1.0\r\n\r\n");
+  if (m.line() != "HTTP/1.1 200 OK")
+    return {};
+  std::size_t length = 0;
+  for (std::string h = m.line(); !h.empty() && !h.starts_with("<"); h = m.line())
+    if (h.starts_with("Content-Length: "))
+      length = std::stoul(h.substr(16));
+  return m.read_bytes(length);
+}
+
+double metric(const std::string& exposition, const std::string& key)
+{
+  const std::string at = "\n" + key + " ";
+  const std::size_t found = ("\n" + exposition).find(at);
+  if (found == std::string::npos)
+    return -1;
+  return std::stod(exposition.substr(found + at.size() - 1));
 }
 
 run_result run_natterd(const std::string& flags)

@@ -55,6 +55,10 @@ public:
   unsigned short chat_port() const noexcept { return chat_port_; }
   /// The TLS port, when started with --tls-port (0 otherwise).
   unsigned short tls_port() const noexcept { return tls_port_; }
+  /// The metrics port, when started with --metrics (0 otherwise), and the
+  /// address natterd said it listens on ("127.0.0.1:PORT").
+  unsigned short metrics_port() const noexcept { return metrics_port_; }
+  const std::string& metrics_address() const noexcept { return metrics_address_; }
   /// What natterd logged so far (with capture_log).
   std::string log() const;
   /// The greeting natterd sends with these flags, without CRLF: the one
@@ -90,6 +94,8 @@ private:
   unsigned short chat_port_ = 0;
   unsigned short echo_port_ = 0;
   unsigned short tls_port_ = 0;
+  unsigned short metrics_port_ = 0;
+  std::string metrics_address_;
   std::string log_path_;
 };
 
@@ -159,6 +165,14 @@ run_result run_natterd(const std::string& flags);
 /// Connects and registers as `nick` (a greeting and the 200 consumed).
 client registered(unsigned short port, const std::string& nick,
                   const std::string& host = "127.0.0.1", int rcvbuf = 0);
+
+/// The body of natterd's answer to GET /metrics on 127.0.0.1:`port`;
+/// empty unless the answer is a 200.
+std::string metrics_body(unsigned short port);
+
+/// The value of the sample `key` (`name` or `name{labels}`) in an
+/// exposition, or -1 when it has none.
+double metric(const std::string& exposition, const std::string& key);
 
 } // namespace natter::test
 

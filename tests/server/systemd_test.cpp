@@ -366,13 +366,40 @@ TEST(SystemdSocket, ASocketForAServiceThatIsOffIsClosed)
 {
   const unsigned short chat_port = free_port();
   const unsigned short tls_port = free_port();
-  child sa = activated({chat_port, tls_port}, "chat:tls", {"--echo-port", "off"});
-  await_listening(sa, 2);
+  const unsigned short metrics_port = free_port();
+  child sa =
+      activated({chat_port, tls_port, metrics_port}, "chat:tls:metrics", {"--echo-port", "off"});
+  await_listening(sa, 3);
   client c("127.0.0.1", chat_port);
   EXPECT_TRUE(c.line().starts_with("220 natter/1 "));
   const std::string warning = sa.err().find("passed as 'tls'");
   EXPECT_NE(warning.find("is not used (--tls-port is off)"), std::string::npos) << warning;
+  const std::string metrics = sa.err().find("passed as 'metrics'");
+  EXPECT_NE(metrics.find("is not used (--metrics is off)"), std::string::npos) << metrics;
   EXPECT_TRUE(refused(tls_port));
+  EXPECT_TRUE(refused(metrics_port));
+}
+
+// The socket passed as "metrics" serves the scrapes of --metrics, whose
+// own address natterd then binds nothing for.
+TEST(SystemdSocket, TheMetricsSocketServesScrapes)
+{
+  const unsigned short chat_port = free_port();
+  const unsigned short metrics_port = free_port();
+  const unsigned short unbound = free_port();
+  child sa = activated({chat_port, metrics_port}, "chat:metrics",
+                       {"--echo-port", "off", "--metrics", std::to_string(unbound)});
+  await_listening(sa, 2);
+  client c("127.0.0.1", chat_port);
+  EXPECT_TRUE(c.line().starts_with("220 natter/1 "));
+  c.sync(); // its connection is counted by the PONG
+  const std::string body = metrics_body(metrics_port);
+  EXPECT_EQ(metric(body, "natter_connections{service=\"chat\"}"), 1) << body;
+  EXPECT_EQ(sa.out().find("metrics listening"),
+            "natterd: metrics listening on 127.0.0.1:" + std::to_string(metrics_port));
+  EXPECT_TRUE(refused(unbound));
+  sa.signal(SIGTERM);
+  EXPECT_EQ(sa.wait_exit(10s), 0);
 }
 
 // A name natterd does not know: one line naming it, status 1, nothing served.

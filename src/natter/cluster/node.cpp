@@ -60,8 +60,23 @@ node::~node()
 
 void node::start()
 {
-  writer_ = std::thread([this] { writer_loop(); });
-  reader_ = std::thread([this] { reader_loop(); });
+  const auto begin = [this](std::size_t i)
+  {
+    if (settings_.on_thread)
+      settings_.on_thread(i);
+  };
+  writer_ = std::thread(
+      [this, begin]
+      {
+        begin(0);
+        writer_loop();
+      });
+  reader_ = std::thread(
+      [this, begin]
+      {
+        begin(1);
+        reader_loop();
+      });
 }
 
 bool node::wait_joined(std::chrono::milliseconds limit)

@@ -42,7 +42,13 @@ public:
     /// One line per event worth an operator's attention (a lost
     /// connection, a gap); `warning` says how loud.
     std::function<void(bool warning, const std::string&)> log;
+    /// Runs first on each of the node's threads, with its number (0 the
+    /// writer, 1 the reader): natterd gives each a block of counters.
+    std::function<void(std::size_t)> on_thread;
   };
+
+  /// The node's threads, each calling the room on its own.
+  static constexpr std::size_t threads = 2;
 
   node(settings s, core::room& room);
   node(const node&) = delete;

@@ -70,6 +70,11 @@ const shared_text& final_line(close_reason r)
   return lines[static_cast<std::size_t>(r)];
 }
 
+std::optional<reply_code> final_reply(close_reason r) noexcept
+{
+  return row_of(r).final_reply;
+}
+
 bool discards_output(close_reason r) noexcept
 {
   return row_of(r).discard;

@@ -6,8 +6,10 @@
 #define NATTER_CORE_CLOSE_REASON_HPP
 
 #include "natter/core/text.hpp"
+#include "natter/proto/reply.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace natter::core
@@ -31,6 +33,9 @@ enum class close_reason : std::uint8_t
 
 /// The line the client is sent last, or null when none is (shared, built once).
 const shared_text& final_line(close_reason r);
+
+/// The code of the final line, if one is sent.
+std::optional<proto::reply_code> final_reply(close_reason r) noexcept;
 
 /// True when the client's queued output is dropped before the final line.
 bool discards_output(close_reason r) noexcept;

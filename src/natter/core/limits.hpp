@@ -93,7 +93,7 @@ struct shown
   std::string_view value;
 };
 
-inline constexpr std::array<shown, 38> table{{
+inline constexpr std::array<shown, 39> table{{
     {"--config", "", "none"},
     {"--check-config", "", "off"},
     {"--bind", "", "::"},
@@ -124,6 +124,7 @@ inline constexpr std::array<shown, 38> table{{
     {"--echo-max-clients", "echo connections", "1000"},
     {"--echo-idle-timeout", "echo idle timeout", "300"},
     {"--echo-max-total-sendq", "echo output held, all echo connections", "64 MiB"},
+    {"--metrics", "", "off"},
     {"--threads", "", "cores"},
     {"--log-level", "", "info"},
     {"", "nick length", "16"},

@@ -1,5 +1,7 @@
 #include "natter/core/outbox.hpp"
 
+#include "natter/core/counters.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -11,6 +13,13 @@ namespace
 
 // Entries a queue starts with, so a burst does not reallocate at 1, 2, 4.
 constexpr std::size_t initial_capacity = 8;
+
+// Counts the lines of `text` as sent (queued), when counting.
+void count_sent(const shared_text& text) noexcept
+{
+  if (counters* c = counting())
+    c->lines_sent.add(static_cast<std::uint64_t>(std::count(text->begin(), text->end(), '\n')));
+}
 
 } // namespace
 
@@ -228,7 +237,12 @@ std::size_t outbox::push_with(Add&& add)
 
 std::size_t outbox::push(shared_text text)
 {
-  return push_with([&](std::uint64_t at) { queue(at, std::move(text), 0); });
+  return push_with(
+      [&](std::uint64_t at)
+      {
+        count_sent(text);
+        queue(at, std::move(text), 0);
+      });
 }
 
 // Every text is tagged with the same log position, so the walk passes them
@@ -240,7 +254,10 @@ std::size_t outbox::push_all(std::span<const shared_text> texts)
       {
         entries_.reserve(std::max(entries_.size() + texts.size(), initial_capacity));
         for (const shared_text& text : texts)
+        {
+          count_sent(text);
           queue(at, text, 0);
+        }
       });
 }
 
@@ -379,8 +396,16 @@ bool outbox::close_locked(close_reason why)
   else if (stream_open())
     end_stream_at(log_end);
   move_on();
+  if (counters* c = counting())
+  {
+    if (why == close_reason::sendq_exceeded)
+      c->sendq_drops.add();
+    if (const auto code = final_reply(why))
+      c->error_reply(static_cast<int>(*code));
+  }
   if (last)
   {
+    count_sent(last);
     queue(stream_stop(log_end), std::move(last), 0);
     final_queued_ = trim_; // the trim at written() keeps it
   }

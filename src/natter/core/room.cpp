@@ -1,5 +1,6 @@
 #include "natter/core/room.hpp"
 
+#include "natter/core/counters.hpp"
 #include "natter/proto/ascii.hpp"
 #include "natter/proto/reply.hpp"
 
@@ -26,6 +27,15 @@ std::string_view event_line(std::string_view verb, std::string_view a, std::stri
   line.clear();
   proto::append_event(line, verb, a, b, c);
   return line;
+}
+
+// "CODE subject text" for a command the cluster refused, counted as queued
+// where it is (its thread is one of the cluster node's).
+shared_text refusal(proto::reply_code code, std::string_view subject)
+{
+  if (counters* c = counting())
+    c->error_reply(static_cast<int>(code));
+  return make_text(proto::reply_with_subject(code, subject));
 }
 
 const shared_text& end_of_history()
@@ -180,6 +190,8 @@ cluster_link::taken room::message(seat& from, std::string_view text, time_point 
   keep_history(history_.number(), wall_of(now), from.nick_, text);
   deliver(line, from.ids_ ? nullptr : &from, over);
   drop_overflowed(over);
+  if (counters* c = counting())
+    c->room_messages.add();
   return cluster_link::taken::yes;
 }
 
@@ -383,6 +395,21 @@ std::size_t room::size() const
   return members_.size();
 }
 
+std::size_t room::history_kept() const
+{
+  std::lock_guard lock(mutex_);
+  return history_.kept();
+}
+
+std::vector<std::size_t> room::pending_per_connection() const
+{
+  std::vector<std::size_t> out;
+  std::lock_guard lock(mutex_);
+  for (const seat* s = seats_; s != nullptr; s = s->next_)
+    out.push_back(s->out_.bytes());
+  return out;
+}
+
 // ---- a cluster ----
 
 room::seat* room::local(client_id c) const
@@ -455,6 +482,10 @@ void room::apply_message(bool mine, client_id c, std::string_view nick, std::str
   seat* from = mine ? local(c) : nullptr;
   deliver(line, from != nullptr && from->in_room_ && !from->ids_ ? from : nullptr, over);
   drop_overflowed(over);
+  // Each node counts its own clients' messages, as a single server does
+  // (message()): the nodes' counts add up to the cluster's.
+  if (counters* k = counting(); k != nullptr && mine)
+    k->room_messages.add();
 }
 
 void room::apply_quit(std::string_view nick, std::string_view reason)
@@ -511,15 +542,12 @@ void room::answer(client_id c, cluster_answer a)
   case cluster_answer::gone: s->joining_ = false; return release(*s, {});
   case cluster_answer::in_use:
     s->joining_ = false;
-    return release(*s,
-                   make_text(proto::reply_with_subject(proto::reply_code::nick_in_use, s->asked_)));
+    return release(*s, refusal(proto::reply_code::nick_in_use, s->asked_));
   case cluster_answer::no_such_nick:
-    return release(
-        *s, make_text(proto::reply_with_subject(proto::reply_code::no_such_nick, s->asked_)));
+    return release(*s, refusal(proto::reply_code::no_such_nick, s->asked_));
   case cluster_answer::try_again:
     s->joining_ = false;
-    return release(*s,
-                   make_text(proto::reply_with_subject(proto::reply_code::try_again, s->verb_)));
+    return release(*s, refusal(proto::reply_code::try_again, s->verb_));
   }
 }
 
@@ -575,6 +603,8 @@ void room::deliver(std::string_view line, seat* except, std::vector<seat*>& over
     --receivers;
   }
   total_sendq_.add(line.size() * receivers);
+  if (counters* c = counting())
+    c->lines_sent.add(receivers);
   log_.publish();
   if (skipping)
     except->out_.settle(); // a member that only talks keeps no old chunk

@@ -229,6 +229,14 @@ public:
   /// Number of registered clients.
   std::size_t size() const;
 
+  /// Number of messages kept for HISTORY.
+  std::size_t history_kept() const;
+
+  /// The pending output of every connection, registered or not, in no
+  /// order (outbox::bytes, read under the room's lock: one look per
+  /// connection, as enforce_total() takes when the total is passed).
+  std::vector<std::size_t> pending_per_connection() const;
+
 private:
   /// Orders members by nick, ignoring ASCII case (nicks are unique that
   /// way); looks them up by nick too. The set holds only pointers: with

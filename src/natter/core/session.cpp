@@ -1,5 +1,6 @@
 #include "natter/core/session.hpp"
 
+#include "natter/core/counters.hpp"
 #include "natter/proto/parse_error.hpp"
 
 #include <algorithm>
@@ -262,6 +263,7 @@ std::size_t session::run(std::string_view in, time_point now)
 {
   const config& cfg = room_.settings();
   std::size_t used_total = 0;
+  const std::uint64_t framed_before = parser_.lines_framed();
   refill(now);
   while (!in.empty() && !done_)
   {
@@ -287,6 +289,8 @@ std::size_t session::run(std::string_view in, time_point now)
       const double wait_s = std::min((1 - tokens_) / cfg.rate, 1e6);
       resume_at_ =
           now + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(wait_s));
+      if (counters* c = counting())
+        c->flood_pauses.add();
       break;
     }
     // At most one line's worth at a time, so a long run without LF is paid
@@ -309,6 +313,8 @@ std::size_t session::run(std::string_view in, time_point now)
     if (ev.what != proto::parse_event::kind::none)
       handle(ev, now);
   }
+  if (counters* c = counting())
+    c->lines_received.add(parser_.lines_framed() - framed_before);
   return used_total;
 }
 
@@ -426,7 +432,11 @@ void session::handle_command(const proto::command& cmd, time_point now)
 bool session::refused(const proto::command& cmd)
 {
   if (!registered_)
+  {
     send(not_registered_line());
+    if (counters* c = counting())
+      c->error_reply(static_cast<int>(reply_code::not_registered));
+  }
   else if (!cmd.valid)
     reply(reply_code::bad_argument, proto::verb_name(cmd.type));
   else
@@ -437,6 +447,8 @@ bool session::refused(const proto::command& cmd)
 // Sends "CODE default-text".
 void session::reply(reply_code code)
 {
+  if (counters* c = counting())
+    c->error_reply(static_cast<int>(code));
   std::string line;
   proto::append_reply(line, code, proto::reply_text(code));
   send(make_text(std::move(line)));
@@ -451,6 +463,8 @@ shared_text session::reply_line(reply_code code, std::string_view subject)
 // Sends "CODE subject default-text".
 void session::reply(reply_code code, std::string_view subject)
 {
+  if (counters* c = counting())
+    c->error_reply(static_cast<int>(code));
   send(reply_line(code, subject));
 }
 

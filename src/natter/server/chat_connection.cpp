@@ -1,6 +1,7 @@
 #include "natter/server/chat_connection.hpp"
 
 #include "natter/server/log.hpp"
+#include "natter/server/metrics.hpp"
 #include "natter/server/server.hpp"
 #include "natter/server/socket_io.hpp"
 #include "natter/server/worker.hpp"
@@ -134,7 +135,10 @@ void chat_connection::on_readable(const asio::error_code& wait_ec)
   else if (ec)
     return fail(ec, "read");
   else
+  {
+    count_received(tls_ ? service::tls : service::chat, n);
     received(std::string_view(buffer.data(), n), now);
+  }
   settle();
   do_write();
 }
@@ -175,7 +179,10 @@ void chat_connection::shutdown_send()
     {
       const ssize_t n = send_now(socket_.native_handle(), alert);
       if (n > 0)
+      {
         tls_->sent(static_cast<std::size_t>(n));
+        count_sent(service::tls, static_cast<std::size_t>(n));
+      }
       if (!tls_->pending().empty())
       {
         shutdown_due_ = true;
@@ -231,6 +238,8 @@ std::size_t chat_connection::write_pending()
     n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   const int err = errno;
+  if (n > 0)
+    count_sent(service::chat, static_cast<std::size_t>(n));
   // The clock is read only if the write lets the session read again.
   const std::size_t left =
       conn_.wrote(n < 0 ? 0 : static_cast<std::size_t>(n), [] { return core::clock::now(); });
@@ -267,7 +276,10 @@ std::size_t chat_connection::write_pending_tls()
   const ssize_t n = out.empty() ? 0 : send_now(socket_.native_handle(), out);
   const int err = errno;
   if (n > 0)
+  {
     tls_->sent(static_cast<std::size_t>(n));
+    count_sent(service::tls, static_cast<std::size_t>(n));
+  }
   const bool batch_done = tls_->pending().empty();
   const std::size_t left =
       conn_.wrote(batch_done ? std::exchange(tls_batch_, 0) : 0, [] { return core::clock::now(); });
@@ -353,6 +365,8 @@ void chat_connection::close_socket(bool reset)
     ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_LINGER, &abort_on_close,
                  sizeof abort_on_close);
   }
+  // Counted before the close, which the client may see at once.
+  count_connection(&thread_counters::closed, tls_ ? service::tls : service::chat);
   socket_.close(ignored);
   timer_.reset();
   server_.chat_closed(peer_, core::describe(conn_.reason()));

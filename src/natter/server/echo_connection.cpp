@@ -1,5 +1,6 @@
 #include "natter/server/echo_connection.hpp"
 
+#include "natter/server/metrics.hpp"
 #include "natter/server/server.hpp"
 
 #include <algorithm>
@@ -83,8 +84,10 @@ void echo_connection::on_readable(const asio::error_code& ec)
     if (rec)
       return close();
     last_input_ = std::chrono::steady_clock::now();
+    count_received(service::echo, n);
     asio::error_code wec;
     const std::size_t w = socket_.write_some(asio::buffer(echo_buffer.get(), n), wec);
+    count_sent(service::echo, w);
     if (wec && wec != asio::error::would_block && wec != asio::error::try_again)
       return close();
     if (w < n)
@@ -124,8 +127,10 @@ void echo_connection::on_writable(const asio::error_code& ec)
 bool echo_connection::write_held()
 {
   asio::error_code ec;
-  held_sent_ +=
+  const std::size_t w =
       socket_.write_some(asio::buffer(held_.get() + held_sent_, held_size_ - held_sent_), ec);
+  held_sent_ += w;
+  count_sent(service::echo, w);
   if (ec && ec != asio::error::would_block && ec != asio::error::try_again)
     return false;
   if (held_sent_ == held_size_)
@@ -178,6 +183,7 @@ void echo_connection::close()
   closed_ = true;
   closing_.store(true, std::memory_order_relaxed);
   release_held();
+  count_connection(&thread_counters::closed, service::echo);
   asio::error_code ignored;
   socket_.close(ignored);
   timer_.cancel();

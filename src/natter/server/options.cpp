@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -31,6 +33,42 @@ std::optional<unsigned short> parse_port(std::string_view flag, const std::strin
   if (text.empty() || ec != std::errc() || end != text.data() + text.size() || n > 65535)
     config.reject(flag, "'" + text + "' is not a port: use 0..65535 or off");
   return static_cast<unsigned short>(n);
+}
+
+// --metrics: "off", PORT or :PORT (on 127.0.0.1), ADDR:PORT with an IPv4
+// address, or [ADDR]:PORT with an IPv6 one.
+std::optional<options::metrics_address> parse_metrics(const std::string& text,
+                                                      const config_file& config)
+{
+  if (text == "off")
+    return std::nullopt;
+  options::metrics_address m{"127.0.0.1", 0};
+  std::string port = text;
+  bool ok = true;
+  if (const std::size_t colon = text.rfind(':'); colon != std::string::npos)
+  {
+    std::string host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    in6_addr v6{};
+    in_addr v4{};
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    {
+      host = host.substr(1, host.size() - 2);
+      ok = ::inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+    }
+    else if (!host.empty())
+      ok = ::inet_pton(AF_INET, host.c_str(), &v4) == 1;
+    if (!host.empty())
+      m.address = host;
+  }
+  unsigned n = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+  if (!ok || port.empty() || ec != std::errc() || end != port.data() + port.size() || n > 65535)
+    config.reject("--metrics", "'" + text +
+                                   "' is not ADDR:PORT, :PORT, PORT or off (an IPv6 address in "
+                                   "brackets: [::1]:9100)");
+  m.port = static_cast<unsigned short>(n);
+  return m;
 }
 
 // --check-config anywhere on the command line: then every refusal, of the
@@ -89,6 +127,7 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   double echo_idle = secs(limits::echo_idle_timeout);
   double user_timeout = secs(limits::tcp_user_timeout);
   std::string tls_port = "off";
+  std::string metrics = "off";
   double handshake_timeout = secs(limits::tls_handshake_timeout);
   double check_interval = secs(limits::tls_check_interval);
   double node_timeout = secs(limits::node_timeout);
@@ -219,6 +258,11 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
                  "seconds without an octet before an echo connection is closed; 0 = none")
       ->default_str(shown_default("--echo-idle-timeout"))
       ->check(seconds);
+  app.add_option("--metrics", metrics,
+                 "serve Prometheus metrics (GET /metrics over HTTP) at ADDR:PORT, never a chat "
+                 "port; PORT or :PORT alone listens on 127.0.0.1; 0 = ephemeral, off = disabled")
+      ->type_name("ADDR:PORT")
+      ->default_str(shown_default("--metrics"));
   app.add_option("--threads", out.threads,
                  "I/O threads; 0 = one per core (" + std::to_string(cores) + " here)")
       ->default_str("0")
@@ -245,17 +289,20 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
     out.chat_port = parse_port("--chat-port", chat_port, *config);
     out.echo_port = parse_port("--echo-port", echo_port, *config);
     out.tls.port = parse_port("--tls-port", tls_port, *config);
+    out.metrics = parse_metrics(metrics, *config);
     if (out.tls.port && (out.tls.cert.empty() || out.tls.key.empty()))
       config->reject(out.tls.cert.empty() ? "--tls-cert" : "--tls-key", "is needed with --tls-port",
                      {"--tls-port"});
     if (!out.tls.port && !(out.tls.cert.empty() && out.tls.key.empty()))
       config->reject(out.tls.cert.empty() ? "--tls-key" : "--tls-cert",
                      "is used only with --tls-port");
-    // The services share --bind: one port cannot serve two of them.
+    // The services share --bind: one port cannot serve two of them. The
+    // metrics endpoint is never a chat port, whatever its address.
     const std::pair<const char*, std::optional<unsigned short>> ports[] = {
         {"--chat-port", out.chat_port},
         {"--tls-port", out.tls.port},
-        {"--echo-port", out.echo_port}};
+        {"--echo-port", out.echo_port},
+        {"--metrics", out.metrics ? std::optional(out.metrics->port) : std::nullopt}};
     for (std::size_t i = 0; i < std::size(ports); ++i)
       for (std::size_t j = 0; j < i; ++j)
         if (ports[i].second && ports[i].second == ports[j].second && *ports[i].second != 0)

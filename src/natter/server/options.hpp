@@ -49,6 +49,13 @@ struct options
     std::size_t backlog = core::limits::redis_backlog;
     std::size_t log = core::limits::redis_log;
   } cluster;
+  /// --metrics: where natterd serves GET /metrics (spec 13.2).
+  struct metrics_address
+  {
+    std::string address; ///< an IPv4 or IPv6 literal
+    unsigned short port = 0;
+  };
+  std::optional<metrics_address> metrics; ///< nullopt: off
   unsigned threads = 1;
   /// --check-config: check everything as at start-up, serve nothing.
   bool check_config = false;

@@ -76,7 +76,8 @@ void refuse(worker_socket& s, proto::reply_code code)
   std::string line;
   proto::append_reply(line, code, proto::reply_text(code));
   asio::error_code ec;
-  asio::write(s, asio::buffer(line), ec);
+  count_refusal(code);
+  count_sent(service::chat, asio::write(s, asio::buffer(line), ec));
   s.shutdown(tcp::socket::shutdown_send, ec);
   s.close(ec);
 }
@@ -126,7 +127,13 @@ server::server(const options& opts)
     : options_(opts), room_(opts.chat), registry_(options_), workers_(make_workers(opts.threads)),
       signals_(main_context(), SIGINT, SIGTERM, SIGHUP), stop_timer_(main_context())
 {
-  if (!opts.cluster.redis.empty())
+  const bool clustered = !opts.cluster.redis.empty();
+  // A block for each worker and, in a cluster, for each of the node's
+  // threads, which call the room too.
+  if (options_.metrics)
+    metrics_ =
+        std::make_unique<metrics>(workers_.size() + (clustered ? cluster::node::threads : 0));
+  if (clustered)
   {
     cluster::node::settings s;
     s.where = cluster::redis_address::parse(opts.cluster.redis);
@@ -138,6 +145,8 @@ server::server(const options& opts)
     s.backlog = opts.cluster.backlog;
     s.log = [](bool warning, const std::string& line)
     { log(warning ? log_level::warn : log_level::info, line); };
+    if (metrics_)
+      s.on_thread = [this](std::size_t i) { metrics_->bind_thread(workers_.size() + i); };
     cluster_ = std::make_unique<cluster::node>(std::move(s), room_);
     room_.set_cluster(*cluster_);
   }
@@ -172,19 +181,28 @@ void server::listen()
   if (options_.echo_port)
   {
     echo_ = std::make_unique<echo_listener>(*this, main_context(), workers_);
-    listen_on(*echo_, "echo", *options_.echo_port);
+    listen_on(*echo_, "echo", options_.bind, *options_.echo_port);
   }
   else
     passed_->discard("echo", "--echo-port is off");
-  passed_->discard("metrics", "natterd has no metrics listener");
+  // Open at once, in a cluster too: a node waiting for Redis is seen.
+  if (options_.metrics)
+  {
+    // The scrapes are rendered on the workers' threads, from every block.
+    metrics_port_ = std::make_unique<metrics_listener>(
+        main_context(), workers_, [this] { return metrics_->render(room_, tls_shown_.load()); });
+    listen_on(*metrics_port_, "metrics", options_.metrics->address, options_.metrics->port);
+  }
+  else
+    passed_->discard("metrics", "--metrics is off");
 }
 
-void server::listen_on(listener& l, const char* name, unsigned short port)
+void server::listen_on(listener& l, const char* name, const std::string& bind, unsigned short port)
 {
   if (const int fd = passed_->take(name); fd >= 0)
     l.adopt(fd);
   else
-    l.open(options_.bind, port);
+    l.open(bind, port);
 }
 
 // The chat service's listeners: at once on a single server, once joined in
@@ -196,7 +214,7 @@ void server::open_chat()
   if (options_.chat_port)
   {
     chat_ = std::make_unique<chat_listener>(*this, main_context(), workers_);
-    listen_on(*chat_, "chat", *options_.chat_port);
+    listen_on(*chat_, "chat", options_.bind, *options_.chat_port);
   }
   else
     passed_->discard("chat", "--chat-port is off");
@@ -204,7 +222,8 @@ void server::open_chat()
   {
     tls_ = std::make_unique<tls_keeper>(main_context(), options_.tls);
     tls_chat_ = std::make_unique<chat_listener>(*this, main_context(), workers_, true);
-    listen_on(*tls_chat_, "tls", *options_.tls.port);
+    tls_shown_.store(tls_.get());
+    listen_on(*tls_chat_, "tls", options_.bind, *options_.tls.port);
   }
   else
     passed_->discard("tls", "--tls-port is off");
@@ -213,6 +232,13 @@ void server::open_chat()
     start_chat();
     notify_ready(listening()); // a cluster's node: serving from now on
   }
+}
+
+void server::run_worker(std::size_t i)
+{
+  if (metrics_)
+    metrics_->bind_thread(i);
+  workers_[i]->run();
 }
 
 void server::start_chat()
@@ -232,6 +258,8 @@ int server::run()
   start_chat();
   if (echo_)
     echo_->start();
+  if (metrics_port_)
+    metrics_port_->start();
   do_await_signal();
   // Posted, so that systemd hears READY=1 once the accept loops run (a
   // cluster's node says it once it has joined: open_chat).
@@ -239,8 +267,8 @@ int server::run()
     asio::post(main_context(), [this] { notify_ready(listening()); });
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < workers_.size(); ++i)
-    threads.emplace_back([w = workers_[i].get()] { w->run(); });
-  workers_.front()->run();
+    threads.emplace_back([this, i] { run_worker(i); });
+  run_worker(0);
   for (auto& t : threads)
     t.join();
   // The departures of the shutdown reach the cluster (N-CLU-11).
@@ -252,6 +280,7 @@ int server::run()
 
 void server::accept_chat(worker_socket socket, worker& w, bool tls)
 {
+  count_connection(&thread_counters::accepted, tls ? service::tls : service::chat);
   if (stopping())
     return;
   asio::error_code ec;
@@ -268,6 +297,7 @@ void server::accept_chat(worker_socket socket, worker& w, bool tls)
       log(refusal_level(*refusal), "tls " + to_string(peer) + " refused: too many TLS handshakes");
       return;
     }
+    count_connection(&thread_counters::opened, service::tls);
     set_chat_socket_options(socket, options_);
     socket.set_option(tcp::no_delay(true), ec);
     std::make_shared<tls_handshake>(std::move(socket), peer, *this, w, tls_->current())->start();
@@ -280,6 +310,7 @@ void server::accept_chat(worker_socket socket, worker& w, bool tls)
     refuse(socket, *refusal);
     return;
   }
+  count_connection(&thread_counters::opened, service::chat);
   set_chat_socket_options(socket, options_);
   socket.set_option(tcp::no_delay(true), ec);
   if (log_enabled(log_level::info))
@@ -314,11 +345,15 @@ void server::chat_closed(const tcp::endpoint& peer, std::string_view reason)
 
 void server::accept_echo(worker_socket socket)
 {
+  count_connection(&thread_counters::accepted, service::echo);
   if (stopping())
     return;
   auto c = std::make_shared<echo_connection>(std::move(socket), *this, options_.echo_idle_timeout);
   if (registry_.add_echo(c))
+  {
+    count_connection(&thread_counters::opened, service::echo);
     c->start();
+  }
   // else: --echo-max-clients reached; closed at once, nothing sent [N-ECHOSVC-5]
 }
 
@@ -417,9 +452,9 @@ void server::begin_shutdown()
   registry_.on_empty([this] { asio::post(main_context(), [this] { stop_workers(); }); });
 }
 
-std::array<listener*, 3> server::listeners() const
+std::array<listener*, 4> server::listeners() const
 {
-  return {chat_.get(), tls_chat_.get(), echo_.get()};
+  return {chat_.get(), tls_chat_.get(), echo_.get(), metrics_port_.get()};
 }
 
 // "chat [::]:7777, echo [::]:7": the STATUS= systemd shows.

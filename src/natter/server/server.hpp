@@ -17,6 +17,8 @@
 #include "natter/core/room.hpp"
 #include "natter/proto/reply.hpp"
 #include "natter/server/listener.hpp"
+#include "natter/server/metrics.hpp"
+#include "natter/server/metrics_listener.hpp"
 #include "natter/server/options.hpp"
 #include "natter/server/registry.hpp"
 #include "natter/server/systemd.hpp"
@@ -100,15 +102,17 @@ public:
 
 private:
   asio::io_context& main_context() noexcept { return workers_.front()->context(); }
+  /// Runs worker `i` on the calling thread, counting into its block.
+  void run_worker(std::size_t i);
   /// The listeners, null for a service that is off.
-  std::array<listener*, 3> listeners() const;
+  std::array<listener*, 4> listeners() const;
   /// What the listeners listen on, for the service manager.
   std::string listening() const;
   void do_await_signal();
   void begin_shutdown();
   void stop_workers();
   void open_chat();
-  void listen_on(listener& l, const char* name, unsigned short port);
+  void listen_on(listener& l, const char* name, const std::string& bind, unsigned short port);
   void start_chat();
 
   options options_;
@@ -128,6 +132,11 @@ private:
   std::unique_ptr<chat_listener> chat_;
   std::unique_ptr<chat_listener> tls_chat_;
   std::unique_ptr<echo_listener> echo_;
+  std::unique_ptr<metrics> metrics_;               // with --metrics: the threads' counts
+  std::unique_ptr<metrics_listener> metrics_port_; // ...and where they are served
+  // tls_ for the scrapes, which render on any worker's thread: set once
+  // tls_ is, which a cluster's node does only after joining (open_chat).
+  std::atomic<const tls_keeper*> tls_shown_{nullptr};
   std::optional<passed_sockets> passed_; // systemd's, while the listeners open
   bool started_ = false;                 // run() began (the main context's thread only)
   std::atomic<bool> stopping_{false};

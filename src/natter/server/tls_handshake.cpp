@@ -2,6 +2,7 @@
 
 #include "natter/server/chat_connection.hpp"
 #include "natter/server/log.hpp"
+#include "natter/server/metrics.hpp"
 #include "natter/server/server.hpp"
 #include "natter/server/socket_io.hpp"
 
@@ -58,6 +59,7 @@ void tls_handshake::on_readable(const asio::error_code& wait_ec)
     return end("closed during the TLS handshake");
   if (ec)
     return end("TLS handshake: " + ec.message());
+  count_received(service::tls, n);
   // What follows the client's Finished in the same read is the first of
   // its lines: kept for the session.
   const auto status = channel_->receive(std::string_view(buffer.data(), n),
@@ -90,6 +92,7 @@ bool tls_handshake::send_pending()
     if (n >= 0)
     {
       channel_->sent(static_cast<std::size_t>(n));
+      count_sent(service::tls, static_cast<std::size_t>(n));
       continue;
     }
     if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -131,7 +134,10 @@ void tls_handshake::established()
     proto::append_reply(line, *refusal, proto::reply_text(*refusal));
     channel_->encrypt(line);
     channel_->close_notify();
-    (void)send_now(socket_.native_handle(), channel_->pending());
+    count_refusal(*refusal);
+    count_connection(&thread_counters::closed, service::tls);
+    if (const ssize_t n = send_now(socket_.native_handle(), channel_->pending()); n > 0)
+      count_sent(service::tls, static_cast<std::size_t>(n));
     asio::error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
     socket_.close(ignored);
@@ -146,6 +152,11 @@ void tls_handshake::end(const std::string& why)
 {
   over_ = true;
   timer_.cancel();
+  if (thread_counters* c = counting())
+  {
+    c->tls_handshake_failures.add();
+    c->closed[static_cast<std::size_t>(service::tls)].add();
+  }
   asio::error_code ignored;
   socket_.close(ignored);
   server_.tls_failed(peer_, why);

@@ -65,6 +65,7 @@ void tls_keeper::reload(const char* why)
     log(log_level::info, std::string("tls: reloaded (") + why + "): serving " + described(*next));
     const std::lock_guard lock(mutex_);
     current_ = std::move(next);
+    reloads_.fetch_add(1);
   }
   catch (const std::exception& e)
   {

@@ -2,7 +2,7 @@
 // start, reloaded on SIGHUP and when either file changes on disk. A new
 // pair is served to new connections only once it passed every check; live
 // connections keep theirs; a pair that fails keeps the old one, with one
-// log line and a count.
+// log line and a count (and a count of the reloads that succeed).
 #ifndef NATTER_SERVER_TLS_KEEPER_HPP
 #define NATTER_SERVER_TLS_KEEPER_HPP
 
@@ -48,6 +48,9 @@ public:
   /// Failed reloads since start.
   std::uint64_t failures() const noexcept { return failures_.load(); }
 
+  /// Reloads since start that served a new pair.
+  std::uint64_t reloads() const noexcept { return reloads_.load(); }
+
 private:
   /// What the files look like on disk: a change of any part is a change.
   struct look
@@ -66,6 +69,7 @@ private:
   std::shared_ptr<const tls::server_context> current_;
   look seen_;
   std::atomic<std::uint64_t> failures_{0};
+  std::atomic<std::uint64_t> reloads_{0};
   bool stopped_ = false;
 };
 

@@ -86,6 +86,13 @@ std::string rfc3339(const ASN1_TIME* t)
   return buf;
 }
 
+// Seconds since 1970 (0 when OpenSSL cannot read the time).
+std::time_t epoch_seconds(const ASN1_TIME* t)
+{
+  std::tm tm{};
+  return ASN1_TIME_to_tm(t, &tm) == 1 ? ::timegm(&tm) : 0;
+}
+
 } // namespace
 
 std::shared_ptr<const server_context>
@@ -123,6 +130,7 @@ server_context::load(const std::string& cert_file, const std::string& key_file,
   X509* cert = SSL_CTX_get0_certificate(ctx);
   const std::time_t at = std::chrono::system_clock::to_time_t(now);
   c->not_after_ = rfc3339(X509_get0_notAfter(cert));
+  c->expires_ = std::chrono::system_clock::from_time_t(epoch_seconds(X509_get0_notAfter(cert)));
   if (X509_cmp_time(X509_get0_notAfter(cert), const_cast<std::time_t*>(&at)) <= 0)
     throw load_error(load_error::file::cert,
                      cert_file + ": the certificate expired at " + c->not_after_);

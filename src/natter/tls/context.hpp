@@ -56,12 +56,15 @@ public:
   /// (RFC 3339, UTC), for the log.
   const std::string& serial() const noexcept { return serial_; }
   const std::string& not_after() const noexcept { return not_after_; }
+  /// The end of the certificate's validity (notAfter).
+  std::chrono::system_clock::time_point expires() const noexcept { return expires_; }
 
 private:
   explicit server_context(SSL_CTX* ctx) : ctx_(ctx) {}
   SSL_CTX* ctx_;
   std::string serial_;
   std::string not_after_;
+  std::chrono::system_clock::time_point expires_{};
 };
 
 /// What a client trusts.
