@@ -290,12 +290,10 @@ TEST(ClusterStore, APausedRedisIsALostConnectionWithinTheTimeout)
   redis c(redis_address::parse(srv.url()), 300ms);
   ASSERT_EQ(c.command({"PING"}).str(), "PONG");
   srv.pause();
-  const auto start = std::chrono::steady_clock::now();
+  // Redis stays paused until the call has thrown: the read gave up on its
+  // own, it did not wait for Redis to come back.
   EXPECT_THROW(c.command({"PING"}), natter::cluster::redis_io_error);
   srv.resume();
-  // Not a timing assertion on the machine's speed: only that the read did
-  // not wait for Redis to come back (it came back after the throw).
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
   EXPECT_THROW(c.command({"PING"}), natter::cluster::redis_io_error); // unusable after
 }
 
