@@ -13,7 +13,7 @@ std::vector<std::string_view> views(const std::vector<std::string>& argv)
   return {argv.begin(), argv.end()};
 }
 
-std::uint64_t number_of(std::string_view s)
+std::uint64_t number_of(std::string_view s) noexcept
 {
   std::uint64_t v = 0;
   std::from_chars(s.data(), s.data() + s.size(), v);
@@ -83,9 +83,19 @@ std::string folded(std::string_view nick)
   return out;
 }
 
+stream_id stream_id::parse(std::string_view id) noexcept
+{
+  const auto dash = id.find('-');
+  stream_id out;
+  out.ms = number_of(id.substr(0, dash));
+  if (dash != std::string_view::npos)
+    out.n = number_of(id.substr(dash + 1));
+  return out;
+}
+
 std::uint64_t log_entry::millis() const noexcept
 {
-  return number_of(std::string_view(id).substr(0, id.find('-')));
+  return stream_id::parse(id).ms;
 }
 
 void store::load_functions(redis& r)

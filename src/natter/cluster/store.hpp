@@ -9,6 +9,7 @@
 #include "natter/cluster/redis.hpp"
 
 #include <chrono>
+#include <compare>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -29,6 +30,24 @@ struct node_identity
 
 /// A client's nick as Redis keys it: ASCII lower case (N-NICK-4).
 std::string folded(std::string_view nick);
+
+/// A stream id, "<ms>-<n>", as the pair of numbers it is.
+struct stream_id
+{
+  std::uint64_t ms = 0; ///< Redis's time when the entry was appended
+  std::uint64_t n = 0;  ///< its sequence within that millisecond
+
+  /// The numbers of `id`; a missing part is 0.
+  static stream_id parse(std::string_view id) noexcept;
+
+  friend auto operator<=>(const stream_id&, const stream_id&) = default;
+};
+
+/// Stream ids compared as the pairs of numbers they are.
+inline bool id_less(std::string_view a, std::string_view b) noexcept
+{
+  return stream_id::parse(a) < stream_id::parse(b);
+}
 
 /// One entry of the room's log.
 struct log_entry

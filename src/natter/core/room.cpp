@@ -120,15 +120,15 @@ room::nick_result room::set_nick(seat& s, std::string_view nick, shared_text acc
       // change's own entry in the log, or the answer says why not.
       if (!link_->connected())
         return nick_result::refused;
-      s.held_ = std::move(accepted);
-      s.asked_.assign(nick);
-      s.verb_ = "NICK";
+      s.cl_->held = std::move(accepted);
+      s.cl_->asked.assign(nick);
+      s.cl_->verb = "NICK";
       if (s.in_room_)
-        link_->rename(s.id_, s.nick_, nick);
+        link_->rename(s.cl_->id, s.nick_, nick);
       else
       {
-        s.joining_ = true;
-        link_->join(s.id_, nick);
+        s.cl_->joining = true;
+        link_->join(s.cl_->id, nick);
       }
       return nick_result::pending;
     }
@@ -175,8 +175,8 @@ cluster_link::taken room::message(seat& from, std::string_view text, time_point 
     // Delivered when it comes back from the log (N-CLU-2).
     if (!from.in_room_)
       return cluster_link::taken::yes;
-    from.verb_ = "MSG";
-    return link_->message(from.id_, from.nick_, text);
+    from.cl_->verb = "MSG";
+    return link_->message(from.cl_->id, from.nick_, text);
   }
   // The line is built before the lock: only from's own thread writes its
   // nick (set_nick runs on it), so reading it here needs no lock.
@@ -220,9 +220,9 @@ room::tell_result room::tell(seat& from, std::string_view nick, std::string_view
     // Through the recipient's node (N-CLU-8): the answer says 434 or not.
     if (!link_->connected())
       return tell_result::refused;
-    from.asked_.assign(nick);
-    from.verb_ = "TELL";
-    link_->tell(from.id_, from.nick_, nick, text);
+    from.cl_->asked.assign(nick);
+    from.cl_->verb = "TELL";
+    link_->tell(from.cl_->id, from.nick_, nick, text);
     return tell_result::pending;
   }
   const auto it = members_.find(nick);
@@ -279,16 +279,16 @@ std::size_t room::ids_on(seat& s)
   return s.out_.push(make_text(std::move(reply)));
 }
 
-bool room::ping(seat& s, shared_text pong)
+bool room::ping(seat& s, const shared_text& pong)
 {
   if (link_ == nullptr)
     return false;
   std::lock_guard lock(mutex_);
   if (!link_->connected())
     return false; // the barrier of this node's own clients only (N-CLU-17)
-  s.held_ = std::move(pong);
-  s.verb_ = "PING";
-  link_->barrier(s.id_);
+  s.cl_->held = pong;
+  s.cl_->verb = "PING";
+  link_->barrier(s.cl_->id);
   return true;
 }
 
@@ -319,8 +319,9 @@ void room::attach(seat& s)
   std::lock_guard lock(mutex_);
   if (link_ != nullptr)
   {
-    s.id_ = ++next_id_;
-    by_id_.emplace(s.id_, &s);
+    s.cl_ = std::make_unique<seat::cluster_part>();
+    s.cl_->id = ++next_id_;
+    by_id_.emplace(s.cl_->id, &s);
   }
   s.prev_ = nullptr;
   s.next_ = seats_;
@@ -335,7 +336,7 @@ void room::detach(seat& s)
   s.out_.close_stream(); // a session always leaves first; this keeps the count right if not
   unlist(s);
   if (link_ != nullptr)
-    by_id_.erase(s.id_);
+    by_id_.erase(s.cl_->id);
   if (s.prev_ != nullptr)
     s.prev_->next_ = s.next_;
   else
@@ -424,7 +425,7 @@ void room::release(seat& s, const shared_text& line)
 {
   if (line)
     s.out_.push(line);
-  s.held_ = {};
+  s.cl_->held = {};
   s.answered_.store(true, std::memory_order_release);
   // After the flag: a writer busy with the line above may have looked at
   // the session already, so it is woken whatever it is doing.
@@ -437,10 +438,10 @@ void room::apply_join(bool mine, client_id c, std::string_view nick)
   std::lock_guard lock(mutex_);
   roster_.emplace(nick);
   seat* s = mine ? local(c) : nullptr;
-  if (s != nullptr && s->joining_ && !s->out_.closing())
+  if (s != nullptr && s->cl_->joining && !s->out_.closing())
   {
-    s->joining_ = false;
-    s->out_.push(std::move(s->held_)); // 200 before anything else (N-CLU-5)
+    s->cl_->joining = false;
+    s->out_.push(std::move(s->cl_->held)); // 200 before anything else (N-CLU-5)
     register_locked(*s, nick, over);
     release(*s, {});
   }
@@ -464,7 +465,7 @@ void room::apply_nick(bool mine, client_id c, std::string_view old_nick, std::st
     s->nick_.assign(nick);
     members_.insert(s);
     deliver(line, s, over);
-    release(*s, s->held_);
+    release(*s, s->cl_->held);
   }
   else
     deliver(line, nullptr, over);
@@ -538,16 +539,16 @@ void room::answer(client_id c, cluster_answer a)
     return;
   switch (a)
   {
-  case cluster_answer::done: release(*s, s->held_); return;
-  case cluster_answer::gone: s->joining_ = false; return release(*s, {});
+  case cluster_answer::done: release(*s, s->cl_->held); return;
+  case cluster_answer::gone: s->cl_->joining = false; return release(*s, {});
   case cluster_answer::in_use:
-    s->joining_ = false;
-    return release(*s, refusal(proto::reply_code::nick_in_use, s->asked_));
+    s->cl_->joining = false;
+    return release(*s, refusal(proto::reply_code::nick_in_use, s->cl_->asked));
   case cluster_answer::no_such_nick:
-    return release(*s, refusal(proto::reply_code::no_such_nick, s->asked_));
+    return release(*s, refusal(proto::reply_code::no_such_nick, s->cl_->asked));
   case cluster_answer::try_again:
-    s->joining_ = false;
-    return release(*s, refusal(proto::reply_code::try_again, s->verb_));
+    s->cl_->joining = false;
+    return release(*s, refusal(proto::reply_code::try_again, s->cl_->verb));
   }
 }
 
@@ -557,7 +558,7 @@ std::vector<std::pair<client_id, std::string>> room::local_members() const
   std::vector<std::pair<client_id, std::string>> out;
   out.reserve(members_.size());
   for (const seat* s : members_)
-    out.emplace_back(s->id_, s->nick_);
+    out.emplace_back(s->cl_->id, s->nick_);
   return out;
 }
 
@@ -682,14 +683,14 @@ void room::unlist(seat& s)
 
 void room::remove_locked(seat& s, std::string_view reason, std::vector<seat*>& over)
 {
-  if (link_ != nullptr && (s.in_room_ || s.joining_))
+  if (link_ != nullptr && (s.in_room_ || s.cl_->joining))
   {
     // Its QUIT reaches the others from the log (N-CLU-11), also when its
     // JOIN or a rename is still on the way there: the cluster removes
     // whichever nick it holds by then.
-    link_->quit(s.id_, s.in_room_ ? std::string_view(s.nick_) : std::string_view(s.asked_),
-                s.asked_, reason);
-    s.joining_ = false;
+    link_->quit(s.cl_->id, s.in_room_ ? std::string_view(s.nick_) : std::string_view(s.cl_->asked),
+                s.cl_->asked, reason);
+    s.cl_->joining = false;
   }
   if (!s.in_room_)
     return;

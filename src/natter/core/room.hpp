@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -74,14 +75,20 @@ public:
     std::uint32_t reader_slot_ = no_slot; // index in readers_
     std::uint64_t joined_ = 0;            // the newest message id when it registered
     bool in_room_ = false;
-    bool ids_ = false; // IDS: it receives its own messages too
-    // In a cluster, under the room's lock:
-    client_id id_ = 0;      // the cluster's name for it (attach)
-    shared_text held_;      // the line the cluster's answer releases (200, PONG)
-    std::string asked_;     // NICK, TELL: the nick asked for (433, 434)
-    std::string_view verb_; // the command waiting (450 <VERB>)
-    bool joining_ = false;  // its JOIN is on its way to the log
-    std::atomic<bool> answered_{false};
+    bool ids_ = false;                  // IDS: it receives its own messages too
+    std::atomic<bool> answered_{false}; // in a cluster only
+
+    // What only a cluster needs, under the room's lock: held apart, so a
+    // single server's connection carries one pointer of it.
+    struct cluster_part
+    {
+      client_id id = 0;      // the cluster's name for it (attach)
+      shared_text held;      // the line the cluster's answer releases (200, PONG)
+      std::string asked;     // NICK, TELL: the nick asked for (433, 434)
+      std::string_view verb; // the command waiting (450 <VERB>)
+      bool joining = false;  // its JOIN is on its way to the log
+    };
+    std::unique_ptr<cluster_part> cl_; // set by attach() in a cluster
   };
 
   explicit room(const config& cfg);
@@ -164,7 +171,7 @@ public:
 
   /// A PING's PONG line: in a cluster, held until the barrier is reached
   /// (N-CLU-9), returning true; otherwise false and nothing is done.
-  bool ping(seat& s, shared_text pong);
+  bool ping(seat& s, const shared_text& pong);
 
   // ---- a cluster (spec section 17) ----
 
