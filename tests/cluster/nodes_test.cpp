@@ -99,6 +99,19 @@ TEST(ClusterNodes, EachNodeCountsItsOwnClientsInItsMetrics)
   EXPECT_EQ(metric(m2, "natter_lines_sent_total") - sent_before, 2) << m2;
   EXPECT_EQ(metric(m1, "natter_clients_registered"), 1) << m1;
   EXPECT_EQ(metric(m2, "natter_clients_registered"), 1) << m2;
+  // The cluster's own (N-METRICS-7), through Prometheus's parser: both
+  // nodes read JOIN alice, JOIN bob and the MSG before the PONGs above.
+  for (const std::string& body : {m1, m2})
+  {
+    const auto s = parsed_metrics(body);
+    EXPECT_EQ(s.at("natter_cluster_connected"), 1) << body;
+    EXPECT_EQ(s.at("natter_cluster_log_entries_total"), 3) << body;
+    EXPECT_EQ(s.at("natter_cluster_redis_reconnects_total"), 0) << body;
+    EXPECT_EQ(s.at("natter_cluster_gaps_total"), 0) << body;
+    EXPECT_EQ(s.at("natter_cluster_backlog_messages"), 0) << body;
+    EXPECT_EQ(s.at("natter_cluster_backlog_refusals_total"), 0) << body;
+    EXPECT_GE(s.at("natter_cluster_stream_lag_seconds"), 0) << body;
+  }
 }
 
 TEST(ClusterNodes, ANickRaceAcrossNodesHasOneWinner)
@@ -203,7 +216,7 @@ TEST(ClusterNodes, AKilledNodesClientsLeaveOnceAndTheirNicksAreFree)
 TEST(ClusterNodes, APausedRedisLosesNoMessageAndRefusesOnlyPastTheBacklog)
 {
   redis_server srv;
-  auto n1 = node(srv, "n1", {"--redis-backlog", "5"});
+  auto n1 = node(srv, "n1", {"--redis-backlog", "5", "--metrics", "0"});
   auto n2 = node(srv, "n2", {"--redis-backlog", "5"});
   client a = registered(n1->chat_port(), "alice");
   client b = registered(n2->chat_port(), "bob");
@@ -223,18 +236,30 @@ TEST(ClusterNodes, APausedRedisLosesNoMessageAndRefusesOnlyPastTheBacklog)
   EXPECT_EQ(a.sync(), std::vector<std::string>{"450 MSG try again later"}); // the sixth
   a.send("ECHO still here\r\nTELL bob x\r\n");
   EXPECT_EQ(a.sync(), (std::vector<std::string>{"ECHO still here", "450 TELL try again later"}));
+  // A scrape does not wait on Redis, and shows the node cut off with its
+  // backlog full (N-METRICS-7).
+  const std::string cut = metrics_body(n1->metrics_port());
+  EXPECT_EQ(metric(cut, "natter_cluster_connected"), 0) << cut;
+  EXPECT_EQ(metric(cut, "natter_cluster_backlog_messages"), 5) << cut;
+  EXPECT_EQ(metric(cut, "natter_cluster_backlog_refusals_total"), 1) << cut;
   std::this_thread::sleep_until(paused + 5s); // an outage of 5 s in all
   srv.resume();
   // Every held message arrives, in order, once (N-CLU-18, N-CLU-21).
   for (int i = 0; i < 5; ++i)
     EXPECT_EQ(b.line(15s), "MSG alice m" + std::to_string(i));
   EXPECT_TRUE(b.sync().empty());
+  // One outage, counted once however many of the node's threads saw it.
+  EXPECT_TRUE(a.sync().empty());
+  const std::string back = metrics_body(n1->metrics_port());
+  EXPECT_EQ(metric(back, "natter_cluster_connected"), 1) << back;
+  EXPECT_EQ(metric(back, "natter_cluster_redis_reconnects_total"), 1) << back;
+  EXPECT_EQ(metric(back, "natter_cluster_backlog_messages"), 0) << back;
 }
 
 TEST(ClusterNodes, RedisRestartedEmptyIsAGapAndServiceGoesOn)
 {
   redis_server srv;
-  auto n1 = node(srv, "n1");
+  auto n1 = node(srv, "n1", {"--metrics", "0"});
   auto n2 = node(srv, "n2");
   client a = registered(n1->chat_port(), "alice");
   client b = registered(n2->chat_port(), "bob");
@@ -262,6 +287,11 @@ TEST(ClusterNodes, RedisRestartedEmptyIsAGapAndServiceGoesOn)
       got = a.line(2s);
   }
   EXPECT_EQ(got, "MSG bob after");
+  // Counted (N-METRICS-7): one gap, and the connections made again.
+  const std::string m = metrics_body(n1->metrics_port());
+  EXPECT_EQ(metric(m, "natter_cluster_gaps_total"), 1) << m;
+  EXPECT_GE(metric(m, "natter_cluster_redis_reconnects_total"), 1) << m;
+  EXPECT_EQ(metric(m, "natter_cluster_connected"), 1) << m;
 }
 
 } // namespace

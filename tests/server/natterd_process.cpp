@@ -498,6 +498,37 @@ std::string metrics_body(unsigned short port)
   return m.read_bytes(length);
 }
 
+std::map<std::string, double> parsed_metrics(const std::string& exposition)
+{
+  const std::filesystem::path in =
+      std::filesystem::temp_directory_path() / ("natter-metrics-" + std::to_string(::getpid()));
+  std::ofstream(in) << exposition;
+  const std::string cmd = "/usr/bin/python3 " NATTER_SOURCE_DIR
+                          "/tests/server/parse_metrics.py < " +
+                          in.string() + " 2>&1";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p != nullptr)
+  {
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
+      out.append(buf, n);
+  }
+  const int status = p != nullptr ? ::pclose(p) : -1;
+  std::filesystem::remove(in);
+  EXPECT_EQ(status, 0) << "the exposition does not parse: " << out << "\n" << exposition;
+  std::map<std::string, double> s;
+  std::istringstream lines(out);
+  for (std::string l; std::getline(lines, l);)
+  {
+    if (l.starts_with("#"))
+      continue;
+    const auto sp = l.rfind(' ');
+    s[l.substr(0, sp)] = std::stod(l.substr(sp + 1));
+  }
+  return s;
+}
+
 double metric(const std::string& exposition, const std::string& key)
 {
   const std::string at = "\n" + key + " ";

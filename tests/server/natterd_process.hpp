@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -173,6 +174,11 @@ std::string metrics_body(unsigned short port);
 /// The value of the sample `key` (`name` or `name{labels}`) in an
 /// exposition, or -1 when it has none.
 double metric(const std::string& exposition, const std::string& key);
+
+/// What Prometheus's own parser (tests/server/parse_metrics.py, on Debian's
+/// python3-prometheus-client) makes of `exposition`: its samples by
+/// `name{labels}`. A parse failure fails the test.
+std::map<std::string, double> parsed_metrics(const std::string& exposition);
 
 } // namespace natter::test
 

@@ -1,5 +1,6 @@
 #include "natter/cluster/node.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <random>
@@ -18,17 +19,6 @@ constexpr std::size_t read_count = 512; // entries per XREAD and stream
 constexpr auto first_retry = 100ms;     // backoff after a failure, doubling
 constexpr auto last_retry = 1000ms;     // ...to at most a second (N-CLU-21)
 
-std::pair<std::uint64_t, std::uint64_t> id_parts(std::string_view id) noexcept
-{
-  std::uint64_t ms = 0;
-  std::uint64_t n = 0;
-  const auto dash = id.find('-');
-  std::from_chars(id.data(), id.data() + id.substr(0, dash).size(), ms);
-  if (dash != std::string_view::npos)
-    std::from_chars(id.data() + dash + 1, id.data() + id.size(), n);
-  return {ms, n};
-}
-
 core::client_id client_of(std::string_view s) noexcept
 {
   core::client_id c = 0;
@@ -42,11 +32,6 @@ bool is_lost(std::string_view error) noexcept
 }
 
 } // namespace
-
-bool id_less(std::string_view a, std::string_view b) noexcept
-{
-  return id_parts(a) < id_parts(b);
-}
 
 node::node(settings s, core::room& room)
     : settings_(std::move(s)), store_(settings_.id), room_(room)
@@ -102,10 +87,24 @@ void node::stop(std::chrono::milliseconds limit)
     reader_.join();
 }
 
+// Redis answered the writer: a node that was cut off after it joined is
+// back (whichever of its threads found it cut off); counted once.
+void node::got_through()
+{
+  if (connected_.exchange(true))
+    return;
+  std::lock_guard lock(mutex_);
+  if (joined_)
+    ++counts_.reconnects;
+}
+
 node::counts node::stats() const
 {
   std::lock_guard lock(mutex_);
-  return counts_;
+  counts c = counts_;
+  c.backlog = queued_messages_;
+  c.connected = connected();
+  return c;
 }
 
 void node::note(bool warning, const std::string& what)
@@ -215,7 +214,7 @@ void node::writer_loop()
       if (clock::now() >= next_beat || !connected())
       {
         beat(*conn);
-        connected_ = true;
+        got_through();
         next_beat = clock::now() + beat_every;
       }
       {
@@ -233,19 +232,14 @@ void node::writer_loop()
       if (!inflight.empty())
       {
         send_batch(*conn, inflight);
-        connected_ = true;
+        got_through();
       }
       joined_cv_.notify_all(); // stop() waits for the queue to drain
     }
     catch (const redis_io_error& e)
     {
       conn.reset();
-      const bool was = connected_.exchange(false);
-      {
-        std::lock_guard lock(mutex_);
-        if (was)
-          ++counts_.reconnects;
-      }
+      connected_ = false;
       joined_cv_.notify_all();
       note(true, std::string("cluster: Redis at ") + settings_.where.shown() +
                      " unreachable, retrying: " + e.what());
@@ -335,7 +329,10 @@ bool node::writer_connect(std::unique_ptr<redis>& conn)
     }
     else if (h.status != store::hello_result::kind::same)
       register_clients(*conn);
-    connected_ = true;
+    if (first)
+      connected_ = true;
+    else
+      got_through();
     joined_cv_.notify_all();
     if (first && joined_hook_)
       joined_hook_();
@@ -545,27 +542,25 @@ void node::reader_loop()
   }
 }
 
+// Only the reader changes the cursors and the epoch: it takes them once
+// and gives them back once, so the other threads see a whole read applied.
 void node::deliver(const read_result& got)
 {
+  std::uint64_t last = 0;
+  std::string epoch;
+  {
+    std::lock_guard lock(mutex_);
+    last = last_number_;
+    epoch = epoch_;
+  }
+  std::uint64_t gaps = 0;
   for (const log_entry& e : got.log)
   {
-    std::uint64_t last = 0;
-    std::string epoch;
-    {
-      std::lock_guard lock(mutex_);
-      last = last_number_;
-      epoch = epoch_;
-      last_number_ = e.number;
-      log_cursor_ = e.id;
-    }
     if (e.number != last + 1)
     {
       // Entries this node had not read were dropped (N-CLU-23).
       const std::uint64_t newest = e.type == 'M' ? e.newest - 1 : e.newest;
-      {
-        std::lock_guard lock(mutex_);
-        ++counts_.gaps;
-      }
+      ++gaps;
       note(true, "cluster: " + std::to_string(e.number - last - 1) +
                      " log entries were dropped before this node read them");
       room_.apply_gap(epoch, newest);
@@ -583,14 +578,26 @@ void node::deliver(const read_result& got)
     case 'Q': room_.apply_quit(e.nick, e.text); break;
     default: break; // an entry of a later version
     }
+    last = e.number;
   }
   for (const inbox_entry& t : got.inbox)
-  {
-    {
-      std::lock_guard lock(mutex_);
-      inbox_cursor_ = t.id;
-    }
     room_.apply_tell(client_of(t.client), t.from, t.text);
+  {
+    std::lock_guard lock(mutex_);
+    last_number_ = last;
+    counts_.gaps += gaps;
+    counts_.entries += got.log.size();
+    if (!got.log.empty())
+    {
+      log_cursor_ = got.log.back().id;
+      // Redis's clock against this node's: on one host, the read's delay.
+      const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch());
+      const auto then = static_cast<std::int64_t>(got.log.back().millis());
+      counts_.lag_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(0, now.count() - then));
+    }
+    if (!got.inbox.empty())
+      inbox_cursor_ = got.inbox.back().id;
   }
   release_barriers();
 }

@@ -81,12 +81,16 @@ public:
             std::string_view text) override;
   void barrier(core::client_id c) override;
 
-  /// Counts, for the log and for tests.
+  /// Counts, for the metrics (spec 13.2), the log and tests.
   struct counts
   {
-    std::uint64_t reconnects = 0; ///< connections to Redis lost and made again
+    std::uint64_t reconnects = 0; ///< times the node was cut off and got through again
     std::uint64_t gaps = 0;       ///< GAPs sent (N-CLU-23)
     std::uint64_t refused = 0;    ///< MSGs refused with a full backlog
+    std::uint64_t entries = 0;    ///< log entries read and delivered
+    std::uint64_t lag_ms = 0;     ///< the last read: its newest entry's age when delivered
+    std::uint64_t backlog = 0;    ///< MSGs waiting for Redis now
+    bool connected = false;       ///< whether Redis answers now
   };
   counts stats() const;
 
@@ -116,6 +120,7 @@ private:
   void send_batch(redis& conn, std::deque<request>& batch);
   void answer(const request& r, const reply& rep);
   void beat(redis& conn);
+  void got_through();
   void deliver(const read_result& got);
   void release_barriers();
   void note(bool warning, const std::string& what);
@@ -154,9 +159,6 @@ private:
   std::thread writer_;
   std::thread reader_;
 };
-
-/// Stream ids compared as the pairs of numbers they are.
-bool id_less(std::string_view a, std::string_view b) noexcept;
 
 } // namespace natter::cluster
 

@@ -36,6 +36,14 @@ public:
     out_.append(" ").append(std::to_string(value)).append("\n");
   }
 
+  /// `ms` milliseconds, in seconds.
+  void sample_millis(std::string_view name, std::uint64_t ms)
+  {
+    const std::string frac = std::to_string(1000 + ms % 1000).substr(1);
+    out_.append(name).append(" ").append(std::to_string(ms / 1000)).append(".").append(frac);
+    out_.append("\n");
+  }
+
   /// A family of one sample without labels.
   void single(std::string_view name, std::string_view type, std::string_view help,
               std::uint64_t value)
@@ -93,7 +101,8 @@ metrics::sum(thread_counters::per_service thread_counters::*which) const noexcep
   return out;
 }
 
-std::string metrics::render(core::room& room, const tls_keeper* tls) const
+std::string metrics::render(core::room& room, const tls_keeper* tls,
+                            const cluster::node::counts* cluster) const
 {
   exposition e;
   // Closed before opened: a connection's close is counted after its open,
@@ -188,7 +197,26 @@ std::string metrics::render(core::room& room, const tls_keeper* tls) const
     e.sample("natter_tls_certificate_expiry_timestamp_seconds",
              static_cast<std::uint64_t>(std::max<std::int64_t>(0, expires.count())));
   }
-  // Cluster metrics (spec section 17) come with natterd's cluster mode.
+  if (cluster != nullptr)
+  {
+    e.single("natter_cluster_connected", "gauge", "1 while Redis answers the node, 0 cut off.",
+             cluster->connected ? 1 : 0);
+    e.single("natter_cluster_redis_reconnects_total", "counter",
+             "Times the node was cut off from Redis and got through again.", cluster->reconnects);
+    e.single("natter_cluster_log_entries_total", "counter",
+             "Entries of the room's log read and delivered.", cluster->entries);
+    e.family("natter_cluster_stream_lag_seconds", "gauge",
+             "Age of the newest log entry of the last read when it was delivered (with the "
+             "difference of Redis's clock and this host's).");
+    e.sample_millis("natter_cluster_stream_lag_seconds", cluster->lag_ms);
+    e.single("natter_cluster_gaps_total", "counter",
+             "GAP events: log entries dropped before this node read them, or a new epoch.",
+             cluster->gaps);
+    e.single("natter_cluster_backlog_messages", "gauge",
+             "Messages waiting for Redis (what --redis-backlog bounds).", cluster->backlog);
+    e.single("natter_cluster_backlog_refusals_total", "counter",
+             "Messages refused with 450: the backlog was full while cut off.", cluster->refused);
+  }
   return e.take();
 }
 

@@ -8,6 +8,7 @@
 #ifndef NATTER_SERVER_METRICS_HPP
 #define NATTER_SERVER_METRICS_HPP
 
+#include "natter/cluster/node.hpp"
 #include "natter/core/counters.hpp"
 #include "natter/proto/reply.hpp"
 
@@ -108,7 +109,9 @@ public:
   /// The exposition: every metric with its HELP and TYPE lines, from the
   /// blocks' sums, the room (members, history, send queues: one look at
   /// each connection under the room's lock) and, with a TLS port, `tls`.
-  std::string render(core::room& room, const tls_keeper* tls) const;
+  /// In a cluster, `cluster` is the node's counts (spec section 17).
+  std::string render(core::room& room, const tls_keeper* tls,
+                     const cluster::node::counts* cluster = nullptr) const;
 
 private:
   template <class Block>

@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <random>
 #include <stdexcept>
 #include <thread>
 #include <unistd.h>
@@ -114,13 +113,6 @@ std::string default_node_id(const options& opts)
          (port != 0 ? std::to_string(port) : "pid" + std::to_string(::getpid()));
 }
 
-// A new name for every start of the process: what a node registers under.
-std::string random_run()
-{
-  std::random_device rd;
-  return std::to_string(rd()) + std::to_string(rd());
-}
-
 } // namespace
 
 server::server(const options& opts)
@@ -139,7 +131,7 @@ server::server(const options& opts)
     s.where = cluster::redis_address::parse(opts.cluster.redis);
     s.id.prefix = opts.cluster.prefix;
     s.id.node = opts.cluster.node_id.empty() ? default_node_id(opts) : opts.cluster.node_id;
-    s.id.run = random_run();
+    s.id.run = core::random_epoch(); // a new name for every start
     s.id.lease = opts.cluster.node_timeout;
     s.id.log_max = opts.cluster.log;
     s.backlog = opts.cluster.backlog;
@@ -190,7 +182,14 @@ void server::listen()
   {
     // The scrapes are rendered on the workers' threads, from every block.
     metrics_port_ = std::make_unique<metrics_listener>(
-        main_context(), workers_, [this] { return metrics_->render(room_, tls_shown_.load()); });
+        main_context(), workers_,
+        [this]
+        {
+          std::optional<cluster::node::counts> c;
+          if (cluster_)
+            c = cluster_->stats();
+          return metrics_->render(room_, tls_shown_.load(), c ? &*c : nullptr);
+        });
     listen_on(*metrics_port_, "metrics", options_.metrics->address, options_.metrics->port);
   }
   else
