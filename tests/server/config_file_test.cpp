@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -20,12 +21,15 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace natter::test
 {
 namespace
 {
+
+using namespace std::chrono_literals;
 
 const std::filesystem::path example = NATTER_SOURCE_DIR "/etc/natterd.conf";
 
@@ -47,6 +51,8 @@ public:
   ~config() { std::filesystem::remove_all(dir_); }
 
   std::string path() const { return path_.string(); }
+  /// Replaces the file's text (as an editor that saves in place does).
+  void write(const std::string& text) const { std::ofstream(path_) << text; }
 
 private:
   std::filesystem::path dir_;
@@ -211,6 +217,80 @@ TEST(ConfigFile, TheCommandLineIsBlamedForItsOwnMistakes)
 }
 
 // --- --check-config ---
+
+// SIGHUP with --config: the file is read again; what can change under live
+// connections is applied and logged, the rest is kept with a warning, and
+// no one is dropped [N-SHUT-8, N-SHUT-15, N-SHUT-16].
+TEST(ConfigReload, SighupAppliesWhatCanChangeAndKeepsTheRest)
+{
+  const config c("no-loopback-exempt = true\nmax-per-ip = 3\nlog-level = \"info\"\n");
+  natterd_process d({"--config", c.path()}, 0, true);
+  std::vector<client> cs;
+  for (const char* nick : {"a", "b"})
+    cs.push_back(registered(d.chat_port(), nick));
+  EXPECT_EQ(cs[0].sync(), std::vector<std::string>{"JOIN b"});
+  c.write("no-loopback-exempt = true\nmax-per-ip = 2\nlog-level = \"debug\"\nmax-line = 512\n");
+  // (log-level was set in the file, so the command line does not win.)
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.wait_log("SIGHUP: --max-line stays 1024 until a restart (the file says 512)"))
+      << d.log();
+  const std::string log = d.log();
+  for (const std::string& line :
+       {"natterd: info: SIGHUP: reading " + c.path() + " again",
+        std::string("natterd: info: SIGHUP: --log-level is now debug (was info)"),
+        std::string("natterd: info: SIGHUP: --max-per-ip is now 2 (was 3), for new connections")})
+    EXPECT_NE(log.find(line + "\n"), std::string::npos) << line << "\n" << log;
+  // Both stay; the line limit is the one the greeting promised.
+  cs[0].send("MSG " + std::string(600, 'x') + "\r\n");
+  EXPECT_TRUE(cs[0].sync().empty());
+  EXPECT_EQ(cs[1].sync(), std::vector<std::string>{"MSG a " + std::string(600, 'x')});
+  // Two are open from 127.0.0.1: a third, welcome under the old limit of
+  // three, is over the new one.
+  client over("127.0.0.1", d.chat_port());
+  EXPECT_EQ(over.line(), "504 too many connections from your address");
+  // Once one has left, there is room again.
+  cs[1].send("QUIT\r\n");
+  EXPECT_EQ(cs[1].line(), "221 goodbye");
+  EXPECT_TRUE(cs[1].closed_within(5s));
+  std::string got;
+  for (int i = 0; i < 250 && (got = client("127.0.0.1", d.chat_port()).line()) != d.greeting(); ++i)
+    std::this_thread::sleep_for(20ms); // natterd has not counted b out yet
+  EXPECT_EQ(got, d.greeting());
+  // A second SIGHUP with the same file changes nothing more: the kept
+  // flag is named again, nothing is applied again.
+  const auto count = [&](const std::string& what)
+  {
+    const std::string text = d.log();
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+      ++n;
+    return n;
+  };
+  d.signal(SIGHUP);
+  for (int i = 0; i < 500 && count("--max-line stays") < 2; ++i)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(count("--max-line stays"), 2u) << d.log();
+  EXPECT_EQ(count(" is now "), 2u) << d.log();
+}
+
+// A file that no longer passes its check changes nothing, and says why
+// [N-SHUT-15].
+TEST(ConfigReload, AFileThatNoLongerPassesChangesNothing)
+{
+  const config c("no-loopback-exempt = true\nmax-per-ip = 2\n");
+  natterd_process d({"--config", c.path()}, 0, true);
+  c.write("no-loopback-exempt = true\nmax-per-ip = 1\nmax-line = 10\n");
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.wait_log("SIGHUP: nothing changed: " + c.path() +
+                         ":3: --max-line: Value 10 not in range 32 to 16777216\n"))
+      << d.log();
+  EXPECT_EQ(d.log().find("is now"), std::string::npos) << d.log();
+  client a = registered(d.chat_port(), "a");
+  client b = registered(d.chat_port(), "b"); // the limit is still two
+  client over("127.0.0.1", d.chat_port());
+  EXPECT_EQ(over.line(), "504 too many connections from your address");
+  EXPECT_EQ(a.sync(), std::vector<std::string>{"JOIN b"});
+}
 
 TEST(CheckConfig, SaysOkAndBindsNothing)
 {

@@ -74,8 +74,10 @@ natterd_process::natterd_process(std::vector<std::string> flags, unsigned long n
   const char* binary = std::getenv("NATTERD");
   std::vector<std::string> args{binary != nullptr ? binary : NATTERD_PATH, "--chat-port", "0",
                                 "--echo-port", "0"};
-  // A test that reads the log says at which level.
-  if (std::find(flags.begin(), flags.end(), "--log-level") == flags.end())
+  // A test that reads the log says at which level, on the command line or
+  // in its --config file.
+  if (std::find(flags.begin(), flags.end(), "--log-level") == flags.end() &&
+      std::find(flags.begin(), flags.end(), "--config") == flags.end())
     args.insert(args.end(), {"--log-level", level != nullptr ? level : "warn"});
   args.insert(args.end(), flags.begin(), flags.end());
   greeting_ = greeting_for(args);
@@ -181,6 +183,15 @@ std::string natterd_process::log() const
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+bool natterd_process::wait_log(const std::string& text, std::chrono::milliseconds limit) const
+{
+  for (const auto until = std::chrono::steady_clock::now() + limit;
+       std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(20ms))
+    if (log().find(text) != std::string::npos)
+      return true;
+  return log().find(text) != std::string::npos;
 }
 
 natterd_process::~natterd_process()

@@ -62,6 +62,9 @@ public:
   const std::string& metrics_address() const noexcept { return metrics_address_; }
   /// What natterd logged so far (with capture_log).
   std::string log() const;
+  /// Waits up to `limit` for `text` to appear in log(); true once it has.
+  bool wait_log(const std::string& text,
+                std::chrono::milliseconds limit = std::chrono::seconds(10)) const;
   /// The greeting natterd sends with these flags, without CRLF: the one
   /// natterd's own option parser and greeting builder make of them.
   const std::string& greeting() const noexcept { return greeting_; }

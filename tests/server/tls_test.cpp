@@ -17,6 +17,8 @@
 #include <openssl/ssl.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -361,6 +363,43 @@ TEST_F(TlsPort, AFailedReloadKeepsTheOldPair)
     std::this_thread::sleep_for(20ms);
   EXPECT_NE(d.log().find("the certificate expired at"), std::string::npos) << d.log();
   EXPECT_EQ(served_serial(d), hex(pair.serial));
+  EXPECT_EQ(alice->sync(), std::vector<std::string>{});
+}
+
+// With --config, a SIGHUP takes --tls-cert and --tls-key from the file read
+// again: a new pair of files is served once it loads, one that fails keeps
+// the old files and pair, and no one is dropped [N-SHUT-16, N-TLS-11, N-TLS-12].
+TEST_F(TlsPort, AReloadedConfigFileCanNameANewPair)
+{
+  const std::filesystem::path file = pki.dir() / "natterd.conf";
+  const auto names = [&](const issued& p)
+  {
+    std::ofstream(file) << "tls-cert = \"" << p.cert.string() << "\"\ntls-key = \""
+                        << p.key.string() << "\"\nlog-level = \"info\"\n";
+  };
+  names(pair);
+  natterd_process d({"--tls-port", "0", "--config", file.string()}, 0, true);
+  auto alice = registered_tls(d, "alice");
+  test_pki::leaf next;
+  next.serial = 7200;
+  const issued other = pki.issue("other", next);
+  names(other);
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.wait_log("tls: reloaded (SIGHUP)")) << d.log();
+  EXPECT_NE(d.log().find("SIGHUP: --tls-cert is now " + other.cert.string() + " (was " +
+                         pair.cert.string() + ")"),
+            std::string::npos)
+      << d.log();
+  EXPECT_EQ(served_serial(d), hex(7200));
+  // A pair whose key does not match: the files of 7200 stay in use.
+  test_pki::leaf worse;
+  worse.serial = 7300;
+  issued bad = pki.issue("bad", worse);
+  pki.write_unrelated_key(bad.key);
+  names(bad);
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.wait_log("(failure 1)")) << d.log();
+  EXPECT_EQ(served_serial(d), hex(7200));
   EXPECT_EQ(alice->sync(), std::vector<std::string>{});
 }
 

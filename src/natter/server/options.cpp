@@ -91,9 +91,23 @@ std::string seconds_text(std::chrono::seconds s)
   return std::to_string(s.count()) + " s";
 }
 
-} // namespace
+// The value `o` was set to, as a reload compares and logs it: a switch is
+// true or false, a flag without a value its default ("" when it has none).
+std::string value_of(const CLI::Option& o)
+{
+  if (o.get_expected_max() == 0)
+    return o.count() > 0 && o.as<bool>() ? "true" : "false";
+  if (o.count() == 0)
+    return o.get_default_str();
+  std::string v;
+  for (const std::string& r : o.results())
+    v.append(v.empty() ? "" : " ").append(r);
+  return v;
+}
 
-std::optional<int> parse_options(int argc, char** argv, options& out)
+// parse_options(), with a refusal's cause put in `error` instead of being
+// printed when `error` is not null (a reload).
+std::optional<int> parse(int argc, char** argv, options& out, std::string* error)
 {
   CLI::App app{"natterd: the natter chat server (TCP, default port 7777) and an "
                "RFC 862 echo service (default port 7)",
@@ -279,7 +293,10 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
              seconds_text(limits::flush_deadline) +
              " to take its last lines, then it is reset.\nSIGTERM/SIGINT: 521 to every "
              "client, exit 0 within 5 s; a second signal exits at once.\nSIGHUP: reload "
-             "--tls-cert and --tls-key (new connections get the new pair).");
+             "--tls-cert and --tls-key (new connections get the new pair); with --config, "
+             "read the file again and apply --log-level, the TLS pair, --max-clients, "
+             "--max-per-ip, --no-loopback-exempt and --echo-max-clients (new "
+             "connections), keeping the rest until a restart.");
 
   try
   {
@@ -341,6 +358,11 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
     // --check-config. What a config file got wrong, a failed check, and
     // anything on the journal take one line; the command line's own
     // errors keep CLI11's hint at --help.
+    if (error != nullptr)
+    {
+      *error = dynamic_cast<const CLI::FileError*>(&e) != nullptr ? config->unreadable() : e.what();
+      return 1;
+    }
     if (e.get_exit_code() == 0)
       return app.exit(e);
     const bool check = checking(argc, argv);
@@ -354,9 +376,20 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   }
   catch (const std::exception& e)
   {
+    if (error != nullptr)
+    {
+      *error = e.what();
+      return 1;
+    }
     log_failure(e.what());
     return checking(argc, argv) ? 1 : 2;
   }
+  if (app.get_config_ptr()->count() > 0)
+    out.config_file = app.get_config_ptr()->as<std::string>();
+  out.command_line.assign(argv + std::min(argc, 1), argv + argc);
+  for (const CLI::Option* o : app.get_options())
+    if (o->get_configurable() && o != app.get_config_ptr())
+      out.values.insert_or_assign(o->get_name(), value_of(*o));
   if (out.threads == 0)
     out.threads = cores;
   parse_log_level(level, out.level);
@@ -371,6 +404,26 @@ std::optional<int> parse_options(int argc, char** argv, options& out)
   out.tls.handshake_timeout = millis(handshake_timeout);
   out.tls.check_interval = millis(check_interval);
   out.cluster.node_timeout = millis(node_timeout);
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<int> parse_options(int argc, char** argv, options& out)
+{
+  return parse(argc, argv, out, nullptr);
+}
+
+std::optional<std::string> parse_again(const std::vector<std::string>& command_line, options& out)
+{
+  std::vector<std::string> args{"natterd"};
+  args.insert(args.end(), command_line.begin(), command_line.end());
+  std::vector<char*> argv;
+  for (std::string& a : args)
+    argv.push_back(a.data());
+  std::string error;
+  if (parse(static_cast<int>(argv.size()), argv.data(), out, &error))
+    return error;
   return std::nullopt;
 }
 

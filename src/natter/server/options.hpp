@@ -7,8 +7,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace natter::server
 {
@@ -61,6 +64,16 @@ struct options
   bool check_config = false;
   log_level level = log_level::info;
   core::config chat; ///< line, send queue, rate and timeout limits
+
+  /// --config's file, empty without one.
+  std::string config_file;
+  /// The arguments natterd was started with (argv without argv[0]): what a
+  /// SIGHUP parses again with the file (N-SHUT-15).
+  std::vector<std::string> command_line;
+  /// Every flag's value as it was set, from the command line, the file or
+  /// the default, by long name ("--max-per-ip" -> "16"): what a reload
+  /// compares (N-SHUT-16).
+  std::map<std::string, std::string, std::less<>> values;
 };
 
 /// Parses argv, and the file --config names. Returns an exit status when
@@ -68,6 +81,11 @@ struct options
 /// file: the message is already printed; 1 for any refusal with
 /// --check-config).
 std::optional<int> parse_options(int argc, char** argv, options& out);
+
+/// Parses `command_line` (and its --config file, read again) as at start,
+/// printing nothing: the cause of a refusal, in parse_options()'s words,
+/// or nullopt with `out` set.
+std::optional<std::string> parse_again(const std::vector<std::string>& command_line, options& out);
 
 } // namespace natter::server
 

@@ -12,19 +12,29 @@ asio::ip::address canonical(const asio::ip::address& a)
   return a;
 }
 
+registry::limits registry::limits::of(const options& opts) noexcept
+{
+  return {opts.max_clients, opts.max_per_ip, opts.loopback_exempt, opts.echo_max_clients};
+}
+
+void registry::set_limits(const limits& l)
+{
+  std::lock_guard lock(mutex_);
+  limits_ = l;
+}
+
 std::optional<proto::reply_code> registry::admit(pool& p, const asio::ip::address& raw)
 {
   const asio::ip::address addr = canonical(raw);
-  if (p.total >= options_.max_clients)
+  if (p.total >= limits_.max_clients)
     return proto::reply_code::server_full;
-  const bool exempt = options_.max_per_ip == 0 || (options_.loopback_exempt && addr.is_loopback());
-  if (!exempt)
-  {
-    std::size_t& n = p.per_ip[addr];
-    if (n >= options_.max_per_ip)
-      return proto::reply_code::too_many_from_address;
-    ++n;
-  }
+  // Every address is counted, exempt or not, so that limits changed by a
+  // reload apply to true counts.
+  const bool exempt = limits_.max_per_ip == 0 || (limits_.loopback_exempt && addr.is_loopback());
+  std::size_t& n = p.per_ip[addr];
+  if (!exempt && n >= limits_.max_per_ip)
+    return proto::reply_code::too_many_from_address;
+  ++n;
   ++p.total;
   return std::nullopt;
 }
@@ -67,7 +77,7 @@ void registry::handshake_gone(const asio::ip::address& addr)
 bool registry::add_echo(const std::shared_ptr<echo_connection>& c)
 {
   std::lock_guard lock(mutex_);
-  if (echoes_.size() >= options_.echo_max_clients)
+  if (echoes_.size() >= limits_.echo_max_clients)
     return false;
   echoes_.emplace(c.get(), c);
   return true;

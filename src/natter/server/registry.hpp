@@ -29,7 +29,24 @@ struct options;
 class registry
 {
 public:
-  explicit registry(const options& opts) : options_(opts) {}
+  /// The limits admission applies: --max-clients, --max-per-ip,
+  /// --no-loopback-exempt, --echo-max-clients.
+  struct limits
+  {
+    std::size_t max_clients = 0;
+    std::size_t max_per_ip = 0; ///< 0: no limit
+    bool loopback_exempt = true;
+    std::size_t echo_max_clients = 0;
+
+    /// Those of `opts`.
+    static limits of(const options& opts) noexcept;
+  };
+
+  explicit registry(const options& opts) : limits_(limits::of(opts)) {}
+
+  /// From now on, connections are admitted under `l`; those open stay
+  /// (a reload, N-SHUT-16).
+  void set_limits(const limits& l);
 
   /// Counts a new chat connection from `addr` in; returns the refusal
   /// (503, 504) when it is over a limit, and then counts nothing.
@@ -73,7 +90,7 @@ private:
   void gone(pool& p, const asio::ip::address& addr);
   void check_empty(std::unique_lock<std::mutex>& lock);
 
-  const options& options_;
+  limits limits_; // under mutex_
   mutable std::mutex mutex_;
   pool chats_;
   pool handshakes_;

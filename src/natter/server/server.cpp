@@ -389,6 +389,86 @@ void server::echo_closed(echo_connection* c)
   registry_.echo_gone(c);
 }
 
+// SIGHUP: the TLS pair (N-SHUT-8) and, with --config, what of the file
+// can change under live connections (N-SHUT-15, N-SHUT-16). On the main
+// thread, as the TLS keeper's own checks are.
+void server::reload()
+{
+  if (options_.config_file.empty())
+  {
+    if (tls_)
+      tls_->reload("SIGHUP");
+    else
+      log(log_level::info, "SIGHUP: nothing to reload");
+    return;
+  }
+  log(log_level::info, "SIGHUP: reading " + options_.config_file + " again");
+  options next;
+  if (const auto why = parse_again(options_.command_line, next))
+  {
+    log(log_level::warn, "SIGHUP: nothing changed: " + *why);
+    if (tls_)
+      tls_->reload("SIGHUP");
+    return;
+  }
+  const auto shown = [](const std::string& v) { return v.empty() ? std::string("none") : v; };
+  constexpr std::array<std::string_view, 4> admission{"--max-clients", "--max-per-ip",
+                                                      "--no-loopback-exempt", "--echo-max-clients"};
+  bool new_limits = false;
+  bool new_pair = false;
+  for (const auto& [flag, value] : next.values)
+  {
+    std::string& running = options_.values[flag];
+    if (value == running)
+      continue;
+    const std::string now =
+        "SIGHUP: " + flag + " is now " + shown(value) + " (was " + shown(running) + ")";
+    if (flag == "--log-level")
+    {
+      log(log_level::info, now); // before a stricter level hides it
+      set_log_level(next.level);
+      options_.level = next.level;
+    }
+    else if (std::find(admission.begin(), admission.end(), flag) != admission.end())
+    {
+      log(log_level::info, now + ", for new connections");
+      new_limits = true;
+    }
+    else if (tls_ && (flag == "--tls-cert" || flag == "--tls-key"))
+    {
+      log(log_level::info, now);
+      new_pair = true;
+      continue; // the running files change only if the new pair loads
+    }
+    else
+    {
+      log(log_level::warn, "SIGHUP: " + flag + " stays " + shown(running) +
+                               " until a restart (the file says " + shown(value) + ")");
+      continue;
+    }
+    running = value;
+  }
+  if (new_limits)
+  {
+    options_.max_clients = next.max_clients;
+    options_.max_per_ip = next.max_per_ip;
+    options_.loopback_exempt = next.loopback_exempt;
+    options_.echo_max_clients = next.echo_max_clients;
+    registry_.set_limits(registry::limits::of(options_));
+  }
+  if (!tls_)
+    return;
+  if (!new_pair)
+    tls_->reload("SIGHUP");
+  else if (tls_->reload("SIGHUP", next.tls.cert, next.tls.key))
+  {
+    options_.tls.cert = next.tls.cert;
+    options_.tls.key = next.tls.key;
+    options_.values["--tls-cert"] = next.values["--tls-cert"];
+    options_.values["--tls-key"] = next.values["--tls-key"];
+  }
+}
+
 void server::do_await_signal()
 {
   signals_.async_wait(
@@ -398,15 +478,11 @@ void server::do_await_signal()
           return;
         if (signo == SIGHUP)
         {
-          // Only the TLS pair is reloaded; nothing else changes (N-SHUT-8).
           // systemd hears of it unless the shutdown has begun (N-SHUT-14).
           const bool tell = !stopping();
           if (tell)
             notify_reloading();
-          if (tls_)
-            tls_->reload("SIGHUP");
-          else
-            log(log_level::info, "SIGHUP: nothing to reload");
+          reload();
           if (tell)
             notify_ready(listening());
         }

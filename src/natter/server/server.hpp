@@ -109,6 +109,7 @@ private:
   /// What the listeners listen on, for the service manager.
   std::string listening() const;
   void do_await_signal();
+  void reload();
   void begin_shutdown();
   void stop_workers();
   void open_chat();

@@ -56,7 +56,7 @@ void tls_keeper::stop()
   timer_.cancel();
 }
 
-void tls_keeper::reload(const char* why)
+bool tls_keeper::reload(const char* why)
 {
   seen_ = look_now();
   try
@@ -66,6 +66,7 @@ void tls_keeper::reload(const char* why)
     const std::lock_guard lock(mutex_);
     current_ = std::move(next);
     reloads_.fetch_add(1);
+    return true;
   }
   catch (const std::exception& e)
   {
@@ -73,7 +74,20 @@ void tls_keeper::reload(const char* why)
     log(log_level::error, std::string("tls: reload (") + why + ") failed, still serving " +
                               described(*current()) + ": " + e.what() + " (failure " +
                               std::to_string(n) + ")");
+    return false;
   }
+}
+
+bool tls_keeper::reload(const char* why, const std::string& cert, const std::string& key)
+{
+  const options::tls_options was = options_;
+  options_.cert = cert;
+  options_.key = key;
+  if (reload(why))
+    return true;
+  options_ = was;
+  seen_ = look_now(); // the old files, as they are
+  return false;
 }
 
 // A pair whose reload failed is not tried again until a file changes once

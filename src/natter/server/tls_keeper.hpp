@@ -42,8 +42,13 @@ public:
   void stop();
 
   /// Loads the pair again (`why`: "SIGHUP", "file change") and serves it
-  /// if it passes; otherwise logs and counts the failure.
-  void reload(const char* why);
+  /// if it passes (true); otherwise logs and counts the failure.
+  bool reload(const char* why);
+
+  /// Loads the pair of `cert` and `key` instead (a reloaded --config,
+  /// N-SHUT-16) and serves it if it passes; a pair that fails keeps the
+  /// old files and the old pair. True when it served the new pair.
+  bool reload(const char* why, const std::string& cert, const std::string& key);
 
   /// Failed reloads since start.
   std::uint64_t failures() const noexcept { return failures_.load(); }
