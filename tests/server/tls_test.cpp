@@ -366,6 +366,45 @@ TEST_F(TlsPort, AFailedReloadKeepsTheOldPair)
   EXPECT_EQ(alice->sync(), std::vector<std::string>{});
 }
 
+// A session ticket natterd issued before a certificate reload resumes after
+// it: the ticket keys belong to the process, not to a pair [N-TLS-11].
+TEST_F(TlsPort, ATicketFromBeforeAReloadStillResumes)
+{
+  natterd_process d(tls_flags({"--log-level", "info"}), 0, true);
+  const auto session_of = [&](SSL_SESSION* offer, bool& resumed)
+  {
+    tls_client::settings s = trusting();
+    s.resume = offer;
+    tls_client c(d.tls_port(), s);
+    EXPECT_TRUE(c.established()) << c.error();
+    EXPECT_EQ(c.line(), d.greeting());
+    EXPECT_TRUE(c.sync().empty()); // TLS 1.3's tickets have come by the PONG
+    resumed = c.channel().resumed();
+    // A copy: OpenSSL marks a connection's own session not resumable when
+    // the connection is freed without a close_notify, as this one is.
+    SSL_SESSION* own = c.channel().session();
+    SSL_SESSION* copy = own != nullptr ? SSL_SESSION_dup(own) : nullptr;
+    SSL_SESSION_free(own);
+    return std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)>(copy, SSL_SESSION_free);
+  };
+  bool resumed = true;
+  auto first = session_of(nullptr, resumed);
+  EXPECT_FALSE(resumed);
+  ASSERT_EQ(SSL_SESSION_is_resumable(first.get()), 1);
+  // Before a reload, as always (a TLS 1.3 client offers a ticket once: the
+  // next offer is the ticket this connection got).
+  auto second = session_of(first.get(), resumed);
+  EXPECT_TRUE(resumed);
+  test_pki::leaf next;
+  next.serial = 7400;
+  pki.issue("natterd", next);
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.wait_log("tls: reloaded (SIGHUP)")) << d.log();
+  EXPECT_EQ(served_serial(d), hex(7400));
+  (void)session_of(second.get(), resumed);
+  EXPECT_TRUE(resumed);
+}
+
 // With --config, a SIGHUP takes --tls-cert and --tls-key from the file read
 // again: a new pair of files is served once it loads, one that fails keeps
 // the old files and pair, and no one is dropped [N-SHUT-16, N-TLS-11, N-TLS-12].

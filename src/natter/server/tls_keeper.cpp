@@ -19,11 +19,13 @@ std::string described(const tls::server_context& c)
 
 } // namespace
 
-std::shared_ptr<const tls::server_context> tls_keeper::load(const options::tls_options& o)
+std::shared_ptr<const tls::server_context>
+tls_keeper::load(const options::tls_options& o, std::shared_ptr<const tls::ticket_keys> tickets)
 {
   try
   {
-    return tls::server_context::load(o.cert, o.key);
+    return tls::server_context::load(o.cert, o.key, std::chrono::system_clock::now(),
+                                     std::move(tickets));
   }
   catch (const tls::load_error& e)
   {
@@ -34,7 +36,8 @@ std::shared_ptr<const tls::server_context> tls_keeper::load(const options::tls_o
 }
 
 tls_keeper::tls_keeper(asio::io_context& main, const options::tls_options& o)
-    : options_(o), timer_(main), current_(load(o)), seen_(look_now())
+    : options_(o), tickets_(tls::ticket_keys::make()), timer_(main), current_(load(o, tickets_)),
+      seen_(look_now())
 {
   log(log_level::info, "tls: serving " + described(*current_));
 }
@@ -61,7 +64,7 @@ bool tls_keeper::reload(const char* why)
   seen_ = look_now();
   try
   {
-    auto next = load(options_);
+    auto next = load(options_, tickets_);
     log(log_level::info, std::string("tls: reloaded (") + why + "): serving " + described(*next));
     const std::lock_guard lock(mutex_);
     current_ = std::move(next);

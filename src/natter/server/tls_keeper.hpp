@@ -31,7 +31,8 @@ public:
 
   /// Loads and checks the pair as the constructor and every reload do.
   /// Throws std::runtime_error naming the flag of the file at fault.
-  static std::shared_ptr<const tls::server_context> load(const options::tls_options& o);
+  static std::shared_ptr<const tls::server_context>
+  load(const options::tls_options& o, std::shared_ptr<const tls::ticket_keys> tickets = nullptr);
 
   /// The pair new connections get (from any thread).
   std::shared_ptr<const tls::server_context> current() const;
@@ -69,6 +70,7 @@ private:
   void schedule();
 
   options::tls_options options_;
+  std::shared_ptr<const tls::ticket_keys> tickets_; // every pair's, so reloads keep tickets
   asio::steady_timer timer_;
   mutable std::mutex mutex_;
   std::shared_ptr<const tls::server_context> current_;

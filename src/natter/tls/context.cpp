@@ -1,7 +1,10 @@
 #include "natter/tls/context.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -66,6 +69,36 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_OK;
 }
 
+// Seals (enc 1) or opens (enc 0) a session ticket with the context's
+// ticket_keys (SSL_CTX_set_tlsext_ticket_key_evp_cb(3)): 1 to use the keys,
+// 0 for a ticket they did not seal (a full handshake follows), -1 on error.
+int seal_ticket(SSL* ssl, unsigned char* key_name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
+                EVP_MAC_CTX* mac, int enc)
+{
+  const auto* k = static_cast<const ticket_keys*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (k == nullptr)
+    return -1;
+  if (enc == 0 && std::memcmp(key_name, k->name, sizeof k->name) != 0)
+    return 0;
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
+                                                           const_cast<unsigned char*>(k->integrity),
+                                                           sizeof k->integrity),
+                         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  if (EVP_MAC_CTX_set_params(mac, params) != 1)
+    return -1;
+  if (enc != 0)
+  {
+    std::memcpy(key_name, k->name, sizeof k->name);
+    if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1 ||
+        EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, k->cipher, iv) != 1)
+      return -1;
+    return 1;
+  }
+  return EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, k->cipher, iv) == 1 ? 1 : -1;
+}
+
 // A file that cannot be opened is named with the system's reason, which
 // OpenSSL's own message hides behind "system library".
 void check_readable(const std::string& path, load_error::file which)
@@ -95,9 +128,19 @@ std::time_t epoch_seconds(const ASN1_TIME* t)
 
 } // namespace
 
+std::shared_ptr<const ticket_keys> ticket_keys::make()
+{
+  std::shared_ptr<ticket_keys> k(new ticket_keys);
+  if (RAND_bytes(k->name, sizeof k->name) != 1 || RAND_bytes(k->cipher, sizeof k->cipher) != 1 ||
+      RAND_bytes(k->integrity, sizeof k->integrity) != 1)
+    throw error("cannot make session ticket keys: " + drain_errors());
+  return k;
+}
+
 std::shared_ptr<const server_context>
 server_context::load(const std::string& cert_file, const std::string& key_file,
-                     std::chrono::system_clock::time_point now)
+                     std::chrono::system_clock::time_point now,
+                     std::shared_ptr<const ticket_keys> tickets)
 {
   check_readable(cert_file, load_error::file::cert);
   check_readable(key_file, load_error::file::key);
@@ -106,6 +149,12 @@ server_context::load(const std::string& cert_file, const std::string& key_file,
   SSL_CTX* ctx = c->ctx_;
   SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
   SSL_CTX_set_dh_auto(ctx, 1); // ffdhe2048 for DHE with a 2048-bit key
+  if (tickets)
+  {
+    c->tickets_ = std::move(tickets);
+    SSL_CTX_set_app_data(ctx, const_cast<ticket_keys*>(c->tickets_.get()));
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, seal_ticket);
+  }
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1)
     throw load_error(load_error::file::cert,
                      cert_file + ": not a PEM certificate chain (" + drain_errors() + ")");

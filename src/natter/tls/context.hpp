@@ -33,6 +33,25 @@ struct load_error : error
   file which;
 };
 
+/// The keys that seal a server's session tickets (RFC 8446 section 4.6.1,
+/// RFC 5077): made once, from the system's random source, and shared by
+/// every server_context that is handed them, so a ticket issued before a
+/// certificate reload still resumes after it. They live as long as the
+/// process: a restart makes new ones.
+class ticket_keys
+{
+public:
+  /// Fresh keys. Throws error when the random source fails.
+  static std::shared_ptr<const ticket_keys> make();
+
+  unsigned char name[16];      ///< names the keys in every ticket they seal
+  unsigned char cipher[32];    ///< AES-256-CBC
+  unsigned char integrity[32]; ///< HMAC-SHA256
+
+private:
+  ticket_keys() = default;
+};
+
 /// A server's TLS configuration (spec section 3.1): TLS 1.2 and 1.3 with
 /// Mozilla's "intermediate" ciphers, no compression, no renegotiation,
 /// session tickets, ALPN `natter` selected when offered, and one
@@ -42,10 +61,13 @@ class server_context
 public:
   /// Loads the chain from `cert_file` and the key from `key_file` (PEM)
   /// and checks that they match and that the certificate has not expired
-  /// at `now`. Throws load_error saying what is wrong with which file.
+  /// at `now`. With `tickets`, session tickets are sealed with them
+  /// instead of keys of this context's own. Throws load_error saying what
+  /// is wrong with which file.
   static std::shared_ptr<const server_context>
   load(const std::string& cert_file, const std::string& key_file,
-       std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+       std::chrono::system_clock::time_point now = std::chrono::system_clock::now(),
+       std::shared_ptr<const ticket_keys> tickets = nullptr);
 
   server_context(const server_context&) = delete;
   server_context& operator=(const server_context&) = delete;
@@ -62,6 +84,7 @@ public:
 private:
   explicit server_context(SSL_CTX* ctx) : ctx_(ctx) {}
   SSL_CTX* ctx_;
+  std::shared_ptr<const ticket_keys> tickets_; // the ticket callback's, as long as ctx_
   std::string serial_;
   std::string not_after_;
   std::chrono::system_clock::time_point expires_{};
