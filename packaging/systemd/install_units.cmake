@@ -1,6 +1,7 @@
 # Run by `cmake --install` (packaging/systemd/CMakeLists.txt sets the
 # natter_* variables): writes natterd.service for the prefix of this
-# install and installs it with the socket units.
+# install and installs it with the socket units and the config file it
+# reads.
 
 # A directory of GNUInstallDirs made absolute under the install prefix, as
 # GNUInstallDirs does: the configuration of /usr and of / is in /etc.
@@ -28,3 +29,14 @@ file(INSTALL
   "${natter_units_source}/natterd-echo.socket"
   "${natter_units_source}/natterd-tls.socket"
   DESTINATION "${unitdir}")
+
+# The example config changes nothing (every line is a comment), so natterd
+# runs with its defaults. One already there is the administrator's: it is
+# kept. (The .deb marks it a conffile, which dpkg keeps likewise.)
+set(conf "$ENV{DESTDIR}${NATTERD_CONF}")
+if(EXISTS "${conf}")
+  message(STATUS "Keeping: ${conf}")
+else()
+  file(INSTALL "${natter_config}" DESTINATION "${sysconfdir}/natter"
+    FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+endif()

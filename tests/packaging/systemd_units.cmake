@@ -4,6 +4,7 @@
 #    (--man=no: the pages are tests/man's; Documentation= names them).
 # 2. With --prefix /usr into a DESTDIR, as a Debian package installs:
 #    ExecStart= is /usr/sbin/natterd --config /etc/natter/natterd.conf.
+# Each time the config file the service names is installed with it.
 # Each socket unit passes its socket to natterd.service under the name
 # natterd takes for that service (spec 13.1, N-SHUT-11).
 
@@ -51,9 +52,11 @@ unit_value(exec ${unitdir}/natterd.service ExecStart)
 if(NOT exec STREQUAL "${prefix}/sbin/natterd --config ${prefix}/etc/natter/natterd.conf")
   fail("natterd.service runs '${exec}', not the natterd installed under ${prefix}")
 endif()
-if(NOT EXISTS ${prefix}/sbin/natterd)
-  fail("no natterd in ${prefix}/sbin")
-endif()
+foreach(f sbin/natterd etc/natter/natterd.conf)
+  if(NOT EXISTS ${prefix}/${f})
+    fail("no ${f} in ${prefix}")
+  endif()
+endforeach()
 unit_value(type ${unitdir}/natterd.service Type)
 if(NOT type STREQUAL "notify")
   fail("natterd.service is Type=${type}, not notify")
@@ -80,7 +83,9 @@ unit_value(exec ${SCRATCH}/destdir/usr/lib/systemd/system/natterd.service ExecSt
 if(NOT exec STREQUAL "/usr/sbin/natterd --config /etc/natter/natterd.conf")
   fail("with --prefix /usr natterd.service runs '${exec}'")
 endif()
-if(NOT EXISTS ${SCRATCH}/destdir/usr/sbin/natterd)
-  fail("DESTDIR: no natterd in ${SCRATCH}/destdir/usr/sbin")
-endif()
+foreach(f usr/sbin/natterd etc/natter/natterd.conf)
+  if(NOT EXISTS ${SCRATCH}/destdir/${f})
+    fail("DESTDIR: no /${f} in ${SCRATCH}/destdir")
+  endif()
+endforeach()
 message(STATUS "systemd_units: ${unitdir} verified; /usr: ${exec}")
