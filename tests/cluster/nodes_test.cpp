@@ -220,8 +220,8 @@ TEST(ClusterNodes, ANodeStartedWhileTheRoomIsBusyJoinsCleanly)
   all.insert(all.end(), live.begin(), live.end());
   ASSERT_FALSE(all.empty());
   for (std::size_t i = 1; i < all.size(); ++i)
-    ASSERT_EQ(all[i], all[i - 1] + 1) << "history " << ::testing::PrintToString(history)
-                                      << " live " << ::testing::PrintToString(live);
+    ASSERT_EQ(all[i], all[i - 1] + 1) << "history " << ::testing::PrintToString(history) << " live "
+                                      << ::testing::PrintToString(live);
   EXPECT_EQ(all.back(), total - 1);
   EXPECT_LE(history.size(), 100u); // --history
   // alice's own node gave her the same order.
