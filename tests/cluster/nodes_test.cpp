@@ -228,6 +228,42 @@ TEST(ClusterNodes, ANodeStartedWhileTheRoomIsBusyJoinsCleanly)
   EXPECT_EQ(a.sync(), std::vector<std::string>{"JOIN carol"});
 }
 
+// A node paused past --node-timeout finds its place lost: the others said
+// its clients were lost, it registers them again when it runs, and a client
+// whose nick was taken meanwhile is closed with 525 [N-CLU-13, N-CLU-14,
+// N-CLU-15].
+TEST(ClusterNodes, ANodeBackFromAPauseLosesOnlyTheNicksTakenMeanwhile)
+{
+  redis_server srv;
+  auto n1 = node(srv, "n1", {"--node-timeout", "1"});
+  auto n2 = node(srv, "n2", {"--node-timeout", "1"});
+  client a = registered(n1->chat_port(), "alice");
+  client k = registered(n1->chat_port(), "kate");
+  client b = registered(n2->chat_port(), "bob");
+  EXPECT_EQ(a.sync(), (std::vector<std::string>{"JOIN kate", "JOIN bob"}));
+  n1->signal(SIGSTOP);
+  std::set<std::string> lost{b.line(10s), b.line(10s)};
+  EXPECT_EQ(lost, (std::set<std::string>{"QUIT alice node lost", "QUIT kate node lost"}));
+  client a2 = registered(n2->chat_port(), "alice"); // the nick is free
+  EXPECT_EQ(b.line(), "JOIN alice");
+  n1->signal(SIGCONT);
+  // The first alice first reads what the log says happened meanwhile.
+  std::string l;
+  for (int i = 0; i < 10 && l != "525 nick lost to another client" && l != "<closed>"; ++i)
+    l = a.line(15s);
+  EXPECT_EQ(l, "525 nick lost to another client");
+  EXPECT_TRUE(a.closed_within(5s));
+  // kate is registered again: everyone sees her JOIN, and she chats on.
+  EXPECT_EQ(b.line(15s), "JOIN kate");
+  EXPECT_EQ(a2.line(15s), "JOIN kate");
+  k.send("MSG back\r\n");
+  EXPECT_EQ(b.line(15s), "MSG kate back");
+  EXPECT_EQ(a2.line(15s), "MSG kate back");
+  b.send("WHO\r\n");
+  EXPECT_EQ(b.sync(), (std::vector<std::string>{"211-alice", "211-bob", "211-kate",
+                                                "211 3 users in the room"}));
+}
+
 TEST(ClusterNodes, ANickRaceAcrossNodesHasOneWinner)
 {
   redis_server srv;
