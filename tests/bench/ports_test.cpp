@@ -10,6 +10,7 @@ namespace
 {
 
 using natter::bench::node_of;
+using natter::bench::parse_pids;
 using natter::bench::parse_ports;
 using ports = std::vector<unsigned short>;
 
@@ -25,6 +26,16 @@ TEST(BenchPorts, RefusesWhatIsNotAListOfDistinctPorts)
   for (const char* bad : {"", ",", "7001,", ",7001", "7001,,7002", "0", "65536", "70x1", "-1",
                           "7001 ,7002", "7001,7001"})
     EXPECT_THROW(parse_ports(bad), std::invalid_argument) << bad;
+}
+
+TEST(BenchPorts, ParsesServerPids)
+{
+  EXPECT_EQ(parse_pids("0"), (std::vector<int>{}));
+  EXPECT_EQ(parse_pids(""), (std::vector<int>{}));
+  EXPECT_EQ(parse_pids("4242"), (std::vector<int>{4242}));
+  EXPECT_EQ(parse_pids("10,20,30"), (std::vector<int>{10, 20, 30}));
+  for (const char* bad : {"0,1", "1,0", "1,,2", "x", "1,1", "-3"})
+    EXPECT_THROW(parse_pids(bad), std::invalid_argument) << bad;
 }
 
 TEST(BenchPorts, SpreadsRoundRobin)

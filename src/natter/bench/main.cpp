@@ -15,6 +15,7 @@
 // TLS port; handshake always does; --tls-ca or --tls-insecure say what to
 // trust.
 #include "natter/bench/modes.hpp"
+#include "natter/bench/ports.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -37,13 +38,11 @@ void add_common(CLI::App& app, natter::bench::common_options& o, double default_
                  "seconds allowed to connect and register every client")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
-  app.add_option("--server-pid", o.server_pids,
+  app.add_option("--server-pid", o.server_pid_list,
                  "report the CPU (with children) and memory of these processes, summed, "
                  "from /proc: a pid, or a comma-separated list (a cluster's nodes and "
                  "redis-server); 0 = not reported")
-      ->delimiter(',')
-      ->expected(1)
-      ->default_str("0");
+      ->capture_default_str();
   app.add_flag("--json", o.json, "print one JSON object instead of a table (default: a table)");
 }
 
@@ -172,6 +171,9 @@ int main(int argc, char** argv)
   CLI11_PARSE(app, argc, argv);
   try
   {
+    for (natter::bench::common_options* o :
+         std::initializer_list<natter::bench::common_options*>{&echo, &fan, &idle, &hs})
+      o->server_pids = natter::bench::parse_pids(o->server_pid_list);
     if (*echo_cmd)
       return natter::bench::run_echo(echo);
     if (*fan_cmd)

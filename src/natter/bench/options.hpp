@@ -19,6 +19,7 @@ struct common_options
   /// The server's processes (a cluster's nodes and Redis: several); their
   /// CPU and memory are summed. Empty or 0: not reported.
   std::vector<int> server_pids;
+  std::string server_pid_list = "0"; ///< --server-pid as given; main parses it
 };
 
 /// How the chat modes speak TLS (spec section 3.1): to the server's TLS

@@ -8,25 +8,47 @@
 namespace natter::bench
 {
 
-std::vector<unsigned short> parse_ports(std::string_view text)
+namespace
 {
-  std::vector<unsigned short> ports;
+
+// "N1,N2[,...]": each from `lo` to `hi`, no two the same.
+std::vector<unsigned long> parse_list(std::string_view text, unsigned long lo, unsigned long hi,
+                                      const char* what)
+{
+  std::vector<unsigned long> out;
   for (;;)
   {
     const std::size_t comma = text.find(',');
     const std::string_view item = text.substr(0, comma);
-    unsigned long p = 0;
-    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), p);
-    if (item.empty() || ec != std::errc() || end != item.data() + item.size() || p == 0 ||
-        p > 65535)
-      throw std::invalid_argument("'" + std::string(item) + "' is not a port (1 to 65535)");
-    if (std::find(ports.begin(), ports.end(), p) != ports.end())
-      throw std::invalid_argument("port " + std::string(item) + " is given twice");
-    ports.push_back(static_cast<unsigned short>(p));
+    unsigned long n = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size() || n < lo || n > hi)
+      throw std::invalid_argument("'" + std::string(item) + "' is not a " + what + " (" +
+                                  std::to_string(lo) + " to " + std::to_string(hi) + ")");
+    if (std::find(out.begin(), out.end(), n) != out.end())
+      throw std::invalid_argument(std::string(what) + " " + std::string(item) +
+                                  " is given twice");
+    out.push_back(n);
     if (comma == std::string_view::npos)
-      return ports;
+      return out;
     text.remove_prefix(comma + 1);
   }
+}
+
+} // namespace
+
+std::vector<unsigned short> parse_ports(std::string_view text)
+{
+  const std::vector<unsigned long> n = parse_list(text, 1, 65535, "port");
+  return {n.begin(), n.end()};
+}
+
+std::vector<int> parse_pids(std::string_view text)
+{
+  if (text.empty() || text == "0")
+    return {};
+  const std::vector<unsigned long> n = parse_list(text, 1, 1UL << 22, "pid");
+  return {n.begin(), n.end()};
 }
 
 } // namespace natter::bench

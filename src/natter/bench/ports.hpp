@@ -14,6 +14,11 @@ namespace natter::bench
 /// same. Throws std::invalid_argument saying what is wrong.
 std::vector<unsigned short> parse_ports(std::string_view text);
 
+/// Parses --server-pid: "0" or "" (none: an empty list) or "PID1[,PID2...]",
+/// each positive (up to 2^22, Linux's limit), no two the same. Throws
+/// std::invalid_argument.
+std::vector<int> parse_pids(std::string_view text);
+
 /// The node (an index into the ports) of receiver or sender number `index`
 /// when there are `nodes` of them: round-robin, receivers and senders each
 /// from node 0, so with two nodes receiver 0 and sender 0 share node 0 and
