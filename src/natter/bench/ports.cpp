@@ -26,8 +26,7 @@ std::vector<unsigned long> parse_list(std::string_view text, unsigned long lo, u
       throw std::invalid_argument("'" + std::string(item) + "' is not a " + what + " (" +
                                   std::to_string(lo) + " to " + std::to_string(hi) + ")");
     if (std::find(out.begin(), out.end(), n) != out.end())
-      throw std::invalid_argument(std::string(what) + " " + std::string(item) +
-                                  " is given twice");
+      throw std::invalid_argument(std::string(what) + " " + std::string(item) + " is given twice");
     out.push_back(n);
     if (comma == std::string_view::npos)
       return out;
