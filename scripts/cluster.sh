@@ -15,13 +15,8 @@ shift || true
 natterd=${NATTERD:-$root/build/bin/natterd}
 [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "cluster.sh: N must be a positive number" >&2; exit 2; }
 [ -x "$natterd" ] || { echo "cluster.sh: no $natterd; build first (README)" >&2; exit 1; }
-command -v redis-server >/dev/null ||
-  { echo "cluster.sh: redis-server is missing (scripts/install-deps.sh)" >&2; exit 1; }
-
-# A port the kernel hands out and takes back at once: free, most likely.
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=redis-lib.sh
+. "$root/scripts/redis-lib.sh"
 
 dir=$(mktemp -d /tmp/natter-cluster-XXXXXX)
 pids=()
@@ -34,14 +29,9 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
-  --logfile "$dir/redis.log" &
-pids+=($!)
-for _ in $(seq 100); do
-  redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
-  sleep 0.05
-done
+redis_pid=""
+start_redis "$dir" || { [[ -n $redis_pid ]] && pids+=("$redis_pid"); echo "cluster.sh: no Redis" >&2; exit 1; }
+pids+=("$redis_pid")
 echo "cluster.sh: redis-server on 127.0.0.1:$redis_port"
 
 for i in $(seq "$n"); do

@@ -39,9 +39,19 @@ std::string milliseconds_since(clock::time_point start)
 
 } // namespace
 
-case_client::case_client(std::string name, case_context& ctx)
-    : name_(std::move(name)), ctx_(ctx), checks_(name_, ctx.opt.max_line)
+case_client::case_client(std::string name, case_context& ctx, bool on_peer)
+    : name_(std::move(name)), ctx_(ctx), on_peer_(on_peer), checks_(name_, ctx.opt.max_line)
 {
+}
+
+const std::string& case_client::chat_host() const noexcept
+{
+  return on_peer_ ? ctx_.opt.peer_host : ctx_.opt.host;
+}
+
+std::uint16_t case_client::chat_port() const noexcept
+{
+  return on_peer_ ? ctx_.opt.peer_port : ctx_.opt.port;
 }
 
 case_client::~case_client()
@@ -74,12 +84,14 @@ void case_client::connect(bool raw, bool echo, int rcvbuf, const std::string& so
   SSL_CTX* const tls = echo || plaintext_        ? nullptr
                        : how == transport::usual ? ctx_.opt.tls.usual
                                                  : ctx_.opt.tls.no_alpn;
-  const std::string err = conn_.connect(ctx_.opt.host, echo ? ctx_.opt.echo_port : ctx_.opt.port,
-                                        deadline(), rcvbuf, source, tls);
+  const std::string err =
+      echo ? conn_.connect(ctx_.opt.host, ctx_.opt.echo_port, deadline(), rcvbuf, source, tls)
+           : conn_.connect(chat_host(), chat_port(), deadline(), rcvbuf, source, tls);
   if (!err.empty())
     throw failure{name_ + " cannot connect: " + err + (tls ? " [N-TLS-2]" : ""), {}};
   connected_at_ = clock::now();
   ctx_.log.add(name_ + " (connected to the " + std::string(echo ? "echo" : "chat") + " service" +
+               (on_peer_ && !echo ? " of the peer" : "") +
                (tls ? " over " + conn_.tls_version() + ", ALPN " +
                           (conn_.alpn().empty() ? "none" : conn_.alpn())
                     : std::string(plaintext_ ? " without TLS" : "")) +
@@ -797,7 +809,7 @@ void case_client::expect_alert()
 void case_client::expect_refused_old_tls()
 {
   const std::string err =
-      conn_.connect(ctx_.opt.host, ctx_.opt.port, deadline(), 0, {}, ctx_.opt.tls.tls11);
+      conn_.connect(chat_host(), chat_port(), deadline(), 0, {}, ctx_.opt.tls.tls11);
   if (err.empty())
     throw failure{
         name_ + ": the server completed a handshake offering only TLS 1.1 [N-TLS-3]",

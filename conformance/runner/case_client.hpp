@@ -57,7 +57,8 @@ struct case_context
 class case_client
 {
 public:
-  case_client(std::string name, case_context& ctx);
+  /// `on_peer`: its chat connections go to the peer (run_options::peer_host).
+  case_client(std::string name, case_context& ctx, bool on_peer = false);
   case_client(const case_client&) = delete;
   case_client& operator=(const case_client&) = delete;
   ~case_client();
@@ -213,6 +214,10 @@ private:
 
   std::string name_;
   case_context& ctx_;
+  bool on_peer_ = false;
+  /// Where its chat connections go: the main address or the peer.
+  const std::string& chat_host() const noexcept;
+  std::uint16_t chat_port() const noexcept;
   bool echo_ = false;
   bool plaintext_ = false; ///< transport::plaintext: octets, not lines
   clock::time_point connected_at_{};

@@ -11,6 +11,7 @@
 #include "net.hpp"
 #include "nicks.hpp"
 #include "settings.hpp"
+#include "spread.hpp"
 #include "transcript.hpp"
 
 #include <algorithm>
@@ -34,6 +35,8 @@ public:
       : tc_(tc), opt_(opt),
         nicks_(run_id(opt.salt, index)), ctx_{opt_, nicks_, log_, run_id(opt.salt, index), 0}
   {
+    if (opt.peer_port != 0)
+      on_peer_ = peer_clients(tc);
   }
 
   case_result run()
@@ -126,8 +129,15 @@ private:
     for (auto& c : clients_)
       if (c->name() == name)
         return *c;
-    clients_.push_back(std::make_unique<case_client>(name, ctx_));
+    clients_.push_back(fresh(name));
     return *clients_.back();
+  }
+
+  /// A new connection of the client of that name, on its address.
+  std::unique_ptr<case_client> fresh(const std::string& name)
+  {
+    const bool peer = std::find(on_peer_.begin(), on_peer_.end(), name) != on_peer_.end();
+    return std::make_unique<case_client>(name, ctx_, peer);
   }
 
   /// `connect`. A client whose connection is over may connect again,
@@ -142,7 +152,7 @@ private:
       c.expect_no_leftovers();
       const auto slot = std::find_if(clients_.begin(), clients_.end(),
                                      [&](const auto& p) { return p.get() == &c; });
-      *slot = std::make_unique<case_client>(c.name(), ctx_); // c is gone from here on
+      *slot = fresh(c.name()); // c is gone from here on
       target = slot->get();
     }
     using transport = case_client::transport;
@@ -394,6 +404,7 @@ private:
   transcript log_;
   case_context ctx_;
   std::vector<std::unique_ptr<case_client>> clients_;
+  std::vector<std::string> on_peer_; // with --peer: the clients that connect to it
   std::vector<long> counters_;
   long opened_ = 0; // connections opened by `open`
   clock::time_point mark_ = clock::now();

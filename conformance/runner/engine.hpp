@@ -33,6 +33,11 @@ struct run_options
 {
   std::string host = "localhost";
   std::uint16_t port = 7777;
+  /// --peer: another node of the server's cluster (spec section 17), where
+  /// every other client of a multi-client case connects (spread.hpp);
+  /// peer_port 0: none. Echo clients and `open` crowds stay on host.
+  std::string peer_host;
+  std::uint16_t peer_port = 0;
   std::uint16_t echo_port = 7;
   bool echo = true;                        ///< false: echo cases are skipped
   std::chrono::milliseconds timeout{3000}; ///< bound of every single wait

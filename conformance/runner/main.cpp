@@ -9,6 +9,7 @@
 #include "engine.hpp"
 #include "matcher.hpp"
 #include "settings.hpp"
+#include "spread.hpp"
 
 #include "natter/tls/context.hpp"
 
@@ -155,12 +156,17 @@ int main(int argc, char** argv)
   long echo_idle_s = 0;
   long settle_ms = 300;
   std::vector<std::string> sources;
+  std::string peer;
   bool no_skip = false;
   bool tls = false;
   std::string tls_ca;
   bool tls_insecure = false;
   app.add_option("--host", opt.host, "server host name or address")->capture_default_str();
   app.add_option("--port", opt.port, "chat port")->capture_default_str();
+  app.add_option("--peer", peer,
+                 "HOST:PORT of another node of the server's cluster: every multi-client case "
+                 "runs with its clients spread over the two, alternating (client 1 on --host, "
+                 "client 2 on the peer, ...); its greeting's adverts must be the same");
   app.add_option("--echo-port", echo_port, "echo port, or 'off' to skip the echo cases")
       ->capture_default_str();
   app.add_option("--filter", globs,
@@ -242,6 +248,20 @@ int main(int argc, char** argv)
     std::fprintf(stderr, "natter-conform: %s\n", e.what());
     return 2;
   }
+  if (!peer.empty())
+  {
+    try
+    {
+      natter::conform::address a = natter::conform::parse_address(peer);
+      opt.peer_host = std::move(a.host);
+      opt.peer_port = a.port;
+    }
+    catch (const natter::conform::case_error& e)
+    {
+      std::fprintf(stderr, "natter-conform: --peer: %s\n", e.what());
+      return 2;
+    }
+  }
   if (echo_port == "off")
     opt.echo = false;
   else
@@ -314,6 +334,34 @@ int main(int argc, char** argv)
       std::fprintf(stderr, "natter-conform: %s\n", e.c_str());
     if (!errors.empty())
       return 2;
+  }
+  // The peer serves the same room: it must say the same of its settings,
+  // or the cases' expectations (read from the first greeting) do not hold
+  // for its clients.
+  if (opt.peer_port != 0)
+  {
+    natter::conform::run_options at_peer = opt;
+    at_peer.host = opt.peer_host;
+    at_peer.port = opt.peer_port;
+    std::string error;
+    const auto greeting = natter::conform::first_line(at_peer, error);
+    if (!greeting)
+    {
+      std::fprintf(stderr, "natter-conform: --peer: %s\n", error.c_str());
+      return 1;
+    }
+    std::vector<std::string> ignored;
+    at_peer.adverts.clear();
+    natter::conform::apply_greeting(*greeting, told, at_peer, ignored);
+    if (at_peer.adverts != opt.adverts)
+    {
+      std::fprintf(stderr,
+                   "natter-conform: --peer: its adverts differ from the main address's: "
+                   "%s against %s\n",
+                   natter::conform::describe(at_peer).c_str(),
+                   natter::conform::describe(opt).c_str());
+      return 2;
+    }
   }
 
   // Cases run on a pool of threads, then the cases marked "alone" one at a

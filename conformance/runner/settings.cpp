@@ -199,6 +199,8 @@ std::string describe(const run_options& opt)
     told += " echo-idle=" + seconds(opt.echo_idle_timeout);
   if (opt.defaults)
     told += " defaults";
+  if (opt.peer_port != 0)
+    told += " peer=" + opt.peer_host + ":" + std::to_string(opt.peer_port);
   return "L=" + std::to_string(opt.max_line) + "; " + out + (told.empty() ? "" : ";" + told);
 }
 

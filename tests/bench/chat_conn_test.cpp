@@ -30,30 +30,58 @@ TEST(BenchChatConn, StartConnectionsKeepsAtMostConcurrencyInSetup)
   std::vector<chat_conn> conns(5);
   std::size_t started = 0, in_setup = 0;
 
-  EXPECT_EQ(start_connections(conns, started, in_setup, 2, ep, false, poll).count, 0u);
+  EXPECT_EQ(start_connections(conns, started, in_setup, 2, {&ep, 1}, false, poll).count, 0u);
   EXPECT_EQ(started, 2u);
   EXPECT_EQ(in_setup, 2u);
   EXPECT_EQ(conns[1].st, chat_conn::state::connecting);
   EXPECT_EQ(conns[2].st, chat_conn::state::idle);
 
   // Two in setup: nothing more starts until one of them is done.
-  start_connections(conns, started, in_setup, 2, ep, false, poll);
+  start_connections(conns, started, in_setup, 2, {&ep, 1}, false, poll);
   EXPECT_EQ(started, 2u);
   --in_setup;
-  start_connections(conns, started, in_setup, 2, ep, false, poll);
+  start_connections(conns, started, in_setup, 2, {&ep, 1}, false, poll);
   EXPECT_EQ(started, 3u);
   EXPECT_EQ(in_setup, 2u);
 
   // The last ones, in index order; then there is nothing left to start.
   in_setup = 0;
-  start_connections(conns, started, in_setup, 10, ep, false, poll);
+  start_connections(conns, started, in_setup, 10, {&ep, 1}, false, poll);
   EXPECT_EQ(started, 5u);
   EXPECT_EQ(in_setup, 2u);
   for (const chat_conn& c : conns)
     EXPECT_EQ(c.st, chat_conn::state::connecting);
-  start_connections(conns, started, in_setup, 10, ep, false, poll);
+  start_connections(conns, started, in_setup, 10, {&ep, 1}, false, poll);
   EXPECT_EQ(started, 5u);
 
+  for (chat_conn& c : conns)
+    close_conn(c, poll);
+}
+
+TEST(BenchChatConn, StartConnectionsConnectsEachToItsNode)
+{
+  // fanout --ports: connection i goes to to[conns[i].node].
+  loopback_listener a, b;
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  const std::vector<endpoint> to{resolve_loopback("127.0.0.1", a.port()),
+                                 resolve_loopback("127.0.0.1", b.port())};
+  poller poll;
+  std::vector<chat_conn> conns(3);
+  conns[1].node = 1;
+  std::size_t started = 0, in_setup = 0;
+  EXPECT_EQ(start_connections(conns, started, in_setup, 10, to, false, poll).count, 0u);
+  // a takes two connections and b one: a third accept on b finds none.
+  std::vector<int> fds{a.accept(), a.accept(), b.accept()};
+  for (const int fd : fds)
+    EXPECT_GE(fd, 0);
+  const int none = b.accept(std::chrono::milliseconds(200));
+  EXPECT_LT(none, 0);
+  for (const int fd : fds)
+    if (fd >= 0)
+      ::close(fd);
+  if (none >= 0)
+    ::close(none);
   for (chat_conn& c : conns)
     close_conn(c, poll);
 }

@@ -143,6 +143,23 @@ TEST(ClusterRoom, PingWaitsForTheBarrier)
   EXPECT_EQ(step_read(a), (lines{"PONG x", "ECHO y"}));
 }
 
+TEST(ClusterRoom, TheEndOfInputWaitsForTheLastPingsBarrier)
+{
+  // A half-close right after a PING: its PONG is a pending reply, sent
+  // once the barrier is answered, before the connection closes (N-CONN-8).
+  node n;
+  client a(n.r);
+  registered(n, a, 1, "alice");
+  a.send("PING one\r\n");
+  EXPECT_EQ(n.link.take(), "barrier 1");
+  a.c.end_of_input(t0);
+  EXPECT_EQ(step_read(a), lines{});
+  EXPECT_TRUE(n.link.calls.empty()); // not left yet
+  n.r.answer(1, cluster_answer::done);
+  EXPECT_EQ(step_read(a), (lines{"PONG one"}));
+  EXPECT_EQ(n.link.take().rfind("quit 1 alice", 0), 0U); // then it leaves
+}
+
 TEST(ClusterRoom, EventsComeOnlyFromTheLogInItsOrder)
 {
   node n;

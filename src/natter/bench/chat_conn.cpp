@@ -42,14 +42,14 @@ bool begin_connect(chat_conn& c, const endpoint& to, const in_addr* source, poll
 }
 
 start_failures start_connections(std::span<chat_conn> conns, std::size_t& started,
-                                 std::size_t& in_setup, std::size_t concurrency, const endpoint& to,
-                                 bool spread, poller& poll)
+                                 std::size_t& in_setup, std::size_t concurrency,
+                                 std::span<const endpoint> to, bool spread, poller& poll)
 {
   start_failures failed;
   for (; in_setup < concurrency && started < conns.size(); ++started)
   {
     const in_addr src = spread_source(started);
-    if (begin_connect(conns[started], to, spread ? &src : nullptr, poll))
+    if (begin_connect(conns[started], to[conns[started].node], spread ? &src : nullptr, poll))
       ++in_setup;
     else
     {

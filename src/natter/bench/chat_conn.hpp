@@ -79,6 +79,7 @@ struct chat_conn
 
   int fd = -1;
   std::uint32_t index = 0; ///< receiver or sender number
+  std::uint16_t node = 0;  ///< which server address it connects to (fanout --ports)
   bool sender = false;
   state st = state::idle;
   bool want_out = false;
@@ -120,12 +121,13 @@ struct start_failures
 /// Connection setup, `concurrency` at a time (fanout and idle): starts
 /// conns[started], conns[started + 1], ... in that order while fewer than
 /// `concurrency` are in setup, adding each one started to `in_setup` (the
-/// mode takes it off again when the connection is ready or dead). With
-/// `spread`, connection i connects from spread_source(i). A connection that
+/// mode takes it off again when the connection is ready or dead). Each
+/// connects to to[c.node]. With `spread`, connection i connects from
+/// spread_source(i). A connection that
 /// cannot start is marked dead and counted in the result, not in `in_setup`.
 start_failures start_connections(std::span<chat_conn> conns, std::size_t& started,
-                                 std::size_t& in_setup, std::size_t concurrency, const endpoint& to,
-                                 bool spread, poller& poll);
+                                 std::size_t& in_setup, std::size_t concurrency,
+                                 std::span<const endpoint> to, bool spread, poller& poll);
 
 /// Starts TLS on the connected `c`, offering `resume` (may be null): the
 /// ClientHello is sent and c.st becomes handshaking. False when the socket

@@ -117,7 +117,7 @@ private:
   cpu_meter cpu_;
 };
 
-echo_mode::echo_mode(const echo_options& o) : o_(o), cpu_(o.server_pid)
+echo_mode::echo_mode(const echo_options& o) : o_(o), cpu_(o.server_pids)
 {
   if (o.conns == 0 || o.size == 0 || o.window == 0)
     throw std::runtime_error("--conns, --size and --window must be positive");

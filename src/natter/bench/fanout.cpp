@@ -16,6 +16,11 @@
 // such as ncat --chat adds a prefix of its own, so receivers read the last
 // three words).
 //
+// With --ports (a cluster's nodes, spec section 17) receivers and senders
+// spread over the nodes round-robin (ports.hpp); the latency is also
+// reported apart for a message received on its sender's node and on
+// another node.
+//
 // With --tls every client connects to the server's TLS port: the
 // handshake first, then registration as on the plain port; senders'
 // batches are encrypted into records of up to 16 KiB, receivers decrypt
@@ -30,6 +35,7 @@
 #include "natter/bench/nick.hpp"
 #include "natter/bench/parse_number.hpp"
 #include "natter/bench/poller.hpp"
+#include "natter/bench/ports.hpp"
 #include "natter/bench/process_stats.hpp"
 #include "natter/bench/report.hpp"
 #include "natter/bench/socket.hpp"
@@ -114,7 +120,8 @@ private:
 
   const fanout_options& o_;
   dialect d_;
-  endpoint ep_;
+  std::vector<unsigned short> ports_;
+  std::vector<endpoint> eps_; // one per node (a single one without --ports)
   nick_tag tag_ = this_run_tag();
   std::unique_ptr<tls_client> tls_; // with --tls
   poller poll_;
@@ -133,6 +140,7 @@ private:
   std::uint64_t scheduled_ = 0; // rate mode: messages due so far
   std::vector<char> buf_;
   latency_histogram latency_;
+  latency_histogram same_node_, cross_node_; // with several nodes
   cpu_meter cpu_;
   phase ph_ = phase::setup;
   std::uint64_t t_start_ = 0, t_end_ = 0, deadline_ = 0;
@@ -145,18 +153,26 @@ fanout_mode::fanout_mode(const fanout_options& o)
     : o_(o), d_(parse_dialect(o.dialect)), conns_(o.receivers + o.senders),
       next_(std::size_t{o.receivers} * o.senders), got_(std::size_t{o.receivers} * o.senders),
       sent_(o.senders), acked_(o.senders), ring_(std::size_t{o.senders} * o.window),
-      buf_(read_buffer_size), cpu_(o.server_pid)
+      buf_(read_buffer_size), cpu_(o.server_pids)
 {
   if (o.receivers == 0 || o.senders == 0 || o.window == 0)
     throw std::runtime_error("--receivers, --senders and --window must be positive");
   raise_nofile_limit();
-  ep_ = resolve_loopback(o.host, o.port);
+  if (!o.ports.empty())
+    ports_ = parse_ports(o.ports);
+  else if (o.port != 0)
+    ports_.push_back(o.port);
+  else
+    throw std::runtime_error("fanout needs --port or --ports");
+  for (const unsigned short p : ports_)
+    eps_.push_back(resolve_loopback(o.host, p));
   if (o.tls.on)
     tls_ = std::make_unique<tls_client>(o.tls, o.host);
   for (std::size_t i = 0; i < conns_.size(); ++i)
   {
     conns_[i].sender = i >= o.receivers;
     conns_[i].index = static_cast<std::uint32_t>(conns_[i].sender ? i - o.receivers : i);
+    conns_[i].node = static_cast<std::uint16_t>(node_of(conns_[i].index, eps_.size()));
     if (conns_[i].sender)
       conns_[i].out.reserve(64 * 1024);
   }
@@ -174,7 +190,7 @@ void fanout_mode::start(std::uint64_t now)
 void fanout_mode::start_next()
 {
   failed_ +=
-      start_connections(conns_, started_, in_setup_, o_.concurrency, ep_, false, poll_).count;
+      start_connections(conns_, started_, in_setup_, o_.concurrency, eps_, false, poll_).count;
 }
 
 void fanout_mode::kill(chat_conn& c)
@@ -235,7 +251,11 @@ void fanout_mode::deliver(chat_conn& r, std::string_view nick, std::string_view 
     return;
   ++deliveries_;
   if (now > ts)
+  {
     latency_.record(now - ts);
+    if (eps_.size() > 1)
+      (r.node == conns_[o_.receivers + j].node ? same_node_ : cross_node_).record(now - ts);
+  }
   const std::size_t k = std::size_t{r.index} * o_.senders + j;
   if (seq == next_[k])
     ++next_[k];
@@ -642,7 +662,11 @@ int fanout_mode::finish(report& rep)
   const double secs = t_end_ > t_start_ ? ns_to_seconds(t_end_ - t_start_) : 0;
   const auto in_window = static_cast<double>(deliveries_at_end_ - deliveries_at_start_);
 
-  rep.text("target", "target", o_.host + ":" + std::to_string(o_.port));
+  std::string target = o_.host + ":";
+  for (std::size_t k = 0; k < ports_.size(); ++k)
+    target += (k == 0 ? "" : ",") + std::to_string(ports_[k]);
+  rep.text("target", "target", target);
+  rep.number("nodes", "nodes", static_cast<double>(ports_.size()));
   rep.text("dialect", "dialect", o_.dialect);
   rep.text("tls", "TLS", tls_ ? "yes" : "no");
   rep.number("receivers", "receivers", o_.receivers);
@@ -657,6 +681,11 @@ int fanout_mode::finish(report& rep)
     rep.number("deliveries_per_server_cpu_s", "deliveries per server CPU second",
                in_window / cpu_.server_seconds(), 0, "/s");
   report_latency(rep, "latency", "send to receipt", latency_);
+  if (eps_.size() > 1)
+  {
+    report_latency(rep, "same_node_latency", "  on the sender's node", same_node_);
+    report_latency(rep, "cross_node_latency", "  on another node", cross_node_);
+  }
   rep.number("lost", "lost", static_cast<double>(lost));
   rep.number("reordered", "reordered", static_cast<double>(reordered_));
   rep.number("disconnected", "disconnected", static_cast<double>(disconnected_));

@@ -114,7 +114,7 @@ private:
 
 handshake_mode::handshake_mode(const handshake_options& o)
     : o_(o), ep_(resolve_loopback(o.host, o.port)), tls_(o.tls, o.host), slots_(o.connections),
-      opened_at_(o.connections), buf_(read_buffer_size), cpu_(o.server_pid)
+      opened_at_(o.connections), buf_(read_buffer_size), cpu_(o.server_pids)
 {
   if (o.connections == 0)
     throw std::runtime_error("--connections must be positive");

@@ -96,7 +96,7 @@ idle_mode::idle_mode(const idle_options& o) : o_(o), d_(parse_dialect(o.dialect)
   buf_.resize(read_buffer_size);
   for (std::size_t i = 0; i < conns_.size(); ++i)
     conns_[i].index = static_cast<std::uint32_t>(i);
-  rss_before_ = rss_kib(o.server_pid);
+  rss_before_ = rss_kib(o.server_pids);
 }
 
 void idle_mode::start(std::uint64_t now)
@@ -109,7 +109,7 @@ void idle_mode::start(std::uint64_t now)
 void idle_mode::start_next()
 {
   const start_failures f =
-      start_connections(conns_, started_, in_setup_, o_.concurrency, ep_, o_.spread, poll_);
+      start_connections(conns_, started_, in_setup_, o_.concurrency, {&ep_, 1}, o_.spread, poll_);
   failed_ += f.count;
   failed_connect_ += f.count;
   if (f.count > 0)
@@ -249,7 +249,7 @@ bool idle_mode::advance(std::uint64_t now, std::size_t ready)
   case phase::holding:
     if (now >= hold_end_)
     {
-      rss_held_ = rss_kib(o_.server_pid); // at the end of the hold: after any lazy growth
+      rss_held_ = rss_kib(o_.server_pids); // at the end of the hold: after any lazy growth
       ph_ = phase::finished;
     }
     break;

@@ -2,7 +2,7 @@
 // with (bench/compare). Four modes, each bounded in time and count:
 //
 //   natter-bench echo      --host H --port P --conns C --size S --window W --duration T
-//   natter-bench fanout    --host H --port P --receivers N --senders K [--rate R]
+//   natter-bench fanout    --host H --port P|--ports P1,P2 --receivers N --senders K [--rate R]
 //                          --duration T [--dialect natter|irc|raw] [--tls]
 //   natter-bench idle      --host H --port P --conns N [--dialect natter|irc] [--tls]
 //   natter-bench handshake --host H --port P --connections N [--resume] [--no-greeting]
@@ -10,10 +10,12 @@
 //
 // Loopback only. --json prints one JSON object instead of the table;
 // --server-pid adds the server's CPU (and, for idle, its memory) beside
-// natter-bench's own CPU. --tls (fanout, idle) connects to the server's
+// natter-bench's own CPU; a list of pids (a cluster's nodes and Redis) is
+// summed. --tls (fanout, idle) connects to the server's
 // TLS port; handshake always does; --tls-ca or --tls-insecure say what to
 // trust.
 #include "natter/bench/modes.hpp"
+#include "natter/bench/ports.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -28,7 +30,7 @@ void add_common(CLI::App& app, natter::bench::common_options& o, double default_
   o.duration = default_duration;
   app.add_option("--host", o.host, "server address (loopback only: 127.0.0.0/8 or ::1)")
       ->capture_default_str();
-  app.add_option("--port", o.port, "server port")->required();
+  app.add_option("--port", o.port, "server port (fanout: or --ports)");
   app.add_option("--duration", o.duration, "seconds to measure (idle: to hold)")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
@@ -36,9 +38,10 @@ void add_common(CLI::App& app, natter::bench::common_options& o, double default_
                  "seconds allowed to connect and register every client")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
-  app.add_option("--server-pid", o.server_pid,
-                 "report this process's CPU (with its children) and memory from /proc; "
-                 "0 = not reported")
+  app.add_option("--server-pid", o.server_pid_list,
+                 "report the CPU (with children) and memory of these processes, summed, "
+                 "from /proc: a pid, or a comma-separated list (a cluster's nodes and "
+                 "redis-server); 0 = not reported")
       ->capture_default_str();
   app.add_flag("--json", o.json, "print one JSON object instead of a table (default: a table)");
 }
@@ -118,6 +121,12 @@ int main(int argc, char** argv)
   fan_cmd->add_option("--drain", fan.drain, "seconds to wait for the last deliveries")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 60.0));
+  fan_cmd
+      ->add_option("--ports", fan.ports,
+                   "P1,P2[,...]: ports of --host, the nodes of a natter cluster; receivers and "
+                   "senders spread over them round-robin, and the latency is also reported for "
+                   "a message received on its sender's node and on another (instead of --port)")
+      ->excludes(fan_cmd->get_option("--port"));
   add_tls(*fan_cmd, fan.tls, false);
 
   natter::bench::idle_options idle;
@@ -157,9 +166,14 @@ int main(int argc, char** argv)
                    "the server has closed (default: wait for natter's 220 greeting)");
   add_tls(*hs_cmd, hs.tls, true);
 
+  for (CLI::App* cmd : {echo_cmd, idle_cmd, hs_cmd})
+    cmd->get_option("--port")->required();
   CLI11_PARSE(app, argc, argv);
   try
   {
+    for (natter::bench::common_options* o :
+         std::initializer_list<natter::bench::common_options*>{&echo, &fan, &idle, &hs})
+      o->server_pids = natter::bench::parse_pids(o->server_pid_list);
     if (*echo_cmd)
       return natter::bench::run_echo(echo);
     if (*fan_cmd)

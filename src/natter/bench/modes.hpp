@@ -35,6 +35,9 @@ struct fanout_options : common_options
   std::string channel = "#bench";
   double drain = 5;
   unsigned concurrency = 64; ///< connections being set up at once
+  /// --ports: several nodes of a cluster, each a port of --host; receivers
+  /// and senders spread over them round-robin (ports.hpp). Empty: --port.
+  std::string ports;
   tls_options tls;
 };
 int run_fanout(const fanout_options& o);

@@ -3,6 +3,7 @@
 #define NATTER_BENCH_OPTIONS_HPP
 
 #include <string>
+#include <vector>
 
 namespace natter::bench
 {
@@ -15,7 +16,10 @@ struct common_options
   double duration = 5;       ///< seconds of measurement (echo, fanout) or hold (idle)
   double setup_timeout = 60; ///< seconds allowed to connect and register
   bool json = false;
-  int server_pid = 0; ///< 0: server CPU and memory are not reported
+  /// The server's processes (a cluster's nodes and Redis: several); their
+  /// CPU and memory are summed. Empty or 0: not reported.
+  std::vector<int> server_pids;
+  std::string server_pid_list = "0"; ///< --server-pid as given; main parses it
 };
 
 /// How the chat modes speak TLS (spec section 3.1): to the server's TLS

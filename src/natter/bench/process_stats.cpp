@@ -171,6 +171,32 @@ long rss_kib(int pid)
   return -1;
 }
 
+long rss_kib(const std::vector<int>& pids)
+{
+  long sum = pids.empty() ? -1 : 0;
+  for (const int pid : pids)
+  {
+    const long k = rss_kib(pid);
+    if (k < 0)
+      return -1;
+    sum += k;
+  }
+  return sum;
+}
+
+double process_tree_cpu_seconds(const std::vector<int>& pids)
+{
+  double sum = pids.empty() ? -1 : 0;
+  for (const int pid : pids)
+  {
+    const double s = pid > 0 ? process_tree_cpu_seconds(pid) : -1;
+    if (s < 0)
+      return -1;
+    sum += s;
+  }
+  return sum;
+}
+
 namespace
 {
 
@@ -189,16 +215,16 @@ void cpu_meter::start()
 {
   t0_ = now_ns();
   self0_ = self_cpu_seconds();
-  server0_ = pid_ > 0 ? process_tree_cpu_seconds(pid_) : -1;
+  server0_ = process_tree_cpu_seconds(pids_);
 }
 
 void cpu_meter::stop()
 {
   wall_ = static_cast<double>(now_ns() - t0_) / 1e9;
   self_ = self_cpu_seconds() - self0_;
-  if (pid_ > 0 && server0_ >= 0)
+  if (server0_ >= 0)
   {
-    const double s = process_tree_cpu_seconds(pid_);
+    const double s = process_tree_cpu_seconds(pids_);
     server_ = s >= 0 ? s - server0_ : -1;
   }
 }

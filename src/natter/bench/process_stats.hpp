@@ -4,17 +4,20 @@
 #define NATTER_BENCH_PROCESS_STATS_HPP
 
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace natter::bench
 {
 
-/// CPU used by this process and by the server (the process `pid` and all
-/// its descendants, so forking servers such as xinetd count in full) over
-/// an interval of wall time.
+/// CPU used by this process and by the server (each of its processes and
+/// all their descendants, so forking servers such as xinetd count in full,
+/// and a cluster's nodes and Redis are summed) over an interval of wall
+/// time.
 class cpu_meter
 {
 public:
-  explicit cpu_meter(int server_pid) : pid_(server_pid) {}
+  explicit cpu_meter(std::vector<int> server_pids) : pids_(std::move(server_pids)) {}
   /// Takes the first reading.
   void start();
   /// Takes the second reading.
@@ -26,7 +29,7 @@ public:
   double server_seconds() const noexcept { return server_; }
 
 private:
-  int pid_;
+  std::vector<int> pids_;
   std::uint64_t t0_ = 0;
   double self0_ = 0, server0_ = 0;
   double wall_ = 0, self_ = 0, server_ = -1;
@@ -39,6 +42,14 @@ double process_tree_cpu_seconds(int pid);
 
 /// VmRSS of `pid` in KiB; -1 when unknown.
 long rss_kib(int pid);
+
+/// The sum of rss_kib() over `pids`; -1 when any is unknown or there are
+/// none.
+long rss_kib(const std::vector<int>& pids);
+
+/// The sum of process_tree_cpu_seconds() over `pids`; negative when any
+/// is unknown or there are none.
+double process_tree_cpu_seconds(const std::vector<int>& pids);
 
 } // namespace natter::bench
 

@@ -111,7 +111,7 @@ void session::receive(std::string_view data, time_point now)
   const std::size_t used = run(data, now);
   if (used < data.size() && !done_)
     pending_ = std::make_unique<std::string>(data.substr(used));
-  else if (eof_)
+  else if (eof_ && !awaiting_)
     finish_input();
 }
 
@@ -133,7 +133,10 @@ void session::resume(time_point now)
       last_input_ = now;
     }
   }
-  if (eof_ && !pending_)
+  // The client's end of input waits for the answer of its last command
+  // too (a PING's PONG in a cluster, N-CLU-9): its reply is pending
+  // (N-CONN-8).
+  if (eof_ && !pending_ && !awaiting_)
     finish_input();
 }
 
