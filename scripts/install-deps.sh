@@ -27,6 +27,7 @@ packages=(
   python3-prometheus-client          # tests/server: natterd --metrics parsed by Prometheus's own parser
   libsystemd-dev                     # natterd: sd_notify, socket activation
   systemd                            # tests: systemd-socket-activate, systemd-analyze verify
+  fiu-utils libfiu-dev               # natter-bench soak --fiu: fiu-run, fiu-ctrl, the POSIX preload
 )
 
 # A package also counts as present when an installed package provides it:

@@ -191,6 +191,36 @@ bool start_barrier(chat_conn& c);
 /// <token>", IRC ":server PONG server :<token>"); `c` stops waiting then.
 bool ends_barrier(chat_conn& c, std::string_view line);
 
+/// One ready descriptor of a chat mode (fanout, soak): a socket still
+/// connecting goes to `connected()`; a readable one to `readable()`, and
+/// then, unless that killed it, a writable one is flushed: `kill()` when
+/// the socket failed, else `want_out()`.
+template <class Conn, class Connected, class Readable, class Kill, class WantOut>
+void dispatch_event(Conn& c, std::uint32_t events, Connected&& connected, Readable&& readable,
+                    Kill&& kill, WantOut&& want_out)
+{
+  if (c.st == chat_conn::state::dead)
+    return;
+  if (c.st == chat_conn::state::connecting)
+  {
+    connected();
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+  {
+    readable();
+    if (c.st == chat_conn::state::dead)
+      return;
+  }
+  if (events & EPOLLOUT)
+  {
+    if (!flush(c))
+      kill();
+    else
+      want_out();
+  }
+}
+
 template <class OnLine>
 void split_lines(chat_conn& c, std::string_view data, OnLine&& on_line)
 {

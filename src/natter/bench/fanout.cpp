@@ -389,26 +389,9 @@ void fanout_mode::set_ready(chat_conn& c)
 void fanout_mode::on_event(const epoll_event& ev, std::uint64_t now)
 {
   auto& c = *static_cast<chat_conn*>(ev.data.ptr);
-  if (c.st == chat_conn::state::dead)
-    return;
-  if (c.st == chat_conn::state::connecting)
-  {
-    on_connected(c);
-    return;
-  }
-  if (ev.events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-  {
-    on_readable(c, now);
-    if (c.st == chat_conn::state::dead)
-      return;
-  }
-  if (ev.events & EPOLLOUT)
-  {
-    if (!flush(c))
-      kill(c);
-    else
-      want_out(c);
-  }
+  dispatch_event(
+      c, ev.events, [&] { on_connected(c); }, [&] { on_readable(c, now); }, [&] { kill(c); },
+      [&] { want_out(c); });
 }
 
 void fanout_mode::on_connected(chat_conn& c)
