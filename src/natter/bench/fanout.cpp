@@ -431,23 +431,9 @@ void fanout_mode::register_conn(chat_conn& c)
 
 void fanout_mode::on_readable(chat_conn& c, std::uint64_t now)
 {
-  // A few reads per wake-up: enough to batch, few enough to stay fair.
-  for (int rounds = 0; rounds < 4 && c.st != chat_conn::state::dead; ++rounds)
-  {
-    const long n =
-        read_lines(c, buf_.data(), [&](std::string_view line) { on_line(c, line, now); });
-    if (n == 0 || n == -2)
-    {
-      kill(c);
-      return;
-    }
-    if (handshake_done(c))
-      register_conn(c);
-    else if (c.tls)
-      want_out(c); // what the channel answered and the socket did not take
-    if (n < static_cast<long>(read_buffer_size))
-      break;
-  }
+  read_rounds(
+      c, buf_.data(), [&](std::string_view line) { on_line(c, line, now); }, [&] { kill(c); },
+      [&] { register_conn(c); }, [&] { want_out(c); });
 }
 
 void fanout_mode::enqueue(std::size_t j, std::uint64_t now)

@@ -517,22 +517,9 @@ void soak_mode::register_conn(slot& c)
 
 void soak_mode::on_readable(slot& c, std::uint64_t now)
 {
-  for (int rounds = 0; rounds < 4 && c.st != chat_conn::state::dead; ++rounds)
-  {
-    const long n =
-        read_lines(c, buf_.data(), [&](std::string_view line) { on_line(c, line, now); });
-    if (n == 0 || n == -2)
-    {
-      kill(c);
-      return;
-    }
-    if (handshake_done(c))
-      register_conn(c);
-    else if (c.tls)
-      want_out(c);
-    if (n < static_cast<long>(read_buffer_size))
-      break;
-  }
+  read_rounds(
+      c, buf_.data(), [&](std::string_view line) { on_line(c, line, now); }, [&] { kill(c); },
+      [&] { register_conn(c); }, [&] { want_out(c); });
 }
 
 // "MSG <nick> K <seq> <ts>" from a steady sender "r<tag><j>".
