@@ -28,6 +28,7 @@ packages=(
   libsystemd-dev                     # natterd: sd_notify, socket activation
   systemd                            # tests: systemd-socket-activate, systemd-analyze verify
   dpkg-dev lintian                   # the .deb: cpack's dpkg-shlibdeps; tests/packaging's lintian
+  fiu-utils libfiu-dev               # natter-bench soak --fiu: fiu-run, fiu-ctrl, the POSIX preload
 )
 
 # A package also counts as present when an installed package provides it:

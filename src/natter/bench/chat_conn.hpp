@@ -193,6 +193,62 @@ bool start_barrier(chat_conn& c);
 /// <token>", IRC ":server PONG server :<token>"); `c` stops waiting then.
 bool ends_barrier(chat_conn& c, std::string_view line);
 
+/// Reads what `c` has, a few reads per wake-up (enough to batch, few
+/// enough to stay fair), each line to on_line(std::string_view): `kill()`
+/// at end of stream or on an error, `registered()` once a TLS handshake is
+/// complete, `want_out()` for what the TLS channel answered and the socket
+/// did not take.
+template <class Conn, class OnLine, class Kill, class Register, class WantOut>
+void read_rounds(Conn& c, char* buf, OnLine&& on_line, Kill&& kill, Register&& registered,
+                 WantOut&& want_out)
+{
+  for (int rounds = 0; rounds < 4 && c.st != chat_conn::state::dead; ++rounds)
+  {
+    const long n = read_lines(c, buf, on_line);
+    if (n == 0 || n == -2)
+    {
+      kill();
+      return;
+    }
+    if (handshake_done(c))
+      registered();
+    else if (c.tls)
+      want_out();
+    if (n < static_cast<long>(read_buffer_size))
+      break;
+  }
+}
+
+/// One ready descriptor of a chat mode (fanout, soak): a socket still
+/// connecting goes to `connected()`; a readable one to `readable()`, and
+/// then, unless that killed it, a writable one is flushed: `kill()` when
+/// the socket failed, else `want_out()`.
+template <class Conn, class Connected, class Readable, class Kill, class WantOut>
+void dispatch_event(Conn& c, std::uint32_t events, Connected&& connected, Readable&& readable,
+                    Kill&& kill, WantOut&& want_out)
+{
+  if (c.st == chat_conn::state::dead)
+    return;
+  if (c.st == chat_conn::state::connecting)
+  {
+    connected();
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+  {
+    readable();
+    if (c.st == chat_conn::state::dead)
+      return;
+  }
+  if (events & EPOLLOUT)
+  {
+    if (!flush(c))
+      kill();
+    else
+      want_out();
+  }
+}
+
 template <class OnLine>
 void split_lines(chat_conn& c, std::string_view data, OnLine&& on_line)
 {

@@ -409,26 +409,9 @@ void fanout_mode::set_ready(chat_conn& c)
 void fanout_mode::on_event(const epoll_event& ev, std::uint64_t now)
 {
   auto& c = *static_cast<chat_conn*>(ev.data.ptr);
-  if (c.st == chat_conn::state::dead)
-    return;
-  if (c.st == chat_conn::state::connecting)
-  {
-    on_connected(c);
-    return;
-  }
-  if (ev.events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-  {
-    on_readable(c, now);
-    if (c.st == chat_conn::state::dead)
-      return;
-  }
-  if (ev.events & EPOLLOUT)
-  {
-    if (!flush(c))
-      kill(c);
-    else
-      want_out(c);
-  }
+  dispatch_event(
+      c, ev.events, [&] { on_connected(c); }, [&] { on_readable(c, now); }, [&] { kill(c); },
+      [&] { want_out(c); });
 }
 
 void fanout_mode::on_connected(chat_conn& c)
@@ -468,23 +451,9 @@ void fanout_mode::register_conn(chat_conn& c)
 
 void fanout_mode::on_readable(chat_conn& c, std::uint64_t now)
 {
-  // A few reads per wake-up: enough to batch, few enough to stay fair.
-  for (int rounds = 0; rounds < 4 && c.st != chat_conn::state::dead; ++rounds)
-  {
-    const long n =
-        read_lines(c, buf_.data(), [&](std::string_view line) { on_line(c, line, now); });
-    if (n == 0 || n == -2)
-    {
-      kill(c);
-      return;
-    }
-    if (handshake_done(c))
-      register_conn(c);
-    else if (c.tls)
-      want_out(c); // what the channel answered and the socket did not take
-    if (n < static_cast<long>(read_buffer_size))
-      break;
-  }
+  read_rounds(
+      c, buf_.data(), [&](std::string_view line) { on_line(c, line, now); }, [&] { kill(c); },
+      [&] { register_conn(c); }, [&] { want_out(c); });
 }
 
 void fanout_mode::enqueue(std::size_t j, std::uint64_t now)

@@ -1,5 +1,5 @@
 // natter-bench: a load generator for natterd and the servers it is compared
-// with (bench/compare). Four modes, each bounded in time and count:
+// with (bench/compare). Five modes, each bounded in time and count:
 //
 //   natter-bench echo      --host H --port P --conns C --size S --window W --duration T
 //   natter-bench fanout    --host H --port P|--ports P1,P2 --receivers N --senders K [--rate R]
@@ -7,6 +7,8 @@
 //   natter-bench idle      --host H --port P --conns N [--dialect natter|irc] [--tls]
 //   natter-bench handshake --host H --port P --connections N [--resume] [--no-greeting]
 //                          --duration T
+//   natter-bench soak      --natterd PATH | --port P [--tls-port P] [--metrics-port P]
+//                          --duration T [--wrap 'fiu-run ...' --faults]
 //
 // Loopback only. --json prints one JSON object instead of the table;
 // --server-pid adds the server's CPU (and, for idle, its memory) beside
@@ -30,7 +32,7 @@ void add_common(CLI::App& app, natter::bench::common_options& o, double default_
   o.duration = default_duration;
   app.add_option("--host", o.host, "server address (loopback only: 127.0.0.0/8 or ::1)")
       ->capture_default_str();
-  app.add_option("--port", o.port, "server port (fanout: or --ports)");
+  app.add_option("--port", o.port, "server port (fanout: or --ports; soak: or --natterd)");
   app.add_option("--duration", o.duration, "seconds to measure (idle: to hold)")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
@@ -166,6 +168,57 @@ int main(int argc, char** argv)
                    "the server has closed (default: wait for natter's 220 greeting)");
   add_tls(*hs_cmd, hs.tls, true);
 
+  natter::bench::soak_options soak;
+  CLI::App* soak_cmd = app.add_subcommand(
+      "soak", "a mixed workload (steady chatters, churn, TELL, HISTORY, WHO, slow readers, "
+              "floods, garbage, plain and TLS) sampling the server's RSS, descriptors, send "
+              "queue and latency each second; fails on a lost message, a leak or a slow p99");
+  add_common(*soak_cmd, soak, 600);
+  soak_cmd->add_option("--clients", soak.clients, "clients; four fifths are steady")
+      ->capture_default_str()
+      ->check(CLI::Range(20u, 19000u));
+  soak_cmd->add_option("--rate", soak.rate, "steady MSGs per second in all")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 1e5));
+  soak_cmd->add_option("--tls-port", soak.tls_port, "a running natterd's TLS port (0 = none)")
+      ->capture_default_str();
+  soak_cmd->add_option("--tls-every", soak.tls_every, "every N'th client uses TLS; 0 = none")
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--metrics-port", soak.metrics_port,
+                   "a running natterd's --metrics port on 127.0.0.1 (0 = not sampled)")
+      ->capture_default_str();
+  soak_cmd->add_option("--natterd", soak.natterd,
+                       "start this natterd on free loopback ports with a throwaway "
+                       "certificate, and stop it by its PID at the end; without it --port names a "
+                       "running natterd");
+  soak_cmd->add_option("--natterd-args", soak.natterd_args, "more flags for that natterd");
+  soak_cmd->add_option("--wrap", soak.wrap,
+                       "a command line natterd is run under (shell words), e.g. "
+                       "\"fiu-run -x -c 'enable_random name=posix/io/rw/*,probability=0.001'\"");
+  soak_cmd->add_option("--warmup", soak.warmup, "seconds of samples left out of the slopes")
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--max-rss-slope", soak.max_rss_slope,
+                   "bound on the server's RSS slope after the warm-up, KiB per minute")
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--max-fd-slope", soak.max_fd_slope,
+                   "bound on the server's descriptor slope after the warm-up, per minute")
+      ->capture_default_str();
+  soak_cmd->add_option("--max-p99", soak.max_p99_ms, "bound on the send-to-receipt p99, ms")
+      ->capture_default_str();
+  soak_cmd->add_flag("--faults", soak.faults,
+                     "steady clients may be closed by the server (fault injection); only "
+                     "those that kept their connection are checked (default: any close fails)");
+  soak_cmd->add_option("--fiu", soak.fiu,
+                       "with --natterd: run it under fiu-run -x and, for the run only (not "
+                       "setup, drain or shutdown), enable this libfiu command with fiu-ctrl, "
+                       "e.g. 'enable_random name=posix/io/net/recvmsg,probability=0.001'; "
+                       "repeatable; implies --faults");
+  soak_cmd->add_option("--drain", soak.drain, "seconds to wait for the last deliveries")
+      ->capture_default_str();
+
   for (CLI::App* cmd : {echo_cmd, idle_cmd, hs_cmd})
     cmd->get_option("--port")->required();
   CLI11_PARSE(app, argc, argv);
@@ -180,6 +233,8 @@ int main(int argc, char** argv)
       return natter::bench::run_fanout(fan);
     if (*hs_cmd)
       return natter::bench::run_handshake(hs);
+    if (*soak_cmd)
+      return natter::bench::run_soak(soak);
     return natter::bench::run_idle(idle);
   }
   catch (const std::exception& e)

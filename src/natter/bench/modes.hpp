@@ -1,4 +1,4 @@
-// natter-bench's four modes: their options and entry points. Each is
+// natter-bench's five modes: their options and entry points. Each is
 // bounded in time and count, stops by itself, prints its report and returns
 // the exit status: 0 when everything sent was received intact, 1 when
 // something was lost, corrupted or could not be set up. Each is a class of
@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace natter::bench
 {
@@ -64,6 +65,28 @@ struct handshake_options : common_options
   tls_options tls{true, {}, false};
 };
 int run_handshake(const handshake_options& o);
+
+/// `soak`: a mixed workload for --duration seconds (soak.cpp), sampling the
+/// server each second; fails on loss, leak (slopes) or latency.
+struct soak_options : common_options
+{
+  unsigned clients = 2000;         ///< a fifth of them churn, read slowly, flood or send garbage
+  double rate = 20;                ///< steady MSGs per second in all
+  unsigned short tls_port = 0;     ///< a running natterd's TLS port; 0 = none
+  unsigned tls_every = 8;          ///< every N'th client uses TLS; 0 = none
+  unsigned short metrics_port = 0; ///< a running natterd's --metrics port
+  std::string natterd;             ///< start this natterd (free ports, throwaway certificate)
+  std::string natterd_args;        ///< more flags for it
+  std::string wrap;                ///< a command natterd runs under, e.g. fiu-run -x -c '...'
+  double warmup = 60;              ///< seconds of samples left out of the slopes
+  double max_rss_slope = 1024;     ///< KiB per minute
+  double max_fd_slope = 30;        ///< descriptors per minute
+  double max_p99_ms = 1000;        ///< send-to-receipt p99 over the run
+  bool faults = false;             ///< steady clients may be closed (fault injection)
+  std::vector<std::string> fiu;    ///< libfiu commands enabled for the run (implies faults)
+  double drain = 30;
+};
+int run_soak(const soak_options& o);
 
 } // namespace natter::bench
 
