@@ -265,3 +265,34 @@ TEST(ClusterRoom, AGapIsOneEventAndIdsGoOnAfterIt)
 }
 
 } // namespace
+
+// A node applies each read of the log under held_wakeups: the members'
+// writers are woken once, after the read's last entry, and find all of it.
+TEST(ClusterRoom, OneReadOfTheLogWakesEachWriterOnce)
+{
+  node n;
+  client a(n.r);
+  client b(n.r);
+  registered(n, a, 1, "alice");
+  registered(n, b, 2, "bob");
+  a.read();
+  b.read();
+  a.wakes = 0;
+  b.wakes = 0;
+  {
+    room::held_wakeups held(n.r);
+    n.r.apply_message(false, 0, "carol", "one", 1, wall_time{});
+    n.r.apply_message(false, 0, "carol", "two", 2, wall_time{});
+    n.r.apply_join(false, 0, "dave");
+    EXPECT_EQ(a.wakes, 0);
+    EXPECT_EQ(b.wakes, 0);
+  }
+  EXPECT_EQ(a.wakes, 1);
+  EXPECT_EQ(b.wakes, 1);
+  const lines all{"MSG carol one", "MSG carol two", "JOIN dave"};
+  EXPECT_EQ(step_read(a), all);
+  EXPECT_EQ(step_read(b), all);
+  // Without one, the first entry wakes an idle writer at once.
+  n.r.apply_message(false, 0, "carol", "three", 3, wall_time{});
+  EXPECT_EQ(b.wakes, 2);
+}

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <optional>
 #include <random>
 
 namespace natter::cluster
@@ -554,6 +555,9 @@ void node::deliver(const read_result& got)
     epoch = epoch_;
   }
   std::uint64_t gaps = 0;
+  std::optional<core::room::held_wakeups> held;
+  if (got.log.size() + got.inbox.size() > 1)
+    held.emplace(room_);
   for (const log_entry& e : got.log)
   {
     if (e.number != last + 1)
@@ -582,6 +586,7 @@ void node::deliver(const read_result& got)
   }
   for (const inbox_entry& t : got.inbox)
     room_.apply_tell(client_of(t.client), t.from, t.text);
+  held.reset(); // every member's writer woken once for the whole read
   {
     std::lock_guard lock(mutex_);
     last_number_ = last;

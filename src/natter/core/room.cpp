@@ -432,6 +432,21 @@ void room::release(seat& s, const shared_text& line)
   s.out_.wake_transport();
 }
 
+room::held_wakeups::held_wakeups(room& r) : room_(r)
+{
+  std::lock_guard lock(room_.mutex_);
+  ++room_.holding_;
+}
+
+room::held_wakeups::~held_wakeups()
+{
+  std::lock_guard lock(room_.mutex_);
+  if (--room_.holding_ > 0)
+    return;
+  for (seat* member : room_.readers_)
+    member->out_.notify();
+}
+
 void room::apply_join(bool mine, client_id c, std::string_view nick)
 {
   std::vector<seat*> over;
@@ -618,7 +633,8 @@ void room::deliver(std::string_view line, seat* except, std::vector<seat*>& over
     if (member->out_.pending_bound(end) > config_.max_sendq &&
         member->out_.bytes() > config_.max_sendq)
       over.push_back(member);
-    member->out_.notify();
+    if (holding_ == 0)
+      member->out_.notify();
   }
   pick_total_victims(over);
 }

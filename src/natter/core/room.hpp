@@ -190,6 +190,21 @@ public:
   /// The node could not deliver what it missed (N-CLU-23): "GAP <epoch>
   /// <newest>" to every member; ids go on after `newest` in `epoch`.
   void apply_gap(std::string_view epoch, std::uint64_t newest);
+  /// While one lives, the entries applied wake no member's writer; the
+  /// last one to end wakes every member once. A node applies each read of
+  /// the log under one, so a writer sends the read's lines together
+  /// instead of one write per entry as they arrive.
+  class held_wakeups
+  {
+  public:
+    explicit held_wakeups(room& r);
+    held_wakeups(const held_wakeups&) = delete;
+    held_wakeups& operator=(const held_wakeups&) = delete;
+    ~held_wakeups();
+
+  private:
+    room& room_;
+  };
   /// The cluster's answer to the call client `c` waits for.
   void answer(client_id c, cluster_answer a);
   /// This node's registered clients, for registering them again after the
@@ -296,6 +311,7 @@ private:
   pending_total total_sendq_;
   // A cluster's (link_ null on a single server):
   cluster_link* link_ = nullptr;
+  unsigned holding_ = 0; // live held_wakeups, under mutex_
   client_id next_id_ = 0;
   std::unordered_map<client_id, seat*> by_id_; // every seat, under mutex_
   std::set<std::string, roster_order> roster_; // every member of the cluster
