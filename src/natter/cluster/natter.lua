@@ -76,9 +76,9 @@ end
 local function own(p, node, client, folded)
   local entry = redis.call('HGET', k(p, 'room'), folded)
   if not entry then return nil end
-  local f = split(entry)
-  if f[2] ~= node or f[3] ~= client then return nil end
-  return f[1]
+  local nick, n, c = string.match(entry, '^(%S+) (%S+) (%S+)$')
+  if n ~= node or c ~= client then return nil end
+  return nick
 end
 
 local function last_id(key)
@@ -232,8 +232,11 @@ redis.register_function{function_name = 'natter_msg', flags = {'no-cluster'},
   if seen then return seen end
   local nick = own(p, node, client, folded)
   if not nick then return done(p, node, seq, 'gone') end
+  -- append()'s entry, written out: this is the path every message takes.
   local id = redis.call('INCR', k(p, 'msgs'))
-  append(p, max, {'t', 'M', 'n', nick, 'x', text, 'i', id, 'd', node, 'c', client})
+  local e = redis.call('INCR', k(p, 'events'))
+  redis.call('XADD', k(p, 'log'), 'MAXLEN', '~', max, '*', 'e', e, 'm', id,
+             't', 'M', 'n', nick, 'x', text, 'i', id, 'd', node, 'c', client)
   return done(p, node, seq)
 end}
 
