@@ -264,6 +264,44 @@ TEST(ClusterNodes, ANodeBackFromAPauseLosesOnlyTheNicksTakenMeanwhile)
                                                 "211 3 users in the room"}));
 }
 
+// A Redis that failed over to a replica which had not received alice's
+// lease forgets it (here the lease, her place in the room's list and her
+// node's record of her are removed by hand, as such a replica lacks them):
+// another node's client can take the nick. Its JOIN in the log closes the
+// first alice with 525 and no QUIT, on the node that read it, and one alice
+// stays for everyone (N-CLU-16).
+TEST(ClusterNodes, ANickRedisForgotEndsWithItsLaterHolder)
+{
+  redis_server srv;
+  auto n1 = node(srv, "n1");
+  auto n2 = node(srv, "n2");
+  client a = registered(n1->chat_port(), "alice");
+  client k = registered(n1->chat_port(), "kate");
+  client b = registered(n2->chat_port(), "bob");
+  EXPECT_EQ(a.sync(), (std::vector<std::string>{"JOIN kate", "JOIN bob"}));
+  EXPECT_EQ(k.sync(), (std::vector<std::string>{"JOIN bob"}));
+  EXPECT_EQ(srv.command("DEL t:nick:alice"), "1\n");
+  EXPECT_EQ(srv.command("HDEL t:room alice"), "1\n");
+  EXPECT_EQ(srv.command("SREM t:members:n1 alice"), "1\n");
+  client c = registered(n2->chat_port(), "Alice");
+  EXPECT_EQ(a.line(), "525 nick lost to another client");
+  EXPECT_TRUE(a.closed_within(5s));
+  EXPECT_EQ(k.line(), "JOIN Alice"); // no QUIT of the first
+  EXPECT_EQ(b.line(), "JOIN Alice");
+  for (client* x : {&k, &b, &c})
+  {
+    x->send("WHO\r\n");
+    EXPECT_EQ(x->sync(), (std::vector<std::string>{"211-Alice", "211-bob", "211-kate",
+                                                   "211 3 users in the room"}));
+  }
+  // The nick stays Alice's: her node renews her lease, the first alice's
+  // departure removed nothing of hers.
+  client d("127.0.0.1", n1->chat_port());
+  d.line();
+  d.send("NICK alice\r\n");
+  EXPECT_EQ(d.line(), "433 alice nick already in use");
+}
+
 TEST(ClusterNodes, ANickRaceAcrossNodesHasOneWinner)
 {
   redis_server srv;

@@ -296,3 +296,37 @@ TEST(ClusterRoom, OneReadOfTheLogWakesEachWriterOnce)
   n.r.apply_message(false, 0, "carol", "three", 3, wall_time{});
   EXPECT_EQ(b.wakes, 2);
 }
+
+// After a Redis failover forgot alice's lease, another node's client took
+// the nick: its JOIN (or NICK) in the log closes this node's alice with 525,
+// without a QUIT, and the later holder is the one left (N-CLU-16).
+TEST(ClusterRoom, ALaterEntryGivingAMembersNickElsewhereClosesTheMember)
+{
+  node n;
+  client a(n.r);
+  client b(n.r);
+  client k(n.r);
+  registered(n, a, 1, "alice");
+  registered(n, b, 2, "bob");
+  registered(n, k, 3, "kate");
+  a.read();
+  b.read();
+  k.read();
+  n.r.apply_join(false, 0, "ALICE"); // folded as alice's
+  EXPECT_EQ(step_read(a), (lines{"525 nick lost to another client"}));
+  EXPECT_EQ(step_read(b), (lines{"JOIN ALICE"}));
+  EXPECT_EQ(step_read(k), (lines{"JOIN ALICE"}));
+  n.r.apply_nick(false, 0, "carol", "Kate");
+  EXPECT_EQ(step_read(k), (lines{"525 nick lost to another client"}));
+  EXPECT_EQ(step_read(b), (lines{"NICK carol Kate"}));
+  b.send("WHO\r\n");
+  EXPECT_EQ(b.read(), (lines{"211-ALICE", "211-bob", "211-Kate", "211 3 users in the room"}));
+  // A member's own rename to another case of its nick loses nothing.
+  b.send("NICK BOB\r\n");
+  n.r.apply_nick(true, 2, "bob", "BOB");
+  EXPECT_EQ(step_read(b), (lines{"200 BOB nick accepted"}));
+  n.r.apply_message(false, 0, "ALICE", "hi", 1, wall_time{});
+  EXPECT_EQ(step_read(b), (lines{"MSG ALICE hi"}));
+  EXPECT_EQ(step_read(a), lines{}); // the lost ones read nothing more
+  EXPECT_EQ(step_read(k), lines{});
+}

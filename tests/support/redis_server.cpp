@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -144,6 +145,21 @@ void redis_server::restart(bool empty)
   start();
   if (pid_ < 0)
     throw std::runtime_error("redis-server did not start again on port " + std::to_string(port_));
+}
+
+std::string redis_server::command(const std::string& words) const
+{
+  const std::string line = "redis-cli -p " + std::to_string(port_) + " " + words;
+  FILE* p = ::popen(line.c_str(), "r");
+  if (p == nullptr)
+    throw std::runtime_error("cannot run " + line);
+  std::string out;
+  char buf[256];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
+    out.append(buf, n);
+  if (::pclose(p) != 0)
+    throw std::runtime_error(line + " failed: " + out);
+  return out;
 }
 
 } // namespace natter::test

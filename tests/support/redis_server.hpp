@@ -37,6 +37,10 @@ public:
   /// Stops it for good (also done by the destructor).
   void stop();
 
+  /// Runs one command through redis-cli (`words` as its arguments, split
+  /// at spaces) and returns what it printed; a failure throws.
+  std::string command(const std::string& words) const;
+
 private:
   void start();
 

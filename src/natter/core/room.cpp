@@ -451,8 +451,9 @@ void room::apply_join(bool mine, client_id c, std::string_view nick)
 {
   std::vector<seat*> over;
   std::lock_guard lock(mutex_);
-  roster_.emplace(nick);
+  list_in_roster(nick);
   seat* s = mine ? local(c) : nullptr;
+  lose_to_later_holder(nick, s);
   if (s != nullptr && s->cl_->joining && !s->out_.closing())
   {
     s->cl_->joining = false;
@@ -471,8 +472,9 @@ void room::apply_nick(bool mine, client_id c, std::string_view old_nick, std::st
   std::lock_guard lock(mutex_);
   if (const auto it = roster_.find(old_nick); it != roster_.end())
     roster_.erase(it);
-  roster_.emplace(nick);
+  list_in_roster(nick);
   seat* s = mine ? local(c) : nullptr;
+  lose_to_later_holder(nick, s);
   const std::string_view line = event_line("NICK", old_nick, nick);
   if (s != nullptr && s->in_room_)
   {
@@ -580,20 +582,40 @@ std::vector<std::pair<client_id, std::string>> room::local_members() const
 void room::lose(client_id c)
 {
   std::lock_guard lock(mutex_);
-  seat* s = local(c);
-  if (s == nullptr)
-    return;
-  s->out_.close(close_reason::nick_lost);
-  unlist(*s);
-  if (s->in_room_)
+  if (seat* s = local(c))
+    lose_locked(*s);
+}
+
+void room::lose_locked(seat& s)
+{
+  s.out_.close(close_reason::nick_lost);
+  unlist(s);
+  if (s.in_room_)
   {
     // Another client holds the nick in the cluster: this one is gone from
     // the room's list already, and no QUIT of it may remove the other.
-    s->in_room_ = false;
-    members_.erase(s);
-    s->out_.close_stream();
-    unlist(*s);
+    s.in_room_ = false;
+    members_.erase(&s);
+    s.out_.close_stream();
+    unlist(s);
   }
+}
+
+// The cluster's list holds each nick as its newest holder spells it.
+void room::list_in_roster(std::string_view nick)
+{
+  if (const auto it = roster_.find(nick); it != roster_.end())
+    roster_.erase(it);
+  roster_.emplace(nick);
+}
+
+// The log gives `nick` to a client other than `taker`: a member of this node
+// still holding it lost it (N-CLU-16). That happens only after Redis forgot
+// the member's lease (a failover); the later entry wins, on every node.
+void room::lose_to_later_holder(std::string_view nick, const seat* taker)
+{
+  if (const auto it = members_.find(nick); it != members_.end() && *it != taker)
+    lose_locked(**it);
 }
 
 void room::set_roster(const std::vector<std::string>& nicks)

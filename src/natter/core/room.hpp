@@ -283,6 +283,9 @@ private:
   };
 
   void deliver(std::string_view line, seat* except, std::vector<seat*>& over);
+  void lose_locked(seat& s);
+  void list_in_roster(std::string_view nick);
+  void lose_to_later_holder(std::string_view nick, const seat* taker);
   void keep_history(std::uint64_t id, wall_time at, std::string_view nick, std::string_view text);
   seat* local(client_id c) const;
   void release(seat& s, const shared_text& line);
