@@ -368,3 +368,35 @@ TEST(HostileServer, ALineOf30000OctetsIsMatchedByARegex)
 }
 
 } // namespace
+
+// --peer: a peer whose greeting advertises other settings than the main
+// address's would hold its clients to other limits than the cases expect,
+// so the run is refused before any case, with exit status 2 and both
+// settings shown. With the same adverts the cases run.
+TEST(HostileServer, APeerWithOtherAdvertsIsRefusedBeforeAnyCase)
+{
+  const std::string main_greeting = "220 natter/1 line=1024 nick=16 rate=20 burst=100 "
+                                    "sendq=1048576 reg=60 idle=0 history=100 tell=1 ready";
+  const std::string peer_greeting = "220 natter/1 line=512 nick=16 rate=20 burst=100 "
+                                    "sendq=1048576 reg=60 idle=0 history=100 tell=1 ready";
+  hostile_server main([&](connection& c) { converse(c, main_greeting, nullptr); });
+  hostile_server other([&](connection& c) { converse(c, peer_greeting, nullptr); });
+  hostile_server same([&](connection& c) { converse(c, main_greeting, nullptr); });
+  const auto peer = [](const hostile_server& s) { return "127.0.0.1:" + std::to_string(s.port()); };
+  const run_result r = run_conform(
+      main.port(), {"--timeout", "1000", "--filter", "4.3/1", "--peer", peer(other)}, 30s);
+  ASSERT_TRUE(r.exited) << r.out;
+  ASSERT_TRUE(WIFEXITED(r.status)) << r.out;
+  EXPECT_EQ(WEXITSTATUS(r.status), 2) << r.out;
+  EXPECT_NE(r.out.find("--peer: its adverts differ"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("line=512"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("line=1024"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("4.3/1"), std::string::npos) << r.out; // no case ran
+  const run_result ok = run_conform(
+      main.port(), {"--timeout", "1000", "--filter", "4.3/1", "--peer", peer(same)}, 30s);
+  // The cases run (this server answers too little to pass them: status 1).
+  ASSERT_TRUE(ok.exited) << ok.out;
+  EXPECT_EQ(WEXITSTATUS(ok.status), 1) << ok.out;
+  EXPECT_EQ(ok.out.find("--peer"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("4.3/1"), std::string::npos) << ok.out;
+}
