@@ -1,42 +1,15 @@
 // Test support: a loopback port for a server the test starts, when the
-// server must be told its port (redis-server, systemd-socket-activate).
+// server must be told its port (redis-server, systemd-socket-activate): the
+// soak's own (natter/bench/free_port.hpp).
 #ifndef NATTER_TESTS_SUPPORT_FREE_PORT_HPP
 #define NATTER_TESTS_SUPPORT_FREE_PORT_HPP
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdint>
-#include <cstring>
-#include <stdexcept>
-#include <string>
+#include "natter/bench/free_port.hpp"
 
 namespace natter::test
 {
 
-/// A port of 127.0.0.1 the kernel just gave out and took back: free unless
-/// someone takes it in the moment before the server binds it.
-inline std::uint16_t free_port()
-{
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-  {
-    const int e = errno;
-    if (fd >= 0)
-      ::close(fd);
-    throw std::runtime_error(std::string("cannot find a free port: ") + std::strerror(e));
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using natter::bench::free_port;
 
 } // namespace natter::test
 

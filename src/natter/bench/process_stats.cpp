@@ -229,4 +229,19 @@ void cpu_meter::stop()
   }
 }
 
+long open_fds(int pid)
+{
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/fd", pid);
+  DIR* d = ::opendir(path);
+  if (!d)
+    return -1;
+  long n = 0;
+  while (const dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.')
+      ++n;
+  ::closedir(d);
+  return n;
+}
+
 } // namespace natter::bench

@@ -43,6 +43,9 @@ double process_tree_cpu_seconds(int pid);
 /// VmRSS of `pid` in KiB; -1 when unknown.
 long rss_kib(int pid);
 
+/// The descriptors `pid` has open; -1 when it cannot be read.
+long open_fds(int pid);
+
 /// The sum of rss_kib() over `pids`; -1 when any is unknown or there are
 /// none.
 long rss_kib(const std::vector<int>& pids);

@@ -28,6 +28,7 @@
 #include "natter/bench/chat_conn.hpp"
 #include "natter/bench/clock.hpp"
 #include "natter/bench/endpoint.hpp"
+#include "natter/bench/free_port.hpp"
 #include "natter/bench/latency_histogram.hpp"
 #include "natter/bench/mode_driver.hpp"
 #include "natter/bench/nick.hpp"
@@ -38,7 +39,6 @@
 #include "natter/bench/socket.hpp"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,32 +82,6 @@ role role_of(std::size_t i, std::size_t steady)
 }
 
 /// A port nothing listens on now: bound to 0 and closed.
-unsigned short free_port()
-{
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    throw std::runtime_error("cannot find a free port");
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-long count_fds(int pid)
-{
-  DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
-  if (!d)
-    return -1;
-  long n = 0;
-  while (const dirent* e = ::readdir(d))
-    if (e->d_name[0] != '.')
-      ++n;
-  ::closedir(d);
-  return n;
-}
 
 /// natter_send_queue_bytes from GET /metrics; -1 when the scrape failed.
 double scrape_send_queue(unsigned short port)
@@ -701,7 +675,7 @@ void soak_mode::sample(std::uint64_t now)
     return;
   ts_.push_back(ns_to_seconds(now - t_start_));
   rss_.push_back(static_cast<double>(rss_kib(pid_)));
-  fds_.push_back(static_cast<double>(count_fds(pid_)));
+  fds_.push_back(static_cast<double>(open_fds(pid_)));
   sendq_.push_back(metrics_ ? scrape_send_queue(metrics_) : -1);
   p99_.push_back(static_cast<double>(second_.quantile(0.99)) / 1e6);
   second_ = latency_histogram{};
