@@ -2,6 +2,7 @@
 // natterd knows by $JOURNAL_STREAM naming the device and inode of its
 // stderr, each line starts with its syslog priority and carries neither a
 // time nor natterd's name; anywhere else, "natterd: <level>: <text>".
+#include "natter/server/log.hpp"
 #include "natterd_process.hpp"
 
 #include "support/test_pki.hpp"
@@ -15,8 +16,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <new>
 #include <regex>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +57,29 @@ void reset(client& c)
 {
   const linger l{1, 0};
   ::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
+// What nothing caught ends natterd with one line that says why, written
+// without allocating; a failed allocation is "out of memory" (fatal by
+// design: the service manager restarts natterd). Here in a child process
+// (a death test), the exception thrown on a thread of its own, as on an I/O
+// thread.
+TEST(FatalLog, AnUncaughtFailedAllocationSaysOutOfMemoryAndAborts)
+{
+  testing::FLAGS_gtest_death_test_style = "threadsafe";
+  ::unsetenv("JOURNAL_STREAM");
+  EXPECT_EXIT(
+      {
+        natter::server::install_fatal_handler();
+        std::thread([] { throw std::bad_alloc(); }).join();
+      },
+      testing::KilledBySignal(SIGABRT), "natterd: fatal: out of memory\n");
+  EXPECT_EXIT(
+      {
+        natter::server::install_fatal_handler();
+        std::thread([] { throw std::runtime_error("the room's lock is broken"); }).join();
+      },
+      testing::KilledBySignal(SIGABRT), "natterd: fatal: the room's lock is broken\n");
 }
 
 TEST(JournalLog, LinesCarryTheirPriorityAndNoTime)

@@ -1,13 +1,17 @@
 #include "natter/server/log.hpp"
 
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
+#include <new>
 #include <string>
 
 namespace natter::server
@@ -104,6 +108,49 @@ void log(log_level level, std::string_view text)
 void log_failure(std::string_view text)
 {
   write_line(log_to_journal() ? error_priority : "natterd: ", text);
+}
+
+namespace
+{
+
+[[noreturn]] void on_terminate() noexcept
+{
+  const char* why = "terminated";
+  if (const std::exception_ptr e = std::current_exception())
+  {
+    try
+    {
+      std::rethrow_exception(e);
+    }
+    catch (const std::bad_alloc&)
+    {
+      why = "out of memory";
+    }
+    catch (const std::exception& x)
+    {
+      why = x.what();
+    }
+    catch (...)
+    {
+      why = "an exception of unknown type";
+    }
+  }
+  // LOG_CRIT on the journal. No lock: a thread holding out_mutex may be
+  // the one that failed; a line cut into another is better than none.
+  const std::string_view prefix = log_to_journal() ? "<2>fatal: " : "natterd: fatal: ";
+  std::array<iovec, 3> parts{iovec{const_cast<char*>(prefix.data()), prefix.size()},
+                             iovec{const_cast<char*>(why), std::char_traits<char>::length(why)},
+                             iovec{const_cast<char*>("\n"), 1}};
+  (void)::writev(2, parts.data(), static_cast<int>(parts.size()));
+  std::abort();
+}
+
+} // namespace
+
+void install_fatal_handler() noexcept
+{
+  (void)log_to_journal(); // looked at now, not while terminating
+  std::set_terminate(on_terminate);
 }
 
 } // namespace natter::server

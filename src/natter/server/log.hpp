@@ -37,6 +37,12 @@ void log(log_level level, std::string_view text);
 /// level: why natterd cannot start, or why its configuration is refused.
 void log_failure(std::string_view text);
 
+/// Makes std::terminate say why before natterd aborts, in one line that
+/// allocates nothing: "natterd: fatal: out of memory" when an allocation
+/// failed where no code could go on without it (a failed allocation is
+/// fatal: the service manager restarts natterd), "natterd: fatal: <what>"
+/// for another exception nothing caught; on the journal "<2>fatal: ...".
+void install_fatal_handler() noexcept;
 /// True when stderr is the journal: $JOURNAL_STREAM names the device and
 /// inode of descriptor 2 (systemd.exec(5)). Looked at once.
 bool log_to_journal() noexcept;

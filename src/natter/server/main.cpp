@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <new>
 
 int main(int argc, char** argv)
 {
@@ -16,6 +17,7 @@ int main(int argc, char** argv)
   if (const auto status = natter::server::parse_options(argc, argv, opts))
     return *status;
   natter::server::set_log_level(opts.level);
+  natter::server::install_fatal_handler();
   try
   {
     if (opts.check_config)
@@ -27,6 +29,11 @@ int main(int argc, char** argv)
     natter::server::server srv(opts);
     srv.listen();
     return srv.run();
+  }
+  catch (const std::bad_alloc&)
+  {
+    natter::server::log_failure("fatal: out of memory");
+    return 1;
   }
   catch (const std::exception& e)
   {
