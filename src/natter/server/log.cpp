@@ -141,7 +141,7 @@ namespace
   std::array<iovec, 3> parts{iovec{const_cast<char*>(prefix.data()), prefix.size()},
                              iovec{const_cast<char*>(why), std::char_traits<char>::length(why)},
                              iovec{const_cast<char*>("\n"), 1}};
-  (void)::writev(2, parts.data(), static_cast<int>(parts.size()));
+  [[maybe_unused]] const ssize_t n = ::writev(2, parts.data(), static_cast<int>(parts.size()));
   std::abort();
 }
 
