@@ -82,8 +82,6 @@ role role_of(std::size_t i, std::size_t steady)
   }
 }
 
-/// A port nothing listens on now: bound to 0 and closed.
-
 /// natter_send_queue_bytes from GET /metrics; -1 when the scrape failed.
 double scrape_send_queue(unsigned short port)
 {

@@ -555,8 +555,9 @@ void node::deliver(const read_result& got)
     epoch = epoch_;
   }
   std::uint64_t gaps = 0;
+  // Log entries go to every member; a TELL wakes only its recipient itself.
   std::optional<core::room::held_wakeups> held;
-  if (got.log.size() + got.inbox.size() > 1)
+  if (got.log.size() > 1)
     held.emplace(room_);
   for (const log_entry& e : got.log)
   {

@@ -647,6 +647,7 @@ void room::deliver(std::string_view line, seat* except, std::vector<seat*>& over
   if (skipping)
     except->out_.settle(); // a member that only talks keeps no old chunk
   const std::uint64_t end = log_.end();
+  const bool wake = holding_ == 0; // else the last held_wakeups wakes them
   for (seat* member : readers_)
   {
     if (member == except)
@@ -655,7 +656,7 @@ void room::deliver(std::string_view line, seat* except, std::vector<seat*>& over
     if (member->out_.pending_bound(end) > config_.max_sendq &&
         member->out_.bytes() > config_.max_sendq)
       over.push_back(member);
-    if (holding_ == 0)
+    if (wake)
       member->out_.notify();
   }
   pick_total_victims(over);
