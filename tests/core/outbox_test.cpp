@@ -105,6 +105,35 @@ TEST(Outbox, ItsOwnEventIsSkipped)
   EXPECT_EQ(f.total.value(), 0u);
 }
 
+// The room marks a member's own event before it publishes it; a cluster
+// node's reader does that while the member's session asks for bytes() on
+// its own thread. Counted before its event was in the stream, the skip
+// made the count wrap below zero: the session saw its send queue full for
+// good, stopped reading, and its connection ended without a word.
+TEST(Outbox, AnOwnEventNotYetPublishedTakesNothingFromWhatIsPending)
+{
+  fixture f;
+  f.out.open_stream();
+  f.event("a\r\n");
+  const std::uint64_t at = f.log.append("mine\r\n");
+  f.out.skip(at, 6);
+  EXPECT_EQ(f.out.bytes(), 3u);
+  EXPECT_EQ(f.out.untaken(), 3u);
+  f.log.publish();
+  f.out.settle();
+  EXPECT_EQ(f.out.bytes(), 3u);
+  // A run of own events: only the part not yet published is left out.
+  f.event("mine too\r\n", true);
+  const std::uint64_t more = f.log.append("and me\r\n");
+  f.out.skip(more, 8);
+  EXPECT_EQ(f.out.bytes(), 3u);
+  f.log.publish();
+  f.event("b\r\n");
+  EXPECT_EQ(f.out.bytes(), 6u);
+  EXPECT_EQ(f.write(), "a\r\nb\r\n");
+  EXPECT_EQ(f.out.bytes(), 0u);
+}
+
 TEST(Outbox, ShortWritesResumeMidLine)
 {
   fixture f;

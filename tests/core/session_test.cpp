@@ -504,6 +504,23 @@ TEST(Session, NonReaderStopsBeingRead)
   EXPECT_EQ(a.s.next_wait(), session::wait::input);
 }
 
+// Not reading, the connection waits for a wake-up: natterd keeps it alive
+// until one comes, whether or not a write of its own is pending (a cluster
+// node wakes writers only once a whole read of the log is delivered).
+TEST(Connection, NotReadingItIsHeldUntilAWakeUp)
+{
+  room r(soft_marked());
+  client a(r);
+  a.send(echoes(1000));
+  connection::next n = a.c.step(t0);
+  EXPECT_FALSE(n.read);
+  EXPECT_TRUE(n.hold);
+  a.read();
+  n = a.c.step(t0);
+  EXPECT_TRUE(n.read);
+  EXPECT_FALSE(n.hold);
+}
+
 TEST(Session, SlowConsumerIsDroppedOthersKeepEverything)
 {
   config c = fast();

@@ -45,9 +45,11 @@ public:
     bool close = false;                     ///< close the socket now (told once)
     bool reset = false;                     ///< ...abortively: output was left unsent
     time_point wake_at = time_point::max(); ///< call timer_fired() then
-    /// A cluster's answer is awaited, with nothing else to wait for
-    /// perhaps: the transport stays alive until it wakes it.
-    bool await = false;
+    /// Not reading: only a wake-up moves it on (a cluster's answer, or the
+    /// outbox's writer woken for output that appeared while it was idle)
+    /// or the timer. The transport stays alive until then, whether or not
+    /// an operation of its own is pending.
+    bool hold = false;
 
     bool operator==(const next&) const = default;
   };

@@ -115,9 +115,19 @@ std::uint64_t outbox::stream_stop(std::uint64_t log_end) const noexcept
   return chunk_ != nullptr ? std::min(end_, log_end) : pos();
 }
 
+// The room marks a member's own event before it publishes it, so that no
+// writer sends it back (room::deliver): until then the event is not in the
+// stream, and its skip must not be taken from what is. Another thread asks
+// in that moment when a cluster node's reader delivers while the member's
+// session runs; counted in full, the skip made the count fall below zero
+// (wrapping to a huge number of octets pending).
 std::size_t outbox::pending_locked(std::uint64_t log_end) const noexcept
 {
-  return static_cast<std::size_t>(stream_stop(log_end) - pos()) - skipped_ + own();
+  const std::size_t unpublished =
+      skip_end_ > log_end
+          ? static_cast<std::size_t>(std::min<std::uint64_t>(skip_end_ - log_end, skipped_))
+          : 0;
+  return static_cast<std::size_t>(stream_stop(log_end) - pos()) - (skipped_ - unpublished) + own();
 }
 
 // Goes over the pending output in order from `c`: the entries due at the
@@ -507,6 +517,7 @@ void outbox::close_stream()
 void outbox::skip(std::uint64_t at, std::size_t n)
 {
   std::lock_guard lock(mutex_);
+  skip_end_ = at + n;
   if (entries_.size() > head_ && !entries_.back().text)
   {
     // One entry for a run of own events: a passed one is reused, and one

@@ -242,6 +242,7 @@ private:
   std::uint32_t head_ = 0;
   std::uint32_t head_offset_ = 0; // octets of entries_[head_]'s text written
   std::size_t skipped_ = 0;       // octets of own events pending a skip
+  std::uint64_t skip_end_ = 0;    // where the last skip() ends in the log
   std::size_t in_flight_ = 0;     // peeked, written() not yet called
   // Written under the lock, read without it by pending_bound() and
   // closing_unlocked():

@@ -91,10 +91,12 @@ void chat_connection::settle()
   if (closed_)
     return;
   const core::connection::next next = conn_.step(core::clock::now());
-  // While a cluster's answer is awaited no operation may be pending that
-  // would keep this connection alive: it keeps itself until the answer
-  // wakes it.
-  awaiting_ = next.await && !next.close ? shared_from_this() : nullptr;
+  // Not reading, it waits for what only a wake-up brings: a cluster's
+  // answer, or its output draining while the writer is idle (a cluster
+  // node's reader wakes the writers once a whole read of the log is
+  // delivered). No operation need be pending then that would keep this
+  // connection alive: it keeps itself until its next step.
+  held_ = next.hold ? shared_from_this() : nullptr;
   if (next.close)
     return close_socket(next.reset);
   if (next.shutdown_send)
@@ -370,7 +372,7 @@ void chat_connection::close_socket(bool reset)
   socket_.close(ignored);
   timer_.reset();
   server_.chat_closed(peer_, core::describe(conn_.reason()));
-  awaiting_.reset(); // the caller holds this connection too
+  held_.reset(); // the caller holds this connection too
 }
 
 } // namespace natter::server

@@ -78,7 +78,7 @@ private:
   bool shutdown_due_ = false;    // TLS: shut down once the close_notify is sent
   bool tls_input_ended_ = false; // TLS: the client's close_notify came; later octets are dropped
   bool closed_ = false;
-  std::shared_ptr<chat_connection> awaiting_; // itself, while a cluster's answer is awaited
+  std::shared_ptr<chat_connection> held_; // itself, while it waits for a wake-up, not input
 };
 
 } // namespace natter::server
