@@ -134,6 +134,27 @@ TEST(Outbox, AnOwnEventNotYetPublishedTakesNothingFromWhatIsPending)
   EXPECT_EQ(f.out.bytes(), 0u);
 }
 
+// An own line queued in that moment waits behind the skip: a writer looking
+// then finds nothing and goes idle, and the room wakes everyone but the
+// member once the event is published. settle() wakes it.
+TEST(Outbox, AnOwnLineQueuedBeforeItsEventIsPublishedIsWokenFor)
+{
+  fixture f;
+  f.out.open_stream();
+  EXPECT_EQ(f.write(), "");
+  const std::uint64_t at = f.log.append("mine\r\n");
+  f.out.skip(at, 6);
+  f.out.push(text("reply\r\n"));
+  EXPECT_EQ(f.write(), ""); // held behind the skip; the writer goes idle
+  const int wakes = f.t.wakes;
+  f.log.publish();
+  f.out.settle();
+  EXPECT_EQ(f.t.wakes, wakes + 1);
+  EXPECT_EQ(f.write(), "reply\r\n");
+  f.out.settle(); // nothing pending: no wake
+  EXPECT_EQ(f.t.wakes, wakes + 1);
+}
+
 TEST(Outbox, ShortWritesResumeMidLine)
 {
   fixture f;

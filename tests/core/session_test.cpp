@@ -519,6 +519,13 @@ TEST(Connection, NotReadingItIsHeldUntilAWakeUp)
   n = a.c.step(t0);
   EXPECT_TRUE(n.read);
   EXPECT_FALSE(n.hold);
+  // Closing, it waits for its flush deadline: the timer keeps it, so a
+  // server stopping at its own deadline frees it with the timer's wait.
+  a.send("QUIT\r\n");
+  n = a.c.step(t0);
+  EXPECT_FALSE(n.read);
+  EXPECT_FALSE(n.hold);
+  EXPECT_EQ(n.wake_at, t0 + connection::flush_deadline);
 }
 
 TEST(Session, SlowConsumerIsDroppedOthersKeepEverything)

@@ -100,7 +100,7 @@ connection::next connection::step(time_point now)
   }
   const session::wait w = session_.next_wait();
   n.read = lingering_ || w == session::wait::input;
-  n.hold = !n.read;
+  n.hold = !n.read && (w == session::wait::output || w == session::wait::cluster);
   n.wake_at = std::min(session_.deadline(), close_by_);
   if (!lingering_ && w == session::wait::rate)
     n.wake_at = std::min(n.wake_at, session_.resume_at());

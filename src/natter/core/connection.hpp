@@ -45,10 +45,12 @@ public:
     bool close = false;                     ///< close the socket now (told once)
     bool reset = false;                     ///< ...abortively: output was left unsent
     time_point wake_at = time_point::max(); ///< call timer_fired() then
-    /// Not reading: only a wake-up moves it on (a cluster's answer, or the
-    /// outbox's writer woken for output that appeared while it was idle)
-    /// or the timer. The transport stays alive until then, whether or not
-    /// an operation of its own is pending.
+    /// Waiting for a cluster's answer or for its output to drain: only a
+    /// wake-up moves it on (the answer, or the writer woken for output that
+    /// appeared while it was idle). The transport stays alive until then,
+    /// whether or not an operation of its own is pending. (The other waits
+    /// without reading, flood control and a closing connection's flush,
+    /// have wake_at, whose timer keeps it.)
     bool hold = false;
 
     bool operator==(const next&) const = default;

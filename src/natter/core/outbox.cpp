@@ -328,6 +328,7 @@ void outbox::discard_locked(std::uint64_t log_end)
          });
     keep = c.entry + (c.offset > 0 ? 1 : 0);
     end_stream_at(c.pos);
+    keep = std::min(keep, entries_.size()); // the ending may drop a trailing skip
     trim_ = true;
   }
   else
@@ -535,12 +536,23 @@ void outbox::skip(std::uint64_t at, std::size_t n)
   queue(at, nullptr, n);
 }
 
+// Lines of the member's own queued while its event was appended and not
+// yet published (its session runs on another thread than a cluster node's
+// reader) waited behind the event's skip: a writer that looked then found
+// nothing to send and went idle, and the room wakes everyone but the
+// member. So the member's writer is woken here when something is pending.
 void outbox::settle()
 {
-  std::lock_guard lock(mutex_);
-  step_over_own();
-  if (skipped_ >= log_.chunk_size() && in_flight_ == 0)
-    detach(log_.end());
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    step_over_own();
+    if (skipped_ >= log_.chunk_size() && in_flight_ == 0)
+      detach(log_.end());
+    wake = pending_locked(log_.end()) > 0 && claim_idle();
+  }
+  if (wake)
+    transport_.wake();
 }
 
 // A member that talks while a line of the log waits for it holds every chunk

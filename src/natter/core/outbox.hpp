@@ -162,7 +162,9 @@ public:
   /// own events at the front of its output at once, so that a member that
   /// only talks moves through the log with it and holds only its tail; and
   /// one that talks while an event waits for it copies that event out once
-  /// its own events fill a chunk (see detach()).
+  /// its own events fill a chunk (see detach()). Wakes the writer if it is
+  /// idle with output pending: own lines queued meanwhile waited behind
+  /// the skip.
   void settle();
 
   /// The chunks this outbox holds, `first` to `last` (null: none), and its
